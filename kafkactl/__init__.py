@@ -1,0 +1,7 @@
+"""kafkactl: Kafka from the shell, with retry tiers, a dead-letter topic and DLQ replay."""
+
+from kafkactl.errors import FatalError
+
+__version__ = "0.1.0"
+
+__all__ = ["FatalError", "__version__"]

@@ -1,0 +1,81 @@
+"""`kafkactl create-topics`: topics with their group's retry tiers and DLQ, idempotently."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from kafkactl.cli.app import settings_for
+from kafkactl.cli.options import GroupOpt, JsonOpt, NoRetryOpt
+from kafkactl.errors import EXIT_FAILED, UsageError
+
+
+def create_topics(
+    ctx: typer.Context,
+    topics: Annotated[list[str], typer.Argument(help="Topics to create.", show_default=False)],
+    group: GroupOpt = None,
+    partitions: Annotated[int, typer.Option("--partitions", "-p", help="Partitions per topic.")] = 3,
+    replication_factor: Annotated[
+        int, typer.Option("--replication-factor", "-r", help="Replicas per partition.")
+    ] = 1,
+    config: Annotated[
+        list[str] | None,
+        typer.Option("--config", "-c", help="Topic config k=v (repeatable), e.g. retention.ms=86400000."),
+    ] = None,
+    no_retry: NoRetryOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Create topics and, unless --no-retry, their group's retry tiers and DLQ.
+
+    A topic that already exists is reported as `exists`, not as an error, so this is safe to
+    run again. Exit 1 if any topic could not be created.
+
+    Examples:
+
+      kafkactl create-topics orders --group billing --partitions 3
+
+      kafkactl create-topics audit --no-retry -c retention.ms=604800000 --json
+    """
+    from kafkactl import admin, render
+    from kafkactl.client import connect_admin
+
+    if partitions < 1:
+        raise UsageError(f"--partitions must be 1 or more, got {partitions}")
+    if replication_factor < 1:
+        raise UsageError(f"--replication-factor must be 1 or more, got {replication_factor}")
+    topic_configs = _parse_pairs(config or [], "--config")
+    settings = settings_for(ctx)
+    group_id = group or settings.consumer_group_id
+    plans = [
+        plan for topic in topics for plan in admin.pipeline_topics(settings, topic, group_id, not no_retry)
+    ]
+    client = connect_admin(settings)
+    try:
+        results = admin.create_topics(client, plans, partitions, replication_factor, topic_configs)
+    finally:
+        client.close()
+    for result in results:
+        if result.status == "exists" and result.detail:
+            render.warning(f"topic {result.name} {result.detail}")
+    if json_out:
+        render.print_json({"topics": [r.as_dict() for r in results]})
+    else:
+        render.topics_table(results)
+    if any(r.status == "failed" for r in results):
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _parse_pairs(pairs: list[str], flag: str) -> dict[str, str]:
+    result = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"{flag} {pair!r} is not k=v (e.g. {flag} retention.ms=86400000)")
+        result[key.strip()] = value
+    return result
+
+
+def register(app: typer.Typer) -> None:
+    """Add the command to the app."""
+    app.command("create-topics")(create_topics)

@@ -1,0 +1,203 @@
+"""The one place that turns settings into kafka-python configs, and connects with backoff.
+
+kafka-python is imported inside functions only, so `kafkactl --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from loguru import logger
+
+from kafkactl.backoff import Backoff, retry_until
+from kafkactl.config import Settings
+from kafkactl.errors import ConnectError
+
+# A single bootstrap attempt never waits longer than this; the backoff loop does the rest.
+ATTEMPT_TIMEOUT_S = 5.0
+
+
+def common_config(settings: Settings) -> dict[str, Any]:
+    """Connection settings shared by producers, consumers and admin clients."""
+    config: dict[str, Any] = {
+        "bootstrap_servers": list(settings.brokers),
+        "client_id": settings.client_id,
+        "security_protocol": settings.security_protocol,
+        "reconnect_backoff_ms": int(settings.reconnect_backoff_min * 1000),
+        "reconnect_backoff_max_ms": int(settings.reconnect_backoff_max * 1000),
+    }
+    if settings.security_protocol.startswith("SASL_"):
+        config.update(
+            sasl_mechanism=settings.sasl_mechanism,
+            sasl_plain_username=settings.sasl_username,
+            sasl_plain_password=settings.sasl_password,
+        )
+    if settings.security_protocol in ("SSL", "SASL_SSL"):
+        config.update(
+            ssl_cafile=settings.ssl_cafile,
+            ssl_certfile=settings.ssl_certfile,
+            ssl_keyfile=settings.ssl_keyfile,
+        )
+    return config
+
+
+def admin_config(settings: Settings, attempt_timeout: float = ATTEMPT_TIMEOUT_S) -> dict[str, Any]:
+    """Config for KafkaAdminClient, bootstrapping within one attempt's timeout."""
+    timeout_ms = int(attempt_timeout * 1000)
+    return {
+        **common_config(settings),
+        "bootstrap_timeout_ms": timeout_ms,
+        "request_timeout_ms": max(timeout_ms, 10_000),
+    }
+
+
+def producer_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
+    """Config for KafkaProducer from the producer settings; `overrides` win."""
+    config = {
+        **common_config(settings),
+        "acks": settings.producer_acks,
+        "enable_idempotence": settings.producer_idempotent,
+        "retries": settings.producer_retries,
+        "compression_type": None
+        if settings.producer_compression == "none"
+        else settings.producer_compression,
+        "linger_ms": settings.producer_linger_ms,
+        "batch_size": settings.producer_batch_size,
+    }
+    config.update(overrides)
+    return config
+
+
+def consumer_config(settings: Settings, group_id: str | None, **overrides: Any) -> dict[str, Any]:
+    """Config for KafkaConsumer: manual commits, the group and backpressure settings."""
+    config: dict[str, Any] = {
+        **common_config(settings),
+        "group_id": group_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": settings.consumer_auto_offset_reset,
+    }
+    optional = {
+        "fetch_min_bytes": settings.consumer_fetch_min_bytes,
+        "fetch_max_bytes": settings.consumer_fetch_max_bytes,
+        "max_poll_records": settings.consumer_max_poll_records,
+    }
+    config.update({k: v for k, v in optional.items() if v is not None})
+    config.update(overrides)
+    return config
+
+
+def explain_connect_failure(exc: BaseException, settings: Settings) -> str:
+    """One line saying why connecting failed, in the operator's terms."""
+    from kafka import errors as kerr
+
+    brokers = ",".join(settings.brokers)
+    if isinstance(exc, kerr.SaslAuthenticationFailedError | kerr.UnsupportedSaslMechanismError):
+        return (
+            f"authentication failed for user {settings.sasl_username} "
+            f"(mechanism {settings.sasl_mechanism}) at {brokers}: check KAFKA_SASL_USERNAME, "
+            "KAFKA_SASL_PASSWORD and KAFKA_SASL_MECHANISM"
+        )
+    text = str(exc) or type(exc).__name__
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate" in text.lower():
+        return f"TLS certificate problem talking to {brokers}: {text}; check KAFKA_SSL_CAFILE"
+    return (
+        f"cannot reach Kafka at {brokers} within {settings.connect_timeout:g}s ({text}); "
+        "check KAFKA_BROKERS / --brokers and that the broker is running"
+    )
+
+
+def connect_with_backoff(
+    settings: Settings, factory: Callable[[], Any], what: str = "Kafka"
+) -> Any:
+    """Call `factory` (which bootstraps a client) with backoff until --connect-timeout; else exit 3."""
+    from kafka import errors as kerr
+
+    deadline = time.monotonic() + settings.connect_timeout
+    backoff = Backoff(settings.reconnect_backoff_min, settings.reconnect_backoff_max)
+    fatal = (kerr.SaslAuthenticationFailedError, kerr.UnsupportedSaslMechanismError)
+
+    def attempt() -> Any:
+        try:
+            return factory()
+        except fatal:
+            raise
+        except (kerr.KafkaError, OSError) as exc:
+            raise _RetryConnect(exc) from exc
+
+    def log_failure(n: int, exc: Exception, delay: float) -> None:
+        cause = exc.__cause__ or exc
+        logger.warning(
+            "connecting to {} at {} failed (attempt {}): {}; retrying in {:.1f}s",
+            what, ",".join(settings.brokers), n, cause, delay,
+        )
+
+    try:
+        return retry_until(attempt, backoff, deadline, log_failure, retry_on=(_RetryConnect,))
+    except _RetryConnect as exc:
+        raise ConnectError(explain_connect_failure(exc.__cause__ or exc, settings)) from None
+    except fatal as exc:
+        raise ConnectError(explain_connect_failure(exc, settings)) from None
+
+
+class _RetryConnect(Exception):
+    """Marks a connection failure worth another attempt."""
+
+
+def connect_admin(settings: Settings) -> Any:
+    """A connected KafkaAdminClient; exits 3 when the cluster stays unreachable."""
+    from kafka import KafkaAdminClient
+
+    attempt_timeout = min(ATTEMPT_TIMEOUT_S, settings.connect_timeout)
+    return connect_with_backoff(
+        settings, lambda: KafkaAdminClient(**admin_config(settings, attempt_timeout)), "the cluster"
+    )
+
+
+class HealthLoop:
+    """Background thread that probes the cluster every interval and logs loss and recovery."""
+
+    def __init__(
+        self, probe: Callable[[], Any], interval: float, name: str = "kafka-health"
+    ) -> None:
+        self._probe = probe
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.healthy = True
+        self.last_error: str | None = None
+        self.checks = 0
+
+    def start(self) -> HealthLoop:
+        """Start probing in the background."""
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop probing and wait for the thread to end."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def check_once(self) -> bool:
+        """Run one probe now, log a state change, and return whether the cluster answered."""
+        self.checks += 1
+        try:
+            self._probe()
+        except Exception as exc:
+            self.last_error = str(exc) or type(exc).__name__
+            if self.healthy:
+                logger.warning("lost contact with the Kafka cluster: {}", self.last_error)
+            self.healthy = False
+            return False
+        if not self.healthy:
+            logger.info("Kafka cluster reachable again")
+        self.healthy = True
+        self.last_error = None
+        return True
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.check_once()

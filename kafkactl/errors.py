@@ -1,0 +1,40 @@
+"""Exceptions that carry the exit code of SPEC §5, so every layer can fail with one clear line."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_UNREACHABLE = 3
+
+
+class KafkactlError(Exception):
+    """An expected failure: printed as one line, mapped to an exit code, never a traceback."""
+
+    exit_code = EXIT_FAILED
+
+
+class UsageError(KafkactlError):
+    """Bad flags or arguments the user can fix."""
+
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(UsageError):
+    """A setting with a bad value: names the setting, where it came from, and what is allowed."""
+
+    def __init__(self, setting: str, source: str, problem: str) -> None:
+        self.setting = setting
+        self.source = source
+        self.problem = problem
+        super().__init__(f"{setting} (from {source}): {problem}")
+
+
+class ConnectError(KafkactlError):
+    """The cluster could not be reached, or refused authentication, within the connect timeout."""
+
+    exit_code = EXIT_UNREACHABLE
+
+
+class FatalError(Exception):
+    """Raised by a handler for a failure that retrying cannot fix: the message goes to the DLQ."""

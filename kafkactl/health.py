@@ -1,0 +1,196 @@
+"""Cluster, topic and consumer-group checks, and the healthy / degraded / unhealthy verdict."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from kafkactl import admin as kadmin
+from kafkactl.config import Settings
+
+
+@dataclass
+class BrokerInfo:
+    """One broker of the cluster."""
+
+    node_id: int
+    host: str
+    port: int
+    rack: str | None = None
+
+
+@dataclass
+class TopicCheck:
+    """One topic's state: exists, leaders, replication."""
+
+    name: str
+    role: str
+    status: str  # ok | missing | leaderless | under-replicated
+    partitions: int = 0
+    leaderless: list[int] = field(default_factory=list)
+    under_replicated: list[int] = field(default_factory=list)
+
+
+@dataclass
+class PartitionLag:
+    """Committed and end offset of one partition for a group."""
+
+    topic: str
+    partition: int
+    committed: int | None
+    end: int
+    lag: int
+
+
+@dataclass
+class GroupCheck:
+    """A group's lag over a topic and its retry tiers, and the DLQ records not yet replayed."""
+
+    group: str
+    partitions: list[PartitionLag] = field(default_factory=list)
+    total_lag: int = 0
+    dlq_depth: int = 0
+
+
+@dataclass
+class HealthReport:
+    """Everything `kafkactl health` found, and its verdict."""
+
+    bootstrap: list[str]
+    cluster_id: str | None = None
+    controller_id: int | None = None
+    brokers: list[BrokerInfo] = field(default_factory=list)
+    topics: list[TopicCheck] = field(default_factory=list)
+    groups: list[GroupCheck] = field(default_factory=list)
+    verdict: str = "healthy"
+    reasons: list[str] = field(default_factory=list)
+    elapsed_ms: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+@dataclass
+class HealthQuery:
+    """What to check: topics (with their tiers and DLQ unless no_retry), a group, lag limit."""
+
+    topics: list[str] = field(default_factory=list)
+    group: str | None = None
+    no_retry: bool = False
+    max_lag: int | None = None
+
+
+def replay_group(dlq_topic: str) -> str:
+    """The consumer group in which replay-dlq keeps its progress through a DLQ."""
+    return f"kafkactl-replay.{dlq_topic}"
+
+
+def check(admin: Any, settings: Settings, query: HealthQuery) -> HealthReport:
+    """Run every check of SPEC §10 with a connected admin client and return the report."""
+    started = time.monotonic()
+    report = HealthReport(bootstrap=list(settings.brokers))
+    cluster = admin.describe_cluster()
+    report.cluster_id = cluster.get("cluster_id")
+    report.controller_id = cluster.get("controller_id")
+    report.brokers = [
+        BrokerInfo(b["broker_id"], b["host"], b["port"], b.get("rack"))
+        for b in cluster.get("brokers", [])
+    ]
+    if not report.brokers:
+        report.reasons.append("no brokers registered")
+
+    group = query.group or settings.consumer_group_id
+    plans = [
+        plan
+        for topic in query.topics
+        for plan in kadmin.pipeline_topics(settings, topic, group, with_retry=not query.no_retry)
+    ]
+    described = kadmin.describe_topics(admin, [p.name for p in plans])
+    for plan in plans:
+        report.topics.append(_topic_check(plan, described[plan.name]))
+    if query.group:
+        report.groups.append(_group_check(admin, settings, query, described))
+    report.verdict, report.reasons = verdict(report, query.max_lag)
+    report.elapsed_ms = int((time.monotonic() - started) * 1000)
+    return report
+
+
+def _topic_check(plan: kadmin.TopicPlan, info: kadmin.TopicInfo) -> TopicCheck:
+    if not info.exists:
+        return TopicCheck(plan.name, plan.role, "missing")
+    leaderless = [p.partition for p in info.partitions if p.leader < 0]
+    under = [p.partition for p in info.partitions if len(p.isr) < len(p.replicas)]
+    status = "leaderless" if leaderless else "under-replicated" if under else "ok"
+    return TopicCheck(plan.name, plan.role, status, len(info.partitions), leaderless, under)
+
+
+def _group_check(
+    admin: Any, settings: Settings, query: HealthQuery, described: dict[str, kadmin.TopicInfo]
+) -> GroupCheck:
+    from kafka import TopicPartition
+
+    assert query.group is not None
+    check = GroupCheck(query.group)
+    consumed: list[Any] = []
+    dlqs: list[str] = []
+    for topic in query.topics:
+        for plan in kadmin.pipeline_topics(settings, topic, query.group, not query.no_retry):
+            info = described[plan.name]
+            if not info.exists:
+                continue
+            tps = [TopicPartition(plan.name, p.partition) for p in info.partitions]
+            if plan.role == "dlq":
+                dlqs.append(plan.name)
+            else:
+                consumed.extend(tps)
+    ends = kadmin.end_offsets(admin, consumed)
+    committed = kadmin.committed_offsets(admin, query.group, consumed)
+    starts = kadmin.beginning_offsets(admin, consumed)
+    for tp in consumed:
+        base = committed[tp] if committed[tp] is not None else starts[tp]
+        lag = max(0, ends[tp] - base)
+        check.partitions.append(PartitionLag(tp.topic, tp.partition, committed[tp], ends[tp], lag))
+        check.total_lag += lag
+    for dlq in dlqs:
+        check.dlq_depth += dlq_depth(admin, dlq, described[dlq])
+    return check
+
+
+def dlq_depth(admin: Any, dlq: str, info: kadmin.TopicInfo) -> int:
+    """Dead letters not yet passed over by replay-dlq (all retained records if never replayed)."""
+    from kafka import TopicPartition
+
+    tps = [TopicPartition(dlq, p.partition) for p in info.partitions]
+    ends = kadmin.end_offsets(admin, tps)
+    starts = kadmin.beginning_offsets(admin, tps)
+    replayed = kadmin.committed_offsets(admin, replay_group(dlq), tps)
+    return sum(max(0, ends[tp] - max(starts[tp], replayed[tp] or 0)) for tp in tps)
+
+
+def verdict(report: HealthReport, max_lag: int | None) -> tuple[str, list[str]]:
+    """`unhealthy` for missing topics or leaderless partitions, `degraded` for lag, DLQ, ISR."""
+    bad: list[str] = list(report.reasons)
+    degraded: list[str] = []
+    for t in report.topics:
+        if t.status == "missing":
+            bad.append(f"topic {t.name} is missing")
+        elif t.status == "leaderless":
+            bad.append(f"{t.name} partitions {_ids(t.leaderless)} have no leader")
+        elif t.status == "under-replicated":
+            degraded.append(f"{t.name} partitions {_ids(t.under_replicated)} are under-replicated")
+    for g in report.groups:
+        if max_lag is not None and g.total_lag > max_lag:
+            degraded.append(f"group {g.group} lag {g.total_lag} is over {max_lag}")
+        if g.dlq_depth > 0:
+            degraded.append(f"group {g.group} has {g.dlq_depth} dead letters waiting")
+    if bad:
+        return "unhealthy", bad + degraded
+    if degraded:
+        return "degraded", degraded
+    return "healthy", []
+
+
+def _ids(values: list[int]) -> str:
+    return ",".join(str(v) for v in values)

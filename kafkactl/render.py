@@ -1,0 +1,180 @@
+"""Every Rich table, live view and progress display; data goes to stdout, everything else to stderr."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+from kafkactl.log import redact
+
+def _console() -> Console:
+    console = Console(stderr=True, highlight=False, soft_wrap=False)
+    if not console.is_terminal:
+        # Piped or logged stderr: don't squeeze tables into 80 columns.
+        console.width = int(os.environ.get("COLUMNS") or 200)
+    return console
+
+
+err = _console()
+
+_STATUS_STYLE = {
+    "healthy": "bold green", "ok": "green", "created": "green", "exists": "cyan",
+    "degraded": "bold yellow", "warning": "yellow", "under-replicated": "yellow",
+    "unhealthy": "bold red", "failed": "red", "missing": "red", "leaderless": "red",
+}
+
+
+def error(message: str) -> None:
+    """One line on stderr: what failed, why, and what to do."""
+    err.print(f"[bold red]error:[/] {_escape(redact(message))}", soft_wrap=True)
+
+
+def warning(message: str) -> None:
+    """One warning line on stderr."""
+    err.print(f"[yellow]warning:[/] {_escape(redact(message))}", soft_wrap=True)
+
+
+def info(message: str) -> None:
+    """One informational line on stderr (suppressed by callers in --quiet mode)."""
+    err.print(_escape(message), soft_wrap=True)
+
+
+def print_json(document: Any) -> None:
+    """The command's result as one JSON document on stdout."""
+    sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
+    sys.stdout.flush()
+
+
+def styled(status: str) -> str:
+    """A status word in its colour."""
+    style = _STATUS_STYLE.get(status)
+    return f"[{style}]{status}[/]" if style else _escape(status)
+
+
+def table(
+    title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]], numeric: Sequence[str] = ()
+) -> Table:
+    """A Rich table with right-aligned numeric columns; cells are escaped unless pre-styled."""
+    result = Table(title=title, title_justify="left", header_style="bold", expand=False)
+    for column in columns:
+        result.add_column(column, justify="right" if column in numeric else "left")
+    for row in rows:
+        result.add_row(*("-" if cell is None else str(cell) for cell in row))
+    return result
+
+
+def show(*renderables: Any) -> None:
+    """Print tables or text on stderr."""
+    for item in renderables:
+        err.print(item)
+
+
+def settings_table(rows: Iterable[tuple[str, str, str]], context: str | None, path: str | None) -> None:
+    """`kafkactl config`: every setting, its value (secrets masked) and where it came from."""
+    title = "Effective configuration"
+    if path:
+        title += f" — {path}" + (f" [context {context}]" if context else "")
+    show(table(title, ("setting", "value", "source"), ((e, _escape(v), s) for e, v, s in rows)))
+
+
+def topics_table(results: Iterable[Any]) -> None:
+    """`kafkactl create-topics`: one row per topic with what happened to it."""
+    rows = [
+        (
+            r.name, r.role, r.partitions, r.replication, styled(r.status),
+            _escape(r.detail or "") if r.status == "failed" else "",
+        )
+        for r in results
+    ]
+    show(table(
+        "Topics", ("topic", "role", "partitions", "replication", "status", "detail"), rows,
+        numeric=("partitions", "replication"),
+    ))
+
+
+def health_report(report: Any) -> None:
+    """`kafkactl health`: cluster, topics, group lag, and the verdict."""
+    show(_health_tables(report))
+
+
+def _health_tables(report: Any) -> Any:
+    from rich.console import Group
+
+    parts: list[Any] = []
+    cluster = table(
+        "Cluster", ("cluster id", "controller", "brokers", "bootstrap", "checked in"),
+        [(
+            report.cluster_id, report.controller_id,
+            ", ".join(f"{b.node_id}@{b.host}:{b.port}" for b in report.brokers),
+            ", ".join(report.bootstrap), f"{report.elapsed_ms} ms",
+        )],
+    )
+    parts.append(cluster)
+    if report.topics:
+        parts.append(table(
+            "Topics",
+            ("topic", "role", "status", "partitions", "leaderless", "under-replicated"),
+            [
+                (
+                    t.name, t.role, styled(t.status), t.partitions,
+                    _ids(t.leaderless), _ids(t.under_replicated),
+                )
+                for t in report.topics
+            ],
+            numeric=("partitions",),
+        ))
+    for group in report.groups:
+        parts.append(table(
+            f"Group {group.group} — total lag {group.total_lag}, DLQ depth {group.dlq_depth}",
+            ("topic", "partition", "committed", "end", "lag"),
+            [(p.topic, p.partition, p.committed, p.end, p.lag) for p in group.partitions],
+            numeric=("partition", "committed", "end", "lag"),
+        ))
+    verdict = f"verdict: {styled(report.verdict)}"
+    if report.reasons:
+        verdict += " — " + _escape("; ".join(report.reasons))
+    parts.append(verdict)
+    return Group(*parts)
+
+
+class LiveView:
+    """A live-refreshing view on a terminal; a plain print elsewhere."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and err.is_terminal
+        self._live: Any = None
+
+    def __enter__(self) -> LiveView:
+        if self.enabled:
+            from rich.live import Live
+
+            self._live = Live(console=err, auto_refresh=False, transient=False)
+            self._live.__enter__()
+        return self
+
+    def update_health(self, report: Any) -> None:
+        """Show a fresh health report in place."""
+        if self._live is not None:
+            self._live.update(_health_tables(report), refresh=True)
+        else:
+            health_report(report)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._live is not None:
+            self._live.__exit__(*exc)
+
+
+def _ids(values: Sequence[int]) -> str:
+    return ",".join(str(v) for v in values) if values else "-"
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(str(text))

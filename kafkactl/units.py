@@ -1,0 +1,56 @@
+"""Parsing of durations (`250ms`, `10s`, `5m`, `1h`) and points in time (ISO-8601, epoch ms, `-15m`)."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime, timezone
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a duration like `250ms`, `10s`, `5m`, `1h` (a bare number means seconds)."""
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ValueError(f"{text!r} is not a duration (use e.g. 250ms, 10s, 5m, 1h)")
+    value, unit = match.groups()
+    return float(value) * _UNIT_SECONDS[(unit or "s").lower()]
+
+
+def format_duration(seconds: float) -> str:
+    """The shortest exact spelling of a duration, as the user would write it."""
+    ms = round(seconds * 1000)
+    for unit, size in (("h", 3_600_000), ("m", 60_000), ("s", 1000)):
+        if ms and ms % size == 0:
+            return f"{ms // size}{unit}"
+    return f"{ms}ms"
+
+
+def parse_durations(text: str) -> list[float]:
+    """A comma-separated list of durations, e.g. the retry tiers `1s,10s,60s`."""
+    parts = [p for p in str(text).split(",") if p.strip()]
+    if not parts:
+        raise ValueError("expected at least one duration, e.g. 1s,10s,60s")
+    return [parse_duration(p) for p in parts]
+
+
+def parse_time_ms(text: str, now_ms: int | None = None) -> int:
+    """Epoch milliseconds from ISO-8601, epoch milliseconds, or a relative `-15m` (before now)."""
+    raw = str(text).strip()
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    if raw.startswith("-") and not raw[1:].isdigit():
+        return now_ms - int(parse_duration(raw[1:]) * 1000)
+    if raw.isdigit():
+        return int(raw)
+    try:
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a time (use ISO-8601 like 2026-01-31T12:00:00Z, "
+            "epoch milliseconds, or a relative time like -15m)"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return int(parsed.timestamp() * 1000)
