@@ -55,8 +55,10 @@ class TopicInfo:
     exists: bool = True
 
 
-def pipeline_topics(settings: Settings, topic: str, group: str, with_retry: bool) -> list[TopicPlan]:
-    """The main topic, then (unless disabled) its group's retry tiers and DLQ, named by the templates."""
+def pipeline_topics(
+    settings: Settings, topic: str, group: str, with_retry: bool
+) -> list[TopicPlan]:
+    """The main topic, then (unless disabled) its group's retry tiers and DLQ."""
     plans = [TopicPlan(topic, "main")]
     if with_retry:
         plans += [
@@ -106,13 +108,20 @@ def create_topics(
     )
     results = []
     for plan in plans:
-        answer = by_name.get(plan.name, {"error_code": -1, "error_message": "no answer from broker"})
+        answer = by_name.get(
+            plan.name, {"error_code": -1, "error_message": "no answer from broker"}
+        )
         code = answer["error_code"]
         if code == 0:
-            results.append(TopicResult(
-                plan.name, plan.role, "created", answer.get("num_partitions"),
-                answer.get("replication_factor"),
-            ))
+            results.append(
+                TopicResult(
+                    plan.name,
+                    plan.role,
+                    "created",
+                    answer.get("num_partitions"),
+                    answer.get("replication_factor"),
+                )
+            )
         elif code == TOPIC_ALREADY_EXISTS:
             info = existing.get(plan.name)
             have = len(info.partitions) if info else None
@@ -160,8 +169,11 @@ def committed_offsets(
         try:
             answer = admin.list_group_offsets({group: list(partitions)})[group]
             break
-        except (kerr.CoordinatorNotAvailableError, kerr.CoordinatorLoadInProgressError,
-                kerr.NotCoordinatorError):
+        except (
+            kerr.CoordinatorNotAvailableError,
+            kerr.CoordinatorLoadInProgressError,
+            kerr.NotCoordinatorError,
+        ):
             # The group coordinator (and __consumer_offsets) may still be loading after start-up.
             if time.monotonic() > deadline:
                 raise

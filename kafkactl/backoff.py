@@ -11,7 +11,7 @@ T = TypeVar("T")
 
 
 class Backoff:
-    """Delays that grow from `minimum` towards `maximum`, jittered so clients don't retry in step."""
+    """Delays growing from `minimum` to `maximum`, jittered so clients don't retry in step."""
 
     def __init__(self, minimum: float, maximum: float, rng: random.Random | None = None) -> None:
         if minimum <= 0 or maximum < minimum:
@@ -47,7 +47,7 @@ def retry_until(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> T:
-    """Call `attempt` until it succeeds or the monotonic `deadline` passes; re-raise the last error."""
+    """Call `attempt` until it succeeds or the monotonic `deadline` passes, then re-raise."""
     while True:
         try:
             return attempt()

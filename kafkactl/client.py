@@ -112,7 +112,7 @@ def explain_connect_failure(exc: BaseException, settings: Settings) -> str:
 def connect_with_backoff(
     settings: Settings, factory: Callable[[], Any], what: str = "Kafka"
 ) -> Any:
-    """Call `factory` (which bootstraps a client) with backoff until --connect-timeout; else exit 3."""
+    """Call `factory` (it bootstraps a client) with backoff until the connect timeout; else exit 3."""
     from kafka import errors as kerr
 
     deadline = time.monotonic() + settings.connect_timeout
@@ -131,7 +131,11 @@ def connect_with_backoff(
         cause = exc.__cause__ or exc
         logger.warning(
             "connecting to {} at {} failed (attempt {}): {}; retrying in {:.1f}s",
-            what, ",".join(settings.brokers), n, cause, delay,
+            what,
+            ",".join(settings.brokers),
+            n,
+            cause,
+            delay,
         )
 
     try:

@@ -1,4 +1,4 @@
-"""Settings: flag > environment > config-file context > default, each value validated when loaded."""
+"""Settings: flag > environment > config-file context > default, each validated when loaded."""
 
 from __future__ import annotations
 
@@ -147,11 +147,17 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("brokers", "KAFKA_BROKERS", "localhost:9092", _brokers, "bootstrap servers"),
     SettingSpec("client_id", "KAFKA_CLIENT_ID", "kafkactl", _text, "client id"),
     SettingSpec(
-        "security_protocol", "KAFKA_SECURITY_PROTOCOL", "PLAINTEXT",
-        _choice(SECURITY_PROTOCOLS, upper=True), "PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL",
+        "security_protocol",
+        "KAFKA_SECURITY_PROTOCOL",
+        "PLAINTEXT",
+        _choice(SECURITY_PROTOCOLS, upper=True),
+        "PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL",
     ),
     SettingSpec(
-        "sasl_mechanism", "KAFKA_SASL_MECHANISM", None, _choice(SASL_MECHANISMS, upper=True),
+        "sasl_mechanism",
+        "KAFKA_SASL_MECHANISM",
+        None,
+        _choice(SASL_MECHANISMS, upper=True),
         "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512",
     ),
     SettingSpec("sasl_username", "KAFKA_SASL_USERNAME", None, _text, "SASL user"),
@@ -161,15 +167,24 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("ssl_keyfile", "KAFKA_SSL_KEYFILE", None, _file, "client key (PEM)"),
     SettingSpec("producer_acks", "KAFKA_PRODUCER_ACKS", "all", _acks, "0, 1, all"),
     SettingSpec(
-        "producer_idempotent", "KAFKA_PRODUCER_IDEMPOTENT", True, _bool,
+        "producer_idempotent",
+        "KAFKA_PRODUCER_IDEMPOTENT",
+        True,
+        _bool,
         "idempotent producer (requires acks=all)",
     ),
     SettingSpec(
-        "producer_retries", "KAFKA_PRODUCER_RETRIES", 10, _int(0),
+        "producer_retries",
+        "KAFKA_PRODUCER_RETRIES",
+        10,
+        _int(0),
         "publish attempts on retriable errors",
     ),
     SettingSpec(
-        "producer_compression", "KAFKA_PRODUCER_COMPRESSION", "none", _choice(COMPRESSIONS),
+        "producer_compression",
+        "KAFKA_PRODUCER_COMPRESSION",
+        "none",
+        _choice(COMPRESSIONS),
         "none, gzip, snappy, lz4, zstd",
     ),
     SettingSpec("producer_linger_ms", "KAFKA_PRODUCER_LINGER_MS", 20, _int(0), "batching delay"),
@@ -179,31 +194,49 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("consumer_group_id", "KAFKA_CONSUMER_GROUP_ID", "kafkactl", _text, "group"),
     SettingSpec("consumer_workers", "KAFKA_CONSUMER_WORKERS", 4, _int(1, 1024), "worker pool"),
     SettingSpec(
-        "consumer_fetch_min_bytes", "KAFKA_CONSUMER_FETCH_MIN_BYTES", None, _int(1),
+        "consumer_fetch_min_bytes",
+        "KAFKA_CONSUMER_FETCH_MIN_BYTES",
+        None,
+        _int(1),
         "fetch.min.bytes",
     ),
     SettingSpec(
-        "consumer_fetch_max_bytes", "KAFKA_CONSUMER_FETCH_MAX_BYTES", None, _int(1),
+        "consumer_fetch_max_bytes",
+        "KAFKA_CONSUMER_FETCH_MAX_BYTES",
+        None,
+        _int(1),
         "fetch.max.bytes",
     ),
     SettingSpec(
-        "consumer_max_poll_records", "KAFKA_CONSUMER_MAX_POLL_RECORDS", None, _int(1),
+        "consumer_max_poll_records",
+        "KAFKA_CONSUMER_MAX_POLL_RECORDS",
+        None,
+        _int(1),
         "max.poll.records",
     ),
     SettingSpec(
-        "consumer_auto_offset_reset", "KAFKA_CONSUMER_AUTO_OFFSET_RESET", "earliest",
-        _choice(("earliest", "latest")), "earliest, latest",
+        "consumer_auto_offset_reset",
+        "KAFKA_CONSUMER_AUTO_OFFSET_RESET",
+        "earliest",
+        _choice(("earliest", "latest")),
+        "earliest, latest",
     ),
     SettingSpec(
         "retry_delays", "KAFKA_RETRY_DELAYS", "1s,10s,60s", _delays, "one delay per retry tier"
     ),
     SettingSpec(
-        "retry_topic_template", "KAFKA_RETRY_TOPIC_TEMPLATE", "{topic}.{group}.retry.{n}",
-        _template({"topic", "n"}, {"topic", "group", "n"}), "retry tier names",
+        "retry_topic_template",
+        "KAFKA_RETRY_TOPIC_TEMPLATE",
+        "{topic}.{group}.retry.{n}",
+        _template({"topic", "n"}, {"topic", "group", "n"}),
+        "retry tier names",
     ),
     SettingSpec(
-        "dlq_topic_template", "KAFKA_DLQ_TOPIC_TEMPLATE", "{topic}.{group}.dlq",
-        _template({"topic"}, {"topic", "group"}), "DLQ name",
+        "dlq_topic_template",
+        "KAFKA_DLQ_TOPIC_TEMPLATE",
+        "{topic}.{group}.dlq",
+        _template({"topic"}, {"topic", "group"}),
+        "DLQ name",
     ),
     SettingSpec(
         "reconnect_backoff_min", "KAFKA_RECONNECT_BACKOFF_MIN", "1s", _duration, "first backoff"
@@ -212,17 +245,20 @@ SPECS: tuple[SettingSpec, ...] = (
         "reconnect_backoff_max", "KAFKA_RECONNECT_BACKOFF_MAX", "30s", _duration, "longest backoff"
     ),
     SettingSpec(
-        "connect_timeout", "KAFKA_CONNECT_TIMEOUT", "30s", _duration,
+        "connect_timeout",
+        "KAFKA_CONNECT_TIMEOUT",
+        "30s",
+        _duration,
         "give up connecting after this long (exit 3)",
     ),
-    SettingSpec(
-        "health_interval", "KAFKA_HEALTH_INTERVAL", "30s", _duration, "health loop period"
-    ),
+    SettingSpec("health_interval", "KAFKA_HEALTH_INTERVAL", "30s", _duration, "health loop period"),
     SettingSpec(
         "metrics_port", "KAFKA_METRICS_PORT", None, _int(0, 65535), "Prometheus /metrics port"
     ),
     SettingSpec("log_level", "KAFKA_LOG_LEVEL", "INFO", _choice(LOG_LEVELS, upper=True), "level"),
-    SettingSpec("log_format", "KAFKA_LOG_FORMAT", "auto", _choice(LOG_FORMATS), "json, pretty, auto"),
+    SettingSpec(
+        "log_format", "KAFKA_LOG_FORMAT", "auto", _choice(LOG_FORMATS), "json, pretty, auto"
+    ),
 )
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
 SPEC_BY_FILE_KEY = {spec.file_key: spec for spec in SPECS}
@@ -279,13 +315,13 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """Secret values that must never be printed or logged."""
-        return [
-            str(getattr(self, s.name)) for s in SPECS if s.secret and getattr(self, s.name)
-        ]
+        return [str(getattr(self, s.name)) for s in SPECS if s.secret and getattr(self, s.name)]
 
     def rows(self) -> list[tuple[str, str, str]]:
         """(environment variable, displayed value, source) per setting, secrets masked."""
-        return [(s.env, display_value(s, getattr(self, s.name)), self.sources[s.name]) for s in SPECS]
+        return [
+            (s.env, display_value(s, getattr(self, s.name)), self.sources[s.name]) for s in SPECS
+        ]
 
     def as_dict(self) -> dict[str, dict[str, Any]]:
         """JSON-ready view: setting -> value (secrets masked), env, source."""
@@ -339,7 +375,8 @@ def _read_context(
     if path is None:
         if context:
             raise ConfigError(
-                "context", context_source,
+                "context",
+                context_source,
                 f"context {context!r} requested but no config file found "
                 "(use --config PATH or KAFKACTL_CONFIG, or create ./kafkactl.toml)",
             )
@@ -349,7 +386,9 @@ def _read_context(
     except FileNotFoundError:
         raise ConfigError("config file", how, f"{str(path)!r} does not exist") from None
     except OSError as exc:
-        raise ConfigError("config file", how, f"cannot read {str(path)!r}: {exc.strerror}") from None
+        raise ConfigError(
+            "config file", how, f"cannot read {str(path)!r}: {exc.strerror}"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("config file", str(path), f"is not valid TOML: {exc}") from None
     contexts = data.get("contexts", {})
@@ -436,28 +475,31 @@ def _check_combinations(values: dict[str, Any], sources: dict[str, str]) -> None
             sources["producer_idempotent"] = f"default (off: acks={values['producer_acks']})"
         else:
             raise ConfigError(
-                "KAFKA_PRODUCER_IDEMPOTENT", sources["producer_idempotent"],
+                "KAFKA_PRODUCER_IDEMPOTENT",
+                sources["producer_idempotent"],
                 f"an idempotent producer requires acks=all, but acks is "
                 f"{values['producer_acks']} (from {sources['producer_acks']}); "
                 "set acks=all or turn idempotence off",
             )
     if values["reconnect_backoff_min"] > values["reconnect_backoff_max"]:
         raise ConfigError(
-            "KAFKA_RECONNECT_BACKOFF_MIN", sources["reconnect_backoff_min"],
+            "KAFKA_RECONNECT_BACKOFF_MIN",
+            sources["reconnect_backoff_min"],
             "must not be longer than KAFKA_RECONNECT_BACKOFF_MAX",
         )
     mechanism = values["sasl_mechanism"]
     if values["security_protocol"].startswith("SASL_"):
         if not mechanism:
             raise ConfigError(
-                "KAFKA_SASL_MECHANISM", sources["sasl_mechanism"],
+                "KAFKA_SASL_MECHANISM",
+                sources["sasl_mechanism"],
                 f"required with {values['security_protocol']}; use one of "
                 + ", ".join(SASL_MECHANISMS),
             )
         for name in ("sasl_username", "sasl_password"):
             if not values[name]:
                 raise ConfigError(
-                    SPEC_BY_NAME[name].env, sources[name],
+                    SPEC_BY_NAME[name].env,
+                    sources[name],
                     f"required with {values['security_protocol']} ({mechanism})",
                 )
-

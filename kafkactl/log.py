@@ -1,4 +1,4 @@
-"""Logging on stderr with loguru: pretty on a terminal, JSON lines for machines, secrets redacted."""
+"""Logging on stderr with loguru: pretty on a terminal, JSON lines otherwise, secrets redacted."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def _patch(record: Any) -> None:
 
 
 def setup_logging(level: str = "INFO", fmt: str = "auto") -> None:
-    """Route loguru to stderr in the chosen format; `auto` is pretty on a terminal, JSON otherwise."""
+    """Route loguru to stderr; `auto` is pretty on a terminal and JSON lines elsewhere."""
     if fmt == "auto":
         fmt = "pretty" if sys.stderr.isatty() else "json"
     if fmt == "json":

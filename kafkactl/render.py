@@ -1,4 +1,4 @@
-"""Every Rich table, live view and progress display; data goes to stdout, everything else to stderr."""
+"""Every Rich table, live view and progress display: data to stdout, the rest to stderr."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from rich.table import Table
 
 from kafkactl.log import redact
 
+
 def _console() -> Console:
     console = Console(stderr=True, highlight=False, soft_wrap=False)
     if not console.is_terminal:
@@ -24,9 +25,17 @@ def _console() -> Console:
 err = _console()
 
 _STATUS_STYLE = {
-    "healthy": "bold green", "ok": "green", "created": "green", "exists": "cyan",
-    "degraded": "bold yellow", "warning": "yellow", "under-replicated": "yellow",
-    "unhealthy": "bold red", "failed": "red", "missing": "red", "leaderless": "red",
+    "healthy": "bold green",
+    "ok": "green",
+    "created": "green",
+    "exists": "cyan",
+    "degraded": "bold yellow",
+    "warning": "yellow",
+    "under-replicated": "yellow",
+    "unhealthy": "bold red",
+    "failed": "red",
+    "missing": "red",
+    "leaderless": "red",
 }
 
 
@@ -47,7 +56,9 @@ def info(message: str) -> None:
 
 def print_json(document: Any) -> None:
     """The command's result as one JSON document on stdout."""
-    sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
+    sys.stdout.write(
+        orjson.dumps(document, option=orjson.OPT_INDENT_2, default=str).decode() + "\n"
+    )
     sys.stdout.flush()
 
 
@@ -58,7 +69,10 @@ def styled(status: str) -> str:
 
 
 def table(
-    title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]], numeric: Sequence[str] = ()
+    title: str | None,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    numeric: Sequence[str] = (),
 ) -> Table:
     """A Rich table with right-aligned numeric columns; cells are escaped unless pre-styled."""
     result = Table(title=title, title_justify="left", header_style="bold", expand=False)
@@ -75,7 +89,9 @@ def show(*renderables: Any) -> None:
         err.print(item)
 
 
-def settings_table(rows: Iterable[tuple[str, str, str]], context: str | None, path: str | None) -> None:
+def settings_table(
+    rows: Iterable[tuple[str, str, str]], context: str | None, path: str | None
+) -> None:
     """`kafkactl config`: every setting, its value (secrets masked) and where it came from."""
     title = "Effective configuration"
     if path:
@@ -87,15 +103,23 @@ def topics_table(results: Iterable[Any]) -> None:
     """`kafkactl create-topics`: one row per topic with what happened to it."""
     rows = [
         (
-            r.name, r.role, r.partitions, r.replication, styled(r.status),
+            r.name,
+            r.role,
+            r.partitions,
+            r.replication,
+            styled(r.status),
             _escape(r.detail or "") if r.status == "failed" else "",
         )
         for r in results
     ]
-    show(table(
-        "Topics", ("topic", "role", "partitions", "replication", "status", "detail"), rows,
-        numeric=("partitions", "replication"),
-    ))
+    show(
+        table(
+            "Topics",
+            ("topic", "role", "partitions", "replication", "status", "detail"),
+            rows,
+            numeric=("partitions", "replication"),
+        )
+    )
 
 
 def health_report(report: Any) -> None:
@@ -108,34 +132,47 @@ def _health_tables(report: Any) -> Any:
 
     parts: list[Any] = []
     cluster = table(
-        "Cluster", ("cluster id", "controller", "brokers", "bootstrap", "checked in"),
-        [(
-            report.cluster_id, report.controller_id,
-            ", ".join(f"{b.node_id}@{b.host}:{b.port}" for b in report.brokers),
-            ", ".join(report.bootstrap), f"{report.elapsed_ms} ms",
-        )],
+        "Cluster",
+        ("cluster id", "controller", "brokers", "bootstrap", "checked in"),
+        [
+            (
+                report.cluster_id,
+                report.controller_id,
+                ", ".join(f"{b.node_id}@{b.host}:{b.port}" for b in report.brokers),
+                ", ".join(report.bootstrap),
+                f"{report.elapsed_ms} ms",
+            )
+        ],
     )
     parts.append(cluster)
     if report.topics:
-        parts.append(table(
-            "Topics",
-            ("topic", "role", "status", "partitions", "leaderless", "under-replicated"),
-            [
-                (
-                    t.name, t.role, styled(t.status), t.partitions,
-                    _ids(t.leaderless), _ids(t.under_replicated),
-                )
-                for t in report.topics
-            ],
-            numeric=("partitions",),
-        ))
+        parts.append(
+            table(
+                "Topics",
+                ("topic", "role", "status", "partitions", "leaderless", "under-replicated"),
+                [
+                    (
+                        t.name,
+                        t.role,
+                        styled(t.status),
+                        t.partitions,
+                        _ids(t.leaderless),
+                        _ids(t.under_replicated),
+                    )
+                    for t in report.topics
+                ],
+                numeric=("partitions",),
+            )
+        )
     for group in report.groups:
-        parts.append(table(
-            f"Group {group.group} — total lag {group.total_lag}, DLQ depth {group.dlq_depth}",
-            ("topic", "partition", "committed", "end", "lag"),
-            [(p.topic, p.partition, p.committed, p.end, p.lag) for p in group.partitions],
-            numeric=("partition", "committed", "end", "lag"),
-        ))
+        parts.append(
+            table(
+                f"Group {group.group} — total lag {group.total_lag}, DLQ depth {group.dlq_depth}",
+                ("topic", "partition", "committed", "end", "lag"),
+                [(p.topic, p.partition, p.committed, p.end, p.lag) for p in group.partitions],
+                numeric=("partition", "committed", "end", "lag"),
+            )
+        )
     verdict = f"verdict: {styled(report.verdict)}"
     if report.reasons:
         verdict += " — " + _escape("; ".join(report.reasons))

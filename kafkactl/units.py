@@ -1,10 +1,10 @@
-"""Parsing of durations (`250ms`, `10s`, `5m`, `1h`) and points in time (ISO-8601, epoch ms, `-15m`)."""
+"""Durations (`250ms`, `10s`, `5m`, `1h`) and points in time (ISO-8601, epoch ms, `-15m`)."""
 
 from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -52,5 +52,5 @@ def parse_time_ms(text: str, now_ms: int | None = None) -> int:
             "epoch milliseconds, or a relative time like -15m)"
         ) from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return int(parsed.timestamp() * 1000)

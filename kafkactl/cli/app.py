@@ -1,4 +1,4 @@
-"""The Typer application: global options, one module per command, and the error-to-exit-code edge."""
+"""The Typer app: global options, one module per command, errors turned into exit codes."""
 
 from __future__ import annotations
 
@@ -30,7 +30,13 @@ app = typer.Typer(
 # Options that belong to every command; main() moves them in front of the command name so
 # `kafkactl health -b host:9092` works like `kafkactl -b host:9092 health`.
 GLOBAL_VALUE_OPTIONS = {
-    "-b", "--brokers", "--config", "--context", "--connect-timeout", "--log-level", "--log-format",
+    "-b",
+    "--brokers",
+    "--config",
+    "--context",
+    "--connect-timeout",
+    "--log-level",
+    "--log-format",
 }
 
 
@@ -65,7 +71,9 @@ def main_options(
     connect_timeout: Annotated[
         str | None, typer.Option(help="Give up connecting after this long (exit 3), e.g. 30s.")
     ] = None,
-    log_level: Annotated[str | None, typer.Option(help="TRACE, DEBUG, INFO, WARNING, ERROR.")] = None,
+    log_level: Annotated[
+        str | None, typer.Option(help="TRACE, DEBUG, INFO, WARNING, ERROR.")
+    ] = None,
     log_format: Annotated[str | None, typer.Option(help="auto, json or pretty.")] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
@@ -126,7 +134,7 @@ def hoist_global_options(argv: list[str]) -> list[str]:
 
 
 def main() -> None:
-    """Console entry point: run the app and turn expected failures into one line and an exit code."""
+    """Console entry point: run the app; expected failures become one line and an exit code."""
     from kafkactl import render
 
     _register_commands()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import typer
 
 from kafkactl.cli.app import settings_for
@@ -21,11 +20,13 @@ def config(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 
     settings = settings_for(ctx)
     if json_out:
-        render.print_json({
-            "config_file": settings.config_file,
-            "context": settings.context,
-            "settings": settings.as_dict(),
-        })
+        render.print_json(
+            {
+                "config_file": settings.config_file,
+                "context": settings.context,
+                "settings": settings.as_dict(),
+            }
+        )
     else:
         render.settings_table(settings.rows(), settings.context, settings.config_file)
 
@@ -33,5 +34,3 @@ def config(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 def register(app: typer.Typer) -> None:
     """Add the command to the app."""
     app.command("config")(config)
-
-

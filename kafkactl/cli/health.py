@@ -16,7 +16,9 @@ def health(
     ctx: typer.Context,
     topic: Annotated[
         list[str] | None,
-        typer.Option("--topic", "-t", help="Topic to check, with its retry tiers and DLQ (repeatable)."),
+        typer.Option(
+            "--topic", "-t", help="Topic to check, with its retry tiers and DLQ (repeatable)."
+        ),
     ] = None,
     group: GroupOpt = None,
     max_lag: Annotated[
@@ -26,7 +28,9 @@ def health(
     timeout: Annotated[
         str | None, typer.Option(help="Give up reaching the cluster after this long (exit 3).")
     ] = None,
-    watch: Annotated[bool, typer.Option("--watch", "-w", help="Refresh until interrupted.")] = False,
+    watch: Annotated[
+        bool, typer.Option("--watch", "-w", help="Refresh until interrupted.")
+    ] = False,
     interval: Annotated[str, typer.Option(help="Refresh period with --watch.")] = "5s",
     json_out: JsonOpt = False,
 ) -> None:

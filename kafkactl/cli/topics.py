@@ -15,13 +15,17 @@ def create_topics(
     ctx: typer.Context,
     topics: Annotated[list[str], typer.Argument(help="Topics to create.", show_default=False)],
     group: GroupOpt = None,
-    partitions: Annotated[int, typer.Option("--partitions", "-p", help="Partitions per topic.")] = 3,
+    partitions: Annotated[
+        int, typer.Option("--partitions", "-p", help="Partitions per topic.")
+    ] = 3,
     replication_factor: Annotated[
         int, typer.Option("--replication-factor", "-r", help="Replicas per partition.")
     ] = 1,
     config: Annotated[
         list[str] | None,
-        typer.Option("--config", "-c", help="Topic config k=v (repeatable), e.g. retention.ms=86400000."),
+        typer.Option(
+            "--config", "-c", help="Topic config k=v (repeatable), e.g. retention.ms=86400000."
+        ),
     ] = None,
     no_retry: NoRetryOpt = False,
     json_out: JsonOpt = False,
@@ -48,7 +52,9 @@ def create_topics(
     settings = settings_for(ctx)
     group_id = group or settings.consumer_group_id
     plans = [
-        plan for topic in topics for plan in admin.pipeline_topics(settings, topic, group_id, not no_retry)
+        plan
+        for topic in topics
+        for plan in admin.pipeline_topics(settings, topic, group_id, not no_retry)
     ]
     client = connect_admin(settings)
     try:
