@@ -28,6 +28,9 @@ def common_config(settings: Settings) -> dict[str, Any]:
         "security_protocol": settings.security_protocol,
         "reconnect_backoff_ms": int(settings.reconnect_backoff_min * 1000),
         "reconnect_backoff_max_ms": int(settings.reconnect_backoff_max * 1000),
+        # Each client bootstraps in its constructor; one attempt is short, the backoff loop
+        # in connect_with_backoff decides how long to keep trying.
+        "bootstrap_timeout_ms": _attempt_timeout_ms(settings),
     }
     if settings.security_protocol.startswith("SASL_"):
         config.update(
@@ -44,14 +47,13 @@ def common_config(settings: Settings) -> dict[str, Any]:
     return config
 
 
-def admin_config(settings: Settings, attempt_timeout: float = ATTEMPT_TIMEOUT_S) -> dict[str, Any]:
+def _attempt_timeout_ms(settings: Settings) -> int:
+    return int(min(ATTEMPT_TIMEOUT_S, settings.connect_timeout) * 1000)
+
+
+def admin_config(settings: Settings) -> dict[str, Any]:
     """Config for KafkaAdminClient, bootstrapping within one attempt's timeout."""
-    timeout_ms = int(attempt_timeout * 1000)
-    return {
-        **common_config(settings),
-        "bootstrap_timeout_ms": timeout_ms,
-        "request_timeout_ms": max(timeout_ms, 10_000),
-    }
+    return {**common_config(settings), "request_timeout_ms": 15_000}
 
 
 def producer_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
@@ -66,6 +68,9 @@ def producer_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
         else settings.producer_compression,
         "linger_ms": settings.producer_linger_ms,
         "batch_size": settings.producer_batch_size,
+        "retry_backoff_ms": 250,
+        # Writing to a topic that does not exist is an operator error, not a reason to create it.
+        "allow_auto_create_topics": False,
     }
     config.update(overrides)
     return config
@@ -112,7 +117,7 @@ def explain_connect_failure(exc: BaseException, settings: Settings) -> str:
 def connect_with_backoff(
     settings: Settings, factory: Callable[[], Any], what: str = "Kafka"
 ) -> Any:
-    """Call `factory` (it bootstraps a client) with backoff until the connect timeout; else exit 3."""
+    """Call `factory` (it bootstraps a client) with backoff until connect timeout; else exit 3."""
     from kafka import errors as kerr
 
     deadline = time.monotonic() + settings.connect_timeout
@@ -154,9 +159,8 @@ def connect_admin(settings: Settings) -> Any:
     """A connected KafkaAdminClient; exits 3 when the cluster stays unreachable."""
     from kafka import KafkaAdminClient
 
-    attempt_timeout = min(ATTEMPT_TIMEOUT_S, settings.connect_timeout)
     return connect_with_backoff(
-        settings, lambda: KafkaAdminClient(**admin_config(settings, attempt_timeout)), "the cluster"
+        settings, lambda: KafkaAdminClient(**admin_config(settings)), "the cluster"
     )
 
 

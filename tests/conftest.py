@@ -35,14 +35,14 @@ def _free_port() -> int:
 
 
 class LocalBroker:
-    """A broker started by scripts/kafka-local for this test session (restartable)."""
+    """A broker run by scripts/kafka-local, which tests may stop and start (fault tests)."""
 
-    def __init__(self, port: int, data_dir: str) -> None:
+    def __init__(self, port: int, controller_port: int, data_dir: str) -> None:
         self.port = port
         self.env = {
             **os.environ,
             "KAFKA_LOCAL_PORT": str(port),
-            "KAFKA_LOCAL_CONTROLLER_PORT": str(_free_port()),
+            "KAFKA_LOCAL_CONTROLLER_PORT": str(controller_port),
             "KAFKA_LOCAL_DIR": data_dir,
         }
 
@@ -50,22 +50,51 @@ class LocalBroker:
         """start | stop | status through the script."""
         subprocess.run([str(KAFKA_LOCAL), action], env=self.env, check=True, timeout=180)
 
+    def restart(self) -> None:
+        """Stop the broker and start it again on the same port and data."""
+        self.run("stop")
+        self.run("start")
+
+
+def _broker_from_script_env() -> LocalBroker | None:
+    """The broker scripts/test.sh started (it exports KAFKA_LOCAL_*), if that is what we use."""
+    data_dir = os.environ.get("KAFKA_LOCAL_DIR")
+    port = os.environ.get("KAFKA_LOCAL_PORT")
+    if not data_dir or not port or not (Path(data_dir) / "kafka.pid").exists():
+        return None
+    cport = os.environ.get("KAFKA_LOCAL_CONTROLLER_PORT") or str(int(port) + 1)
+    return LocalBroker(int(port), int(cport), data_dir)
+
 
 @pytest.fixture(scope="session")
 def kafka_broker() -> Iterator[LocalBroker | None]:
-    """The broker the tests use; None when it came from KAFKA_BROKERS (not ours to restart)."""
+    """The broker the tests use: KAFKA_BROKERS if it answers, else one started here.
+
+    None means a broker the tests did not start (not theirs to restart).
+    """
     given = os.environ.get("KAFKA_BROKERS")
     if given and _answers(given):
-        yield None
+        yield _broker_from_script_env()
         return
     data_dir = tempfile.mkdtemp(prefix="kafkactl-test-broker-")
-    broker = LocalBroker(_free_port(), data_dir)
+    broker = LocalBroker(_free_port(), _free_port(), data_dir)
     broker.run("start")
     os.environ["KAFKA_BROKERS"] = f"127.0.0.1:{broker.port}"
     try:
         yield broker
     finally:
         broker.run("stop")
+
+
+@pytest.fixture
+def restartable_broker(kafka_broker: LocalBroker | None) -> LocalBroker:
+    """The broker, for tests that stop and start it; it must be one the tests manage."""
+    if kafka_broker is None:
+        pytest.fail(
+            "fault tests need a broker started by scripts/kafka-local (run scripts/test.sh, "
+            "or unset KAFKA_BROKERS so the tests start one)"
+        )
+    return kafka_broker
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,8 @@
-"""Every Rich table, live view and progress display: data to stdout, the rest to stderr."""
+"""Every Rich table, live view and progress display: data to stdout, the rest to stderr.
+
+Common helpers and the admin views live here; each long-running command has its own module
+(render/produce.py, render/consume.py, render/replay.py).
+"""
 
 from __future__ import annotations
 

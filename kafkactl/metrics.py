@@ -1,0 +1,118 @@
+"""Counters and handler latency (SPEC §12), shared by the tables, --json and Prometheus."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from typing import Any
+
+COUNTERS = (
+    "published", "publish_failed", "invalid", "received", "processed", "failed",
+    "retried", "sent_to_dlq", "deduplicated", "committed", "replayed",
+)
+
+
+class LatencyWindow:
+    """Handler latencies of the most recent calls, for p50 / p95 / p99 without unbounded memory."""
+
+    def __init__(self, size: int = 8192) -> None:
+        self._size = size
+        self._values: list[float] = []
+        self._next = 0
+        self.count = 0
+        self.total = 0.0
+
+    def observe(self, seconds: float) -> None:
+        """Record one latency."""
+        self.count += 1
+        self.total += seconds
+        if len(self._values) < self._size:
+            self._values.append(seconds)
+        else:
+            self._values[self._next] = seconds
+            self._next = (self._next + 1) % self._size
+
+    def quantiles(self) -> dict[str, float | None]:
+        """p50, p95 and p99 in milliseconds over the window (None before any call)."""
+        if not self._values:
+            return {"p50": None, "p95": None, "p99": None}
+        ordered = sorted(self._values)
+        pick = lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 3)  # noqa: E731
+        return {"p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99)}
+
+
+class Metrics:
+    """Thread-safe counters (some with a label, like `retried` per tier) and a latency window."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = dict.fromkeys(COUNTERS, 0)
+        self._labelled: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.latency = LatencyWindow()
+        self.started = time.monotonic()
+
+    def incr(self, name: str, amount: int = 1, label: str | None = None) -> None:
+        """Add to counter `name` (and to its `label` breakdown, e.g. the retry tier)."""
+        with self._lock:
+            self._counts[name] = self._counts.get(name, 0) + amount
+            if label is not None:
+                self._labelled[name][label] += amount
+
+    def observe_latency(self, seconds: float) -> None:
+        """Record one handler call's duration."""
+        with self._lock:
+            self.latency.observe(seconds)
+
+    def get(self, name: str) -> int:
+        """Current value of a counter."""
+        with self._lock:
+            return self._counts.get(name, 0)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Counters, labelled breakdowns, latency quantiles and elapsed seconds, as plain data."""
+        with self._lock:
+            return {
+                **self._counts,
+                "by_label": {k: dict(v) for k, v in self._labelled.items()},
+                "handler_latency_ms": self.latency.quantiles(),
+                "seconds": round(time.monotonic() - self.started, 3),
+            }
+
+
+def serve_prometheus(metrics: Metrics, port: int, host: str = "127.0.0.1") -> Any:
+    """Serve /metrics (names prefixed `kafkactl_`, counters with `_total`); returns the server."""
+    from prometheus_client import start_http_server
+    from prometheus_client.core import (
+        REGISTRY,
+        CounterMetricFamily,
+        GaugeMetricFamily,
+    )
+
+    class Collector:
+        def collect(self) -> Any:
+            snap = metrics.snapshot()
+            for name in COUNTERS:
+                labels = snap["by_label"].get(name)
+                family = CounterMetricFamily(
+                    f"kafkactl_{name}", f"kafkactl {name.replace('_', ' ')}",
+                    labels=["tier"] if labels else None,
+                )
+                if labels:
+                    for label, value in labels.items():
+                        family.add_metric([label], value)
+                else:
+                    family.add_metric([], snap[name])
+                yield family
+            latency = GaugeMetricFamily(
+                "kafkactl_handler_latency_ms", "handler latency quantiles", labels=["quantile"]
+            )
+            for quantile, value in snap["handler_latency_ms"].items():
+                if value is not None:
+                    latency.add_metric([quantile], value)
+            yield latency
+
+    REGISTRY.register(Collector())
+    server, _thread = start_http_server(port, addr=host)
+    return server
+

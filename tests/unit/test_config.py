@@ -1,0 +1,744 @@
+"""Settings: precedence, config-file contexts, validation errors, masking and topic naming."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+
+from kafkactl.config import MASK, SPECS, load_settings
+from kafkactl.errors import EXIT_USAGE, ConfigError
+
+PASSWORD = "pw-S3cret!xyz"
+
+CONTEXTS_TOML = """
+current-context = "local"
+
+[contexts.local]
+brokers = "local1:9092"
+client-id = "local-client"
+
+[contexts.prod]
+brokers = ["p1:9092", "p2:9093"]
+client_id = "prod-client"
+consumer-workers = 16
+"""
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A clean environment: no KAFKA_*/KAFKACTL_* variables, an empty XDG dir, cwd = tmp_path."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "xdg").mkdir()
+    return {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+
+
+def write_toml(tmp_path: Path, text: str, name: str = "settings.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(dedent(text), encoding="utf-8")
+    return path
+
+
+def context_file(tmp_path: Path, body: str, name: str = "ctx") -> Path:
+    """A config file with one context `name` holding `body`, made the current context."""
+    return write_toml(tmp_path, f'current-context = "{name}"\n[contexts.{name}]\n{dedent(body)}')
+
+
+def assert_names(err: ConfigError, *fragments: str) -> None:
+    message = str(err)
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+
+
+# --- defaults ---------------------------------------------------------------------------------
+
+
+def test_defaults_when_nothing_is_configured(env: dict[str, str]) -> None:
+    s = load_settings(env=env)
+    assert s.brokers == ("localhost:9092",)
+    assert s.client_id == "kafkactl"
+    assert s.security_protocol == "PLAINTEXT"
+    assert s.sasl_mechanism is None
+    assert s.sasl_password is None
+    assert s.producer_acks == "all"
+    assert s.producer_idempotent is True
+    assert s.producer_retries == 10
+    assert s.producer_compression == "none"
+    assert s.consumer_group_id == "kafkactl"
+    assert s.consumer_workers == 4
+    assert s.consumer_auto_offset_reset == "earliest"
+    assert s.retry_delays == (1.0, 10.0, 60.0)
+    assert s.retry_topic_template == "{topic}.{group}.retry.{n}"
+    assert s.dlq_topic_template == "{topic}.{group}.dlq"
+    assert s.reconnect_backoff_min == 1.0
+    assert s.reconnect_backoff_max == 30.0
+    assert s.health_interval == 30.0
+    assert s.metrics_port is None
+    assert s.log_level == "INFO"
+    assert s.log_format == "auto"
+    assert s.context is None
+    assert s.config_file is None
+    assert set(s.sources) == {spec.name for spec in SPECS}
+    assert set(s.sources.values()) == {"default"}
+
+
+# --- precedence -------------------------------------------------------------------------------
+
+
+def test_precedence_flag_over_env_over_file_over_default(tmp_path: Path, env: dict[str, str]) -> None:
+    path = context_file(
+        tmp_path,
+        """
+        brokers = "file:9092"
+        client-id = "file-client"
+        producer-compression = "gzip"
+        """,
+    )
+    env.update(KAFKA_BROKERS="env:9092", KAFKA_CLIENT_ID="env-client")
+    s = load_settings(flags={"brokers": "flag:9092"}, env=env, config_path=str(path))
+
+    assert s.brokers == ("flag:9092",)
+    assert s.sources["brokers"] == "flag"
+    assert s.client_id == "env-client"
+    assert s.sources["client_id"] == "env"
+    assert s.producer_compression == "gzip"
+    assert s.sources["producer_compression"] == "file:ctx"
+    assert s.consumer_group_id == "kafkactl"
+    assert s.sources["consumer_group_id"] == "default"
+    assert s.context == "ctx"
+    assert s.config_file == str(path)
+
+
+def test_env_overrides_file(tmp_path: Path, env: dict[str, str]) -> None:
+    path = context_file(tmp_path, 'consumer-workers = 8\n')
+    env["KAFKA_CONSUMER_WORKERS"] = "2"
+    s = load_settings(env=env, config_path=str(path))
+    assert s.consumer_workers == 2
+    assert s.sources["consumer_workers"] == "env"
+
+
+def test_flag_given_as_none_means_not_given(env: dict[str, str]) -> None:
+    env["KAFKA_BROKERS"] = "env:9092"
+    s = load_settings(flags={"brokers": None, "log_level": None}, env=env)
+    assert s.brokers == ("env:9092",)
+    assert s.sources["brokers"] == "env"
+    assert s.sources["log_level"] == "default"
+
+
+def test_empty_env_variable_does_not_override_file(tmp_path: Path, env: dict[str, str]) -> None:
+    path = context_file(tmp_path, 'client-id = "from-file"\n')
+    env["KAFKA_CLIENT_ID"] = "  "
+    s = load_settings(env=env, config_path=str(path))
+    assert s.client_id == "from-file"
+    assert s.sources["client_id"] == "file:ctx"
+
+
+def test_unknown_flag_name_is_a_programming_error(env: dict[str, str]) -> None:
+    with pytest.raises(KeyError):
+        load_settings(flags={"no_such_setting": "x"}, env=env)
+
+
+@pytest.mark.parametrize(
+    ("var", "raw", "attr", "expected"),
+    [
+        ("KAFKA_SECURITY_PROTOCOL", "ssl", "security_protocol", "SSL"),
+        ("KAFKA_PRODUCER_COMPRESSION", "ZSTD", "producer_compression", "zstd"),
+        ("KAFKA_LOG_LEVEL", "debug", "log_level", "DEBUG"),
+        ("KAFKA_LOG_FORMAT", "JSON", "log_format", "json"),
+        ("KAFKA_PRODUCER_ACKS", "-1", "producer_acks", "all"),
+        ("KAFKA_PRODUCER_ACKS", "ALL", "producer_acks", "all"),
+        ("KAFKA_PRODUCER_IDEMPOTENT", "no", "producer_idempotent", False),
+        ("KAFKA_PRODUCER_IDEMPOTENT", "TRUE", "producer_idempotent", True),
+        ("KAFKA_BROKERS", " a:1 , b:2 ", "brokers", ("a:1", "b:2")),
+        ("KAFKA_RETRY_DELAYS", "250ms,5m", "retry_delays", (0.25, 300.0)),
+        ("KAFKA_HEALTH_INTERVAL", "1h", "health_interval", 3600.0),
+        ("KAFKA_METRICS_PORT", "9100", "metrics_port", 9100),
+        ("KAFKA_CONSUMER_AUTO_OFFSET_RESET", "latest", "consumer_auto_offset_reset", "latest"),
+    ],
+)
+def test_env_values_are_parsed_to_typed_values(
+    env: dict[str, str], var: str, raw: str, attr: str, expected: object
+) -> None:
+    env[var] = raw
+    s = load_settings(env=env)
+    assert getattr(s, attr) == expected
+    assert s.sources[attr] == "env"
+
+
+# --- config file discovery and contexts -------------------------------------------------------
+
+
+def test_current_context_is_used(tmp_path: Path, env: dict[str, str]) -> None:
+    path = write_toml(tmp_path, CONTEXTS_TOML)
+    s = load_settings(env=env, config_path=str(path))
+    assert s.context == "local"
+    assert s.brokers == ("local1:9092",)
+    assert s.client_id == "local-client"
+    assert s.sources["brokers"] == "file:local"
+    assert s.sources["consumer_workers"] == "default"
+
+
+def test_context_argument_overrides_current_context(tmp_path: Path, env: dict[str, str]) -> None:
+    path = write_toml(tmp_path, CONTEXTS_TOML)
+    s = load_settings(env=env, config_path=str(path), context="prod")
+    assert s.context == "prod"
+    assert s.brokers == ("p1:9092", "p2:9093")
+    assert s.client_id == "prod-client"
+    assert s.consumer_workers == 16
+    assert s.sources["brokers"] == "file:prod"
+    assert s.sources["consumer_workers"] == "file:prod"
+
+
+def test_kafkactl_context_env_picks_context(tmp_path: Path, env: dict[str, str]) -> None:
+    path = write_toml(tmp_path, CONTEXTS_TOML)
+    env["KAFKACTL_CONTEXT"] = "prod"
+    s = load_settings(env=env, config_path=str(path))
+    assert s.context == "prod"
+    assert s.sources["client_id"] == "file:prod"
+
+
+def test_context_argument_beats_kafkactl_context_env(tmp_path: Path, env: dict[str, str]) -> None:
+    path = write_toml(tmp_path, CONTEXTS_TOML)
+    env["KAFKACTL_CONTEXT"] = "prod"
+    s = load_settings(env=env, config_path=str(path), context="local")
+    assert s.context == "local"
+    assert s.client_id == "local-client"
+
+
+def test_current_context_with_underscore_is_accepted(tmp_path: Path, env: dict[str, str]) -> None:
+    path = write_toml(tmp_path, CONTEXTS_TOML.replace("current-context", "current_context"))
+    s = load_settings(env=env, config_path=str(path))
+    assert s.context == "local"
+
+
+def test_single_context_is_used_without_current_context(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    path = write_toml(tmp_path, '[contexts.only]\nbrokers = "only:9092"\n')
+    s = load_settings(env=env, config_path=str(path))
+    assert s.context == "only"
+    assert s.brokers == ("only:9092",)
+    assert s.sources["brokers"] == "file:only"
+
+
+def test_several_contexts_and_none_chosen_uses_defaults(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    path = write_toml(tmp_path, '[contexts.a]\nbrokers = "a:1"\n[contexts.b]\nbrokers = "b:1"\n')
+    s = load_settings(env=env, config_path=str(path))
+    assert s.context is None
+    assert s.brokers == ("localhost:9092",)
+    assert s.sources["brokers"] == "default"
+
+
+def test_unknown_context_names_it_and_the_known_ones(tmp_path: Path, env: dict[str, str]) -> None:
+    path = write_toml(tmp_path, CONTEXTS_TOML)
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(env=env, config_path=str(path), context="staging")
+    assert excinfo.value.exit_code == EXIT_USAGE
+    assert excinfo.value.source == "--context"
+    assert_names(excinfo.value, "staging", "local", "prod", "--context")
+
+
+def test_unknown_context_from_env_names_the_env_variable(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    path = write_toml(tmp_path, CONTEXTS_TOML)
+    env["KAFKACTL_CONTEXT"] = "staging"
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(env=env, config_path=str(path))
+    assert_names(excinfo.value, "staging", "KAFKACTL_CONTEXT", "local, prod")
+
+
+def test_unknown_current_context_is_an_error(tmp_path: Path, env: dict[str, str]) -> None:
+    path = write_toml(tmp_path, CONTEXTS_TOML.replace('"local"', '"gone"', 1))
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(env=env, config_path=str(path))
+    assert_names(excinfo.value, "gone", "current-context", "local", "prod")
+
+
+def test_context_requested_without_any_config_file(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(env=env, context="prod")
+    assert_names(excinfo.value, "prod", "--context", "no config file")
+
+
+def test_broken_toml_names_the_file(tmp_path: Path, env: dict[str, str]) -> None:
+    path = write_toml(tmp_path, '[contexts.prod\nbrokers = "x:1"\n', name="broken.toml")
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(env=env, config_path=str(path))
+    assert excinfo.value.exit_code == EXIT_USAGE
+    assert_names(excinfo.value, str(path), "TOML")
+
+
+def test_non_utf8_config_file_is_a_config_error(tmp_path: Path, env: dict[str, str]) -> None:
+    # TOML files must be UTF-8; a file that is not is a broken config file (exit 2, one line),
+    # not an unexpected UnicodeDecodeError.
+    path = tmp_path / "latin1.toml"
+    path.write_bytes('[contexts.prod]\nclient-id = "caf\xe9"\n'.encode("latin-1"))
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(env=env, config_path=str(path))
+    assert_names(excinfo.value, str(path))
+
+
+@pytest.mark.parametrize("key", ["bogus", "producer-ackz", "KAFKA_BROKERS"])
+def test_unknown_key_in_context_is_an_error(tmp_path: Path, env: dict[str, str], key: str) -> None:
+    path = write_toml(tmp_path, f'[contexts.prod]\n{key} = "x"\n')
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(env=env, config_path=str(path))
+    assert excinfo.value.source == "file:prod"
+    assert_names(excinfo.value, key, "file:prod", "allowed", "brokers", "producer-acks")
+
+
+def test_contexts_must_be_tables(tmp_path: Path, env: dict[str, str]) -> None:
+    path = write_toml(tmp_path, 'contexts = 5\n')
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(env=env, config_path=str(path))
+    assert_names(excinfo.value, "contexts", str(path))
+
+
+def test_context_must_be_a_table(tmp_path: Path, env: dict[str, str]) -> None:
+    path = write_toml(tmp_path, '[contexts]\nprod = "localhost:9092"\n')
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(env=env, config_path=str(path), context="prod")
+    assert_names(excinfo.value, "contexts.prod", str(path))
+
+
+def test_explicit_config_path_must_exist(tmp_path: Path, env: dict[str, str]) -> None:
+    missing = tmp_path / "nope.toml"
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(env=env, config_path=str(missing))
+    assert excinfo.value.exit_code == EXIT_USAGE
+    assert_names(excinfo.value, str(missing), "--config", "does not exist")
+
+
+def test_kafkactl_config_path_must_exist(tmp_path: Path, env: dict[str, str]) -> None:
+    env["KAFKACTL_CONFIG"] = str(tmp_path / "nope.toml")
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(env=env)
+    assert_names(excinfo.value, "nope.toml", "KAFKACTL_CONFIG")
+
+
+def test_local_kafkactl_toml_is_found(tmp_path: Path, env: dict[str, str]) -> None:
+    write_toml(tmp_path, '[contexts.here]\nbrokers = "here:1"\n', name="kafkactl.toml")
+    s = load_settings(env=env)
+    assert s.brokers == ("here:1",)
+    assert s.sources["brokers"] == "file:here"
+
+
+def test_xdg_config_is_found(tmp_path: Path, env: dict[str, str]) -> None:
+    (tmp_path / "xdg" / "kafkactl").mkdir()
+    write_toml(tmp_path, '[contexts.xdg]\nbrokers = "xdg:1"\n', name="xdg/kafkactl/config.toml")
+    s = load_settings(env=env)
+    assert s.brokers == ("xdg:1",)
+    assert s.sources["brokers"] == "file:xdg"
+
+
+def test_local_file_beats_xdg_and_env_path_beats_local(tmp_path: Path, env: dict[str, str]) -> None:
+    (tmp_path / "xdg" / "kafkactl").mkdir()
+    write_toml(tmp_path, '[contexts.xdg]\nbrokers = "xdg:1"\n', name="xdg/kafkactl/config.toml")
+    write_toml(tmp_path, '[contexts.here]\nbrokers = "here:1"\n', name="kafkactl.toml")
+    assert load_settings(env=env).context == "here"
+
+    other = write_toml(tmp_path, '[contexts.envpath]\nbrokers = "e:1"\n', name="other.toml")
+    env["KAFKACTL_CONFIG"] = str(other)
+    assert load_settings(env=env).context == "envpath"
+
+    flagged = write_toml(tmp_path, '[contexts.flagged]\nbrokers = "f:1"\n', name="flag.toml")
+    assert load_settings(env=env, config_path=str(flagged)).context == "flagged"
+
+
+@pytest.mark.parametrize("key", ["producer-compression", "producer_compression"])
+def test_file_keys_accept_dash_or_underscore(tmp_path: Path, env: dict[str, str], key: str) -> None:
+    path = context_file(tmp_path, f'{key} = "lz4"\n')
+    s = load_settings(env=env, config_path=str(path))
+    assert s.producer_compression == "lz4"
+    assert s.sources["producer_compression"] == "file:ctx"
+
+
+def test_mixed_dash_and_underscore_keys_in_one_context(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    path = context_file(
+        tmp_path,
+        """
+        consumer_group_id = "g1"
+        consumer-auto-offset-reset = "latest"
+        retry_topic-template = "{topic}-r{n}"
+        """,
+    )
+    s = load_settings(env=env, config_path=str(path))
+    assert s.consumer_group_id == "g1"
+    assert s.consumer_auto_offset_reset == "latest"
+    assert s.retry_topic_template == "{topic}-r{n}"
+
+
+def test_toml_native_types(tmp_path: Path, env: dict[str, str]) -> None:
+    path = context_file(
+        tmp_path,
+        """
+        brokers = ["a:9092", "b:9093"]
+        consumer-workers = 8
+        producer-idempotent = false
+        producer-acks = 1
+        producer-retries = 0
+        metrics-port = 9100
+        retry-delays = ["500ms", "2s", "1m"]
+        reconnect-backoff-min = "250ms"
+        health-interval = 15
+        """,
+    )
+    s = load_settings(env=env, config_path=str(path))
+    assert s.brokers == ("a:9092", "b:9093")
+    assert s.consumer_workers == 8
+    assert s.producer_idempotent is False
+    assert s.producer_acks == 1
+    assert s.producer_retries == 0
+    assert s.metrics_port == 9100
+    assert s.retry_delays == (0.5, 2.0, 60.0)
+    assert s.reconnect_backoff_min == 0.25
+    assert s.health_interval == 15.0
+    for name in ("brokers", "consumer_workers", "producer_idempotent", "retry_delays"):
+        assert s.sources[name] == "file:ctx"
+
+
+# --- validation errors ------------------------------------------------------------------------
+
+# (env variable, bad value, fragments of "what is allowed" that the message must contain)
+BAD_VALUES = [
+    ("KAFKA_PRODUCER_ACKS", "2", ["0, 1 or all"]),
+    ("KAFKA_RETRY_DELAYS", "abc", ["abc", "250ms", "10s"]),
+    ("KAFKA_RETRY_DELAYS", "1s,soon", ["soon", "10s"]),
+    ("KAFKA_BROKERS", "nohost", ["nohost", "host:port"]),
+    ("KAFKA_BROKERS", "h:99999", ["h:99999", "host:port"]),
+    ("KAFKA_BROKERS", "h:1,:9092", [":9092", "host:port"]),
+    ("KAFKA_BROKERS", "h:abc", ["host:port"]),
+    ("KAFKA_BROKERS", ",", ["host:port"]),
+    ("KAFKA_PRODUCER_COMPRESSION", "brotli", ["brotli", "none, gzip, snappy, lz4, zstd"]),
+    ("KAFKA_PRODUCER_IDEMPOTENT", "maybe", ["maybe", "true or false"]),
+    ("KAFKA_CONSUMER_WORKERS", "0", ["from 1 to 1024"]),
+    ("KAFKA_CONSUMER_WORKERS", "-3", ["from 1 to 1024"]),
+    ("KAFKA_CONSUMER_WORKERS", "5000", ["from 1 to 1024"]),
+    ("KAFKA_CONSUMER_WORKERS", "four", ["four", "whole number"]),
+    ("KAFKA_PRODUCER_RETRIES", "-1", ["0 or more"]),
+    ("KAFKA_METRICS_PORT", "70000", ["from 0 to 65535"]),
+    ("KAFKA_RETRY_TOPIC_TEMPLATE", "{topic}.{grp}.retry.{n}", ["{grp}", "{group}, {n}, {topic}"]),
+    ("KAFKA_RETRY_TOPIC_TEMPLATE", "{topic}.{group}.retry", ["must contain", "{n}"]),
+    ("KAFKA_RETRY_TOPIC_TEMPLATE", "{topic}.retry.{}", ["{}", "allowed"]),
+    ("KAFKA_DLQ_TOPIC_TEMPLATE", "{topic}.{n}.dlq", ["{n}", "{group}, {topic}"]),
+    ("KAFKA_DLQ_TOPIC_TEMPLATE", "{group}.dlq", ["must contain", "{topic}"]),
+    ("KAFKA_DLQ_TOPIC_TEMPLATE", "{topic.dlq", ["not a valid template"]),
+    ("KAFKA_LOG_LEVEL", "LOUD", ["LOUD", "DEBUG", "INFO", "WARNING"]),
+    ("KAFKA_LOG_FORMAT", "xml", ["xml", "auto, json, pretty"]),
+    ("KAFKA_SECURITY_PROTOCOL", "TLS", ["PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL"]),
+    ("KAFKA_SASL_MECHANISM", "GSSAPI", ["PLAIN, SCRAM-SHA-256, SCRAM-SHA-512"]),
+    ("KAFKA_CONSUMER_AUTO_OFFSET_RESET", "middle", ["earliest, latest"]),
+    ("KAFKA_RECONNECT_BACKOFF_MIN", "0s", ["longer than zero"]),
+    ("KAFKA_HEALTH_INTERVAL", "soon", ["soon", "10s"]),
+    ("KAFKA_CONNECT_TIMEOUT", "-5s", ["-5s", "10s"]),
+    ("KAFKA_SSL_CAFILE", "/nonexistent/ca.pem", ["/nonexistent/ca.pem", "does not exist"]),
+    ("KAFKA_SSL_CERTFILE", "/nonexistent/c.pem", ["does not exist"]),
+    ("KAFKA_SSL_KEYFILE", "/nonexistent/k.pem", ["does not exist"]),
+]
+
+
+@pytest.mark.parametrize(("var", "raw", "allowed"), BAD_VALUES)
+def test_bad_env_value_names_setting_source_and_allowed(
+    env: dict[str, str], var: str, raw: str, allowed: list[str]
+) -> None:
+    env[var] = raw
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(env=env)
+    err = excinfo.value
+    assert err.exit_code == EXIT_USAGE
+    assert err.setting == var
+    assert err.source == "env"
+    assert "\n" not in str(err)
+    assert_names(err, var, "(from env)", *allowed)
+
+
+FLAG_NAME = {spec.env: spec.name for spec in SPECS}
+
+
+@pytest.mark.parametrize(("var", "raw", "allowed"), BAD_VALUES[:12])
+def test_bad_flag_value_names_setting_and_flag_source(
+    env: dict[str, str], var: str, raw: str, allowed: list[str]
+) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(flags={FLAG_NAME[var]: raw}, env=env)
+    assert excinfo.value.source == "flag"
+    assert_names(excinfo.value, var, "(from flag)", *allowed)
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "allowed"),
+    [
+        ("producer-acks = 2", "producer-acks", ["0, 1 or all"]),
+        ("producer_acks = 2", "producer-acks", ["0, 1 or all"]),
+        ('retry-delays = "abc"', "retry-delays", ["abc", "10s"]),
+        ("consumer-workers = 0", "consumer-workers", ["from 1 to 1024"]),
+        ("consumer-workers = 2.5", "consumer-workers", ["whole number"]),
+        ('brokers = ["ok:1", "nohost"]', "brokers", ["nohost", "host:port"]),
+        ('producer-idempotent = "perhaps"', "producer-idempotent", ["true or false"]),
+        ("producer-acks = true", "producer-acks", ["0, 1 or all"]),
+    ],
+)
+def test_bad_file_value_names_key_and_context(
+    tmp_path: Path, env: dict[str, str], line: str, key: str, allowed: list[str]
+) -> None:
+    path = context_file(tmp_path, line + "\n", name="prod")
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(env=env, config_path=str(path))
+    assert excinfo.value.source == "file:prod"
+    assert_names(excinfo.value, key, "(from file:prod)", *allowed)
+
+
+def test_valid_env_overrides_bad_file_value(tmp_path: Path, env: dict[str, str]) -> None:
+    path = context_file(tmp_path, "producer-acks = 2\n")
+    env["KAFKA_PRODUCER_ACKS"] = "all"
+    assert load_settings(env=env, config_path=str(path)).producer_acks == "all"
+
+
+def test_reconnect_min_longer_than_max(env: dict[str, str]) -> None:
+    env.update(KAFKA_RECONNECT_BACKOFF_MIN="10s", KAFKA_RECONNECT_BACKOFF_MAX="5s")
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(env=env)
+    assert excinfo.value.setting == "KAFKA_RECONNECT_BACKOFF_MIN"
+    assert excinfo.value.source == "env"
+    assert_names(excinfo.value, "KAFKA_RECONNECT_BACKOFF_MIN", "(from env)",
+                 "KAFKA_RECONNECT_BACKOFF_MAX")
+
+
+def test_reconnect_min_equal_to_max_is_fine(env: dict[str, str]) -> None:
+    env.update(KAFKA_RECONNECT_BACKOFF_MIN="5s", KAFKA_RECONNECT_BACKOFF_MAX="5000ms")
+    s = load_settings(env=env)
+    assert s.reconnect_backoff_min == s.reconnect_backoff_max == 5.0
+
+
+@pytest.mark.parametrize("protocol", ["SASL_PLAINTEXT", "SASL_SSL"])
+def test_sasl_protocol_requires_mechanism(env: dict[str, str], protocol: str) -> None:
+    env.update(KAFKA_SECURITY_PROTOCOL=protocol, KAFKA_SASL_USERNAME="u",
+               KAFKA_SASL_PASSWORD=PASSWORD)
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(env=env)
+    assert excinfo.value.setting == "KAFKA_SASL_MECHANISM"
+    assert_names(excinfo.value, "KAFKA_SASL_MECHANISM", protocol,
+                 "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512")
+    assert PASSWORD not in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    ("missing", "var"),
+    [("sasl_username", "KAFKA_SASL_USERNAME"), ("sasl_password", "KAFKA_SASL_PASSWORD")],
+)
+def test_sasl_protocol_requires_username_and_password(
+    env: dict[str, str], missing: str, var: str
+) -> None:
+    env.update(KAFKA_SECURITY_PROTOCOL="SASL_SSL", KAFKA_SASL_MECHANISM="SCRAM-SHA-512",
+               KAFKA_SASL_USERNAME="u", KAFKA_SASL_PASSWORD=PASSWORD)
+    del env[var]
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(env=env)
+    assert excinfo.value.setting == var
+    assert_names(excinfo.value, var, "SASL_SSL", "SCRAM-SHA-512", "required")
+    assert PASSWORD not in str(excinfo.value)
+
+
+def test_complete_sasl_settings_load(env: dict[str, str]) -> None:
+    env.update(KAFKA_SECURITY_PROTOCOL="sasl_ssl", KAFKA_SASL_MECHANISM="scram-sha-256",
+               KAFKA_SASL_USERNAME="alice", KAFKA_SASL_PASSWORD=PASSWORD)
+    s = load_settings(env=env)
+    assert s.security_protocol == "SASL_SSL"
+    assert s.sasl_mechanism == "SCRAM-SHA-256"
+    assert s.sasl_username == "alice"
+    assert s.sasl_password == PASSWORD
+
+
+def test_existing_ssl_files_are_accepted(tmp_path: Path, env: dict[str, str]) -> None:
+    for name in ("ca.pem", "cert.pem", "key.pem"):
+        (tmp_path / name).write_text("-----BEGIN-----\n")
+    env.update(KAFKA_SECURITY_PROTOCOL="SSL", KAFKA_SSL_CAFILE=str(tmp_path / "ca.pem"),
+               KAFKA_SSL_CERTFILE=str(tmp_path / "cert.pem"),
+               KAFKA_SSL_KEYFILE=str(tmp_path / "key.pem"))
+    s = load_settings(env=env)
+    assert s.ssl_cafile == str(tmp_path / "ca.pem")
+    assert s.ssl_keyfile == str(tmp_path / "key.pem")
+
+
+def test_ssl_file_that_is_a_directory_is_rejected(tmp_path: Path, env: dict[str, str]) -> None:
+    env["KAFKA_SSL_CAFILE"] = str(tmp_path)
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(env=env)
+    assert_names(excinfo.value, "KAFKA_SSL_CAFILE", "(from env)", "does not exist")
+
+
+# --- idempotence and acks ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("acks", "expected"), [("1", 1), ("0", 0)])
+def test_lower_acks_turns_default_idempotence_off(
+    env: dict[str, str], acks: str, expected: int
+) -> None:
+    env["KAFKA_PRODUCER_ACKS"] = acks
+    s = load_settings(env=env)
+    assert s.producer_acks == expected
+    assert s.producer_idempotent is False
+    assert s.sources["producer_acks"] == "env"
+    assert s.sources["producer_idempotent"].startswith("default")
+
+
+def test_acks_one_with_explicit_idempotence_is_an_error(env: dict[str, str]) -> None:
+    env.update(KAFKA_PRODUCER_ACKS="1", KAFKA_PRODUCER_IDEMPOTENT="true")
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(env=env)
+    err = excinfo.value
+    assert err.setting == "KAFKA_PRODUCER_IDEMPOTENT"
+    assert err.source == "env"
+    assert_names(err, "KAFKA_PRODUCER_IDEMPOTENT", "(from env)", "acks=all")
+
+
+def test_acks_one_from_flag_with_idempotence_from_file_is_an_error(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    path = context_file(tmp_path, "producer-idempotent = true\n", name="prod")
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(flags={"producer_acks": "1"}, env=env, config_path=str(path))
+    assert excinfo.value.source == "file:prod"
+    assert_names(excinfo.value, "acks=all", "flag")
+
+
+def test_acks_one_with_idempotence_explicitly_off(env: dict[str, str]) -> None:
+    env.update(KAFKA_PRODUCER_ACKS="1", KAFKA_PRODUCER_IDEMPOTENT="false")
+    s = load_settings(env=env)
+    assert s.producer_acks == 1
+    assert s.producer_idempotent is False
+    assert s.sources["producer_idempotent"] == "env"
+
+
+def test_acks_all_keeps_idempotence(env: dict[str, str]) -> None:
+    env["KAFKA_PRODUCER_ACKS"] = "all"
+    s = load_settings(env=env)
+    assert s.producer_idempotent is True
+    assert s.sources["producer_idempotent"] == "default"
+
+
+# --- masking ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sasl_settings(env: dict[str, str]):
+    env.update(KAFKA_SECURITY_PROTOCOL="SASL_PLAINTEXT", KAFKA_SASL_MECHANISM="PLAIN",
+               KAFKA_SASL_USERNAME="alice", KAFKA_SASL_PASSWORD=PASSWORD)
+    return load_settings(env=env)
+
+
+def test_rows_never_show_the_password(sasl_settings) -> None:
+    rows = sasl_settings.rows()
+    assert all(PASSWORD not in cell for row in rows for cell in row)
+    by_env = {var: (value, source) for var, value, source in rows}
+    assert by_env["KAFKA_SASL_PASSWORD"] == (MASK, "env")
+    assert by_env["KAFKA_SASL_USERNAME"] == ("alice", "env")
+
+
+def test_as_dict_never_shows_the_password(sasl_settings) -> None:
+    data = sasl_settings.as_dict()
+    assert PASSWORD not in json.dumps(data)
+    assert data["sasl_password"] == {"value": MASK, "env": "KAFKA_SASL_PASSWORD", "source": "env"}
+    assert data["sasl_username"]["value"] == "alice"
+
+
+def test_password_from_file_is_masked_too(tmp_path: Path, env: dict[str, str]) -> None:
+    path = context_file(
+        tmp_path,
+        f"""
+        security-protocol = "SASL_SSL"
+        sasl-mechanism = "PLAIN"
+        sasl-username = "bob"
+        sasl-password = "{PASSWORD}"
+        """,
+    )
+    s = load_settings(env=env, config_path=str(path))
+    assert s.sources["sasl_password"] == "file:ctx"
+    assert PASSWORD not in json.dumps(s.as_dict())
+    assert all(PASSWORD not in cell for row in s.rows() for cell in row)
+    assert s.secrets() == [PASSWORD]
+
+
+def test_secrets_returns_the_password(sasl_settings) -> None:
+    assert sasl_settings.secrets() == [PASSWORD]
+    assert sasl_settings.sasl_password == PASSWORD
+
+
+def test_no_password_means_no_secrets(env: dict[str, str]) -> None:
+    s = load_settings(env=env)
+    assert s.secrets() == []
+    assert dict((var, value) for var, value, _ in s.rows())["KAFKA_SASL_PASSWORD"] == "-"
+    assert s.as_dict()["sasl_password"]["value"] is None
+
+
+def test_rows_cover_every_setting_with_display_values(env: dict[str, str]) -> None:
+    env["KAFKA_RECONNECT_BACKOFF_MIN"] = "250ms"
+    s = load_settings(flags={"brokers": "a:1,b:2"}, env=env)
+    rows = s.rows()
+    assert [var for var, _, _ in rows] == [spec.env for spec in SPECS]
+    by_env = {var: (value, source) for var, value, source in rows}
+    assert by_env["KAFKA_BROKERS"] == ("a:1,b:2", "flag")
+    assert by_env["KAFKA_RECONNECT_BACKOFF_MIN"] == ("250ms", "env")
+    assert by_env["KAFKA_RECONNECT_BACKOFF_MAX"] == ("30s", "default")
+    assert by_env["KAFKA_RETRY_DELAYS"] == ("1s,10s,1m", "default")
+    assert by_env["KAFKA_PRODUCER_IDEMPOTENT"] == ("true", "default")
+    assert by_env["KAFKA_METRICS_PORT"] == ("-", "default")
+
+
+def test_as_dict_is_json_ready(env: dict[str, str]) -> None:
+    data = load_settings(flags={"brokers": "a:1,b:2"}, env=env).as_dict()
+    assert json.loads(json.dumps(data)) == data
+    assert data["brokers"] == {"value": ["a:1", "b:2"], "env": "KAFKA_BROKERS", "source": "flag"}
+    assert data["retry_delays"]["value"] == [1.0, 10.0, 60.0]
+
+
+# --- retry / DLQ topic names ------------------------------------------------------------------
+
+
+def test_default_retry_and_dlq_topic_names(env: dict[str, str]) -> None:
+    s = load_settings(env=env)
+    assert [s.retry_topic("orders", n) for n in (1, 2, 3)] == [
+        "orders.kafkactl.retry.1", "orders.kafkactl.retry.2", "orders.kafkactl.retry.3",
+    ]
+    assert s.dlq_topic("orders") == "orders.kafkactl.dlq"
+
+
+def test_topic_names_use_the_configured_group(env: dict[str, str]) -> None:
+    env["KAFKA_CONSUMER_GROUP_ID"] = "billing"
+    s = load_settings(env=env)
+    assert s.retry_topic("orders", 2) == "orders.billing.retry.2"
+    assert s.dlq_topic("orders") == "orders.billing.dlq"
+
+
+def test_topic_names_with_explicit_group(env: dict[str, str]) -> None:
+    s = load_settings(env=env)
+    assert s.retry_topic("orders", 1, group="audit") == "orders.audit.retry.1"
+    assert s.dlq_topic("orders", group="audit") == "orders.audit.dlq"
+
+
+def test_custom_topic_templates(env: dict[str, str]) -> None:
+    env.update(KAFKA_RETRY_TOPIC_TEMPLATE="{topic}-retry-{n}",
+               KAFKA_DLQ_TOPIC_TEMPLATE="dlq.{group}.{topic}",
+               KAFKA_CONSUMER_GROUP_ID="g")
+    s = load_settings(env=env)
+    assert s.retry_topic("orders", 1) == "orders-retry-1"
+    assert s.dlq_topic("orders") == "dlq.g.orders"
+
+
+def test_template_with_format_spec(env: dict[str, str]) -> None:
+    env["KAFKA_RETRY_TOPIC_TEMPLATE"] = "{topic}.retry.{n:02d}"
+    assert load_settings(env=env).retry_topic("t", 3) == "t.retry.03"
+
+
+def test_number_of_retry_tiers_follows_retry_delays(env: dict[str, str]) -> None:
+    env["KAFKA_RETRY_DELAYS"] = "5s,30s"
+    s = load_settings(env=env)
+    assert s.retry_delays == (5.0, 30.0)
+    assert len(s.retry_delays) == 2
