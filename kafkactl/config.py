@@ -273,7 +273,7 @@ class Settings:
     security_protocol: str
     sasl_mechanism: str | None
     sasl_username: str | None
-    sasl_password: str | None
+    sasl_password: str | None = field(repr=False)
     ssl_cafile: str | None
     ssl_certfile: str | None
     ssl_keyfile: str | None
@@ -391,6 +391,15 @@ def _read_context(
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("config file", str(path), f"is not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError("config file", str(path), "is not UTF-8 text (TOML must be UTF-8)") from None
+    unknown = sorted(set(data) - {"contexts", "current-context", "current_context"})
+    if unknown:
+        raise ConfigError(
+            f"{unknown[0]!r}", str(path),
+            "settings belong in a [contexts.NAME] table; the top level allows only "
+            "current-context and [contexts.*]",
+        )
     contexts = data.get("contexts", {})
     if not isinstance(contexts, dict):
         raise ConfigError("contexts", str(path), "must be a table of [contexts.NAME] sections")

@@ -22,7 +22,8 @@ def register_secrets(values: list[str]) -> None:
 
 def redact(text: str) -> str:
     """The text with every registered secret masked."""
-    for secret in _secrets:
+    # Longest first, so a secret that contains another is masked whole.
+    for secret in sorted(_secrets, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, "***")
     return text

@@ -41,7 +41,7 @@ def parse_time_ms(text: str, now_ms: int | None = None) -> int:
     raw = str(text).strip()
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     if raw.startswith("-") and not raw[1:].isdigit():
-        return now_ms - int(parse_duration(raw[1:]) * 1000)
+        return now_ms - round(parse_duration(raw[1:]) * 1000)
     if raw.isdigit():
         return int(raw)
     try:

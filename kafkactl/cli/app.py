@@ -120,6 +120,10 @@ def hoist_global_options(argv: list[str]) -> list[str]:
             rest.extend(argv[i:])
             break
         name = token.split("=", 1)[0]
+        if token.startswith("-b") and len(token) > 2 and not token.startswith("--"):
+            hoisted.append(token)  # -bHOST:PORT
+            i += 1
+            continue
         if name in GLOBAL_VALUE_OPTIONS:
             if "=" in token or i + 1 >= len(argv):
                 hoisted.append(token)

@@ -87,7 +87,9 @@ def test_defaults_when_nothing_is_configured(env: dict[str, str]) -> None:
 # --- precedence -------------------------------------------------------------------------------
 
 
-def test_precedence_flag_over_env_over_file_over_default(tmp_path: Path, env: dict[str, str]) -> None:
+def test_precedence_flag_over_env_over_file_over_default(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
     path = context_file(
         tmp_path,
         """
