@@ -392,7 +392,7 @@ def _read_context(
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("config file", str(path), f"is not valid TOML: {exc}") from None
     except UnicodeDecodeError:
-        raise ConfigError("config file", str(path), "is not UTF-8 text (TOML must be UTF-8)") from None
+        raise ConfigError("config file", str(path), "is not UTF-8 text") from None
     unknown = sorted(set(data) - {"contexts", "current-context", "current_context"})
     if unknown:
         raise ConfigError(
