@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from kafkactl.cli.app import settings_for
-from kafkactl.cli.options import GroupOpt, JsonOpt, NoRetryOpt
-from kafkactl.errors import EXIT_FAILED, UsageError
+from kafkactl.cli.options import GroupOpt, JsonOpt, NoRetryOpt, duration_flag
+from kafkactl.errors import EXIT_FAILED
 
 
 def health(
@@ -49,14 +49,10 @@ def health(
     from kafkactl import render
     from kafkactl.client import connect_admin
     from kafkactl.health import HealthQuery, check
-    from kafkactl.units import parse_duration
 
     flags = {"connect_timeout": timeout} if timeout else {}
     settings = settings_for(ctx, **flags)
-    try:
-        period = parse_duration(interval)
-    except ValueError as exc:
-        raise UsageError(f"--interval: {exc}") from None
+    period = duration_flag("--interval", interval)
     query = HealthQuery(list(topic or []), group, no_retry, max_lag)
     client = connect_admin(settings)
     try:

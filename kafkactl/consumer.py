@@ -1,0 +1,507 @@
+"""ConsumerPipeline: the poll loop, worker pool, retry-tier due times, rebalances and commits.
+
+Threads: the poll loop owns the KafkaConsumer (it is not thread-safe); workers run handlers;
+the producer's IO thread reports routing acks; kafka-python's IO thread runs the rebalance
+listener. Shared state (tracker, in-flight counts, epochs) is guarded by one lock.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from loguru import logger
+
+from kafkactl import headers as hdr
+from kafkactl.client import connect_admin, connect_with_backoff, consumer_config
+from kafkactl.config import Settings
+from kafkactl.dedupe import DedupeStore
+from kafkactl.dispatch import WorkerPool, lane_for
+from kafkactl.errors import FatalError, KafkactlError
+from kafkactl.message import HandlerFailure, Message
+from kafkactl.metrics import Metrics
+from kafkactl.offsets import OffsetTracker
+from kafkactl.producer import Publisher
+from kafkactl.router import RetryRouter, TierMap
+
+
+@dataclass
+class ConsumeOptions:
+    """How to run the pipeline (the `consume` flags)."""
+
+    topics: list[str]
+    group: str
+    workers: int = 4
+    ordering: str = "key"
+    no_retry: bool = False
+    count: int | None = None
+    exit_at_end: bool = False
+    shutdown_timeout: float = 30.0
+    drain_timeout: float = 10.0
+    metrics_interval: float = 10.0
+    commit_interval: float = 1.0
+    max_in_flight_per_partition: int = 1000
+    poll_timeout_ms: int = 100
+
+
+@dataclass
+class ConsumeSummary:
+    """The outcome of a run: counters, the reason it stopped, and the offsets committed last."""
+
+    metrics: dict[str, Any]
+    stopped_by: str
+    committed: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Work:
+    message: Message
+    tp: Any
+    epoch: int
+
+
+class ConsumerPipeline:
+    """At-least-once consumer: commit only past complete messages, route failures, never sleep."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        options: ConsumeOptions,
+        handler: Any,
+        dedupe: DedupeStore,
+        metrics: Metrics | None = None,
+        on_tick: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.options = options
+        self.handler = handler
+        self.dedupe = dedupe
+        self.metrics = metrics or Metrics()
+        self.on_tick = on_tick
+        self.tiers = TierMap(settings, options.topics, options.group)
+        self._lock = threading.RLock()
+        self._tracker = OffsetTracker()
+        self._epochs: dict[Any, int] = {}
+        self._epoch_seq = 0
+        self._inflight: dict[Any, int] = defaultdict(int)
+        self._due: dict[Any, int] = {}  # tier partition -> epoch ms when its next record is due
+        self._backpressured: set[Any] = set()
+        self._stop = threading.Event()
+        self._stopped_by = "end"
+        self._dispatched = 0
+        self._assigned_once = False
+        self._consumer: Any = None
+        self._publisher: Publisher | None = None
+        self._router: RetryRouter | None = None
+        self._pool: WorkerPool | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def request_stop(self, reason: str = "signal") -> None:
+        """Stop fetching, let in-flight work finish, commit, and return from run()."""
+        if not self._stop.is_set():
+            self._stopped_by = reason
+            self._stop.set()
+
+    def run(self) -> ConsumeSummary:
+        """Consume until stopped (signal, --count, --exit-at-end); returns the summary."""
+        from kafkactl.client import HealthLoop
+
+        admin = connect_admin(self.settings)
+        try:
+            self._check_topics(admin)
+        except BaseException:
+            admin.close()
+            raise
+        health = HealthLoop(admin.describe_cluster, self.settings.health_interval).start()
+        self._publisher = Publisher(self.settings, self.metrics)
+        self._router = RetryRouter(self.tiers, self._publisher, self.metrics, self.options.no_retry)
+        self._consumer = self._connect_consumer()
+        self._pool = WorkerPool(self.options.workers, self._handle)
+        committed: dict[str, int] = {}
+        try:
+            self._loop()
+        finally:
+            committed = self._shutdown()
+            health.stop()
+            admin.close()
+        return ConsumeSummary(self.metrics.snapshot(), self._stopped_by, committed)
+
+    def _check_topics(self, admin: Any) -> None:
+        from kafkactl import admin as kadmin
+
+        needed = self.tiers.subscribed() + [self.tiers.dlq(t) for t in self.options.topics]
+        if self.options.no_retry:
+            needed = list(self.options.topics) + [self.tiers.dlq(t) for t in self.options.topics]
+        missing = [
+            n for n, info in kadmin.describe_topics(admin, needed).items() if not info.exists
+        ]
+        if missing:
+            flag = " --no-retry" if self.options.no_retry else ""
+            topics = " ".join(self.options.topics)
+            raise KafkactlError(
+                f"missing topic(s) {', '.join(missing)}; create them with: "
+                f"kafkactl create-topics {topics} --group {self.options.group}{flag}"
+            )
+
+    def _connect_consumer(self) -> Any:
+        from kafka import KafkaConsumer
+
+        config = consumer_config(self.settings, self.options.group)
+        config.setdefault("max_poll_records", 500)
+
+        def connect() -> Any:
+            consumer = KafkaConsumer(**config)
+            topics = self.options.topics if self.options.no_retry else self.tiers.subscribed()
+            consumer.subscribe(topics, listener=_make_listener(self, consumer))
+            return consumer
+
+        return connect_with_backoff(self.settings, connect, "the consumer group")
+
+    # --- the poll loop ------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        consumer = self._consumer
+        assert self._router is not None
+        next_commit = next_tick = next_end_check = time.monotonic()
+        while not self._stop.is_set():
+            records = consumer.poll(
+                timeout_ms=self.options.poll_timeout_ms,
+                max_records=consumer.config["max_poll_records"],
+            )
+            now = time.monotonic()
+            if records:
+                self._accept(records)
+            self._router.tick()
+            self._reconcile_pauses()
+            if now >= next_commit:
+                self._commit(sync=False)
+                next_commit = now + self.options.commit_interval
+            if self.on_tick is not None and now >= next_tick:
+                self.on_tick(self.metrics.snapshot())
+                next_tick = now + self.options.metrics_interval
+            if self._count_reached():
+                self.request_stop("count")
+            elif self.options.exit_at_end and not records and now >= next_end_check:
+                next_end_check = now + 0.5
+                if self._at_end():
+                    self.request_stop("end")
+
+    def _accept(self, records: dict[Any, list[Any]]) -> None:
+        """Dispatch fetched records; pause a tier partition at its first record not yet due."""
+        consumer = self._consumer
+        now_ms = int(time.time() * 1000)
+        limit = self.options.count
+        with self._lock:
+            for tp, batch in records.items():
+                if tp not in self._epochs:
+                    continue  # fetched just before it was revoked; the new owner reads it
+                tier = self.tiers.role(tp.topic).tier
+                for record in batch:
+                    if tier > 0:
+                        due = hdr.get_int(record.headers, hdr.NOT_BEFORE)
+                        if due is not None and due > now_ms:
+                            self._due[tp] = due
+                            consumer.seek(tp, record.offset)
+                            break
+                    if limit is not None and self._dispatched >= limit:
+                        consumer.seek(tp, record.offset)
+                        break
+                    self._dispatch(tp, record)
+
+    def _dispatch(self, tp: Any, record: Any) -> None:
+        message = _to_message(record)
+        self._tracker.track(tp, record.offset)
+        self._inflight[tp] += 1
+        self._dispatched += 1
+        self.metrics.incr("received")
+        assert self._pool is not None
+        lane = lane_for(self.options.ordering, tp, record.key)
+        self._pool.submit(_Work(message, tp, self._epochs[tp]), lane)
+
+    def _reconcile_pauses(self) -> None:
+        """Pause tier partitions not yet due and partitions with too much in flight."""
+        consumer = self._consumer
+        now_ms = int(time.time() * 1000)
+        limit = self.options.max_in_flight_per_partition
+        with self._lock:
+            for tp, due in list(self._due.items()):
+                if due <= now_ms:
+                    del self._due[tp]
+            for tp in list(self._epochs):
+                if self._inflight[tp] >= limit:
+                    self._backpressured.add(tp)
+                elif self._inflight[tp] <= limit // 2:
+                    self._backpressured.discard(tp)
+            wanted = (set(self._due) | self._backpressured) & set(self._epochs)
+            if self._stop.is_set():
+                wanted = set(self._epochs)
+        actual = set(consumer.paused())
+        assigned = set(consumer.assignment())
+        to_pause = (wanted - actual) & assigned
+        to_resume = (actual - wanted) & assigned
+        if to_pause:
+            consumer.pause(*to_pause)
+        if to_resume:
+            consumer.resume(*to_resume)
+
+    def _count_reached(self) -> bool:
+        limit = self.options.count
+        if limit is None:
+            return False
+        with self._lock:
+            return self._dispatched >= limit and sum(self._inflight.values()) == 0
+
+    def _at_end(self) -> bool:
+        """True once every assigned partition is read to its end and nothing is pending."""
+        assert self._router is not None and self._publisher is not None
+        with self._lock:
+            if not self._assigned_once or self._due or sum(self._inflight.values()):
+                return False
+            partitions = list(self._epochs)
+        if not partitions or self._publisher.in_flight or self._router.waiting:
+            return False
+        ends = self._consumer.end_offsets(partitions)
+        return all(self._consumer.position(tp) >= ends[tp] for tp in partitions)
+
+    # --- workers ------------------------------------------------------------------------
+
+    def _handle(self, work: _Work) -> None:
+        message = work.message
+        group = self.options.group
+        if self.dedupe.seen(group, message.message_id):
+            self.metrics.incr("deduplicated")
+            self._complete(work)
+            return
+        started = time.perf_counter()
+        try:
+            self.handler.handle(message)
+        except HandlerFailure as exc:
+            failure = exc.failure
+        except FatalError as exc:
+            failure = _failure("fatal", exc)
+        except (UnicodeDecodeError, ValueError) as exc:
+            kind = "decode" if _is_decode_error(exc) else "retryable"
+            failure = _failure(kind, exc)
+        except Exception as exc:
+            if type(exc).__name__ == "OutputClosed":
+                self.request_stop("output closed")
+                return  # not complete: redelivered next time
+            failure = _failure("retryable", exc)
+        else:
+            self.metrics.observe_latency(time.perf_counter() - started)
+            self.dedupe.mark(group, message.message_id)
+            self.metrics.incr("processed")
+            self._complete(work)
+            return
+        self.metrics.observe_latency(time.perf_counter() - started)
+        self.metrics.incr("failed")
+        logger.bind(
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            key=message.key_text(),
+            message_id=message.message_id,
+            attempt=message.attempt,
+        ).warning("handler failed ({}): {} {}", failure.kind, failure.error_class, failure.message)
+        assert self._router is not None
+        self._router.route(message, failure, lambda: self._complete(work))
+
+    def _complete(self, work: _Work) -> None:
+        with self._lock:
+            if self._epochs.get(work.tp) != work.epoch:
+                return  # a late result for a partition we no longer own: dropped
+            self._tracker.complete(work.tp, work.message.offset)
+            self._inflight[work.tp] -= 1
+
+    # --- commits and rebalances ---------------------------------------------------------
+
+    def _commit(self, sync: bool, partitions: list[Any] | None = None) -> dict[Any, int]:
+        from kafka.structs import OffsetAndMetadata
+
+        with self._lock:
+            offsets = self._tracker.to_commit(partitions)
+        if not offsets:
+            return {}
+        payload = {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in offsets.items()}
+        if sync:
+            self._consumer.commit(payload)
+            self._committed(offsets)
+        else:
+            self._consumer.commit_async(
+                payload, callback=lambda _o, resp: self._commit_done(offsets, resp)
+            )
+        return offsets
+
+    def _commit_done(self, offsets: dict[Any, int], response: Any) -> None:
+        if isinstance(response, BaseException):
+            logger.warning("offset commit failed (will retry): {}", response)
+            return
+        self._committed(offsets)
+
+    def _committed(self, offsets: dict[Any, int]) -> None:
+        with self._lock:
+            moved = self._tracker.mark_committed(offsets)
+        self.metrics.incr("committed", moved)
+
+    def on_assigned(self, assigned: set[Any]) -> None:
+        """Track new partitions under a fresh epoch."""
+        with self._lock:
+            for tp in assigned:
+                self._epoch_seq += 1
+                self._epochs[tp] = self._epoch_seq
+                self._inflight[tp] = 0
+                self._tracker.add_partition(tp)
+            self._assigned_once = True
+        logger.info("assigned {}", _names(assigned))
+
+    def begin_revoke(self, revoked: set[Any]) -> None:
+        """Stop handing out work of revoked partitions; queued work is dropped (redelivered)."""
+        assert self._pool is not None
+        with self._lock:
+            dropped = self._pool.drop(lambda w: w.tp in revoked)
+            for work in dropped:
+                self._inflight[work.tp] -= 1
+
+    def revoked_busy(self, revoked: set[Any]) -> int:
+        """Work of revoked partitions still running or waiting for a routing ack."""
+        with self._lock:
+            return sum(self._inflight.get(tp, 0) for tp in revoked)
+
+    def finish_revoke(self, revoked: set[Any], commit: bool) -> dict[Any, int]:
+        """Forget revoked partitions; returns their commit points (to commit asynchronously)."""
+        with self._lock:
+            offsets = self._tracker.to_commit([tp for tp in revoked if tp in self._epochs])
+            for tp in revoked:
+                self._epochs.pop(tp, None)
+                self._inflight.pop(tp, None)
+                self._due.pop(tp, None)
+                self._backpressured.discard(tp)
+                self._tracker.remove_partition(tp)
+        if revoked:
+            logger.info("revoked {}", _names(revoked))
+        return offsets if commit else {}
+
+    def _shutdown(self) -> dict[str, int]:
+        """Stop fetching, drain in-flight work, flush routing, commit synchronously, close."""
+        self._stop.set()
+        committed: dict[Any, int] = {}
+        deadline = time.monotonic() + self.options.shutdown_timeout
+        try:
+            if self._consumer is not None:
+                self._reconcile_pauses()  # pause everything: stop fetching
+            while time.monotonic() < deadline:
+                with self._lock:
+                    busy = sum(self._inflight.values())
+                if not busy:
+                    break
+                if self._router is not None:
+                    self._router.tick()
+                if self._consumer is not None:
+                    self._consumer.poll(timeout_ms=50)  # keeps the group membership alive
+                else:
+                    time.sleep(0.05)
+            if self._publisher is not None:
+                self._publisher.flush(max(1.0, deadline - time.monotonic()))
+            if self._consumer is not None:
+                try:
+                    committed = self._commit(sync=True)
+                except Exception as exc:
+                    logger.error("final offset commit failed: {}", exc)
+        finally:
+            if self._pool is not None:
+                self._pool.close(timeout=1.0)
+            if self._consumer is not None:
+                self._consumer.close(autocommit=False)
+            if self._publisher is not None:
+                self._publisher.close(timeout=5.0)
+            self.dedupe.close()
+            close = getattr(self.handler, "close", None)
+            if close is not None:
+                close()
+        return {f"{tp.topic}:{tp.partition}": offset for tp, offset in committed.items()}
+
+
+def _make_listener(pipeline: ConsumerPipeline, consumer: Any) -> Any:
+    """Rebalance hooks, run on kafka-python's IO thread: never block there, only await."""
+    from kafka import AsyncConsumerRebalanceListener
+
+    class Listener(AsyncConsumerRebalanceListener):
+        async def on_partitions_revoked(self, revoked: set[Any]) -> None:
+            await _revoke(pipeline, consumer, set(revoked), commit=True)
+
+        async def on_partitions_lost(self, lost: set[Any]) -> None:
+            await _revoke(pipeline, consumer, set(lost), commit=False)
+
+        async def on_partitions_assigned(self, assigned: set[Any]) -> None:
+            pipeline.on_assigned(set(assigned))
+
+    return Listener()
+
+
+async def _revoke(
+    pipeline: ConsumerPipeline, consumer: Any, revoked: set[Any], commit: bool
+) -> None:
+    from kafka.structs import OffsetAndMetadata
+
+    if not revoked:
+        return
+    pipeline.begin_revoke(revoked)
+    deadline = time.monotonic() + pipeline.options.drain_timeout
+    # Bounded drain: kafka-python's IO loop sleeps cooperatively here, so heartbeats continue.
+    net = getattr(consumer, "_net", None)
+    while pipeline.revoked_busy(revoked) and time.monotonic() < deadline and net is not None:
+        await net.sleep(0.05)
+    offsets = pipeline.finish_revoke(revoked, commit)
+    if offsets:
+        payload = {tp: OffsetAndMetadata(o, "", -1) for tp, o in offsets.items()}
+        # A blocking commit() raises on the IO thread; commit_async is the supported way.
+        consumer.commit_async(payload, callback=_log_revoke_commit)
+
+
+def _log_revoke_commit(_offsets: Any, response: Any) -> None:
+    if isinstance(response, BaseException):
+        logger.warning("offset commit on revoke failed: {}", response)
+
+
+def _to_message(record: Any) -> Message:
+    headers = list(record.headers or [])
+    message_id = hdr.get_text(headers, hdr.MESSAGE_ID)
+    if not message_id:
+        # Stable across redeliveries, so dedupe and the retry copies agree on it.
+        message_id = f"{record.topic}-{record.partition}-{record.offset}"
+    attempt = (hdr.get_int(headers, hdr.ATTEMPT) or 0) + 1
+    return Message(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        key=record.key,
+        value=record.value,
+        headers=headers,
+        timestamp=record.timestamp,
+        timestamp_type=record.timestamp_type,
+        message_id=message_id,
+        attempt=attempt,
+    )
+
+
+def _failure(kind: str, exc: BaseException) -> hdr.Failure:
+    cls = type(exc)
+    name = cls.__name__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__name__}"
+    trace = "".join(traceback.format_exception(exc))
+    return hdr.Failure(kind, name, str(exc) or name, trace)
+
+
+def _is_decode_error(exc: BaseException) -> bool:
+    import orjson
+
+    return isinstance(exc, UnicodeDecodeError | orjson.JSONDecodeError)
+
+
+def _names(partitions: set[Any]) -> str:
+    return ", ".join(sorted(f"{tp.topic}[{tp.partition}]" for tp in partitions)) or "nothing"

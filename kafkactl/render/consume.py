@@ -1,0 +1,66 @@
+"""The consume metrics table (periodic, live on a terminal, and at exit)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+
+from kafkactl.metrics import COUNTERS
+from kafkactl.render import err, show, table
+
+
+def metrics_table(snapshot: dict[str, Any], title: str = "Metrics") -> Any:
+    """Counters (with per-tier retries), throughput and handler latency as one Rich table."""
+    seconds = snapshot.get("seconds") or 0.0
+    rows: list[tuple[str, str]] = []
+    for name in COUNTERS:
+        value = snapshot.get(name, 0)
+        if not value and name in ("published", "publish_failed", "invalid", "replayed"):
+            continue
+        rows.append((name, f"{value:,}"))
+        for label, count in sorted(snapshot.get("by_label", {}).get(name, {}).items()):
+            rows.append((f"  {name} tier {label}", f"{count:,}"))
+    if seconds:
+        rows.append(("seconds", f"{seconds:,.1f}"))
+        rows.append(("received/s", f"{snapshot.get('received', 0) / seconds:,.0f}"))
+    latency = snapshot.get("handler_latency_ms", {})
+    for quantile in ("p50", "p95", "p99"):
+        if latency.get(quantile) is not None:
+            rows.append((f"handler latency {quantile}", f"{latency[quantile]:.2f} ms"))
+    return table(title, ("metric", "value"), rows, numeric=("value",))
+
+
+class MetricsView:
+    """Shows the metrics table: refreshed in place on a terminal, printed each time elsewhere."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._live: Any = None
+
+    def __enter__(self) -> MetricsView:
+        if self.enabled and err.is_terminal:
+            from rich.live import Live
+
+            self._live = Live(console=err, auto_refresh=False, transient=True)
+            self._live.__enter__()
+        return self
+
+    def update(self, snapshot: dict[str, Any]) -> None:
+        """Show the latest counters."""
+        if not self.enabled:
+            return
+        if self._live is not None:
+            self._live.update(Group(metrics_table(snapshot)), refresh=True)
+        else:
+            show(metrics_table(snapshot))
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._live is not None:
+            self._live.__exit__(*exc)
+            self._live = None
+
+
+def final_summary(snapshot: dict[str, Any], stopped_by: str) -> None:
+    """The table printed at exit."""
+    show(metrics_table(snapshot, f"Consume summary (stopped: {stopped_by})"))

@@ -1,0 +1,187 @@
+"""RetryRouter: where a failed message goes next (tier n+1 or the DLQ), and getting it there."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from loguru import logger
+
+from kafkactl import headers as hdr
+from kafkactl.backoff import Backoff
+from kafkactl.config import Settings
+from kafkactl.message import Message
+from kafkactl.metrics import Metrics
+from kafkactl.producer import Delivery, Publisher
+
+
+@dataclass(frozen=True)
+class TopicRole:
+    """What a subscribed topic is: the main topic (tier 0) or retry tier n of a main topic."""
+
+    main: str
+    tier: int
+
+
+class TierMap:
+    """Names of the retry tiers and DLQ of each main topic for one group."""
+
+    def __init__(self, settings: Settings, topics: list[str], group: str) -> None:
+        self.settings = settings
+        self.group = group
+        self.tiers = len(settings.retry_delays)
+        self._roles: dict[str, TopicRole] = {}
+        for topic in topics:
+            self._roles[topic] = TopicRole(topic, 0)
+            for n in range(1, self.tiers + 1):
+                self._roles[settings.retry_topic(topic, n, group)] = TopicRole(topic, n)
+
+    def role(self, topic: str) -> TopicRole:
+        """The role of a subscribed topic."""
+        return self._roles[topic]
+
+    def subscribed(self) -> list[str]:
+        """Every topic the consumer reads: main topics and all their tiers."""
+        return list(self._roles)
+
+    def tier_topic(self, main: str, n: int) -> str:
+        """Name of tier n of `main`."""
+        return self.settings.retry_topic(main, n, self.group)
+
+    def dlq(self, main: str) -> str:
+        """Name of the DLQ of `main`."""
+        return self.settings.dlq_topic(main, self.group)
+
+    def delay_ms(self, n: int) -> int:
+        """Delay of tier n in milliseconds."""
+        return int(self.settings.retry_delays[n - 1] * 1000)
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where one failure goes: a tier (with its due time) or the DLQ (tier None)."""
+
+    topic: str
+    tier: int | None
+    not_before_ms: int | None
+
+
+class RetryRouter:
+    """Publishes failed messages to the next retry tier or the DLQ, with the SPEC §8 headers.
+
+    `on_acked` runs only once the broker acknowledged the copy (acks=all); a failed publish is
+    retried with backoff (from `tick`, on the poll thread) and never reported as done.
+    """
+
+    def __init__(
+        self,
+        tiers: TierMap,
+        publisher: Publisher,
+        metrics: Metrics,
+        no_retry: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.tiers = tiers
+        self.publisher = publisher
+        self.metrics = metrics
+        self.no_retry = no_retry
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._retry_heap: list[tuple[float, int, _Pending]] = []
+        self._seq = itertools.count()
+
+    def decide(self, message: Message, failure: hdr.Failure, now_ms: int) -> Route:
+        """The next stop: fatal/decode failures and the last tier go to the DLQ."""
+        role = self.tiers.role(message.topic)
+        next_tier = role.tier + 1
+        if self.no_retry or failure.kind in ("fatal", "decode") or next_tier > self.tiers.tiers:
+            return Route(self.tiers.dlq(role.main), None, None)
+        due = now_ms + self.tiers.delay_ms(next_tier)
+        return Route(self.tiers.tier_topic(role.main, next_tier), next_tier, due)
+
+    def route(self, message: Message, failure: hdr.Failure, on_acked: Callable[[], None]) -> Route:
+        """Publish the copy for `message`; `on_acked` runs once the broker has it."""
+        now_ms = int(self._clock() * 1000)
+        route = self.decide(message, failure, now_ms)
+        origin = hdr.Origin(message.topic, message.partition, message.offset, message.timestamp)
+        headers = hdr.failure_headers(
+            list(message.headers),
+            origin,
+            self.tiers.group,
+            failure,
+            attempt=message.attempt,
+            now_ms=now_ms,
+            not_before_ms=route.not_before_ms,
+            message_id=message.message_id,
+        )
+        pending = _Pending(route, message, headers, on_acked, Backoff(0.5, 30.0))
+        self._publish(pending)
+        return route
+
+    def _publish(self, pending: _Pending) -> None:
+        self.publisher.publish(
+            pending.route.topic,
+            pending.message.value,
+            key=pending.message.key,
+            headers=pending.headers,
+            on_delivery=lambda d: self._delivered(pending, d),
+        )
+
+    def _delivered(self, pending: _Pending, delivery: Delivery) -> None:
+        route = pending.route
+        if delivery.ok:
+            if route.tier is None:
+                self.metrics.incr("sent_to_dlq")
+            else:
+                self.metrics.incr("retried", label=str(route.tier))
+            logger.bind(
+                topic=pending.message.topic,
+                partition=pending.message.partition,
+                offset=pending.message.offset,
+                message_id=pending.message.message_id,
+            ).debug("routed to {}", route.topic)
+            pending.on_acked()
+            return
+        delay = pending.backoff.next_delay()
+        logger.bind(
+            topic=pending.message.topic,
+            partition=pending.message.partition,
+            offset=pending.message.offset,
+            message_id=pending.message.message_id,
+        ).error(
+            "could not publish to {}: {}; retrying in {:.1f}s (offset held until it lands)",
+            route.topic,
+            delivery.error,
+            delay,
+        )
+        with self._lock:
+            heapq.heappush(self._retry_heap, (time.monotonic() + delay, next(self._seq), pending))
+
+    def tick(self) -> None:
+        """Re-publish copies whose earlier publish failed and whose backoff has passed."""
+        now = time.monotonic()
+        due: list[_Pending] = []
+        with self._lock:
+            while self._retry_heap and self._retry_heap[0][0] <= now:
+                due.append(heapq.heappop(self._retry_heap)[2])
+        for pending in due:
+            self._publish(pending)
+
+    @property
+    def waiting(self) -> int:
+        """Copies waiting to be published again."""
+        with self._lock:
+            return len(self._retry_heap)
+
+
+@dataclass
+class _Pending:
+    route: Route
+    message: Message
+    headers: list[tuple[str, bytes]]
+    on_acked: Callable[[], None]
+    backoff: Backoff

@@ -1,0 +1,92 @@
+"""WorkerPool: lanes keep per-key order; different lanes run in parallel; drops are clean."""
+
+import threading
+import time
+
+from kafkactl.dispatch import WorkerPool, lane_for
+
+
+def test_same_lane_runs_in_order_one_at_a_time():
+    seen: list[int] = []
+    running = []
+    overlap = []
+
+    def run(item):
+        running.append(item)
+        if len(running) > 1:
+            overlap.append(item)
+        time.sleep(0.001)
+        seen.append(item)
+        running.remove(item)
+
+    pool = WorkerPool(4, run)
+    for i in range(50):
+        pool.submit(i, lane="k")
+    assert pool.wait_idle(10)
+    pool.close()
+    assert seen == list(range(50))
+    assert overlap == []
+
+
+def test_different_lanes_run_in_parallel():
+    barrier = threading.Barrier(3, timeout=5)
+    pool = WorkerPool(3, lambda _item: barrier.wait())
+    for lane in ("a", "b", "c"):
+        pool.submit(lane, lane=lane)
+    assert pool.wait_idle(10), "three lanes must run at once to pass the barrier"
+    pool.close()
+
+
+def test_no_lane_is_fully_parallel():
+    barrier = threading.Barrier(4, timeout=5)
+    pool = WorkerPool(4, lambda _item: barrier.wait())
+    for i in range(4):
+        pool.submit(i, lane=None)
+    assert pool.wait_idle(10)
+    pool.close()
+
+
+def test_drop_removes_only_queued_items():
+    gate = threading.Event()
+    done: list[str] = []
+
+    def run(item):
+        if item == "first":
+            gate.wait(5)
+        done.append(item)
+
+    pool = WorkerPool(1, run)
+    pool.submit("first", lane="p0")
+    time.sleep(0.05)  # "first" is now running
+    pool.submit("queued-p0", lane="p0")
+    pool.submit("queued-p1", lane="p1")
+    dropped = pool.drop(lambda item: item.endswith("p0"))
+    gate.set()
+    assert pool.wait_idle(5)
+    pool.close()
+    assert dropped == ["queued-p0"]
+    assert done == ["first", "queued-p1"]
+
+
+def test_a_failing_item_does_not_kill_the_worker():
+    done = []
+
+    def run(item):
+        if item == 0:
+            raise RuntimeError("boom")
+        done.append(item)
+
+    pool = WorkerPool(1, run)
+    pool.submit(0, lane="x")
+    pool.submit(1, lane="x")
+    assert pool.wait_idle(5)
+    pool.close()
+    assert done == [1]
+
+
+def test_lanes_by_ordering():
+    tp = ("t", 0)
+    assert lane_for("key", tp, b"k") == (tp, b"k")
+    assert lane_for("key", tp, b"k") != lane_for("key", tp, b"j")
+    assert lane_for("partition", tp, b"k") == lane_for("partition", tp, b"j") == tp
+    assert lane_for("none", tp, b"k") is None

@@ -1,0 +1,104 @@
+"""The header codec: replace never duplicates, write-once fields stay, long text is cut."""
+
+from kafkactl import headers as hdr
+
+
+def test_replace_keeps_exactly_one_copy():
+    headers = [("a", b"1"), ("kafkactl.attempt", b"1"), ("kafkactl.attempt", b"2")]
+    out = hdr.replace(headers, {"kafkactl.attempt": 3})
+    assert [v for k, v in out if k == "kafkactl.attempt"] == [b"3"]
+    assert ("a", b"1") in out
+
+
+def test_replace_with_none_removes():
+    out = hdr.replace([("kafkactl.not-before", b"1")], {"kafkactl.not-before": None})
+    assert hdr.get(out, "kafkactl.not-before") is None
+
+
+def test_set_once_does_not_overwrite():
+    out = hdr.set_once([("message-id", b"abc")], "message-id", "new")
+    assert out == [("message-id", b"abc")]
+    assert hdr.set_once([], "message-id", "new") == [("message-id", b"new")]
+
+
+def test_get_int_and_text():
+    headers = [("n", b"42"), ("bad", b"x")]
+    assert hdr.get_int(headers, "n") == 42
+    assert hdr.get_int(headers, "bad") is None
+    assert hdr.get_int(headers, "missing") is None
+    assert hdr.get_text(headers, "n") == "42"
+
+
+def test_truncate_respects_utf8_boundaries():
+    text = "é" * 1000  # 2 bytes each
+    cut = hdr.truncate(text, 1024)
+    assert len(cut.encode()) <= 1024
+    assert cut.endswith("...")
+    assert hdr.truncate("short", 1024) == "short"
+
+
+def _failure_headers(headers, attempt, not_before, now=1000):
+    return hdr.failure_headers(
+        headers,
+        hdr.Origin("orders", 2, 17, 555),
+        "billing",
+        hdr.Failure("retryable", "ValueError", "bad " * 600, "trace " * 2000),
+        attempt=attempt,
+        now_ms=now,
+        not_before_ms=not_before,
+        message_id="m-1",
+    )
+
+
+def test_first_failure_writes_the_schema():
+    out = _failure_headers([("user", b"keep")], attempt=1, not_before=2000)
+    names = [k for k, _ in out]
+    assert len(names) == len(set(names)), "no header may repeat"
+    assert hdr.get_text(out, "user") == "keep"
+    assert hdr.get_text(out, hdr.MESSAGE_ID) == "m-1"
+    assert hdr.get_text(out, hdr.ORIGINAL_TOPIC) == "orders"
+    assert hdr.get_int(out, hdr.ORIGINAL_PARTITION) == 2
+    assert hdr.get_int(out, hdr.ORIGINAL_OFFSET) == 17
+    assert hdr.get_int(out, hdr.ORIGINAL_TIMESTAMP) == 555
+    assert hdr.get_text(out, hdr.GROUP) == "billing"
+    assert hdr.get_int(out, hdr.ATTEMPT) == 1
+    assert hdr.get_int(out, hdr.NOT_BEFORE) == 2000
+    assert hdr.get_int(out, hdr.FIRST_FAILURE) == 1000
+    assert hdr.get_int(out, hdr.LAST_FAILURE) == 1000
+    assert hdr.get_text(out, hdr.ERROR_KIND) == "retryable"
+    assert hdr.get_text(out, hdr.ERROR_CLASS) == "ValueError"
+    assert len(hdr.get(out, hdr.ERROR_MESSAGE)) <= 1024
+    assert len(hdr.get(out, hdr.ERROR_TRACE)) <= 4096
+
+
+def test_second_failure_keeps_origin_and_replaces_state():
+    first = _failure_headers([], attempt=1, not_before=2000, now=1000)
+    # The tier copy is consumed from another topic; origin must still point at the first one.
+    second = hdr.failure_headers(
+        first,
+        hdr.Origin("orders.billing.retry.1", 0, 3, 999),
+        "billing",
+        hdr.Failure("fatal", "exit:100", "no"),
+        attempt=2,
+        now_ms=5000,
+        not_before_ms=None,
+        message_id="m-1",
+    )
+    names = [k for k, _ in second]
+    assert len(names) == len(set(names))
+    assert hdr.get_text(second, hdr.ORIGINAL_TOPIC) == "orders"
+    assert hdr.get_int(second, hdr.ORIGINAL_OFFSET) == 17
+    assert hdr.get_int(second, hdr.FIRST_FAILURE) == 1000
+    assert hdr.get_int(second, hdr.LAST_FAILURE) == 5000
+    assert hdr.get_int(second, hdr.ATTEMPT) == 2
+    assert hdr.get(second, hdr.NOT_BEFORE) is None, "the DLQ copy has no due time"
+    assert hdr.get(second, hdr.ERROR_TRACE) is None, "a failure without trace clears the old one"
+    assert hdr.get_text(second, hdr.ERROR_KIND) == "fatal"
+
+
+def test_normalize():
+    assert hdr.normalize([("a", "x"), ("b", None), ("c", b"y")]) == [
+        ("a", b"x"),
+        ("b", b""),
+        ("c", b"y"),
+    ]

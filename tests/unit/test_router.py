@@ -1,0 +1,104 @@
+"""RetryRouter decisions per tier and error kind, and publish-retry until acknowledged."""
+
+from kafkactl.config import load_settings
+from kafkactl.headers import Failure
+from kafkactl.message import Message
+from kafkactl.metrics import Metrics
+from kafkactl.producer import Delivery
+from kafkactl.router import RetryRouter, TierMap
+
+SETTINGS = load_settings(env={"KAFKA_RETRY_DELAYS": "1s,10s"})
+RETRYABLE = Failure("retryable", "ValueError", "x")
+
+
+class FakePublisher:
+    """Records publishes; fails the first `failures` of them."""
+
+    def __init__(self, failures=0):
+        self.sent = []
+        self.failures = failures
+
+    def publish(self, topic, value, key=None, headers=None, on_delivery=None, **_):
+        self.sent.append((topic, value, key, headers))
+        if self.failures:
+            self.failures -= 1
+            on_delivery(Delivery(topic, None, None, RuntimeError("broker down")))
+        else:
+            on_delivery(Delivery(topic, 0, len(self.sent)))
+
+
+def _router(no_retry=False, publisher=None):
+    tiers = TierMap(SETTINGS, ["orders"], "billing")
+    return RetryRouter(
+        tiers, publisher or FakePublisher(), Metrics(), no_retry, clock=lambda: 100.0
+    )
+
+
+def _msg(topic="orders", attempt=1):
+    return Message(topic, 0, 5, b"k", b"v", [("h", b"1")], 7, 0, "id-1", attempt)
+
+
+def test_tier_map_names():
+    tiers = TierMap(SETTINGS, ["orders"], "billing")
+    assert tiers.subscribed() == ["orders", "orders.billing.retry.1", "orders.billing.retry.2"]
+    assert tiers.dlq("orders") == "orders.billing.dlq"
+    assert tiers.role("orders.billing.retry.2").tier == 2
+
+
+def test_main_topic_failure_goes_to_tier_one_due_after_first_delay():
+    route = _router().decide(_msg(), RETRYABLE, now_ms=100_000)
+    assert (route.topic, route.tier, route.not_before_ms) == ("orders.billing.retry.1", 1, 101_000)
+
+
+def test_tier_n_goes_to_tier_n_plus_one():
+    route = _router().decide(_msg("orders.billing.retry.1", 2), RETRYABLE, now_ms=0)
+    assert (route.topic, route.tier, route.not_before_ms) == ("orders.billing.retry.2", 2, 10_000)
+
+
+def test_last_tier_goes_to_dlq():
+    route = _router().decide(_msg("orders.billing.retry.2", 3), RETRYABLE, now_ms=0)
+    assert (route.topic, route.tier, route.not_before_ms) == ("orders.billing.dlq", None, None)
+
+
+def test_fatal_and_decode_go_straight_to_dlq():
+    for kind in ("fatal", "decode"):
+        route = _router().decide(_msg(), Failure(kind, "E", "x"), now_ms=0)
+        assert route.topic == "orders.billing.dlq"
+
+
+def test_timeout_is_retried():
+    route = _router().decide(_msg(), Failure("timeout", "timeout", "slow"), now_ms=0)
+    assert route.tier == 1
+
+
+def test_no_retry_goes_to_dlq():
+    route = _router(no_retry=True).decide(_msg(), RETRYABLE, now_ms=0)
+    assert route.topic == "orders.billing.dlq"
+
+
+def test_route_keeps_key_value_and_headers_and_acks():
+    publisher = FakePublisher()
+    router = _router(publisher=publisher)
+    acked = []
+    router.route(_msg(), RETRYABLE, lambda: acked.append(True))
+    [(topic, value, key, headers)] = publisher.sent
+    assert (topic, value, key) == ("orders.billing.retry.1", b"v", b"k")
+    assert ("h", b"1") in headers
+    assert acked == [True]
+    assert router.metrics.snapshot()["by_label"]["retried"] == {"1": 1}
+
+
+def test_failed_publish_is_retried_and_not_acked_until_it_lands(monkeypatch):
+    publisher = FakePublisher(failures=1)
+    router = _router(publisher=publisher)
+    acked = []
+    router.route(_msg(), RETRYABLE, lambda: acked.append(True))
+    assert acked == [] and router.waiting == 1
+    import kafkactl.router as router_module
+
+    clock = [router_module.time.monotonic() + 60]
+    monkeypatch.setattr(router_module.time, "monotonic", lambda: clock[0])
+    router.tick()
+    assert acked == [True]
+    assert router.waiting == 0
+    assert len(publisher.sent) == 2
