@@ -295,7 +295,11 @@ class ConsumerPipeline:
             failure = _failure("retryable", exc)
         else:
             self.metrics.observe_latency(time.perf_counter() - started)
-            self.dedupe.mark(group, message.message_id)
+            try:
+                self.dedupe.mark(group, message.message_id)
+            except Exception as exc:
+                # The handler did succeed; only a later redelivery could run it twice.
+                logger.error("could not record {} in the dedupe store: {}", message.message_id, exc)
             self.metrics.incr("processed")
             self._complete(work)
             return

@@ -84,16 +84,20 @@ class Publisher:
         except Exception as exc:
             self._settle(Delivery(topic, partition, None, exc), on_delivery)
             return
+        # kafka-python calls f(*args, result): the bound arguments come first.
         future.add_callback(self._on_success, on_delivery)
         future.add_errback(self._on_error, topic, partition, on_delivery)
 
-    def _on_success(self, meta: Any, on_delivery: DeliveryCallback | None) -> None:
+    def _on_success(self, on_delivery: DeliveryCallback | None, meta: Any) -> None:
         self.metrics.incr("published")
         self._settle(Delivery(meta.topic, meta.partition, meta.offset), on_delivery)
 
     def _on_error(
-        self, exc: BaseException, topic: str, partition: int | None,
+        self,
+        topic: str,
+        partition: int | None,
         on_delivery: DeliveryCallback | None,
+        exc: BaseException,
     ) -> None:
         self._settle(Delivery(topic, partition, None, exc), on_delivery)
 
