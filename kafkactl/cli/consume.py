@@ -131,7 +131,7 @@ def consume(
             {
                 "stopped_by": summary.stopped_by,
                 "metrics": summary.metrics,
-                "committed": summary.committed,
+                "final_commit": summary.committed,
             }
         )
     elif not quiet:

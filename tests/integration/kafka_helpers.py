@@ -1,0 +1,83 @@
+"""Small kafka-python helpers for the integration tests: write, read back, committed offsets."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+
+
+def produce(brokers: str, topic: str, records: Iterable[tuple[bytes | None, bytes, list]]) -> None:
+    """Write (key, value, headers) records and wait for every acknowledgement."""
+    producer = KafkaProducer(bootstrap_servers=brokers.split(","), linger_ms=5)
+    futures = [producer.send(topic, key=k, value=v, headers=h) for k, v, h in records]
+    producer.flush()
+    for future in futures:
+        future.get(timeout=30)
+    producer.close()
+
+
+def orders(modes: list[str]) -> list[tuple[bytes, bytes, list]]:
+    """One JSON order per mode, keyed k0..k9, each with its message-id header."""
+    return [
+        (
+            f"k{i % 10}".encode(),
+            json.dumps({"id": i, "mode": mode}).encode(),
+            [("message-id", f"id-{i}-{uuid.uuid4().hex[:6]}".encode())],
+        )
+        for i, mode in enumerate(modes)
+    ]
+
+
+def read_all(brokers: str, topic: str, timeout: float = 30.0) -> list[Any]:
+    """Every record in `topic` now (reads each partition to its end offset)."""
+    consumer = KafkaConsumer(bootstrap_servers=brokers.split(","), enable_auto_commit=False)
+    partitions = consumer.partitions_for_topic(topic) or set()
+    tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+    consumer.assign(tps)
+    consumer.seek_to_beginning(*tps)
+    ends = consumer.end_offsets(tps)
+    out: list[Any] = []
+    deadline = time.monotonic() + timeout
+    while any(consumer.position(tp) < ends[tp] for tp in tps):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"could not read {topic} to its end")
+        for batch in consumer.poll(timeout_ms=500).values():
+            out.extend(batch)
+    consumer.close()
+    return out
+
+
+def committed_and_end(brokers: str, group: str, topics: list[str]) -> dict[Any, tuple]:
+    """(committed, end) per partition of `topics` for `group`."""
+    admin = KafkaAdminClient(bootstrap_servers=brokers.split(","))
+    consumer = KafkaConsumer(bootstrap_servers=brokers.split(","))
+    tps = [
+        TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or [])
+    ]
+    ends = consumer.end_offsets(tps)
+    committed = admin.list_group_offsets({group: tps})[group]
+    consumer.close()
+    admin.close()
+    return {tp: (committed[tp].offset, ends[tp]) for tp in tps}
+
+
+def header(record: Any, name: str) -> str | None:
+    """Last value of a header as text."""
+    value = None
+    for key, raw in record.headers or []:
+        if key == name:
+            value = raw.decode()
+    return value
+
+
+def processed(log: Path) -> list[tuple[int, int, int]]:
+    """(id, attempt, epoch ms) per success the test handler recorded."""
+    if not log.exists():
+        return []
+    return [tuple(int(x) for x in line.split()) for line in log.read_text().splitlines() if line]
