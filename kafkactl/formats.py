@@ -1,0 +1,450 @@
+"""Input line formats for `produce`, and the envelope codec shared with `consume` (SPEC §6, §7).
+
+Three input formats, one record per line:
+
+- json: the line is one JSON document and becomes the value byte for byte (without the
+  newline); the key comes from a dotted field path (`--key-field a.b`) or a fixed `--key`.
+- envelope: what `kafkactl consume` prints and what `kcat -C -J` prints: an object with `key`,
+  `payload` (or `value`), `headers`, `partition`, `ts`, with `key_encoding` /
+  `payload_encoding` / `headers_encoding` set to `"base64"` when the bytes are not UTF-8.
+- raw: the line's bytes are the value; a key delimiter (like kcat `-K`) splits key from value.
+
+The envelope written by `encode_envelope` is kcat's `-J` shape plus binary safety: key and
+payload are UTF-8 text, or base64 with `key_encoding` / `payload_encoding: "base64"`. Header
+values are all text, or, when any of them is not UTF-8, all base64 with `headers_encoding:
+"base64"`. kcat itself writes non-UTF-8 bytes raw into its JSON; those lines are read back
+byte-exact too (see `_loads_lossless`).
+
+Nothing here imports kafka-python, Typer or Rich.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from kafkactl.headers import MESSAGE_ID
+
+FORMATS = ("json", "envelope", "raw")
+BASE64 = "base64"
+TIMESTAMP_TYPES = {0: "create", 1: "logappend"}
+
+
+class FormatError(ValueError):
+    """An input line that cannot become a record; `reason` says why, in one line."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class ParsedRecord:
+    """One record read from a line, ready to publish."""
+
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+    partition: int | None = None
+    timestamp_ms: int | None = None
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def strip_newline(line: bytes) -> bytes:
+    """The line without its trailing `\\n` (and a `\\r` before it, for CRLF files)."""
+    if line.endswith(b"\n"):
+        line = line[:-2] if line.endswith(b"\r\n") else line[:-1]
+    return line
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _loads(text: bytes) -> Any:
+    """Parse one JSON document; orjson first, the standard library for what orjson refuses
+    but JSON allows (integers beyond 64 bits)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        first = exc
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise FormatError(f"invalid JSON: {first}") from None
+
+
+def _loads_lossless(text: bytes) -> tuple[Any, str]:
+    """Parse an envelope line; returns the document and the error mode to turn its strings back
+    into bytes. kcat -J writes bytes that are not UTF-8 raw into its strings: such lines are
+    decoded with `surrogateescape`, so those bytes come back exactly."""
+    try:
+        return orjson.loads(text), "strict"
+    except orjson.JSONDecodeError as exc:
+        first = exc
+    try:
+        return json.loads(
+            text.decode("utf-8", "surrogateescape"), parse_constant=_reject_constant
+        ), "surrogateescape"
+    except (ValueError, RecursionError):
+        raise FormatError(f"invalid JSON: {first}") from None
+
+
+def field_value(document: Any, path: str) -> Any:
+    """The value at dotted `path` (`a.b`, `items.0.id`) in a parsed document.
+
+    Raises KeyError naming the first missing part.
+    """
+    node = document
+    for part in path.split("."):
+        if isinstance(node, dict):
+            if part not in node:
+                raise KeyError(part)
+            node = node[part]
+        elif isinstance(node, list) and part.lstrip("-").isdigit():
+            index = int(part)
+            if not -len(node) <= index < len(node):
+                raise KeyError(part)
+            node = node[index]
+        else:
+            raise KeyError(part)
+    return node
+
+
+def scalar_text(value: Any) -> bytes:
+    """A field value as key or id bytes: strings as UTF-8, numbers and booleans as JSON text,
+    objects and arrays as compact JSON."""
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, bool):
+        return b"true" if value else b"false"
+    if isinstance(value, int | float):
+        return str(value).encode()
+    return orjson.dumps(value)
+
+
+def _field_bytes(document: Any, path: str, what: str, text: bytes | None = None) -> bytes:
+    try:
+        value = field_value(document, path)
+    except KeyError as exc:
+        detail = "" if exc.args[0] == path else f" (no {exc.args[0]!r})"
+        raise FormatError(f"{what} {path!r} is missing{detail}") from None
+    if value is None:
+        raise FormatError(f"{what} {path!r} is null")
+    if isinstance(value, float) and abs(value) >= 2**63 and text is not None:
+        # orjson reads integers beyond 64 bits as floats; the standard library keeps them exact.
+        value = field_value(json.loads(text), path)
+    return scalar_text(value)
+
+
+class MessageIds:
+    """Fresh UUID4 message ids in canonical text form, from batched os.urandom (fast)."""
+
+    _CHUNK = 16 * 4096
+
+    def __init__(self) -> None:
+        self._buf = b""
+        self._pos = 0
+
+    def __call__(self) -> bytes:
+        pos = self._pos
+        if pos >= len(self._buf):
+            self._buf = os.urandom(self._CHUNK)
+            pos = 0
+        self._pos = pos + 16
+        raw = bytearray(self._buf[pos : pos + 16])
+        raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+        raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+        h = raw.hex()
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}".encode()
+
+
+new_message_id = MessageIds()
+
+
+def has_message_id(headers: list[tuple[str, bytes]]) -> bool:
+    """True when the headers carry a `message-id`."""
+    return any(k == MESSAGE_ID for k, _ in headers)
+
+
+# --- json -------------------------------------------------------------------------------------
+
+
+def parse_json_line(
+    line: bytes,
+    key_field: str | None = None,
+    fixed_key: str | bytes | None = None,
+    message_id_field: str | None = None,
+) -> ParsedRecord:
+    """A `--format json` line: the value is the line as given (without the newline), checked to
+    be one JSON document; the key comes from `key_field` or is `fixed_key`; a
+    `message_id_field` becomes the `message-id` header."""
+    value = strip_newline(line)
+    document = _loads(value)
+    key: bytes | None = None
+    if key_field is not None:
+        key = _field_bytes(document, key_field, "key field", value)
+    elif fixed_key is not None:
+        key = fixed_key.encode("utf-8") if isinstance(fixed_key, str) else fixed_key
+    headers: list[tuple[str, bytes]] = []
+    if message_id_field is not None:
+        headers.append(
+            (MESSAGE_ID, _field_bytes(document, message_id_field, "message-id field", value))
+        )
+    return ParsedRecord(key, value, headers)
+
+
+# --- raw --------------------------------------------------------------------------------------
+
+
+def parse_key_delimiter(text: str) -> bytes:
+    """A `--key-delimiter` as bytes; `\\t` and `\\\\` are understood, like kcat `-K`."""
+    if not text:
+        raise ValueError("must not be empty")
+    return text.replace("\\t", "\t").replace("\\\\", "\\").encode("utf-8")
+
+
+def parse_raw_line(line: bytes, key_delimiter: bytes | str | None = None) -> ParsedRecord:
+    """A `--format raw` line: its bytes are the value (without the newline). With a delimiter,
+    the part before its first occurrence is the key (like kcat `-K`); a line without the
+    delimiter has no key and is all value, as with kcat."""
+    value = line[:-1] if line.endswith(b"\n") else line
+    if key_delimiter:
+        delim = key_delimiter.encode("utf-8") if isinstance(key_delimiter, str) else key_delimiter
+        key, sep, rest = value.partition(delim)
+        if sep:
+            return ParsedRecord(key, rest, [])
+    return ParsedRecord(None, value, [])
+
+
+# --- envelope ---------------------------------------------------------------------------------
+
+
+def _b64(text: Any, what: str) -> bytes:
+    if not isinstance(text, str):
+        raise FormatError(f"{what} is base64-encoded but is not a string")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise FormatError(f"{what} is not valid base64") from None
+
+
+def _encoding(document: dict[str, Any], name: str) -> bool:
+    """True when `name` (e.g. payload_encoding) says base64; FormatError for other values."""
+    encoding = document.get(name)
+    if encoding is None or encoding in ("utf-8", "utf8", "text"):
+        return False
+    if encoding == BASE64:
+        return True
+    raise FormatError(f"{name} {encoding!r} is not supported; use base64")
+
+
+def _data(value: Any, base64_encoded: bool, what: str, errors: str) -> bytes | None:
+    """Key or payload bytes from the envelope (null stays None)."""
+    if value is None:
+        return None
+    if base64_encoded:
+        return _b64(value, what)
+    if isinstance(value, str):
+        return value.encode("utf-8", errors)
+    if what == "key":
+        raise FormatError(f"key must be a string or null, not {type(value).__name__}")
+    # A hand-written envelope with a JSON payload: the compact JSON text is the value.
+    return orjson.dumps(value)
+
+
+def _header_value(value: Any, base64_encoded: bool, name: str, errors: str) -> bytes:
+    if value is None:
+        return b""
+    if base64_encoded:
+        return _b64(value, f"header {name!r}")
+    if isinstance(value, str):
+        return value.encode("utf-8", errors)
+    if isinstance(value, int | float | bool):
+        return scalar_text(value)
+    raise FormatError(f"header {name!r} value must be a string or null")
+
+
+def _header_name(name: Any, errors: str) -> str:
+    if not isinstance(name, str):
+        raise FormatError(f"header name must be a string, not {type(name).__name__}")
+    if errors != "strict":
+        # Header names are text in Kafka; keep raw bytes kcat may have written as they were.
+        return name.encode("utf-8", errors).decode("utf-8", "replace")
+    return name
+
+
+def parse_headers(
+    raw: Any, base64_encoded: bool = False, errors: str = "strict"
+) -> list[tuple[str, bytes]]:
+    """Envelope headers in any of the accepted shapes, as (name, bytes) pairs in order:
+
+    - kcat's flat array `["k1", "v1", "k2", "v2"]`,
+    - an object `{"k1": "v1"}` (a list value repeats the header),
+    - a list of `{"key": "k1", "value": "v1"}` objects (or `[k, v]` pairs).
+    """
+    if raw is None:
+        return []
+    out: list[tuple[str, bytes]] = []
+    if isinstance(raw, dict):
+        for name, value in raw.items():
+            values = value if isinstance(value, list) else [value]
+            for item in values:
+                out.append((name, _header_value(item, base64_encoded, name, errors)))
+        return out
+    if not isinstance(raw, list):
+        raise FormatError("headers must be an array or an object")
+    if not raw:
+        return out
+    if all(isinstance(item, dict) for item in raw):
+        for item in raw:
+            if "key" not in item:
+                raise FormatError("each header object needs a 'key' (and a 'value')")
+            name = _header_name(item["key"], errors)
+            out.append((name, _header_value(item.get("value"), base64_encoded, name, errors)))
+        return out
+    if all(isinstance(item, list) for item in raw):
+        for item in raw:
+            if len(item) != 2:
+                raise FormatError("each header pair must be [name, value]")
+            name = _header_name(item[0], errors)
+            out.append((name, _header_value(item[1], base64_encoded, name, errors)))
+        return out
+    if len(raw) % 2:
+        raise FormatError("headers as a flat array need an even number of items [k, v, ...]")
+    for i in range(0, len(raw), 2):
+        name = _header_name(raw[i], errors)
+        out.append((name, _header_value(raw[i + 1], base64_encoded, name, errors)))
+    return out
+
+
+def parse_envelope_line(
+    line: bytes,
+    key_field: str | None = None,
+    fixed_key: str | bytes | None = None,
+    message_id_field: str | None = None,
+) -> ParsedRecord:
+    """A `--format envelope` line (kafkactl's envelope or kcat -J output) as a record.
+
+    `payload` (or `value`) may be null when there is a key (a tombstone). `partition` and `ts`
+    are kept when present. `fixed_key` replaces the envelope's key; `key_field` and
+    `message_id_field` are looked up in the payload when it is JSON.
+    """
+    document, errors = _loads_lossless(strip_newline(line))
+    if not isinstance(document, dict):
+        raise FormatError(f"an envelope must be a JSON object, not {_kind(document)}")
+    if "payload" in document:
+        payload_raw = document["payload"]
+    elif "value" in document:
+        payload_raw = document["value"]
+    else:
+        raise FormatError("envelope has no 'payload' (or 'value') field")
+    value = _data(payload_raw, _encoding(document, "payload_encoding"), "payload", errors)
+    key = _data(document.get("key"), _encoding(document, "key_encoding"), "key", errors)
+    headers = parse_headers(
+        document.get("headers"), _encoding(document, "headers_encoding"), errors
+    )
+    if fixed_key is not None:
+        key = fixed_key.encode("utf-8") if isinstance(fixed_key, str) else fixed_key
+    if key_field is not None or message_id_field is not None:
+        payload_doc = _loads(value) if value is not None else None
+        if key_field is not None:
+            key = _field_bytes(payload_doc, key_field, "key field", value)
+        if message_id_field is not None and not has_message_id(headers):
+            headers.append(
+                (
+                    MESSAGE_ID,
+                    _field_bytes(payload_doc, message_id_field, "message-id field", value),
+                )
+            )
+    if value is None and key is None:
+        raise FormatError("envelope has neither key nor payload (a null payload needs a key)")
+    partition = document.get("partition")
+    if partition is not None and (
+        not isinstance(partition, int) or isinstance(partition, bool) or partition < 0
+    ):
+        raise FormatError(f"partition must be a whole number 0 or more, not {partition!r}")
+    ts = document.get("ts", document.get("timestamp"))
+    if ts is not None and (not isinstance(ts, int) or isinstance(ts, bool)):
+        raise FormatError(f"ts must be epoch milliseconds (a whole number), not {ts!r}")
+    if ts is not None and ts < 0:
+        ts = None  # kcat prints -1 when a record has no timestamp
+    return ParsedRecord(key, value, headers, partition, ts)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
+    return type(value).__name__
+
+
+def tstype_name(timestamp_type: int | str | None) -> str:
+    """kcat's name for a timestamp type: create, logappend, or none."""
+    if isinstance(timestamp_type, str):
+        return timestamp_type
+    return TIMESTAMP_TYPES.get(timestamp_type, "none") if timestamp_type is not None else "none"
+
+
+def encode_envelope(
+    topic: str,
+    partition: int,
+    offset: int,
+    timestamp: int | None,
+    timestamp_type: int | str | None,
+    key: bytes | None,
+    value: bytes | None,
+    headers: list[tuple[str, bytes | None]] | None,
+) -> bytes:
+    """One envelope line (without newline), kcat -J shape, binary-safe:
+    `{"topic","partition","offset","tstype","ts","headers":[k,v,...],"key","payload"}`."""
+    doc: dict[str, Any] = {
+        "topic": topic,
+        "partition": partition,
+        "offset": offset,
+        "tstype": tstype_name(timestamp_type),
+        "ts": timestamp if timestamp is not None else -1,
+        "headers": None,
+        "key": None,
+        "payload": None,
+    }
+    flat: list[str | None] = []
+    headers_b64 = False
+    if headers:
+        try:
+            for name, hv in headers:
+                flat.append(name)
+                flat.append(None if hv is None else hv.decode("utf-8"))
+        except UnicodeDecodeError:
+            headers_b64 = True
+            flat = []
+            for name, hv in headers:
+                flat.append(name)
+                flat.append(None if hv is None else base64.b64encode(hv).decode("ascii"))
+    doc["headers"] = flat
+    if key is not None:
+        try:
+            doc["key"] = key.decode("utf-8")
+        except UnicodeDecodeError:
+            doc["key"] = base64.b64encode(key).decode("ascii")
+            doc["key_encoding"] = BASE64
+    if value is not None:
+        try:
+            doc["payload"] = value.decode("utf-8")
+        except UnicodeDecodeError:
+            doc["payload"] = base64.b64encode(value).decode("ascii")
+            doc["payload_encoding"] = BASE64
+    if headers_b64:
+        doc["headers_encoding"] = BASE64
+    return orjson.dumps(doc)
