@@ -1,0 +1,251 @@
+"""`kafkactl produce TOPIC`: publish lines from stdin or a file, one record per line (SPEC §6)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from kafkactl.cli.app import settings_for
+from kafkactl.cli.options import JsonOpt, QuietOpt
+from kafkactl.errors import ConfigError, KafkactlError, UsageError
+
+# Settings a produce flag sets, so a bad value is reported under the flag's name.
+FLAG_SETTINGS = {
+    "producer_acks": "--acks",
+    "producer_idempotent": "--idempotent/--no-idempotent",
+    "producer_compression": "--compression",
+    "producer_linger_ms": "--linger-ms",
+    "producer_batch_size": "--batch-size",
+}
+
+
+def produce(
+    ctx: typer.Context,
+    topic: Annotated[str, typer.Argument(help="Topic to publish to (it must exist).")],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Input format: json (default), envelope or raw.",
+            show_default=False,
+        ),
+    ] = "json",
+    key_field: Annotated[
+        str | None,
+        typer.Option("--key-field", "-k", help="Key from this JSON field (a.b when nested)."),
+    ] = None,
+    key: Annotated[str | None, typer.Option("--key", help="Fixed key for every record.")] = None,
+    key_delimiter: Annotated[
+        str | None,
+        typer.Option(
+            "--key-delimiter",
+            "-K",
+            help="raw: key and value split at the first DELIM (like kcat -K; \\t: tab).",
+        ),
+    ] = None,
+    message_id_field: Annotated[
+        str | None,
+        typer.Option(
+            "--message-id-field",
+            help="Take the message-id header from this JSON field (default: keep one in the "
+            "input's headers, else a new UUID).",
+        ),
+    ] = None,
+    header: Annotated[
+        list[str] | None,
+        typer.Option("--header", "-H", help="Add header k=v to every record (repeatable)."),
+    ] = None,
+    partition: Annotated[
+        int | None, typer.Option("--partition", "-p", help="Send every record to this partition.")
+    ] = None,
+    acks: Annotated[
+        str | None, typer.Option("--acks", help="0, 1 or all (default KAFKA_PRODUCER_ACKS: all).")
+    ] = None,
+    idempotent: Annotated[
+        bool | None,
+        typer.Option(
+            "--idempotent/--no-idempotent",
+            help="Idempotent producer: no duplicates on retry (needs acks=all; default on).",
+            show_default=False,
+        ),
+    ] = None,
+    compression: Annotated[
+        str | None, typer.Option("--compression", help="none, gzip, snappy, lz4 or zstd.")
+    ] = None,
+    linger_ms: Annotated[
+        str | None, typer.Option("--linger-ms", help="Wait this long to fill a batch.")
+    ] = None,
+    batch_size: Annotated[
+        str | None, typer.Option("--batch-size", help="Batch size in bytes per partition.")
+    ] = None,
+    input_file: Annotated[
+        str | None, typer.Option("--input", "-i", help="Read this file instead of stdin.")
+    ] = None,
+    reject_file: Annotated[
+        str | None,
+        typer.Option(
+            "--reject-file",
+            help="Write each invalid or undelivered line here as JSON {line, input, error}.",
+        ),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Stop at the first invalid line (exit 1).")
+    ] = False,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Publish records from stdin (or --input FILE), one per line.
+
+    Every record gets a message-id header. An invalid line is reported with its line number,
+    skipped and counted (--strict stops instead); a record the broker does not acknowledge
+    after retries is reported too. Exit 0 when every line was delivered, 1 if any line was
+    invalid or undelivered, 2 for bad flags, 3 when Kafka cannot be reached.
+
+    Examples:
+
+      jq -c '.[]' orders.json | kafkactl produce orders --key-field id
+
+      kafkactl consume src -e | kafkactl produce dst --format envelope
+
+      printf 'k1\\tvalue one\\n' | kafkactl produce events --format raw -K '\\t'
+
+      kafkactl produce orders -i orders.jsonl --reject-file rejects.jsonl -H source=import
+
+      jq -r .input rejects.jsonl | kafkactl produce orders --key-field id
+    """
+    from kafkactl import admin, render
+    from kafkactl.client import connect_admin
+    from kafkactl.formats import FORMATS, parse_key_delimiter
+    from kafkactl.ingest import (
+        ProduceJob,
+        ProduceOptions,
+        RejectFile,
+        parse_header_flag,
+        read_lines,
+        stop_on_signals,
+    )
+    from kafkactl.producer import Publisher
+    from kafkactl.render.produce import ProduceProgress, summary_table
+
+    if fmt not in FORMATS:
+        raise UsageError(f"--format {fmt!r} is not allowed; use one of {', '.join(FORMATS)}")
+    if key_field is not None and key is not None:
+        raise UsageError("--key-field and --key exclude each other; use one")
+    if fmt == "raw" and (key_field or message_id_field):
+        flag = "--key-field" if key_field else "--message-id-field"
+        raise UsageError(f"{flag} needs JSON input; with --format raw use --key-delimiter/-K")
+    if key_delimiter is not None and fmt != "raw":
+        raise UsageError("--key-delimiter/-K applies to --format raw only")
+    if partition is not None and partition < 0:
+        raise UsageError(f"--partition must be 0 or more, got {partition}")
+    try:
+        headers = [parse_header_flag(h) for h in header or []]
+        delimiter = parse_key_delimiter(key_delimiter) if key_delimiter is not None else None
+    except ValueError as exc:
+        flag = "--key-delimiter" if "k=v" not in str(exc) else "--header"
+        raise UsageError(f"{flag} {exc}") from None
+
+    flags = {
+        "producer_acks": acks,
+        "producer_idempotent": idempotent,
+        "producer_compression": compression,
+        "producer_linger_ms": linger_ms,
+        "producer_batch_size": batch_size,
+    }
+    try:
+        settings = settings_for(ctx, **flags)
+    except ConfigError as exc:
+        raise _flag_error(exc, flags) from None
+
+    stream = _open_input(input_file)
+    rejects = None
+    try:
+        if reject_file is not None:
+            try:
+                rejects = RejectFile(reject_file)
+            except OSError as exc:
+                raise UsageError(
+                    f"cannot write --reject-file {reject_file!r}: {exc.strerror}"
+                ) from None
+        client = connect_admin(settings)
+        try:
+            info = admin.describe_topics(client, [topic]).get(topic)
+        finally:
+            client.close()
+        if info is None or not info.exists:
+            raise KafkactlError(
+                f"topic {topic} does not exist; create it with: kafkactl create-topics {topic}"
+            )
+        count = len(info.partitions)
+        if partition is not None and partition >= count:
+            raise UsageError(
+                f"--partition {partition} does not exist: {topic} has {count} partitions "
+                f"(0-{count - 1})"
+            )
+        options = ProduceOptions(
+            topic=topic,
+            format=fmt,
+            key_field=key_field,
+            key=key,
+            key_delimiter=delimiter,
+            message_id_field=message_id_field,
+            headers=headers,
+            partition=partition,
+            partitions=count,
+            strict=strict,
+        )
+        if not quiet and input_file is None and sys.stdin.isatty():
+            render.info("reading records from the terminal, one per line; end with Ctrl-D")
+        publisher = Publisher(settings)
+        try:
+            with ProduceProgress(enabled=not quiet and not json_out) as view:
+                job = ProduceJob(publisher, options, reject_file=rejects, on_progress=view.update)
+                with stop_on_signals(job):
+                    summary = job.run(read_lines(stream))
+        finally:
+            publisher.close()
+    finally:
+        if rejects is not None:
+            rejects.close()
+        if stream is not sys.stdin.buffer:
+            stream.close()
+
+    if summary.stopped_at_line is not None:
+        render.error(
+            f"--strict: stopped at invalid line {summary.stopped_at_line}; "
+            f"{summary.published} records before it were published"
+        )
+    if json_out:
+        render.print_json(summary.as_dict())
+    elif not quiet:
+        summary_table(summary)
+    if summary.exit_code:
+        raise typer.Exit(summary.exit_code)
+
+
+def _flag_error(exc: ConfigError, flags: dict[str, object]) -> ConfigError | UsageError:
+    """A bad produce flag named as the flag (`--compression 'x' is not allowed; ...`)."""
+    from kafkactl.config import SPEC_BY_NAME
+
+    if exc.source == "flag":
+        for name, flag in FLAG_SETTINGS.items():
+            if flags.get(name) is not None and exc.setting == SPEC_BY_NAME[name].env:
+                return UsageError(f"{flag}: {exc.problem}")
+    return exc
+
+
+def _open_input(path: str | None):  # type: ignore[no-untyped-def]
+    if path is None or path == "-":
+        return sys.stdin.buffer
+    try:
+        return open(path, "rb", buffering=1024 * 1024)
+    except OSError as exc:
+        raise UsageError(f"cannot read --input {path!r}: {exc.strerror}") from None
+
+
+def register(app: typer.Typer) -> None:
+    """Add the command to the app."""
+    app.command("produce")(produce)

@@ -1,0 +1,452 @@
+"""The produce job (SPEC §6) as a library: read lines → parse → publish, streaming.
+
+One line is read, parsed and handed to the Publisher at a time; the Publisher bounds the
+records in flight and this job also bounds their bytes, so memory stays flat however long the
+input is. Each record's delivery is reported by callback with its line number. Invalid lines
+and undelivered records are counted, reported (log line and optional reject file) and never
+dropped silently.
+
+No Typer or Rich here: the CLI renders the progress and the summary.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import partial
+from typing import IO, Any, Protocol
+
+import orjson
+from loguru import logger
+
+from kafkactl.formats import (
+    FORMATS,
+    FormatError,
+    ParsedRecord,
+    has_message_id,
+    new_message_id,
+    parse_envelope_line,
+    parse_json_line,
+    parse_raw_line,
+    strip_newline,
+)
+from kafkactl.headers import MESSAGE_ID
+
+# Bytes of records in flight (sent, not yet acknowledged) before reading pauses; together with
+# the Publisher's record bound this caps memory for large records too.
+MAX_BYTES_IN_FLIGHT = 64 * 1024 * 1024
+PROGRESS_EVERY_S = 0.25
+
+
+class PublisherLike(Protocol):
+    """What the job needs from kafkactl.producer.Publisher (a fake in unit tests)."""
+
+    def publish(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+        partition: int | None = None,
+        timestamp_ms: int | None = None,
+        on_delivery: Callable[[Any], None] | None = None,
+    ) -> None: ...
+
+    def flush(self, timeout: float | None = None) -> bool: ...
+
+
+@dataclass
+class ProduceOptions:
+    """What to produce and how to read it."""
+
+    topic: str
+    format: str = "json"
+    key_field: str | None = None
+    key: str | None = None
+    key_delimiter: bytes | None = None
+    message_id_field: str | None = None
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+    partition: int | None = None
+    partitions: int | None = None  # the topic's partition count, to check record partitions
+    strict: bool = False
+    max_bytes_in_flight: int = MAX_BYTES_IN_FLIGHT
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise ValueError(f"unknown format {self.format!r}; use one of {', '.join(FORMATS)}")
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A line that did not make it into the topic: invalid input, or not delivered."""
+
+    line: int
+    input: bytes
+    error: str
+    kind: str  # "invalid" | "failed"
+
+    def as_json(self) -> bytes:
+        """The reject-file line: {"line", "input", "error"} (+ input_encoding for binary)."""
+        doc: dict[str, Any] = {"line": self.line}
+        try:
+            doc["input"] = self.input.decode("utf-8")
+        except UnicodeDecodeError:
+            doc["input"] = base64.b64encode(self.input).decode("ascii")
+            doc["input_encoding"] = "base64"
+        doc["error"] = self.error
+        return orjson.dumps(doc)
+
+
+@dataclass
+class ProduceSummary:
+    """Counts of one produce run (SPEC §6)."""
+
+    topic: str
+    read: int = 0
+    published: int = 0
+    invalid: int = 0
+    failed: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    blank: int = 0
+    in_flight: int = 0
+    stopped_at_line: int | None = None
+    interrupted: bool = False
+
+    @property
+    def records_per_s(self) -> float:
+        """Published records per second of the run."""
+        return self.published / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every line read was delivered; 1 for any invalid or undelivered record;
+        130 when interrupted."""
+        if self.interrupted:
+            return 130
+        return 1 if self.invalid or self.failed or self.in_flight else 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form with the counters of SPEC §6."""
+        doc: dict[str, Any] = {
+            "topic": self.topic,
+            "read": self.read,
+            "published": self.published,
+            "invalid": self.invalid,
+            "failed": self.failed,
+            "bytes": self.bytes,
+            "seconds": round(self.seconds, 3),
+            "records_per_s": round(self.records_per_s, 1),
+            "blank": self.blank,
+        }
+        if self.in_flight:
+            doc["unsettled"] = self.in_flight
+        if self.stopped_at_line is not None:
+            doc["stopped_at_line"] = self.stopped_at_line
+        if self.interrupted:
+            doc["interrupted"] = True
+        return doc
+
+
+class RejectFile:
+    """`--reject-file`: one JSON object per rejected line; safe to call from any thread."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._file = open(path, "ab")  # noqa: SIM115 - closed by close()
+        self._lock = threading.Lock()
+
+    def write(self, rejection: Rejection) -> None:
+        """Append one rejection and flush it, so it survives a crash."""
+        data = rejection.as_json() + b"\n"
+        with self._lock:
+            self._file.write(data)
+            self._file.flush()
+
+    def close(self) -> None:
+        """Close the file."""
+        with self._lock:
+            self._file.close()
+
+
+def log_rejection(rejection: Rejection) -> None:
+    """Report a rejected line on stderr (one log line, with its line number and reason)."""
+    if rejection.kind == "invalid":
+        logger.bind(line=rejection.line).warning(
+            "line {}: invalid, skipped: {}", rejection.line, rejection.error
+        )
+    else:
+        logger.bind(line=rejection.line).error(
+            "line {}: not delivered: {}", rejection.line, rejection.error
+        )
+
+
+def parse_header_flag(text: str) -> tuple[str, bytes]:
+    """A `--header k=v` flag as a header; ValueError when it is not k=v."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise ValueError(f"{text!r} is not k=v (e.g. --header source=import)")
+    return name.strip(), value.encode("utf-8")
+
+
+class ProduceJob:
+    """Reads lines, parses them per the format, publishes them, counts and reports.
+
+    `run()` returns the summary; `progress()` gives live counters (any thread); `stop()`
+    ends the run after the current line (what was read is still flushed).
+    """
+
+    def __init__(
+        self,
+        publisher: PublisherLike,
+        options: ProduceOptions,
+        on_reject: Callable[[Rejection], None] | None = log_rejection,
+        reject_file: RejectFile | None = None,
+        on_progress: Callable[[ProduceSummary], None] | None = None,
+    ) -> None:
+        self.publisher = publisher
+        self.options = options
+        self.summary = ProduceSummary(options.topic)
+        self._on_reject = on_reject
+        self._reject_file = reject_file
+        self._on_progress = on_progress
+        self._lock = threading.Lock()
+        self._started = time.monotonic()
+        self._stop = False
+        self._sent_bytes = 0  # written by the reading thread only
+        self._settled_bytes = 0  # written under _lock by delivery callbacks
+        self._sent = 0
+        self._settled = 0
+        self.reading = False
+        self._parse = self._parser()
+
+    # --- parsing ---------------------------------------------------------------------------
+
+    def _parser(self) -> Callable[[bytes], ParsedRecord]:
+        o = self.options
+        if o.format == "json":
+            return partial(
+                parse_json_line,
+                key_field=o.key_field,
+                fixed_key=o.key,
+                message_id_field=o.message_id_field,
+            )
+        if o.format == "envelope":
+            return partial(
+                parse_envelope_line,
+                key_field=o.key_field,
+                fixed_key=o.key,
+                message_id_field=o.message_id_field,
+            )
+        delimiter = o.key_delimiter
+        fixed = o.key.encode("utf-8") if o.key is not None else None
+
+        def raw(line: bytes) -> ParsedRecord:
+            record = parse_raw_line(line, delimiter)
+            if fixed is not None:
+                record.key = fixed
+            return record
+
+        return raw
+
+    def _headers(self, record: ParsedRecord) -> list[tuple[str, bytes]]:
+        """The record's headers, the --header flags (replacing same-named ones), and a
+        message-id (kept if present, else a new UUID)."""
+        flags = self.options.headers
+        headers = record.headers
+        if flags:
+            names = {name for name, _ in flags}
+            headers = [h for h in headers if h[0] not in names] + flags
+        if not headers or not has_message_id(headers):
+            headers = [*headers, (MESSAGE_ID, new_message_id())]
+        return headers
+
+    # --- the run ---------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop reading after the current line; what was read is still flushed."""
+        self._stop = True
+
+    def run(self, lines: Iterable[bytes]) -> ProduceSummary:
+        """Produce every line of `lines` (binary, newline-terminated); flush; return counts."""
+        o = self.options
+        topic = o.topic
+        publish = self.publisher.publish
+        parse = self._parse
+        headers_for = self._headers
+        forced_partition = o.partition
+        partitions = o.partitions
+        limit = o.max_bytes_in_flight
+        summary = self.summary
+        progress = self._on_progress
+        next_progress = time.monotonic() + PROGRESS_EVERY_S
+        keep_lines = o.format == "envelope" or (o.format == "raw" and bool(o.key_delimiter))
+        number = 0
+        iterator = iter(lines)
+        try:
+            while not self._stop:
+                self.reading = True
+                try:
+                    line = next(iterator, None)
+                finally:
+                    self.reading = False
+                if line is None:
+                    break
+                number += 1
+                if not line.strip():
+                    summary.blank += 1
+                    continue
+                summary.read += 1
+                try:
+                    record = parse(line)
+                    partition = (
+                        forced_partition if forced_partition is not None else record.partition
+                    )
+                    if partition is not None and partitions is not None and partition >= partitions:
+                        raise FormatError(
+                            f"partition {partition} does not exist "
+                            f"({topic} has {partitions} partitions)"
+                        )
+                except FormatError as exc:
+                    self._reject(number, strip_newline(line), exc.reason, "invalid")
+                    if o.strict:
+                        summary.stopped_at_line = number
+                        break
+                    continue
+                key = record.key
+                value = record.value
+                size = (len(value) if value is not None else 0) + (len(key) if key else 0)
+                inflight = self._sent_bytes - self._settled_bytes
+                if inflight and inflight + size > limit:
+                    self._wait_for_bytes(limit - size)
+                self._sent_bytes += size
+                self._sent += 1
+                # The reject file needs the input of a record that fails; where the value is
+                # that input (json, raw without a key delimiter) the line is not kept twice.
+                keep = line if keep_lines else None
+                publish(
+                    topic,
+                    value,
+                    key,
+                    headers_for(record),
+                    partition,
+                    record.timestamp_ms,
+                    partial(self._delivered, number, size, record, keep),
+                )
+                if progress is not None and not number & 0xFF:
+                    now = time.monotonic()
+                    if now >= next_progress:
+                        next_progress = now + PROGRESS_EVERY_S
+                        progress(self.progress())
+        except KeyboardInterrupt:
+            summary.interrupted = True
+        finally:
+            self._finish()
+        return summary
+
+    def _wait_for_bytes(self, target: int) -> None:
+        """Backpressure on bytes: wait until the bytes in flight are at most `target`."""
+        while self._sent_bytes - self._settled_bytes > max(target, 0):
+            time.sleep(0.002)
+            if self._sent == self._settled:
+                return
+
+    def _finish(self) -> None:
+        try:
+            self.publisher.flush()
+        except KeyboardInterrupt:
+            self.summary.interrupted = True
+        with self._lock:
+            self.summary.in_flight = self._sent - self._settled
+            self.summary.seconds = time.monotonic() - self._started
+        if self._on_progress is not None:
+            self._on_progress(self.progress())
+
+    def _delivered(
+        self,
+        number: int,
+        size: int,
+        record: ParsedRecord,
+        line: bytes | None,
+        delivery: Any,
+    ) -> None:
+        """Delivery callback (producer IO thread): count, and report a failure."""
+        with self._lock:
+            self._settled += 1
+            self._settled_bytes += size
+            if delivery.error is None:
+                self.summary.published += 1
+                self.summary.bytes += size
+                return
+            self.summary.failed += 1
+        error = delivery.error
+        reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        self._reject(number, self._original(record, line), reason, "failed", count=False)
+
+    def _original(self, record: ParsedRecord, line: bytes | None) -> bytes:
+        """The input line of a record, without its newline."""
+        if line is not None:
+            if self.options.format == "raw":
+                return line[:-1] if line.endswith(b"\n") else line
+            return strip_newline(line)
+        return record.value or b""
+
+    def _reject(self, number: int, text: bytes, reason: str, kind: str, count: bool = True) -> None:
+        if count:
+            self.summary.invalid += 1
+        rejection = Rejection(number, text, reason, kind)
+        if self._on_reject is not None:
+            self._on_reject(rejection)
+        if self._reject_file is not None:
+            self._reject_file.write(rejection)
+
+    def progress(self) -> ProduceSummary:
+        """A snapshot of the counters so far (seconds = time since start)."""
+        with self._lock:
+            snap = ProduceSummary(**{**self.summary.__dict__})
+            snap.in_flight = self._sent - self._settled
+        snap.seconds = time.monotonic() - self._started
+        return snap
+
+
+def read_lines(stream: IO[bytes]) -> Iterator[bytes]:
+    """Lines of a binary stream, one at a time (never the whole input)."""
+    yield from stream
+
+
+@contextmanager
+def stop_on_signals(
+    job: ProduceJob, on_first: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """SIGINT/SIGTERM stop the job cleanly (what was read is flushed, the summary prints); a
+    second signal forces exit. Only in the main thread; elsewhere a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def handler(signum: int, _frame: Any) -> None:
+        received.append(signum)
+        if len(received) > 1:
+            os.write(2, b"kafkactl: second signal, exiting now\n")
+            os._exit(130)
+        if on_first is not None:
+            on_first(signal.Signals(signum).name)
+        job.stop()
+        job.summary.interrupted = True
+        if job.reading:
+            # Blocked waiting for input: nothing of this line was read, so leave the read.
+            raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

@@ -1,0 +1,88 @@
+"""`kafkactl produce`: the live progress line (terminal only) and the summary table (stderr)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kafkactl.render import err, show, table
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"  # pragma: no cover
+
+
+def _progress_text(s: Any) -> str:
+    rate = s.published / s.seconds if s.seconds > 0 else 0.0
+    parts = [
+        f"[bold]{s.topic}[/]",
+        f"read {s.read:,}",
+        f"published {s.published:,}",
+        f"{rate:,.0f} records/s",
+        _size(s.bytes),
+    ]
+    if s.invalid:
+        parts.append(f"[yellow]invalid {s.invalid:,}[/]")
+    if s.failed:
+        parts.append(f"[red]failed {s.failed:,}[/]")
+    if s.in_flight:
+        parts.append(f"in flight {s.in_flight:,}")
+    return "  ".join(parts)
+
+
+class ProduceProgress:
+    """Records, records/s and bytes, refreshed in place; only on a terminal and not --quiet."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and err.is_terminal
+        self._live: Any = None
+
+    def __enter__(self) -> ProduceProgress:
+        if self.enabled:
+            from rich.live import Live
+
+            self._live = Live(console=err, auto_refresh=False, transient=True)
+            self._live.__enter__()
+        return self
+
+    def update(self, snapshot: Any) -> None:
+        """Show the latest counters (called a few times a second by the job)."""
+        if self._live is not None:
+            self._live.update(_progress_text(snapshot), refresh=True)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._live is not None:
+            self._live.__exit__(*exc)
+            self._live = None
+
+
+def summary_table(summary: Any) -> None:
+    """The summary of SPEC §6 as a table on stderr."""
+    data = summary.as_dict()
+    title = f"Produced to {summary.topic}"
+    if summary.interrupted:
+        title += " (interrupted)"
+    elif summary.stopped_at_line is not None:
+        title += f" (--strict: stopped at line {summary.stopped_at_line})"
+    failed = data["failed"]
+    invalid = data["invalid"]
+    row = (
+        f"{data['read']:,}",
+        f"[green]{data['published']:,}[/]",
+        f"[yellow]{invalid:,}[/]" if invalid else "0",
+        f"[red]{failed:,}[/]" if failed else "0",
+        _size(data["bytes"]),
+        f"{data['seconds']:.2f}",
+        f"{data['records_per_s']:,.0f}",
+    )
+    show(
+        table(
+            title,
+            ("read", "published", "invalid", "failed", "bytes", "seconds", "records/s"),
+            [row],
+            numeric=("read", "published", "invalid", "failed", "bytes", "seconds", "records/s"),
+        )
+    )

@@ -1,0 +1,314 @@
+"""The produce job's logic with a fake publisher: counts, reports, reject file, backpressure."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+
+import orjson
+import pytest
+
+from kafkactl.formats import parse_key_delimiter
+from kafkactl.ingest import (
+    ProduceJob,
+    ProduceOptions,
+    RejectFile,
+    Rejection,
+    parse_header_flag,
+    read_lines,
+)
+from kafkactl.producer import Delivery
+
+
+class FakePublisher:
+    """Records what was published; settles each delivery now, or later (`auto=False`)."""
+
+    def __init__(self, auto: bool = True, fail: set[bytes] | None = None) -> None:
+        self.auto = auto
+        self.fail = fail or set()
+        self.sent: list[dict] = []
+        self.pending: list[tuple[dict, object]] = []
+        self.flushed = 0
+        self.lock = threading.Lock()
+
+    def publish(
+        self,
+        topic,
+        value,
+        key=None,
+        headers=None,
+        partition=None,
+        timestamp_ms=None,
+        on_delivery=None,
+    ):
+        record = {
+            "topic": topic,
+            "value": value,
+            "key": key,
+            "headers": headers,
+            "partition": partition,
+            "timestamp_ms": timestamp_ms,
+        }
+        with self.lock:
+            self.sent.append(record)
+            self.pending.append((record, on_delivery))
+        if self.auto:
+            self.settle_all()
+
+    def settle_all(self) -> int:
+        with self.lock:
+            pending, self.pending = self.pending, []
+        for record, callback in pending:
+            error = RuntimeError("broker said no") if record["value"] in self.fail else None
+            callback(
+                Delivery(record["topic"], record["partition"] or 0, None if error else 1, error)
+            )
+        return len(pending)
+
+    def flush(self, timeout=None) -> bool:
+        self.flushed += 1
+        self.settle_all()
+        return True
+
+
+def lines(*items: bytes) -> list[bytes]:
+    return [item + b"\n" for item in items]
+
+
+def run(options: ProduceOptions, data: list[bytes], publisher=None, **kwargs):
+    publisher = publisher or FakePublisher()
+    rejected: list[Rejection] = []
+    job = ProduceJob(publisher, options, on_reject=rejected.append, **kwargs)
+    summary = job.run(data)
+    return summary, publisher, rejected
+
+
+def test_valid_and_invalid_lines_are_counted_and_reported():
+    data = lines(b'{"id": 1}', b"{broken", b'{"id": 2}', b'{"name": "no id"}', b'{"id": 3}')
+    summary, pub, rejected = run(ProduceOptions("t", key_field="id"), data)
+    assert [r["key"] for r in pub.sent] == [b"1", b"2", b"3"]
+    assert [r["value"] for r in pub.sent] == [b'{"id": 1}', b'{"id": 2}', b'{"id": 3}']
+    assert (summary.read, summary.published, summary.invalid, summary.failed) == (5, 3, 2, 0)
+    assert [(r.line, r.kind) for r in rejected] == [(2, "invalid"), (4, "invalid")]
+    assert rejected[0].input == b"{broken"
+    assert rejected[0].error.startswith("invalid JSON")
+    assert rejected[1].error == "key field 'id' is missing"
+    assert summary.exit_code == 1
+    assert summary.bytes == sum(len(r["value"]) + len(r["key"]) for r in pub.sent)
+    assert pub.flushed == 1
+
+
+def test_all_valid_exits_zero_and_blank_lines_are_skipped():
+    summary, _, rejected = run(ProduceOptions("t"), lines(b"{}", b"", b"  ", b"[1]"))
+    assert (summary.read, summary.published, summary.blank) == (2, 2, 2)
+    assert rejected == [] and summary.exit_code == 0
+    assert summary.as_dict()["records_per_s"] >= 0
+
+
+def test_every_record_gets_one_message_id():
+    data = lines(b'{"n": 1}', b'{"n": 2}', b'{"n": 3}')
+    _, pub, _ = run(ProduceOptions("t"), data)
+    ids = [dict(r["headers"])["message-id"] for r in pub.sent]
+    assert len(set(ids)) == 3
+    for r in pub.sent:
+        assert [k for k, _ in r["headers"]].count("message-id") == 1
+
+
+def test_message_id_from_field_and_kept_from_envelope():
+    _, pub, _ = run(ProduceOptions("t", message_id_field="uid"), lines(b'{"uid": "u-1"}'))
+    assert pub.sent[0]["headers"] == [("message-id", b"u-1")]
+    envelope = orjson.dumps({"payload": "x", "headers": ["message-id", "keep", "h", "1"]})
+    _, pub, _ = run(ProduceOptions("t", format="envelope"), [envelope + b"\n"])
+    assert pub.sent[0]["headers"] == [("message-id", b"keep"), ("h", b"1")]
+
+
+def test_header_flags_are_added_once_replacing_same_named_headers():
+    envelope = orjson.dumps({"payload": "x", "headers": ["src", "old", "a", "1"]})
+    options = ProduceOptions(
+        "t", format="envelope", headers=[parse_header_flag("src=new"), parse_header_flag("b=2")]
+    )
+    _, pub, _ = run(options, [envelope + b"\n"])
+    headers = pub.sent[0]["headers"]
+    assert [(k, v) for k, v in headers if k != "message-id"] == [
+        ("a", b"1"),
+        ("src", b"new"),
+        ("b", b"2"),
+    ]
+
+
+def test_parse_header_flag():
+    assert parse_header_flag("k=v=w") == ("k", b"v=w")
+    assert parse_header_flag("empty=") == ("empty", b"")
+    for bad in ("novalue", "=v", ""):
+        with pytest.raises(ValueError, match="is not k=v"):
+            parse_header_flag(bad)
+
+
+def test_envelope_partition_and_timestamp_are_used_and_checked():
+    ok = orjson.dumps({"payload": "a", "partition": 1, "ts": 1700000000000}) + b"\n"
+    bad = orjson.dumps({"payload": "b", "partition": 7}) + b"\n"
+    summary, pub, rejected = run(ProduceOptions("t", format="envelope", partitions=3), [ok, bad])
+    assert (pub.sent[0]["partition"], pub.sent[0]["timestamp_ms"]) == (1, 1700000000000)
+    assert summary.invalid == 1
+    assert rejected[0].error == "partition 7 does not exist (t has 3 partitions)"
+
+
+def test_forced_partition_wins():
+    line = orjson.dumps({"payload": "a", "partition": 1}) + b"\n"
+    _, pub, _ = run(ProduceOptions("t", format="envelope", partition=0, partitions=3), [line])
+    assert pub.sent[0]["partition"] == 0
+
+
+def test_raw_format_with_key_delimiter_and_fixed_key():
+    data = [b"k1\tv1\n", b"no-delimiter\n", b"\xff\tbinary\n"]
+    _, pub, _ = run(
+        ProduceOptions("t", format="raw", key_delimiter=parse_key_delimiter("\\t")), data
+    )
+    assert [(r["key"], r["value"]) for r in pub.sent] == [
+        (b"k1", b"v1"),
+        (None, b"no-delimiter"),
+        (b"\xff", b"binary"),
+    ]
+    _, pub, _ = run(ProduceOptions("t", format="raw", key="fixed"), [b"v\n"])
+    assert (pub.sent[0]["key"], pub.sent[0]["value"]) == (b"fixed", b"v")
+
+
+def test_strict_stops_at_the_first_invalid_line_after_flushing():
+    data = lines(b'{"a": 1}', b'{"a": 2}', b"oops", b'{"a": 4}')
+    summary, pub, rejected = run(ProduceOptions("t", strict=True), data)
+    assert [r["value"] for r in pub.sent] == [b'{"a": 1}', b'{"a": 2}']
+    assert summary.stopped_at_line == 3
+    assert summary.read == 3 and summary.invalid == 1 and summary.exit_code == 1
+    assert [r.line for r in rejected] == [3]
+    assert pub.flushed == 1
+    assert summary.as_dict()["stopped_at_line"] == 3
+
+
+@pytest.mark.parametrize(
+    ("options", "line", "original"),
+    [
+        (ProduceOptions("t"), b'{"v": "fail"}\r\n', b'{"v": "fail"}'),
+        (
+            ProduceOptions("t", format="raw", key_delimiter=b":"),
+            b"key:fail\r\n",
+            b"key:fail\r",
+        ),
+        (
+            ProduceOptions("t", format="envelope"),
+            b'{"key": "k", "payload": "fail"}\n',
+            b'{"key": "k", "payload": "fail"}',
+        ),
+    ],
+)
+def test_delivery_failure_is_reported_with_line_and_original_input(options, line, original):
+    value = {"json": b'{"v": "fail"}', "raw": b"fail\r", "envelope": b"fail"}[options.format]
+    publisher = FakePublisher(fail={value})
+    first = {"json": b"[1]\n", "raw": b"k:ok\n", "envelope": b'{"payload": "ok"}\n'}
+    summary, _, rejected = run(options, [first[options.format], line], publisher)
+    assert summary.failed == 1
+    assert summary.exit_code == 1
+    [rejection] = rejected
+    assert (rejection.line, rejection.kind, rejection.input) == (2, "failed", original)
+    assert rejection.error == "RuntimeError: broker said no"
+
+
+def test_reject_file_gets_invalid_and_failed_lines(tmp_path):
+    path = tmp_path / "rejects.jsonl"
+    rejects = RejectFile(str(path))
+    publisher = FakePublisher(fail={b'{"id": "f"}'})
+    data = lines(b'{"id": "ok"}', b"nope", b'{"id": "f"}', b'{"x": 1}')
+    summary, _, _ = run(ProduceOptions("t", key_field="id"), data, publisher, reject_file=rejects)
+    rejects.close()
+    entries = [orjson.loads(x) for x in path.read_bytes().splitlines()]
+    assert [e["line"] for e in sorted(entries, key=lambda e: e["line"])] == [2, 3, 4]
+    by_line = {e["line"]: e for e in entries}
+    assert by_line[2]["input"] == "nope"
+    assert by_line[3] == {
+        "line": 3,
+        "input": '{"id": "f"}',
+        "error": "RuntimeError: broker said no",
+    }
+    assert by_line[4]["error"] == "key field 'id' is missing"
+    assert (summary.invalid, summary.failed, summary.published) == (2, 1, 1)
+
+
+def test_rejection_of_binary_input_is_base64():
+    doc = orjson.loads(Rejection(9, b"\xff\x00", "bad", "invalid").as_json())
+    assert doc == {"line": 9, "input": "/wA=", "input_encoding": "base64", "error": "bad"}
+
+
+def test_input_is_read_one_line_at_a_time():
+    consumed = []
+
+    def source():
+        for i in range(1000):
+            consumed.append(i)
+            yield b'{"i": %d}\n' % i
+
+    class Checking(FakePublisher):
+        def publish(self, *args, **kwargs):
+            # Nothing beyond the current line has been read when it is published.
+            assert len(consumed) == len(self.sent) + 1
+            super().publish(*args, **kwargs)
+
+    summary, _, _ = run(ProduceOptions("t"), source(), Checking())
+    assert summary.published == 1000
+
+
+def test_bytes_in_flight_are_bounded():
+    publisher = FakePublisher(auto=False)
+    peak = []
+    stop = threading.Event()
+
+    def settle_slowly():
+        while not stop.is_set():
+            time.sleep(0.005)
+            with publisher.lock:
+                waiting = sum(len(r["value"]) for r, _ in publisher.pending)
+            peak.append(waiting)
+            publisher.settle_all()
+
+    settler = threading.Thread(target=settle_slowly)
+    settler.start()
+    try:
+        data = [b'"%s"\n' % (b"x" * 98) for _ in range(300)]  # 100-byte values
+        summary, _, _ = run(ProduceOptions("t", max_bytes_in_flight=1000), data, publisher)
+    finally:
+        stop.set()
+        settler.join()
+    assert summary.published == 300
+    assert max(peak) <= 1000
+
+
+def test_stop_ends_the_run_after_the_current_line_and_flushes():
+    publisher = FakePublisher()
+    job = ProduceJob(publisher, ProduceOptions("t"), on_reject=None)
+
+    def source():
+        for i in range(100):
+            if i == 10:
+                job.stop()
+            yield b"%d\n" % i
+
+    summary = job.run(source())
+    assert summary.published == 11
+    assert publisher.flushed == 1
+
+
+def test_progress_callback_gets_final_counts():
+    seen = []
+    publisher = FakePublisher()
+    job = ProduceJob(publisher, ProduceOptions("t"), on_reject=None, on_progress=seen.append)
+    job.run([b"1\n"] * 2000)
+    assert seen[-1].published == 2000 and seen[-1].read == 2000
+
+
+def test_read_lines_streams_a_binary_file():
+    stream = io.BytesIO(b"a\nb\n\nc")
+    assert list(read_lines(stream)) == [b"a\n", b"b\n", b"\n", b"c"]
+
+
+def test_unknown_format_is_refused():
+    with pytest.raises(ValueError, match="unknown format 'xml'"):
+        ProduceOptions("t", format="xml")
