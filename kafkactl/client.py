@@ -193,7 +193,13 @@ class HealthLoop:
         """Run one probe now, log a state change, and return whether the cluster answered."""
         self.checks += 1
         try:
-            self._probe()
+            try:
+                self._probe()
+            except Exception:
+                # An idle connection the broker closed fails the first request; ask once more.
+                if self._stop.wait(1.0):
+                    return self.healthy
+                self._probe()
         except Exception as exc:
             self.last_error = str(exc) or type(exc).__name__
             if self.healthy:

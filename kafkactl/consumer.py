@@ -19,6 +19,7 @@ from loguru import logger
 
 from kafkactl import headers as hdr
 from kafkactl.client import connect_admin, connect_with_backoff, consumer_config
+from kafkactl.compat import release_drained_records
 from kafkactl.config import Settings
 from kafkactl.dedupe import DedupeStore
 from kafkactl.dispatch import WorkerPool, lane_for
@@ -170,6 +171,7 @@ class ConsumerPipeline:
         assert self._router is not None
         next_commit = next_tick = next_end_check = time.monotonic()
         while not self._stop.is_set():
+            release_drained_records(consumer)
             records = consumer.poll(
                 timeout_ms=self.options.poll_timeout_ms,
                 max_records=consumer.config["max_poll_records"],
@@ -246,8 +248,10 @@ class ConsumerPipeline:
         to_pause = (wanted - actual) & assigned
         to_resume = (actual - wanted) & assigned
         if to_pause:
+            logger.debug("pausing {}", _names(to_pause))
             consumer.pause(*to_pause)
         if to_resume:
+            logger.debug("resuming {}", _names(to_resume))
             consumer.resume(*to_resume)
 
     def _count_reached(self) -> bool:
@@ -266,8 +270,18 @@ class ConsumerPipeline:
             partitions = list(self._epochs)
         if not partitions or self._publisher.in_flight or self._router.waiting:
             return False
-        ends = self._consumer.end_offsets(partitions)
-        return all(self._consumer.position(tp) >= ends[tp] for tp in partitions)
+        from kafka.errors import KafkaError
+
+        try:
+            ends = self._consumer.end_offsets(partitions, timeout_ms=5000)
+            for tp in partitions:
+                position = self._consumer.position(tp, timeout_ms=5000)
+                if position is None or position < ends[tp]:
+                    return False
+        except KafkaError as exc:
+            logger.debug("end-of-topic check failed, will retry: {}", exc)
+            return False
+        return True
 
     # --- workers ------------------------------------------------------------------------
 

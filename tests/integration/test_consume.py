@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import REPO
 from tests.integration.kafka_helpers import (
     committed_and_end,
+    fully_committed,
     header,
     orders,
     processed,
@@ -116,7 +117,7 @@ def test_every_message_is_processed_or_dead_lettered(
         group,
         [topic_name, f"{topic_name}.{group}.retry.1", f"{topic_name}.{group}.retry.2"],
     )
-    assert all(committed == end for committed, end in offsets.values()), offsets
+    assert fully_committed(offsets), offsets
 
     metrics = summary["metrics"]
     assert metrics["processed"] == len(expected_ok)

@@ -1,0 +1,20 @@
+"""Workarounds for kafka-python 3.0 bugs, each in one place, each named after what it fixes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def release_drained_records(consumer: Any) -> None:
+    """Let a resumed partition be fetched again (kafka-python 3.0.12 fetcher bug).
+
+    The fetcher parks the buffered records of a partition that gets paused, and gives them
+    back on resume only when its in-line slot is None. After records are consumed the slot
+    keeps an empty (falsy) PartitionRecords instead of None, so parked data is never given
+    back and the partition, still "having buffered data", is never fetched again: it starves.
+    Clearing the spent slot before each poll restores the intended behaviour.
+    """
+    fetcher = getattr(consumer, "_fetcher", None)
+    current = getattr(fetcher, "_next_partition_records", None)
+    if current is not None and not current:
+        fetcher._next_partition_records = None

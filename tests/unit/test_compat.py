@@ -1,0 +1,30 @@
+"""The kafka-python 3.0 fetcher workaround: a spent in-line slot is released, a live one kept."""
+
+from types import SimpleNamespace
+
+from kafkactl.compat import release_drained_records
+
+
+class Records:
+    def __init__(self, live: bool) -> None:
+        self.live = live
+
+    def __bool__(self) -> bool:
+        return self.live
+
+
+def test_spent_records_are_released():
+    consumer = SimpleNamespace(_fetcher=SimpleNamespace(_next_partition_records=Records(False)))
+    release_drained_records(consumer)
+    assert consumer._fetcher._next_partition_records is None
+
+
+def test_live_records_are_kept():
+    live = Records(True)
+    consumer = SimpleNamespace(_fetcher=SimpleNamespace(_next_partition_records=live))
+    release_drained_records(consumer)
+    assert consumer._fetcher._next_partition_records is live
+
+
+def test_a_consumer_without_the_private_fetcher_is_left_alone():
+    release_drained_records(object())
