@@ -18,10 +18,26 @@ from kafkactl.cli.app import GLOBAL_VALUE_OPTIONS, hoist_global_options
             ["--context", "prod", "--log-level=DEBUG", "consume", "orders", "--group", "g"],
         ),
         (
-            ["produce", "t", "--config", "c.toml", "--connect-timeout", "5s", "--log-format",
-             "json"],
-            ["--config", "c.toml", "--connect-timeout", "5s", "--log-format", "json",
-             "produce", "t"],
+            [
+                "produce",
+                "t",
+                "--config",
+                "c.toml",
+                "--connect-timeout",
+                "5s",
+                "--log-format",
+                "json",
+            ],
+            [
+                "--config",
+                "c.toml",
+                "--connect-timeout",
+                "5s",
+                "--log-format",
+                "json",
+                "produce",
+                "t",
+            ],
         ),
     ],
 )
@@ -34,7 +50,10 @@ def test_global_options_after_the_command_move_in_front(
 @pytest.mark.parametrize("option", sorted(GLOBAL_VALUE_OPTIONS))
 def test_every_global_option_is_hoisted_with_its_value(option: str) -> None:
     assert hoist_global_options(["config", option, "VALUE", "--json"]) == [
-        option, "VALUE", "config", "--json",
+        option,
+        "VALUE",
+        "config",
+        "--json",
     ]
     assert hoist_global_options(["config", f"{option}=VALUE"]) == [f"{option}=VALUE", "config"]
 
@@ -60,14 +79,25 @@ def test_option_value_that_looks_like_a_global_option_is_kept_with_it() -> None:
 
 def test_hoisting_stops_at_double_dash() -> None:
     assert hoist_global_options(["produce", "t", "--", "-b", "h:1"]) == [
-        "produce", "t", "--", "-b", "h:1",
+        "produce",
+        "t",
+        "--",
+        "-b",
+        "h:1",
     ]
 
 
 def test_options_before_double_dash_are_hoisted_and_after_are_not() -> None:
     argv = ["produce", "t", "-b", "h:1", "--", "--context", "x", "--brokers=y"]
     assert hoist_global_options(argv) == [
-        "-b", "h:1", "produce", "t", "--", "--context", "x", "--brokers=y",
+        "-b",
+        "h:1",
+        "produce",
+        "t",
+        "--",
+        "--context",
+        "x",
+        "--brokers=y",
     ]
 
 

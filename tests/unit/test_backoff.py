@@ -114,8 +114,12 @@ def test_retry_until_returns_immediately_on_success() -> None:
     clock = FakeClock()
     failures: list[tuple[int, Exception, float]] = []
     result = retry_until(
-        lambda: "ok", Backoff(1.0, 10.0), deadline=clock() + 30,
-        on_failure=lambda *args: failures.append(args), sleep=clock.sleep, clock=clock,
+        lambda: "ok",
+        Backoff(1.0, 10.0),
+        deadline=clock() + 30,
+        on_failure=lambda *args: failures.append(args),
+        sleep=clock.sleep,
+        clock=clock,
     )
     assert result == "ok"
     assert clock.sleeps == []
@@ -135,8 +139,12 @@ def test_retry_until_retries_until_success() -> None:
 
     failures: list[tuple[int, Exception, float]] = []
     result = retry_until(
-        attempt, Backoff(1.0, 10.0, UpperBoundRng()), deadline=clock() + 30,
-        on_failure=lambda *args: failures.append(args), sleep=clock.sleep, clock=clock,
+        attempt,
+        Backoff(1.0, 10.0, UpperBoundRng()),
+        deadline=clock() + 30,
+        on_failure=lambda *args: failures.append(args),
+        sleep=clock.sleep,
+        clock=clock,
     )
     assert result == 42
     assert len(calls) == 3
@@ -160,8 +168,12 @@ def test_retry_until_reraises_the_last_error_after_the_deadline() -> None:
     failures: list[tuple[int, Exception, float]] = []
     with pytest.raises(ConnectionError) as excinfo:
         retry_until(
-            attempt, Backoff(1.0, 8.0, UpperBoundRng()), deadline=deadline,
-            on_failure=lambda *args: failures.append(args), sleep=clock.sleep, clock=clock,
+            attempt,
+            Backoff(1.0, 8.0, UpperBoundRng()),
+            deadline=deadline,
+            on_failure=lambda *args: failures.append(args),
+            sleep=clock.sleep,
+            clock=clock,
         )
     assert str(excinfo.value) == f"failure {count}"
     assert count > 1
@@ -185,8 +197,11 @@ def test_retry_until_never_sleeps_past_the_deadline_with_jitter(seed: int) -> No
 
     with pytest.raises(TimeoutError):
         retry_until(
-            attempt, Backoff(0.5, 3.0, random.Random(seed)), deadline=deadline,
-            sleep=clock.sleep, clock=clock,
+            attempt,
+            Backoff(0.5, 3.0, random.Random(seed)),
+            deadline=deadline,
+            sleep=clock.sleep,
+            clock=clock,
         )
     assert clock.sleeps
     assert all(0.0 <= d <= 3.0 for _, d in clock.sleeps)
@@ -204,8 +219,9 @@ def test_retry_until_with_deadline_already_passed_tries_once() -> None:
         raise OSError("refused")
 
     with pytest.raises(OSError, match="refused"):
-        retry_until(attempt, Backoff(1.0, 2.0), deadline=clock() - 1, sleep=clock.sleep,
-                    clock=clock)
+        retry_until(
+            attempt, Backoff(1.0, 2.0), deadline=clock() - 1, sleep=clock.sleep, clock=clock
+        )
     assert calls == 1
     assert clock.sleeps == []
 
@@ -220,7 +236,13 @@ def test_retry_until_does_not_retry_other_errors() -> None:
         raise KeyError("bug")
 
     with pytest.raises(KeyError):
-        retry_until(attempt, Backoff(1.0, 2.0), deadline=clock() + 60,
-                    retry_on=(ConnectionError,), sleep=clock.sleep, clock=clock)
+        retry_until(
+            attempt,
+            Backoff(1.0, 2.0),
+            deadline=clock() + 60,
+            retry_on=(ConnectionError,),
+            sleep=clock.sleep,
+            clock=clock,
+        )
     assert calls == 1
     assert clock.sleeps == []

@@ -114,7 +114,7 @@ def test_precedence_flag_over_env_over_file_over_default(
 
 
 def test_env_overrides_file(tmp_path: Path, env: dict[str, str]) -> None:
-    path = context_file(tmp_path, 'consumer-workers = 8\n')
+    path = context_file(tmp_path, "consumer-workers = 8\n")
     env["KAFKA_CONSUMER_WORKERS"] = "2"
     s = load_settings(env=env, config_path=str(path))
     assert s.consumer_workers == 2
@@ -295,7 +295,7 @@ def test_unknown_key_in_context_is_an_error(tmp_path: Path, env: dict[str, str],
 
 
 def test_contexts_must_be_tables(tmp_path: Path, env: dict[str, str]) -> None:
-    path = write_toml(tmp_path, 'contexts = 5\n')
+    path = write_toml(tmp_path, "contexts = 5\n")
     with pytest.raises(ConfigError) as excinfo:
         load_settings(env=env, config_path=str(path))
     assert_names(excinfo.value, "contexts", str(path))
@@ -360,9 +360,7 @@ def test_file_keys_accept_dash_or_underscore(tmp_path: Path, env: dict[str, str]
     assert s.sources["producer_compression"] == "file:ctx"
 
 
-def test_mixed_dash_and_underscore_keys_in_one_context(
-    tmp_path: Path, env: dict[str, str]
-) -> None:
+def test_mixed_dash_and_underscore_keys_in_one_context(tmp_path: Path, env: dict[str, str]) -> None:
     path = context_file(
         tmp_path,
         """
@@ -509,8 +507,9 @@ def test_reconnect_min_longer_than_max(env: dict[str, str]) -> None:
         load_settings(env=env)
     assert excinfo.value.setting == "KAFKA_RECONNECT_BACKOFF_MIN"
     assert excinfo.value.source == "env"
-    assert_names(excinfo.value, "KAFKA_RECONNECT_BACKOFF_MIN", "(from env)",
-                 "KAFKA_RECONNECT_BACKOFF_MAX")
+    assert_names(
+        excinfo.value, "KAFKA_RECONNECT_BACKOFF_MIN", "(from env)", "KAFKA_RECONNECT_BACKOFF_MAX"
+    )
 
 
 def test_reconnect_min_equal_to_max_is_fine(env: dict[str, str]) -> None:
@@ -521,13 +520,15 @@ def test_reconnect_min_equal_to_max_is_fine(env: dict[str, str]) -> None:
 
 @pytest.mark.parametrize("protocol", ["SASL_PLAINTEXT", "SASL_SSL"])
 def test_sasl_protocol_requires_mechanism(env: dict[str, str], protocol: str) -> None:
-    env.update(KAFKA_SECURITY_PROTOCOL=protocol, KAFKA_SASL_USERNAME="u",
-               KAFKA_SASL_PASSWORD=PASSWORD)
+    env.update(
+        KAFKA_SECURITY_PROTOCOL=protocol, KAFKA_SASL_USERNAME="u", KAFKA_SASL_PASSWORD=PASSWORD
+    )
     with pytest.raises(ConfigError) as excinfo:
         load_settings(env=env)
     assert excinfo.value.setting == "KAFKA_SASL_MECHANISM"
-    assert_names(excinfo.value, "KAFKA_SASL_MECHANISM", protocol,
-                 "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512")
+    assert_names(
+        excinfo.value, "KAFKA_SASL_MECHANISM", protocol, "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512"
+    )
     assert PASSWORD not in str(excinfo.value)
 
 
@@ -538,8 +539,12 @@ def test_sasl_protocol_requires_mechanism(env: dict[str, str], protocol: str) ->
 def test_sasl_protocol_requires_username_and_password(
     env: dict[str, str], missing: str, var: str
 ) -> None:
-    env.update(KAFKA_SECURITY_PROTOCOL="SASL_SSL", KAFKA_SASL_MECHANISM="SCRAM-SHA-512",
-               KAFKA_SASL_USERNAME="u", KAFKA_SASL_PASSWORD=PASSWORD)
+    env.update(
+        KAFKA_SECURITY_PROTOCOL="SASL_SSL",
+        KAFKA_SASL_MECHANISM="SCRAM-SHA-512",
+        KAFKA_SASL_USERNAME="u",
+        KAFKA_SASL_PASSWORD=PASSWORD,
+    )
     del env[var]
     with pytest.raises(ConfigError) as excinfo:
         load_settings(env=env)
@@ -549,8 +554,12 @@ def test_sasl_protocol_requires_username_and_password(
 
 
 def test_complete_sasl_settings_load(env: dict[str, str]) -> None:
-    env.update(KAFKA_SECURITY_PROTOCOL="sasl_ssl", KAFKA_SASL_MECHANISM="scram-sha-256",
-               KAFKA_SASL_USERNAME="alice", KAFKA_SASL_PASSWORD=PASSWORD)
+    env.update(
+        KAFKA_SECURITY_PROTOCOL="sasl_ssl",
+        KAFKA_SASL_MECHANISM="scram-sha-256",
+        KAFKA_SASL_USERNAME="alice",
+        KAFKA_SASL_PASSWORD=PASSWORD,
+    )
     s = load_settings(env=env)
     assert s.security_protocol == "SASL_SSL"
     assert s.sasl_mechanism == "SCRAM-SHA-256"
@@ -561,9 +570,12 @@ def test_complete_sasl_settings_load(env: dict[str, str]) -> None:
 def test_existing_ssl_files_are_accepted(tmp_path: Path, env: dict[str, str]) -> None:
     for name in ("ca.pem", "cert.pem", "key.pem"):
         (tmp_path / name).write_text("-----BEGIN-----\n")
-    env.update(KAFKA_SECURITY_PROTOCOL="SSL", KAFKA_SSL_CAFILE=str(tmp_path / "ca.pem"),
-               KAFKA_SSL_CERTFILE=str(tmp_path / "cert.pem"),
-               KAFKA_SSL_KEYFILE=str(tmp_path / "key.pem"))
+    env.update(
+        KAFKA_SECURITY_PROTOCOL="SSL",
+        KAFKA_SSL_CAFILE=str(tmp_path / "ca.pem"),
+        KAFKA_SSL_CERTFILE=str(tmp_path / "cert.pem"),
+        KAFKA_SSL_KEYFILE=str(tmp_path / "key.pem"),
+    )
     s = load_settings(env=env)
     assert s.ssl_cafile == str(tmp_path / "ca.pem")
     assert s.ssl_keyfile == str(tmp_path / "key.pem")
@@ -631,8 +643,12 @@ def test_acks_all_keeps_idempotence(env: dict[str, str]) -> None:
 
 @pytest.fixture
 def sasl_settings(env: dict[str, str]):
-    env.update(KAFKA_SECURITY_PROTOCOL="SASL_PLAINTEXT", KAFKA_SASL_MECHANISM="PLAIN",
-               KAFKA_SASL_USERNAME="alice", KAFKA_SASL_PASSWORD=PASSWORD)
+    env.update(
+        KAFKA_SECURITY_PROTOCOL="SASL_PLAINTEXT",
+        KAFKA_SASL_MECHANISM="PLAIN",
+        KAFKA_SASL_USERNAME="alice",
+        KAFKA_SASL_PASSWORD=PASSWORD,
+    )
     return load_settings(env=env)
 
 
@@ -707,7 +723,9 @@ def test_as_dict_is_json_ready(env: dict[str, str]) -> None:
 def test_default_retry_and_dlq_topic_names(env: dict[str, str]) -> None:
     s = load_settings(env=env)
     assert [s.retry_topic("orders", n) for n in (1, 2, 3)] == [
-        "orders.kafkactl.retry.1", "orders.kafkactl.retry.2", "orders.kafkactl.retry.3",
+        "orders.kafkactl.retry.1",
+        "orders.kafkactl.retry.2",
+        "orders.kafkactl.retry.3",
     ]
     assert s.dlq_topic("orders") == "orders.kafkactl.dlq"
 
@@ -726,9 +744,11 @@ def test_topic_names_with_explicit_group(env: dict[str, str]) -> None:
 
 
 def test_custom_topic_templates(env: dict[str, str]) -> None:
-    env.update(KAFKA_RETRY_TOPIC_TEMPLATE="{topic}-retry-{n}",
-               KAFKA_DLQ_TOPIC_TEMPLATE="dlq.{group}.{topic}",
-               KAFKA_CONSUMER_GROUP_ID="g")
+    env.update(
+        KAFKA_RETRY_TOPIC_TEMPLATE="{topic}-retry-{n}",
+        KAFKA_DLQ_TOPIC_TEMPLATE="dlq.{group}.{topic}",
+        KAFKA_CONSUMER_GROUP_ID="g",
+    )
     s = load_settings(env=env)
     assert s.retry_topic("orders", 1) == "orders-retry-1"
     assert s.dlq_topic("orders") == "dlq.g.orders"

@@ -70,13 +70,15 @@ def test_empty_values_are_not_registered() -> None:
 
 def test_settings_secrets_are_redacted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    settings = load_settings(env={
-        "XDG_CONFIG_HOME": str(tmp_path),
-        "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
-        "KAFKA_SASL_MECHANISM": "PLAIN",
-        "KAFKA_SASL_USERNAME": "alice",
-        "KAFKA_SASL_PASSWORD": SECRET,
-    })
+    settings = load_settings(
+        env={
+            "XDG_CONFIG_HOME": str(tmp_path),
+            "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "KAFKA_SASL_MECHANISM": "PLAIN",
+            "KAFKA_SASL_USERNAME": "alice",
+            "KAFKA_SASL_PASSWORD": SECRET,
+        }
+    )
     register_secrets(settings.secrets())
     assert redact(f"sasl_plain_password={SECRET!r}") == "sasl_plain_password='***'"
 
