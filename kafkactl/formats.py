@@ -24,6 +24,8 @@ import base64
 import binascii
 import json
 import os
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,29 +147,27 @@ def _field_bytes(document: Any, path: str, what: str, text: bytes | None = None)
     return scalar_text(value)
 
 
-class MessageIds:
-    """Fresh UUID4 message ids in canonical text form, from batched os.urandom (fast)."""
-
-    _CHUNK = 16 * 4096
-
-    def __init__(self) -> None:
-        self._buf = b""
-        self._pos = 0
-
-    def __call__(self) -> bytes:
-        pos = self._pos
-        if pos >= len(self._buf):
-            self._buf = os.urandom(self._CHUNK)
-            pos = 0
-        self._pos = pos + 16
-        raw = bytearray(self._buf[pos : pos + 16])
-        raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
-        raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
-        h = raw.hex()
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}".encode()
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 
 
-new_message_id = MessageIds()
+def _message_ids() -> Iterator[bytes]:
+    """Fresh UUID4s in canonical text form, from batched os.urandom (a third of uuid4's cost)."""
+    while True:
+        pool = os.urandom(16 * 4096).hex()
+        for p in range(0, len(pool), 32):
+            h = pool[p : p + 32]
+            # Version 4 in the 13th digit, the RFC 4122 variant in the 17th.
+            yield f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}".encode()
+
+
+_next_message_id = _message_ids().__next__
+_message_id_lock = threading.Lock()
+
+
+def new_message_id() -> bytes:
+    """A new UUID4 message id (`xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx`); thread-safe."""
+    with _message_id_lock:
+        return _next_message_id()
 
 
 def has_message_id(headers: list[tuple[str, bytes]]) -> bool:
