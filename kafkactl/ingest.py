@@ -320,7 +320,8 @@ class ProduceJob:
                     if partition is not None and partitions is not None and partition >= partitions:
                         raise FormatError(
                             f"partition {partition} does not exist "
-                            f"({topic} has {partitions} partitions)"
+                            f"({topic} has {partitions} partitions; use --partition N, or "
+                            "drop the field: jq -c 'del(.partition)')"
                         )
                 except FormatError as exc:
                     self._reject(number, strip_newline(line), exc.reason, "invalid")

@@ -200,13 +200,15 @@ def produce(
         if not quiet and input_file is None and sys.stdin.isatty():
             render.info("reading records from the terminal, one per line; end with Ctrl-D")
         publisher = Publisher(settings)
-        try:
-            with ProduceProgress(enabled=not quiet and not json_out) as view:
-                job = ProduceJob(publisher, options, reject_file=rejects, on_progress=view.update)
-                with stop_on_signals(job):
+        view = ProduceProgress(enabled=not quiet and not json_out)
+        job = ProduceJob(publisher, options, reject_file=rejects, on_progress=view.update)
+        # Signals stop the job (what was read is flushed); a second one forces exit.
+        with stop_on_signals(job):
+            try:
+                with view:
                     summary = job.run(read_lines(stream))
-        finally:
-            publisher.close()
+            finally:
+                publisher.close()
     finally:
         if rejects is not None:
             rejects.close()

@@ -17,20 +17,15 @@ def _size(n: float) -> str:
 
 def _progress_text(s: Any) -> str:
     rate = s.published / s.seconds if s.seconds > 0 else 0.0
-    parts = [
-        f"[bold]{s.topic}[/]",
-        f"read {s.read:,}",
-        f"published {s.published:,}",
-        f"{rate:,.0f} records/s",
-        _size(s.bytes),
-    ]
+    text = (
+        f"[bold]{s.topic}[/]  {s.published:,} published of {s.read:,} read  "
+        f"{rate:,.0f} records/s  {_size(s.bytes)}"
+    )
     if s.invalid:
-        parts.append(f"[yellow]invalid {s.invalid:,}[/]")
+        text += f"  [yellow]{s.invalid:,} invalid[/]"
     if s.failed:
-        parts.append(f"[red]failed {s.failed:,}[/]")
-    if s.in_flight:
-        parts.append(f"in flight {s.in_flight:,}")
-    return "  ".join(parts)
+        text += f"  [red]{s.failed:,} failed[/]"
+    return text
 
 
 class ProduceProgress:

@@ -514,3 +514,35 @@ def test_reads_stdin_until_eof_as_a_stream(cli_env, admin, brokers, topic_name, 
         proc.stdin.close()
         proc.wait(timeout=60)
     assert proc.returncode == 0
+
+
+def test_sigint_stops_cleanly_with_a_summary(cli_env, admin, brokers, topic_name, tmp_path):
+    """Ctrl-C while waiting for input: what was read is flushed, the summary prints, exit 130."""
+    import signal
+
+    create_topic(admin, topic_name, 1)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kafkactl", "produce", topic_name, "--json"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_env,
+        cwd=tmp_path,
+    )
+    proc.stdin.write(b"".join(b'{"n": %d}\n' % n for n in range(5000)))
+    proc.stdin.flush()
+    consumer = KafkaConsumer(bootstrap_servers=brokers.split(","), group_id=None)
+    tp = TopicPartition(topic_name, 0)
+    deadline = time.monotonic() + 60
+    while consumer.end_offsets([tp])[tp] < 5000:
+        assert time.monotonic() < deadline, "lines were not published"
+        time.sleep(0.2)
+    consumer.close()
+    proc.send_signal(signal.SIGINT)  # stdin still open: the command is waiting for input
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()
+    assert b"Traceback" not in err
+    summary = json.loads(out)
+    assert summary["interrupted"] is True
+    assert summary["read"] == summary["published"] == 5000
+    assert len(read_all(brokers, topic_name)) == 5000
