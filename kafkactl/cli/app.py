@@ -103,9 +103,9 @@ def settings_for(ctx: typer.Context, **flags: Any) -> Any:
 
 
 def _register_commands() -> None:
-    from kafkactl.cli import config_cmd, consume, health, produce, topics
+    from kafkactl.cli import config_cmd, consume, health, produce, replay, topics
 
-    for module in (produce, consume, config_cmd, topics, health):
+    for module in (produce, consume, config_cmd, topics, health, replay):
         module.register(app)
 
 

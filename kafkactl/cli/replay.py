@@ -1,0 +1,286 @@
+"""`kafkactl replay-dlq`: send dead letters back for processing once the cause is fixed."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from kafkactl.cli.app import settings_for
+from kafkactl.cli.options import GroupOpt, JsonOpt, QuietOpt
+from kafkactl.errors import EXIT_FAILED, UsageError
+
+
+def replay_dlq(
+    ctx: typer.Context,
+    topic: Annotated[
+        str,
+        typer.Argument(
+            help="With --group: the main topic (its DLQ is taken from KAFKA_DLQ_TOPIC_TEMPLATE). "
+            "Without --group, or with --dlq: the DLQ topic itself.",
+            show_default=False,
+        ),
+    ],
+    group: GroupOpt = None,
+    dlq_flag: Annotated[
+        bool,
+        typer.Option(
+            "--dlq",
+            help="TOPIC is the DLQ even though --group is given (--group then only names the "
+            "group for records without a kafkactl.group header).",
+        ),
+    ] = False,
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            help="retry: tier 1 of the group that failed each record, due now; original: the "
+            "topic it first failed on; anything else: that topic.",
+        ),
+    ] = "retry",
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Only dead letters written to the DLQ at or after this time (ISO-8601, epoch "
+            "ms, or relative like -2h).",
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(help="Only dead letters written to the DLQ before this time."),
+    ] = None,
+    key: Annotated[
+        list[str] | None, typer.Option("--key", "-k", help="Only this key (repeatable: any).")
+    ] = None,
+    error_contains: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--error-contains",
+            help="Only errors whose message contains TEXT, any case (repeatable: any).",
+        ),
+    ] = None,
+    error_class: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--error-class",
+            help="Only this error class, full or short name, e.g. TimeoutError or exit:100 "
+            "(repeatable: any).",
+        ),
+    ] = None,
+    partition: Annotated[
+        list[int] | None,
+        typer.Option("--partition", "-p", help="Only this DLQ partition (repeatable)."),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", "-n", help="Replay at most N records, then stop.")
+    ] = None,
+    max_replays: Annotated[
+        int,
+        typer.Option(help="Park (do not send) records already replayed this many times."),
+    ] = 3,
+    rate: Annotated[
+        float | None, typer.Option("--rate", help="At most N records per second.")
+    ] = None,
+    replay_group: Annotated[
+        str | None,
+        typer.Option(help="Consumer group keeping the progress (default kafkactl-replay.<dlq>)."),
+    ] = None,
+    from_beginning: Annotated[
+        bool,
+        typer.Option(
+            "--from-beginning",
+            help="Ignore the progress kept so far and read the DLQ from its first record "
+            "(already replayed records are sent again, up to --max-replays).",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Show what would be replayed; send and commit nothing."),
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Send dead letters back for processing once the cause is fixed.
+
+    Which DLQ: with --group G, TOPIC is the main topic and the DLQ is the
+    group's (orders -> orders.G.dlq); without --group (or with --dlq), TOPIC
+    is the DLQ itself. Each record's origin is read from kafkactl's headers,
+    Kafka Connect's (__connect.errors.*) or Spring Kafka's (kafka_dlt-*).
+
+    Targets: --to retry (default) sends a record to tier 1 of the group that
+    failed it, due at once, so only that group sees it again; --to original
+    sends it to the topic it first failed on; --to TOPIC to any topic.
+
+    Filters combine with AND; a repeated flag matches any of its values.
+    --since/--until compare with the time a record was written to the DLQ.
+
+    Progress is kept in --replay-group: a DLQ record counts as done once its
+    copy is acknowledged (or it is parked), so an interrupted replay - even
+    kill -9 - resumes with no duplicates and no gaps, and the same replay run
+    twice sends nothing new. Records the filters leave out, or that fail,
+    stay available to a later replay with other filters.
+
+    Copies keep key, value, message-id and headers; the retry state
+    (kafkactl.attempt, kafkactl.not-before, kafkactl.error.*) is removed;
+    kafkactl.replay.count/at/from are set. A record replayed --max-replays
+    times already is parked: counted, not sent.
+
+    Without --yes it shows the counts per target and asks; when stdin is not
+    a terminal it refuses (exit 2). Exit 0 when all selected records were
+    replayed or parked, 1 when one could not be, 2 bad flags, 3 unreachable.
+
+    Examples:
+
+      kafkactl replay-dlq orders -g billing --dry-run
+
+      kafkactl replay-dlq orders -g billing --error-class TimeoutError -y
+
+      kafkactl replay-dlq orders -g billing --since -2h --to original -y
+
+      kafkactl replay-dlq orders.billing.dlq --rate 50 --limit 1000 -y
+
+      kafkactl replay-dlq connect-dlq --dlq -g billing --json -y
+    """
+    from kafkactl import render
+    from kafkactl.metrics import Metrics
+    from kafkactl.render.replay import (
+        ReplayProgress,
+        confirm_prompt,
+        confirmation,
+        plan_table,
+        summary_table,
+    )
+    from kafkactl.replay import ReplayEngine, ReplayOptions
+    from kafkactl.signals import stop_on_signals
+
+    filters = _filters(since, until, key, error_contains, error_class)
+    if limit is not None and limit < 1:
+        raise UsageError(f"--limit must be 1 or more, got {limit}")
+    if max_replays < 1:
+        raise UsageError(f"--max-replays must be 1 or more, got {max_replays}")
+    if rate is not None and rate <= 0:
+        raise UsageError(f"--rate must be more than 0 records/s, got {rate:g}")
+    if any(p < 0 for p in partition or ()):
+        raise UsageError("--partition must be 0 or more")
+    if not to.strip():
+        raise UsageError("--to needs retry, original or a topic name")
+    settings = settings_for(ctx)
+    if not dry_run and not yes and not sys.stdin.isatty():
+        raise UsageError(
+            "refusing to replay without confirmation: stdin is not a terminal; add --yes "
+            "(or --dry-run to see what would be replayed)"
+        )
+    dlq = settings.dlq_topic(topic, group) if group and not dlq_flag else topic
+    options = ReplayOptions(
+        dlq=dlq,
+        to=to.strip(),
+        group=group,
+        replay_group=replay_group,
+        filters=filters,
+        partitions=tuple(partition or ()),
+        limit=limit,
+        max_replays=max_replays,
+        rate=rate,
+        from_beginning=from_beginning,
+    )
+    show_progress = not quiet and not json_out
+    metrics = Metrics()
+    with ReplayEngine(settings, options, metrics) as engine:
+        stop_on_signals(engine.request_stop)
+        engine.open()
+        if dry_run or not yes:
+            with ReplayProgress(show_progress, "reading") as view:
+                engine.on_progress = view.update
+                plan = engine.plan()
+            engine.on_progress = None
+            if dry_run:
+                if json_out:
+                    render.print_json(plan.as_dict())
+                elif not quiet:
+                    plan_table(plan)
+                    summary_table(plan)
+                return
+            if plan.stopped_by == "signal":
+                render.error("interrupted before anything was replayed")
+                raise typer.Exit(130)
+            if not plan.to_replay:
+                _report(plan, json_out, quiet)
+                if not quiet and not json_out:
+                    render.info("nothing to replay")
+                raise typer.Exit(EXIT_FAILED if plan.failed else 0)
+            confirmation(plan)
+            if not _confirm(confirm_prompt(plan)):
+                render.info("nothing was replayed")
+                raise typer.Exit(0)
+            stop_on_signals(engine.request_stop)
+        with ReplayProgress(show_progress) as view:
+            engine.on_progress = view.update
+            summary = engine.run()
+        engine.on_progress = None
+    _report(summary, json_out, quiet)
+    if summary.failed:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _report(summary, json_out: bool, quiet: bool) -> None:  # type: ignore[no-untyped-def]
+    from kafkactl import render
+    from kafkactl.render.replay import summary_table
+
+    if json_out:
+        render.print_json(summary.as_dict())
+    elif not quiet:
+        summary_table(summary)
+
+
+def _confirm(question: str) -> bool:
+    """Ask on the terminal; Ctrl-C or end of input there means no (exit 130)."""
+    import signal
+
+    import click
+
+    # The replay's own handlers only ask the engine to stop; at a prompt, Ctrl-C must abort.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        return click.confirm(question, default=False, err=True)
+    except (click.Abort, KeyboardInterrupt):
+        sys.stderr.write("\nnothing was replayed\n")
+        raise typer.Exit(130) from None
+
+
+def _filters(
+    since: str | None,
+    until: str | None,
+    keys: list[str] | None,
+    error_contains: list[str] | None,
+    error_class: list[str] | None,
+):  # type: ignore[no-untyped-def]
+    """The record filters from the flags; a bad time is a usage error."""
+    from kafkactl.replay import Filters
+    from kafkactl.units import parse_time_ms
+
+    times: dict[str, int | None] = {}
+    for flag, text in (("--since", since), ("--until", until)):
+        try:
+            times[flag] = None if text is None else parse_time_ms(text)
+        except ValueError as exc:
+            raise UsageError(f"{flag}: {exc}") from None
+    since_ms, until_ms = times["--since"], times["--until"]
+    if since_ms is not None and until_ms is not None and since_ms >= until_ms:
+        raise UsageError("--since must be before --until")
+    if any(not text for text in error_contains or ()):
+        raise UsageError("--error-contains needs some text")
+    return Filters(
+        since_ms=since_ms,
+        until_ms=until_ms,
+        keys=tuple(k.encode() for k in keys or ()),
+        error_contains=tuple(error_contains or ()),
+        error_classes=tuple(error_class or ()),
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the command to the app."""
+    app.command("replay-dlq")(replay_dlq)

@@ -1,0 +1,196 @@
+"""`kafkactl replay-dlq`: the dry-run table, the confirmation, the progress bar, the summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.markup import escape
+
+from kafkactl.render import err, show, table
+
+# The dry-run table shows this many records at most (all of them go to --json).
+TABLE_ROWS = 500
+ERROR_WIDTH = 80
+
+
+def _cut(text: str | None, width: int = ERROR_WIDTH) -> str:
+    if not text:
+        return "-"
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def plan_table(summary: Any, max_rows: int = TABLE_ROWS) -> None:
+    """What a replay would do, one row per matching dead letter (stderr)."""
+    rows = []
+    for row in summary.rows[:max_rows]:
+        if row.action == "replay":
+            target = escape(row.target or "-")
+        elif row.action == "parked":
+            target = f"[yellow]parked[/] ({escape(row.reason or '')})"
+        else:
+            target = f"[red]failed:[/] {escape(row.reason or '')}"
+        rows.append(
+            (
+                row.partition,
+                row.offset,
+                escape(_cut(row.key, 40)),
+                escape(row.original_topic or "-"),
+                escape(_cut(row.error)),
+                target,
+            )
+        )
+    title = f"Dry run: dead letters in {summary.dlq} that would be replayed"
+    show(
+        table(
+            title,
+            ("partition", "offset", "key", "original topic", "error", "target"),
+            rows,
+            numeric=("partition", "offset"),
+        )
+    )
+    hidden = len(summary.rows) - len(rows) + summary.rows_omitted
+    if hidden > 0:
+        show(f"... and {hidden:,} more (narrow it with filters or --limit; --json lists them)")
+
+
+def targets_table(summary: Any, title: str) -> Any:
+    """Records per target topic."""
+    rows = sorted(summary.targets.items(), key=lambda kv: (-kv[1], kv[0]))
+    return table(
+        title,
+        ("target", "records"),
+        [(escape(t), f"{n:,}") for t, n in rows],
+        numeric=("records",),
+    )
+
+
+def confirmation(summary: Any) -> None:
+    """What the replay is about to do, before the prompt (stderr)."""
+    show(
+        targets_table(
+            summary, f"About to replay {summary.to_replay:,} dead letters from {summary.dlq}"
+        )
+    )
+    notes = []
+    if summary.parked:
+        notes.append(f"{summary.parked:,} parked (replayed too often already)")
+    if summary.failed:
+        notes.append(f"{summary.failed:,} cannot be replayed (see below)")
+    if summary.skipped:
+        notes.append(f"{summary.skipped:,} already replayed by an earlier run")
+    if notes:
+        show("; ".join(notes))
+    if summary.failures:
+        show(_failures_table(summary))
+
+
+def confirm_prompt(summary: Any) -> str:
+    """The question asked before replaying."""
+    targets = ", ".join(f"{t} ({n:,})" for t, n in sorted(summary.targets.items()))
+    return f"Replay {summary.to_replay:,} dead letters to {targets}?"
+
+
+def _failures_table(summary: Any) -> Any:
+    rows = sorted(summary.failures.items(), key=lambda kv: (-kv[1], kv[0]))
+    return table(
+        "Not replayed",
+        ("reason", "records"),
+        [(escape(r), f"{n:,}") for r, n in rows],
+        numeric=("records",),
+    )
+
+
+def summary_table(summary: Any) -> None:
+    """Counts of the run (or of the dry run) on stderr."""
+    title = f"Replay of {summary.dlq} (group {summary.replay_group})"
+    if summary.dry_run:
+        title = f"Dry run of {summary.dlq}: nothing was sent or committed"
+    elif summary.stopped_by != "end":
+        title += f" - stopped: {summary.stopped_by}"
+    replayed = summary.to_replay if summary.dry_run else summary.replayed
+    counts = (
+        f"{summary.scanned:,}",
+        f"{summary.matched:,}",
+        f"[green]{replayed:,}[/]" if replayed else "0",
+        f"{summary.skipped:,}",
+        f"[yellow]{summary.parked:,}[/]" if summary.parked else "0",
+        f"[red]{summary.failed:,}[/]" if summary.failed else "0",
+        f"{summary.seconds:.2f}",
+    )
+    columns = (
+        "scanned",
+        "matched",
+        "would replay" if summary.dry_run else "replayed",
+        "skipped",
+        "parked",
+        "failed",
+        "seconds",
+    )
+    parts: list[Any] = [table(title, columns, [counts], numeric=columns)]
+    if summary.targets:
+        parts.append(
+            targets_table(summary, "Per target (would replay)" if summary.dry_run else "Per target")
+        )
+    if summary.failures:
+        parts.append(_failures_table(summary))
+    show(*parts)
+    for warning in summary.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+    if summary.recovered:
+        show(
+            f"{summary.recovered:,} records had been replayed by an interrupted run and were "
+            "not sent again"
+        )
+
+
+class ReplayProgress:
+    """A progress bar over the records to scan; only on a terminal, never with --quiet/--json."""
+
+    def __init__(self, enabled: bool, description: str = "replaying") -> None:
+        self.enabled = enabled and err.is_terminal
+        self.description = description
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> ReplayProgress:
+        if self.enabled:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[counts]}"),
+                TimeElapsedColumn(),
+                console=err,
+                transient=True,
+            )
+            self._progress.__enter__()
+            self._task = self._progress.add_task(self.description, total=None, counts="")
+        return self
+
+    def update(self, summary: Any) -> None:
+        """Show the latest counts (called a few times a second by the engine)."""
+        if self._progress is None:
+            return
+        sent = summary.to_replay if summary.dry_run else summary.replayed
+        counts = f"replayed {sent:,}"
+        if summary.parked:
+            counts += f"  parked {summary.parked:,}"
+        if summary.failed:
+            counts += f"  [red]failed {summary.failed:,}[/]"
+        self._progress.update(
+            self._task, total=summary.total or None, completed=summary.scanned, counts=counts
+        )
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
+            self._progress = None
