@@ -9,8 +9,9 @@ It writes N JSON records of ~100 bytes to a file, then produces that file to fre
 `kafkactl produce -i FILE -q --json` and with `kcat -P -l FILE`, each as a subprocess, and
 prints records/s (wall clock, process start to exit, so start-up and the final flush count),
 the ratio, and each process's peak RSS (from wait4's rusage). kafkactl also runs on the first
-`--small` records, to show that peak memory does not grow with the input. Both topics are
-read back (end offsets) to check that every record landed.
+`--small` records, to show that peak memory does not grow with the input, and a bare
+kafka-python send loop with the same producer settings shows the client library's own ceiling.
+Every topic is read back (end offsets) to check that every record landed.
 """
 
 from __future__ import annotations
@@ -108,6 +109,30 @@ def run_kafkactl(brokers: str, path: Path, count: int, partitions: int, extra: l
     return Run("kafkactl produce", count, seconds, rss, landed(brokers, topic))
 
 
+# The library's own ceiling: a bare KafkaProducer loop with kafkactl's producer settings
+# (idempotent, acks=all, same linger and batch size), values only, no parsing, no callbacks.
+PLAIN_LOOP = """
+import sys
+from kafka import KafkaProducer
+from kafkactl.client import producer_config
+from kafkactl.config import load_settings
+producer = KafkaProducer(**producer_config(load_settings()))
+send, topic = producer.send, sys.argv[1]
+with open(sys.argv[2], "rb") as lines:
+    for line in lines:
+        send(topic, line[:-1])
+producer.flush()
+producer.close()
+"""
+
+
+def run_plain_loop(brokers: str, path: Path, count: int, partitions: int) -> Run:
+    topic = create_topic(brokers, partitions)
+    env = {**os.environ, "KAFKA_BROKERS": brokers}
+    seconds, rss, _ = timed([sys.executable, "-c", PLAIN_LOOP, topic, str(path)], env)
+    return Run("kafka-python loop", count, seconds, rss, landed(brokers, topic))
+
+
 def run_kcat(kcat: str, brokers: str, path: Path, count: int, partitions: int) -> Run:
     topic = create_topic(brokers, partitions)
     argv = [kcat, "-P", "-b", brokers, "-t", topic, "-l", str(path)]
@@ -144,6 +169,7 @@ def main() -> None:
             run_kcat(kcat, args.brokers, big, args.records, args.partitions),
             run_kafkactl(args.brokers, big, args.records, args.partitions, extra),
             run_kafkactl(args.brokers, small, args.small, args.partitions, extra),
+            run_plain_loop(args.brokers, big, args.records, args.partitions),
         ]
     print(
         f"{'tool':<18}{'records':>11}{'seconds':>9}{'records/s':>12}{'peak RSS':>11}{'landed':>11}"
@@ -153,8 +179,12 @@ def main() -> None:
             f"{r.tool:<18}{r.records:>11,}{r.seconds:>9.2f}{r.rate:>12,.0f}"
             f"{r.peak_rss_mb:>8.1f} MiB{r.landed:>11,}"
         )
-    kcat_run, big_run, small_run = runs
+    kcat_run, big_run, small_run, plain_run = runs
     print(f"\nkafkactl / kcat records/s: {big_run.rate / kcat_run.rate:.3f}")
+    print(
+        f"kafkactl / bare kafka-python loop: {big_run.rate / plain_run.rate:.2f} "
+        f"(kafka-python / kcat: {plain_run.rate / kcat_run.rate:.3f})"
+    )
     print(
         f"kafkactl peak RSS: {small_run.peak_rss_mb:.1f} MiB at {small_run.records:,} records, "
         f"{big_run.peak_rss_mb:.1f} MiB at {big_run.records:,} records "

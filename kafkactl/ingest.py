@@ -435,8 +435,14 @@ def _fewer_collections(gen0: int = GC_GEN0_THRESHOLD) -> Iterator[None]:
 
 
 def read_lines(stream: IO[bytes]) -> Iterator[bytes]:
-    """Lines of a binary stream, one at a time (never the whole input)."""
-    yield from stream
+    """Lines of a binary stream, one at a time (never the whole input); a UTF-8 byte order
+    mark at the start of the input is dropped."""
+    lines = iter(stream)
+    first = next(lines, None)
+    if first is None:
+        return
+    yield first[3:] if first.startswith(b"\xef\xbb\xbf") else first
+    yield from lines
 
 
 @contextmanager
