@@ -202,7 +202,7 @@ def replay_dlq(
                     plan_table(plan)
                     summary_table(plan)
                 return
-            if plan.stopped_by == "signal":
+            if plan.stopped_by.startswith("SIG"):
                 render.error("interrupted before anything was replayed")
                 raise typer.Exit(130)
             if not plan.to_replay:
