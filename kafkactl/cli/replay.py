@@ -188,8 +188,8 @@ def replay_dlq(
     show_progress = not quiet and not json_out
     metrics = Metrics()
     with ReplayEngine(settings, options, metrics) as engine:
-        stop_on_signals(engine.request_stop)
         engine.open()
+        stop_on_signals(engine.request_stop)
         if dry_run or not yes:
             with ReplayProgress(show_progress, "reading") as view:
                 engine.on_progress = view.update
@@ -205,16 +205,13 @@ def replay_dlq(
             if plan.stopped_by.startswith("SIG"):
                 render.error("interrupted before anything was replayed")
                 raise typer.Exit(130)
-            if not plan.to_replay:
-                _report(plan, json_out, quiet)
-                if not quiet and not json_out:
-                    render.info("nothing to replay")
-                raise typer.Exit(EXIT_FAILED if plan.failed else 0)
-            confirmation(plan)
-            if not _confirm(confirm_prompt(plan)):
-                render.info("nothing was replayed")
-                raise typer.Exit(0)
-            stop_on_signals(engine.request_stop)
+            if plan.to_replay:
+                confirmation(plan)
+                if not _confirm(confirm_prompt(plan)):
+                    render.info("nothing was replayed")
+                    raise typer.Exit(0)
+                stop_on_signals(engine.request_stop)
+            # else: nothing would be sent; the run only records progress over parked records.
         with ReplayProgress(show_progress) as view:
             engine.on_progress = view.update
             summary = engine.run()
@@ -238,14 +235,23 @@ def _confirm(question: str) -> bool:
     """Ask on the terminal; Ctrl-C or end of input there means no (exit 130)."""
     import signal
 
-    import click
-
     # The replay's own handlers only ask the engine to stop; at a prompt, Ctrl-C must abort.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # Not typer.confirm: with err=True it still writes part of the prompt to stdout.
     try:
-        return click.confirm(question, default=False, err=True)
-    except (click.Abort, KeyboardInterrupt):
+        while True:
+            sys.stderr.write(f"{question} [y/N] ")
+            sys.stderr.flush()
+            line = sys.stdin.readline()
+            if not line:
+                raise EOFError
+            answer = line.strip().lower()
+            if answer in ("", "n", "no"):
+                return False
+            if answer in ("y", "yes"):
+                return True
+    except (KeyboardInterrupt, EOFError):
         sys.stderr.write("\nnothing was replayed\n")
         raise typer.Exit(130) from None
 

@@ -180,8 +180,10 @@ class ReplayProgress:
         """Show the latest counts (called a few times a second by the engine)."""
         if self._progress is None:
             return
-        sent = summary.to_replay if summary.dry_run else summary.replayed
-        counts = f"replayed {sent:,}"
+        if summary.dry_run:
+            counts = f"would replay {summary.to_replay:,}"
+        else:
+            counts = f"replayed {summary.replayed:,}"
         if summary.parked:
             counts += f"  parked {summary.parked:,}"
         if summary.failed:

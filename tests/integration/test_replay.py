@@ -186,6 +186,44 @@ def test_dry_run_and_refusal_change_nothing(run_cli, brokers, topic_name, env, g
     assert _progress(brokers, dlq) == {}, "the replay group committed something"
 
 
+def _on_a_terminal(cli_env, tmp_path: Path, args: list[str], answer: str):
+    """Run replay-dlq with stdin on a pseudo-terminal, typing `answer` at the prompt."""
+    master, slave = os.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kafkactl", "replay-dlq", *args],
+        env={**cli_env, "PYTHONPATH": str(REPO)},
+        cwd=tmp_path,
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    os.close(slave)
+    try:
+        os.write(master, answer.encode())
+        out, err = proc.communicate(timeout=120)
+    finally:
+        os.close(master)
+    return proc.returncode, out, err.decode()
+
+
+def test_confirmation_on_a_terminal(run_cli, cli_env, brokers, topic_name, env, g, tmp_path):
+    gf = g("gf")
+    _create(run_cli, topic_name, gf, env)
+    dlq = _write_filter_dlq(brokers, topic_name, gf)
+    tier = f"{topic_name}.{gf}.retry.1"
+
+    code, out, err = _on_a_terminal(cli_env, tmp_path, [dlq, "--key", "a"], "n\n")
+    assert code == 0, err[-2000:]
+    assert "About to replay 3 dead letters" in err and f"{tier} (3)? [y/N]" in err
+    assert "nothing was replayed" in err and out == b"", "the prompt never touches stdout"
+    assert _count(brokers, tier) == 0 and _progress(brokers, dlq) == {}
+
+    code, out, err = _on_a_terminal(cli_env, tmp_path, [dlq, "--key", "a", "--json"], "y\n")
+    assert code == 0, err[-2000:]
+    assert json.loads(out)["replayed"] == 3
+    assert _origins(_copies(brokers, tier), dlq) == Counter({(0, 0): 1, (0, 2): 1, (1, 2): 1})
+
+
 # --- targets ----------------------------------------------------------------------------------
 
 
