@@ -38,11 +38,28 @@ def common_config(settings: Settings) -> dict[str, Any]:
             sasl_plain_username=settings.sasl_username,
             sasl_plain_password=settings.sasl_password,
         )
+        if settings.sasl_password:
+            # kafka-python's DEBUG log prints the config dict (repr) and the PLAIN auth bytes
+            # (bytes repr): mask the password in those spellings too.
+            import json
+
+            from kafkactl.log import register_secrets
+
+            password = settings.sasl_password
+            register_secrets(
+                [
+                    password,
+                    repr(password)[1:-1],
+                    repr(password.encode())[2:-1],
+                    json.dumps(password)[1:-1],
+                ]
+            )
     if settings.security_protocol in ("SSL", "SASL_SSL"):
         config.update(
             ssl_cafile=settings.ssl_cafile,
             ssl_certfile=settings.ssl_certfile,
             ssl_keyfile=settings.ssl_keyfile,
+            ssl_check_hostname=settings.ssl_check_hostname,
         )
     return config
 
@@ -94,43 +111,96 @@ def consumer_config(settings: Settings, group_id: str | None, **overrides: Any) 
     return config
 
 
-def explain_connect_failure(exc: BaseException, settings: Settings) -> str:
-    """One line saying why connecting failed, in the operator's terms."""
+def explain_connect_failure(
+    exc: BaseException, settings: Settings, cause: str | None = None
+) -> str:
+    """One line saying why connecting failed, in the operator's terms.
+
+    `cause` is what kafka-python logged about the last failed attempt, if anything.
+    """
     from kafka import errors as kerr
 
+    from kafkactl import preflight
+    from kafkactl.log import redact
+
     brokers = ",".join(settings.brokers)
+    if isinstance(exc, preflight.SecurityProblem):
+        return redact(str(exc))
     if isinstance(exc, kerr.SaslAuthenticationFailedError | kerr.UnsupportedSaslMechanismError):
-        return (
-            f"authentication failed for user {settings.sasl_username} "
-            f"(mechanism {settings.sasl_mechanism}) at {brokers}: check KAFKA_SASL_USERNAME, "
-            "KAFKA_SASL_PASSWORD and KAFKA_SASL_MECHANISM"
-        )
-    text = str(exc) or type(exc).__name__
+        return preflight.auth_failed_message(settings, brokers, redact(str(exc)) or None)
+    text = redact(str(exc) or type(exc).__name__)
     if "CERTIFICATE_VERIFY_FAILED" in text or "certificate" in text.lower():
-        return f"TLS certificate problem talking to {brokers}: {text}; check KAFKA_SSL_CAFILE"
+        return (
+            f"TLS certificate problem at {brokers}: {text}; check KAFKA_SSL_CAFILE "
+            "(the CA that signed the broker certificate) and KAFKA_SSL_CHECK_HOSTNAME"
+        )
+    last = f"; last error: {redact(cause)}" if cause and cause not in text else ""
     return (
-        f"cannot reach Kafka at {brokers} within {settings.connect_timeout:g}s ({text}); "
-        "check KAFKA_BROKERS / --brokers and that the broker is running"
+        f"cannot reach Kafka at {brokers} within {settings.connect_timeout:g}s ({text}{last}); "
+        "check KAFKA_BROKERS / --brokers, KAFKA_SECURITY_PROTOCOL and that the broker is running"
     )
 
 
 def connect_with_backoff(
     settings: Settings, factory: Callable[[], Any], what: str = "Kafka"
 ) -> Any:
-    """Call `factory` (it bootstraps a client) with backoff until connect timeout; else exit 3."""
+    """Call `factory` (it bootstraps a client) with backoff until connect timeout; else exit 3.
+
+    Before the first client, a raw probe of a bootstrap server (kafkactl.preflight) turns
+    security mistakes into one precise line at once: bad credentials, untrusted certificate,
+    hostname mismatch, TLS against a plaintext port and the reverse. Those are not retried.
+    With TLS, every client constructor runs under a deadline (kafka-python's TLS handshake has
+    none), and kafka-python's log is read for the real cause of a failed bootstrap.
+    """
     from kafka import errors as kerr
+
+    from kafkactl import preflight
 
     deadline = time.monotonic() + settings.connect_timeout
     backoff = Backoff(settings.reconnect_backoff_min, settings.reconnect_backoff_max)
-    fatal = (kerr.SaslAuthenticationFailedError, kerr.UnsupportedSaslMechanismError)
+    fatal = (
+        kerr.SaslAuthenticationFailedError,
+        kerr.UnsupportedSaslMechanismError,
+        preflight.SecurityProblem,
+    )
+    tls = settings.security_protocol in ("SSL", "SASL_SSL")
+    attempt_s = _attempt_timeout_ms(settings) / 1000
+    state: dict[str, Any] = {"probed": False, "cause": None}
 
     def attempt() -> Any:
-        try:
-            return factory()
-        except fatal:
-            raise
-        except (kerr.KafkaError, OSError) as exc:
-            raise _RetryConnect(exc) from exc
+        remaining = max(0.0, deadline - time.monotonic())
+        if not state["probed"]:
+            try:
+                result = preflight.check(settings, min(attempt_s, max(remaining, 0.5)))
+            except preflight.NoAnswer as exc:
+                state["cause"] = str(exc)
+                raise _RetryConnect(exc) from exc
+            if result is not None:
+                state["probed"] = True
+                logger.debug("preflight {}: {}", result.server, result.detail)
+        with preflight.KafkaLogCapture() as captured:
+            try:
+                if tls:
+                    guard = max(1.0, min(attempt_s + 2.0, deadline - time.monotonic() + 0.5))
+                    return preflight.call_with_deadline(factory, guard)
+                return factory()
+            except fatal:
+                raise
+            except (kerr.KafkaError, OSError, preflight.ClientTimeout) as exc:
+                why = captured.auth_failure()
+                if why is not None:
+                    raise preflight.SecurityProblem(
+                        preflight.auth_failed_message(settings, ",".join(settings.brokers), why)
+                    ) from exc
+                cert = captured.certificate_failure()
+                if cert is not None:
+                    raise preflight.SecurityProblem(
+                        f"TLS certificate problem at {','.join(settings.brokers)}: certificate "
+                        f"verify failed ({cert}); check KAFKA_SSL_CAFILE and "
+                        "KAFKA_SSL_CHECK_HOSTNAME"
+                    ) from exc
+                state["cause"] = captured.last_failure() or state["cause"]
+                raise _RetryConnect(exc) from exc
 
     def log_failure(n: int, exc: Exception, delay: float) -> None:
         cause = exc.__cause__ or exc
@@ -146,7 +216,9 @@ def connect_with_backoff(
     try:
         return retry_until(attempt, backoff, deadline, log_failure, retry_on=(_RetryConnect,))
     except _RetryConnect as exc:
-        raise ConnectError(explain_connect_failure(exc.__cause__ or exc, settings)) from None
+        raise ConnectError(
+            explain_connect_failure(exc.__cause__ or exc, settings, state["cause"])
+        ) from None
     except fatal as exc:
         raise ConnectError(explain_connect_failure(exc, settings)) from None
 

@@ -162,9 +162,23 @@ SPECS: tuple[SettingSpec, ...] = (
     ),
     SettingSpec("sasl_username", "KAFKA_SASL_USERNAME", None, _text, "SASL user"),
     SettingSpec("sasl_password", "KAFKA_SASL_PASSWORD", None, _text, "SASL password", True),
+    SettingSpec(
+        "sasl_password_file",
+        "KAFKA_SASL_PASSWORD_FILE",
+        None,
+        _file,
+        "file holding the SASL password (used unless KAFKA_SASL_PASSWORD is set as high)",
+    ),
     SettingSpec("ssl_cafile", "KAFKA_SSL_CAFILE", None, _file, "CA certificate (PEM)"),
     SettingSpec("ssl_certfile", "KAFKA_SSL_CERTFILE", None, _file, "client certificate (PEM)"),
     SettingSpec("ssl_keyfile", "KAFKA_SSL_KEYFILE", None, _file, "client key (PEM)"),
+    SettingSpec(
+        "ssl_check_hostname",
+        "KAFKA_SSL_CHECK_HOSTNAME",
+        True,
+        _bool,
+        "check that the broker certificate names the host connected to",
+    ),
     SettingSpec("producer_acks", "KAFKA_PRODUCER_ACKS", "all", _acks, "0, 1, all"),
     SettingSpec(
         "producer_idempotent",
@@ -274,9 +288,11 @@ class Settings:
     sasl_mechanism: str | None
     sasl_username: str | None
     sasl_password: str | None = field(repr=False)
+    sasl_password_file: str | None
     ssl_cafile: str | None
     ssl_certfile: str | None
     ssl_keyfile: str | None
+    ssl_check_hostname: bool
     producer_acks: int | str
     producer_idempotent: bool
     producer_retries: int
@@ -465,6 +481,7 @@ def load_settings(
                 raise ConfigError(label, source, str(exc)) from None
         values[spec.name] = value
         sources[spec.name] = source
+    _read_password_file(values, sources)
     _check_combinations(values, sources)
     return Settings(
         **values, sources=sources, context=context, config_file=str(path) if path else None
@@ -473,6 +490,41 @@ def load_settings(
 
 def _label(spec: SettingSpec, source: str) -> str:
     return spec.file_key if source.startswith("file:") else spec.env
+
+
+def _rank(source: str) -> int:
+    """How strong a source is: flag > env > config file > default."""
+    if source == "flag":
+        return 3
+    if source == "env":
+        return 2
+    return 1 if source.startswith("file:") else 0
+
+
+def _read_password_file(values: dict[str, Any], sources: dict[str, str]) -> None:
+    """Take the SASL password from KAFKA_SASL_PASSWORD_FILE unless a password is set as high.
+
+    The usual precedence decides between the two (a password file in the environment beats a
+    password in the config file); on the same level the password itself wins. The file's
+    content is the password, leading and trailing whitespace (the final newline) removed.
+    """
+    path = values["sasl_password_file"]
+    if path is None:
+        return
+    source = sources["sasl_password_file"]
+    if values["sasl_password"] is not None and _rank(sources["sasl_password"]) >= _rank(source):
+        return
+    label = "sasl-password-file" if source.startswith("file:") else "KAFKA_SASL_PASSWORD_FILE"
+    try:
+        password = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(label, source, f"cannot read {path!r}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(label, source, f"{path!r} is not UTF-8 text") from None
+    if not password:
+        raise ConfigError(label, source, f"{path!r} is empty; it must hold the SASL password")
+    values["sasl_password"] = password
+    sources["sasl_password"] = f"{source} (password file)"
 
 
 def _check_combinations(values: dict[str, Any], sources: dict[str, str]) -> None:
@@ -507,8 +559,9 @@ def _check_combinations(values: dict[str, Any], sources: dict[str, str]) -> None
             )
         for name in ("sasl_username", "sasl_password"):
             if not values[name]:
+                hint = " (or KAFKA_SASL_PASSWORD_FILE)" if name == "sasl_password" else ""
                 raise ConfigError(
                     SPEC_BY_NAME[name].env,
                     sources[name],
-                    f"required with {values['security_protocol']} ({mechanism})",
+                    f"required with {values['security_protocol']} ({mechanism}){hint}",
                 )

@@ -13,12 +13,24 @@ fi
 "$venv/bin/python" -m pip install --quiet --upgrade pip
 "$venv/bin/python" -m pip install --quiet -e '.[dev]'
 
-# A broker of our own on a free port, with its data in a fresh folder, unless KAFKA_BROKERS is
-# given (then the tests use that broker and this script starts nothing).
+# A broker of our own on free ports, with its data in a fresh folder, unless KAFKA_BROKERS is
+# given (then the tests use that broker and this script starts nothing). Besides the plaintext
+# listener it has SSL, SASL_PLAINTEXT and SASL_SSL listeners (KAFKA_LOCAL_SECURE=1) for the
+# security tests, which read the KAFKA_LOCAL_* variables exported here.
 if [[ -z "${KAFKA_BROKERS:-}" ]]; then
-  port="$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-  cport="$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  # Five distinct free ports: plaintext, controller, SSL, SASL_PLAINTEXT, SASL_SSL.
+  read -r port cport ssl_port sasl_port sasl_ssl_port < <("$venv/bin/python" -c '
+import socket
+socks = [socket.socket() for _ in range(5)]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+')
   export KAFKA_LOCAL_PORT="$port" KAFKA_LOCAL_CONTROLLER_PORT="$cport"
+  export KAFKA_LOCAL_SECURE=1 KAFKA_LOCAL_SSL_PORT="$ssl_port"
+  export KAFKA_LOCAL_SASL_PLAINTEXT_PORT="$sasl_port" KAFKA_LOCAL_SASL_SSL_PORT="$sasl_ssl_port"
+  export KAFKA_LOCAL_SASL_USER="${KAFKA_LOCAL_SASL_USER:-kafkactl}"
+  export KAFKA_LOCAL_SASL_PASSWORD="${KAFKA_LOCAL_SASL_PASSWORD:-kafkactl-secret}"
   KAFKA_LOCAL_DIR="$(mktemp -d -t kafkactl-test-XXXXXX)"
   export KAFKA_LOCAL_DIR
   trap 'scripts/kafka-local stop || true; rm -rf "$KAFKA_LOCAL_DIR"' EXIT

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -153,3 +154,116 @@ def run_cli(cli_env: dict[str, str], tmp_path: Path):
         )
 
     return run
+
+
+# --- the secured listeners (SSL, SASL_PLAINTEXT, SASL_SSL) -----------------------------------
+
+
+class SecureBroker:
+    """A broker started with KAFKA_LOCAL_SECURE=1: its listeners, CA file and SASL user."""
+
+    def __init__(
+        self,
+        ports: dict[str, int],
+        data_dir: str,
+        user: str,
+        password: str,
+        script_env: dict[str, str],
+    ) -> None:
+        self.ports = ports
+        self.script_env = script_env  # the KAFKA_LOCAL_* environment of scripts/kafka-local
+        self.data_dir = data_dir
+        self.tls_dir = Path(data_dir) / "tls"
+        self.ca_file = str(self.tls_dir / "ca.pem")
+        self.user = user
+        self.password = password
+
+    def address(self, protocol: str) -> str:
+        """host:port of the listener for PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."""
+        return f"127.0.0.1:{self.ports[protocol]}"
+
+    def env(self, protocol: str, mechanism: str | None = None, **extra: str) -> dict[str, str]:
+        """kafkactl settings (environment) for one listener; `extra` adds or overrides."""
+        env = {"KAFKA_BROKERS": self.address(protocol), "KAFKA_SECURITY_PROTOCOL": protocol}
+        if protocol in ("SSL", "SASL_SSL"):
+            env["KAFKA_SSL_CAFILE"] = self.ca_file
+        if protocol.startswith("SASL_"):
+            env.update(
+                KAFKA_SASL_MECHANISM=mechanism or "SCRAM-SHA-512",
+                KAFKA_SASL_USERNAME=self.user,
+                KAFKA_SASL_PASSWORD=self.password,
+            )
+        env.update(extra)
+        return env
+
+
+def _secure_from_script_env() -> SecureBroker | None:
+    """The secured listeners of the broker scripts/test.sh started, if it has them."""
+    names = {
+        "PLAINTEXT": "KAFKA_LOCAL_PORT",
+        "SSL": "KAFKA_LOCAL_SSL_PORT",
+        "SASL_PLAINTEXT": "KAFKA_LOCAL_SASL_PLAINTEXT_PORT",
+        "SASL_SSL": "KAFKA_LOCAL_SASL_SSL_PORT",
+    }
+    data_dir = os.environ.get("KAFKA_LOCAL_DIR")
+    if os.environ.get("KAFKA_LOCAL_SECURE") != "1" or not data_dir:
+        return None
+    if not all(os.environ.get(var, "").isdigit() for var in names.values()):
+        return None
+    ports = {protocol: int(os.environ[var]) for protocol, var in names.items()}
+    if not (Path(data_dir) / "tls" / "ca.pem").is_file():
+        return None
+    if not all(_answers(f"127.0.0.1:{port}") for port in ports.values()):
+        return None
+    return SecureBroker(
+        ports,
+        data_dir,
+        os.environ.get("KAFKA_LOCAL_SASL_USER", "kafkactl"),
+        os.environ.get("KAFKA_LOCAL_SASL_PASSWORD", "kafkactl-secret"),
+        dict(os.environ),
+    )
+
+
+@pytest.fixture(scope="session")
+def secure_broker() -> Iterator[SecureBroker]:
+    """A broker with SSL, SASL_PLAINTEXT and SASL_SSL listeners (PLAIN, SCRAM-SHA-256/512).
+
+    The one scripts/test.sh started when it has them, else one started here (and stopped at
+    the end) with scripts/kafka-local and KAFKA_LOCAL_SECURE=1.
+    """
+    found = _secure_from_script_env()
+    if found is not None:
+        yield found
+        return
+    data_dir = tempfile.mkdtemp(prefix="kafkactl-test-secure-")
+    socks = [socket.socket() for _ in range(5)]
+    for sock in socks:
+        sock.bind(("127.0.0.1", 0))
+    port, cport, ssl_port, sasl_port, sasl_ssl_port = (s.getsockname()[1] for s in socks)
+    for sock in socks:
+        sock.close()
+    user, password = "kafkactl", f"secret-{uuid.uuid4().hex[:12]}"
+    env = {
+        **os.environ,
+        "KAFKA_LOCAL_PORT": str(port),
+        "KAFKA_LOCAL_CONTROLLER_PORT": str(cport),
+        "KAFKA_LOCAL_DIR": data_dir,
+        "KAFKA_LOCAL_SECURE": "1",
+        "KAFKA_LOCAL_SSL_PORT": str(ssl_port),
+        "KAFKA_LOCAL_SASL_PLAINTEXT_PORT": str(sasl_port),
+        "KAFKA_LOCAL_SASL_SSL_PORT": str(sasl_ssl_port),
+        "KAFKA_LOCAL_SASL_USER": user,
+        "KAFKA_LOCAL_SASL_PASSWORD": password,
+    }
+    subprocess.run([str(KAFKA_LOCAL), "start"], env=env, check=True, timeout=180)
+    ports = {
+        "PLAINTEXT": port,
+        "SSL": ssl_port,
+        "SASL_PLAINTEXT": sasl_port,
+        "SASL_SSL": sasl_ssl_port,
+    }
+    try:
+        yield SecureBroker(ports, data_dir, user, password, env)
+    finally:
+        subprocess.run([str(KAFKA_LOCAL), "stop"], env=env, check=False, timeout=180)
+        shutil.rmtree(data_dir, ignore_errors=True)
