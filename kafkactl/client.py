@@ -100,6 +100,12 @@ def consumer_config(settings: Settings, group_id: str | None, **overrides: Any) 
         "group_id": group_id,
         "enable_auto_commit": False,
         "auto_offset_reset": settings.consumer_auto_offset_reset,
+        # Handlers run on workers, so the poll loop is never busy for long: a short session and
+        # rebalance timeout let a killed member's partitions move on in seconds, not minutes
+        # (a rebalance waits up to max_poll_interval_ms for every member it still knows).
+        "session_timeout_ms": 10_000,
+        "heartbeat_interval_ms": 3_000,
+        "max_poll_interval_ms": 60_000,
     }
     optional = {
         "fetch_min_bytes": settings.consumer_fetch_min_bytes,

@@ -100,6 +100,7 @@ class ConsumerPipeline:
         self._publisher: Publisher | None = None
         self._router: RetryRouter | None = None
         self._pool: WorkerPool | None = None
+        self._inline = bool(getattr(handler, "inline", False))
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -184,8 +185,10 @@ class ConsumerPipeline:
             if now >= next_commit:
                 self._commit(sync=False)
                 next_commit = now + self.options.commit_interval
-            if self.on_tick is not None and now >= next_tick:
-                self.on_tick(self.metrics.snapshot())
+            if now >= next_tick:
+                if self.on_tick is not None:
+                    self.on_tick(self.metrics.snapshot())
+                self._log_state()
                 next_tick = now + self.options.metrics_interval
             if self._count_reached():
                 self.request_stop("count")
@@ -214,7 +217,34 @@ class ConsumerPipeline:
                     if limit is not None and self._dispatched >= limit:
                         consumer.seek(tp, record.offset)
                         break
-                    self._dispatch(tp, record)
+                    if self._inline:
+                        if not self._handle_inline(tp, record):
+                            break
+                    else:
+                        self._dispatch(tp, record)
+
+    def _handle_inline(self, tp: Any, record: Any) -> bool:
+        """Run a handler that cannot fail (print) on the poll thread; False once output closed."""
+        message = _to_message(record)
+        self._dispatched += 1
+        self.metrics.incr("received")
+        group = self.options.group
+        if self.dedupe.seen(group, message.message_id):
+            self.metrics.incr("deduplicated")
+        else:
+            started = time.perf_counter()
+            try:
+                self.handler.handle(message)
+            except Exception as exc:
+                if type(exc).__name__ != "OutputClosed":
+                    raise
+                self.request_stop("output closed")
+                return False
+            self.metrics.observe_latency(time.perf_counter() - started)
+            self.dedupe.mark(group, message.message_id)
+            self.metrics.incr("processed")
+        self._tracker.skip(tp, record.offset)
+        return True
 
     def _dispatch(self, tp: Any, record: Any) -> None:
         message = _to_message(record)
@@ -253,6 +283,21 @@ class ConsumerPipeline:
         if to_resume:
             logger.debug("resuming {}", _names(to_resume))
             consumer.resume(*to_resume)
+
+    def _log_state(self) -> None:
+        """One DEBUG line with the pipeline's state, for diagnosing a stalled partition."""
+        consumer = self._consumer
+        with self._lock:
+            busy = {f"{tp.topic}[{tp.partition}]": n for tp, n in self._inflight.items() if n}
+            due = {f"{tp.topic}[{tp.partition}]": t for tp, t in self._due.items()}
+        logger.debug(
+            "state: assigned={} paused={} in_flight={} due={} parked={}",
+            _names(set(consumer.assignment())),
+            _names(set(consumer.paused())),
+            busy,
+            due,
+            _names(set(getattr(consumer._fetcher, "_paused_partition_records", {}))),
+        )
 
     def _count_reached(self) -> bool:
         limit = self.options.count
@@ -342,6 +387,15 @@ class ConsumerPipeline:
     def _commit(self, sync: bool, partitions: list[Any] | None = None) -> dict[Any, int]:
         from kafka.structs import OffsetAndMetadata
 
+        flush = getattr(self.handler, "flush", None)
+        if flush is not None:
+            try:
+                flush()  # what the handler wrote must be out before its offsets are committed
+            except Exception as exc:
+                if type(exc).__name__ != "OutputClosed":
+                    raise
+                self.request_stop("output closed")
+                return {}
         with self._lock:
             offsets = self._tracker.to_commit(partitions)
         if not offsets:

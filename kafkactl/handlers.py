@@ -120,9 +120,13 @@ def _envelope_encoder() -> Callable[[Message], bytes]:
 class PrintHandler:
     """Writes each message as one envelope JSON line (SPEC §7) to a binary stream; never fails.
 
-    Every line is flushed before handle() returns, so a committed offset always has its line
-    written to the OS. Raises OutputClosed once the stream's reader is gone.
+    Lines are buffered; the consumer calls flush() before every offset commit, so a committed
+    offset always has its line written to the OS. Raises OutputClosed once the reader is gone.
+    `inline` tells the consumer to run it on the poll thread: it cannot fail, so a worker pool
+    would only add hand-offs.
     """
+
+    inline = True
 
     def __init__(
         self,
@@ -136,21 +140,30 @@ class PrintHandler:
         self._closed = False
 
     def handle(self, message: Message) -> None:
-        """Encode outside the lock, then write and flush the whole line under it."""
+        """Encode outside the lock, then write the whole line under it."""
         line = self._encode(message)
         if not line.endswith(b"\n"):
             line += b"\n"
         with self._lock:
             if self._closed:
                 raise OutputClosed("output closed")
-            try:
-                self._stream.write(line)
-                self._stream.flush()
-            except (BrokenPipeError, ValueError) as exc:
-                # ValueError: "I/O operation on closed file".
-                self._closed = True
-                self._silence()
-                raise OutputClosed(f"output closed ({exc})") from None
+            self._guarded(self._stream.write, line)
+
+    def flush(self) -> None:
+        """Push buffered lines to the OS (called before offsets are committed)."""
+        with self._lock:
+            if self._closed:
+                raise OutputClosed("output closed")
+            self._guarded(self._stream.flush)
+
+    def _guarded(self, call: Callable[..., Any], *args: Any) -> None:
+        try:
+            call(*args)
+        except (BrokenPipeError, ValueError) as exc:
+            # ValueError: "I/O operation on closed file".
+            self._closed = True
+            self._silence()
+            raise OutputClosed(f"output closed ({exc})") from None
 
     def _silence(self) -> None:
         """Point the dead stream's fd at /dev/null so the flush at interpreter exit is quiet."""

@@ -65,6 +65,10 @@ def _wait_for(predicate, timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
+def _logs(tmp_path: Path) -> str:
+    return "\n".join(p.read_text() for p in sorted(tmp_path.glob("err-*.log")))
+
+
 def _errors(tmp_path: Path) -> str:
     return "\n".join(p.read_text()[-2000:] for p in sorted(tmp_path.glob("err-*.log")))
 
@@ -106,8 +110,9 @@ def test_two_consumers_share_partitions_and_a_stop_hands_over(
     log_a, log_b = tmp_path / "a.log", tmp_path / "b.log"
     args = (topic_name, "-g", "pair", "--handler", f"{HANDLERS}:slow", "--no-retry")
     a = _start(cli_env, tmp_path, *args, log=log_a)
+    _wait_for(lambda: "assigned " + topic_name in _logs(tmp_path), 60, "the first member")
     b = _start(cli_env, tmp_path, *args, log=log_b)
-    time.sleep(6)  # both join the group before the data arrives
+    _wait_for(lambda: _logs(tmp_path).count("assigned " + topic_name) >= 3, 60, "the rebalance")
     total = 2000
     produce(brokers, topic_name, orders(["ok"] * total))
     _wait_for(lambda: len(_ids(log_a)) > 50 and len(_ids(log_b)) > 50, 60, "both to get work")
