@@ -136,7 +136,8 @@ def main() -> None:
         print(f"{name:45} {seconds:8.2f} {n / seconds:11,.0f} {rss:8.0f} MiB")
     rate = {name: n / s for name, (s, _) in results.items()}
     print_ratio = rate["kafkactl consume -e (print)"] / rate["kcat -C -e -J"]
-    pipeline_ratio = rate["kafkactl consume -e --handler noop -w 4"] / rate["kafka-python poll loop"]
+    pipeline = rate["kafkactl consume -e --handler noop -w 4"]
+    pipeline_ratio = pipeline / rate["kafka-python poll loop"]
     print(f"\nprint handler vs kcat:       {print_ratio:.2f}")
     print(f"pipeline vs plain poll loop: {pipeline_ratio:.2f}")
 

@@ -355,7 +355,11 @@ def parse_envelope_line(
     if fixed_key is not None:
         key = fixed_key.encode("utf-8") if isinstance(fixed_key, str) else fixed_key
     if key_field is not None or message_id_field is not None:
-        payload_doc = _loads(value) if value is not None else None
+        try:
+            payload_doc = _loads(value) if value is not None else None
+        except FormatError as exc:
+            flag = "--key-field" if key_field is not None else "--message-id-field"
+            raise FormatError(f"payload is not JSON, needed for {flag}: {exc.reason}") from None
         if key_field is not None:
             key = _field_bytes(payload_doc, key_field, "key field", value)
         if message_id_field is not None and not has_message_id(headers):

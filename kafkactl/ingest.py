@@ -296,6 +296,9 @@ class ProduceJob:
         next_progress = time.monotonic() + PROGRESS_EVERY_S
         keep_lines = o.format == "envelope" or (o.format == "raw" and bool(o.key_delimiter))
         delivered = self._delivered
+        # Blank lines carry no record and are skipped (counted as `blank`); in raw input only
+        # empty lines are blank, like kcat, since spaces may be a value.
+        strip_blank = o.format != "raw"
         number = 0
         iterator = iter(lines)
         try:
@@ -308,7 +311,7 @@ class ProduceJob:
                 if line is None:
                     break
                 number += 1
-                if not line.strip():
+                if not (line.strip() if strip_blank else line.rstrip(b"\n")):
                     summary.blank += 1
                     continue
                 summary.read += 1

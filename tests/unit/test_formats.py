@@ -264,6 +264,8 @@ def test_envelope_key_override_and_fields_from_payload():
         env(payload='{"uid": "u-5"}', headers=["message-id", "orig"]), message_id_field="uid"
     )
     assert kept.headers == [("message-id", b"orig")]
+    with pytest.raises(FormatError, match="payload is not JSON, needed for --key-field"):
+        parse_envelope_line(env(payload="plain text"), key_field="id")
 
 
 @pytest.mark.parametrize(

@@ -170,6 +170,8 @@ def test_raw_format_with_key_delimiter_and_fixed_key():
         (None, b"no-delimiter"),
         (b"\xff", b"binary"),
     ]
+    summary, pub, _ = run(ProduceOptions("t", format="raw"), [b"\n", b"  \n", b"\r\n"])
+    assert [r["value"] for r in pub.sent] == [b"  ", b"\r"] and summary.blank == 1
     _, pub, _ = run(ProduceOptions("t", format="raw", key="fixed"), [b"v\n"])
     assert (pub.sent[0]["key"], pub.sent[0]["value"]) == (b"fixed", b"v")
 
