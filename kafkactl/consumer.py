@@ -170,7 +170,8 @@ class ConsumerPipeline:
     def _loop(self) -> None:
         consumer = self._consumer
         assert self._router is not None
-        next_commit = next_tick = next_end_check = time.monotonic()
+        next_commit = next_end_check = time.monotonic()
+        next_tick = next_commit + self.options.metrics_interval
         while not self._stop.is_set():
             release_drained_records(consumer)
             records = consumer.poll(
