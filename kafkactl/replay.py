@@ -36,7 +36,9 @@ Progress, and why filters never hide records
     already replayed beyond that point, the done offsets above the committed offset are kept
     in the commit's metadata (compact offset ranges; at most MEMO_MAX_RANGES ranges per
     partition - when they run out, the partition stops early with a warning and the next run
-    continues). A second run with the same flags therefore replays nothing new.
+    continues). A second run with the same flags therefore replays nothing new. (`health`
+    reads only the committed offset, so records remembered above it still count in its DLQ
+    depth until the records before them are replayed too.)
 
 Crashes (kill -9)
     Before the first copy goes to a target topic, the commit metadata records a fence: the

@@ -79,22 +79,23 @@ def _dead_letters(run_cli, brokers, topic, group, modes, env, partitions=2) -> l
 
 
 def consume(run_cli, topic, group, handler, env, log: Path | None = None) -> None:
-    """`consume -e` with a handler (its log file given by `log`)."""
+    """`consume -e` with a handler (its log file given by `log`).
+
+    Retried once, and only, when the consumer hung before getting any partition: kafka-python
+    3.0.12 sometimes drops a SyncGroup answer and never applies the assignment (reported;
+    not what these tests are about). Nothing was handled then, so a second run is safe.
+    """
     extra = {"KAFKACTL_TEST_LOG": str(log)} if log else {}
-    _ok(
-        run_cli(
-            "consume",
-            topic,
-            "-g",
-            group,
-            "--handler",
-            handler,
-            "-e",
-            "-q",
-            env={**env, **extra},
-            timeout=180,
-        )
-    )
+    args = ("consume", topic, "-g", group, "--handler", handler, "-e", "-q")
+    try:
+        result = run_cli(*args, env={**env, **extra}, timeout=120)
+    except subprocess.TimeoutExpired as exc:
+        lines = [json.loads(x) for x in (exc.stderr or b"").decode().splitlines() if x[:1] == "{"]
+        assigned = [x["msg"] for x in lines if x.get("msg", "").startswith("assigned ")]
+        if assigned != ["assigned nothing"]:
+            raise
+        result = run_cli(*args, env={**env, **extra}, timeout=120)
+    _ok(result)
 
 
 def replay(run_cli, *args: str, env, code: int = 0) -> dict:
