@@ -123,6 +123,7 @@ def produce(
         ProduceJob,
         ProduceOptions,
         RejectFile,
+        log_rejection,
         parse_header_flag,
         read_lines,
         stop_on_signals,
@@ -200,8 +201,16 @@ def produce(
         if not quiet and input_file is None and sys.stdin.isatty():
             render.info("reading records from the terminal, one per line; end with Ctrl-D")
         publisher = Publisher(settings)
-        view = ProduceProgress(enabled=not quiet and not json_out)
-        job = ProduceJob(publisher, options, reject_file=rejects, on_progress=view.update)
+        view = ProduceProgress(enabled=not quiet)
+        # Above a live progress line, rejected lines are printed by the view, not the logger.
+        pretty = view.enabled and settings.log_format != "json"
+        job = ProduceJob(
+            publisher,
+            options,
+            on_reject=view.report if pretty else log_rejection,
+            reject_file=rejects,
+            on_progress=view.update,
+        )
         # Signals stop the job (what was read is flushed); a second one forces exit.
         with stop_on_signals(job):
             try:

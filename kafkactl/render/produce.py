@@ -48,6 +48,25 @@ class ProduceProgress:
         if self._live is not None:
             self._live.update(_progress_text(snapshot), refresh=True)
 
+    def report(self, rejection: Any) -> None:
+        """Print a rejected line above the live progress (a log line written straight to the
+        terminal would land at the end of the progress line)."""
+        if self._live is None:
+            from kafkactl.ingest import log_rejection
+
+            log_rejection(rejection)
+            return
+        from datetime import datetime
+
+        from rich.markup import escape
+
+        now = datetime.now().strftime("%H:%M:%S")
+        if rejection.kind == "invalid":
+            text = f"[yellow]WARNING[/] line {rejection.line}: invalid, skipped: "
+        else:
+            text = f"[red]ERROR  [/] line {rejection.line}: not delivered: "
+        self._live.console.print(f"[dim]{now}[/] {text}{escape(rejection.error)}", soft_wrap=True)
+
     def __exit__(self, *exc: Any) -> None:
         if self._live is not None:
             self._live.__exit__(*exc)
