@@ -101,6 +101,7 @@ class ConsumerPipeline:
         self._router: RetryRouter | None = None
         self._pool: WorkerPool | None = None
         self._inline = bool(getattr(handler, "inline", False))
+        self._rejoin_watchdog = _RejoinWatchdog(self)
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -183,6 +184,7 @@ class ConsumerPipeline:
                 self._accept(records)
             self._router.tick()
             self._reconcile_pauses()
+            self._rejoin_watchdog.check(now, bool(self._epochs))
             if now >= next_commit:
                 self._commit(sync=False)
                 next_commit = now + self.options.commit_interval
@@ -498,6 +500,40 @@ class ConsumerPipeline:
             if close is not None:
                 close()
         return {f"{tp.topic}:{tp.partition}": offset for tp, offset in committed.items()}
+
+
+class _RejoinWatchdog:
+    """Asks for a rejoin when the group has given this member nothing for a while.
+
+    kafka-python 3.0.12 sometimes drops the SyncGroup answer that carries the assignment after
+    a first, empty one: the member then sits in the group with nothing, for ever. A rejoin is
+    harmless when the emptiness is real (more members than partitions), so it backs off from
+    10s to 5 min between tries and stops as soon as partitions arrive.
+    """
+
+    def __init__(self, pipeline: ConsumerPipeline) -> None:
+        self._pipeline = pipeline
+        self._empty_since: float | None = None
+        self._wait = 10.0
+
+    def check(self, now: float, assigned: bool) -> None:
+        """Call from the poll loop after each poll."""
+        if assigned:
+            self._empty_since = None
+            self._wait = 10.0
+            return
+        if self._empty_since is None:
+            self._empty_since = now
+            return
+        if now - self._empty_since < self._wait:
+            return
+        coordinator = getattr(self._pipeline._consumer, "_coordinator", None)
+        if coordinator is None or not hasattr(coordinator, "request_rejoin"):
+            return
+        logger.info("no partitions assigned for {:.0f}s; asking the group to rebalance", self._wait)
+        coordinator.request_rejoin()
+        self._empty_since = now
+        self._wait = min(self._wait * 2, 300.0)
 
 
 def _make_listener(pipeline: ConsumerPipeline, consumer: Any) -> Any:
