@@ -156,19 +156,16 @@ def _list_offsets(admin: Any, partitions: list[Any], latest: bool) -> dict[Any, 
     return {tp: value.offset for tp, value in answer.items()}
 
 
-def committed_offsets(
+def committed_metadata(
     admin: Any, group: str, partitions: list[Any], timeout: float = 15.0
-) -> dict[Any, int | None]:
-    """The group's committed offset per partition (None: nothing committed yet)."""
+) -> dict[Any, Any]:
+    """The group's committed OffsetAndMetadata per partition, as the coordinator answers."""
     from kafka import errors as kerr
 
-    if not partitions:
-        return {}
     deadline = time.monotonic() + timeout
     while True:
         try:
-            answer = admin.list_group_offsets({group: list(partitions)})[group]
-            break
+            return admin.list_group_offsets({group: list(partitions)})[group]
         except (
             kerr.CoordinatorNotAvailableError,
             kerr.CoordinatorLoadInProgressError,
@@ -178,6 +175,15 @@ def committed_offsets(
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
+
+
+def committed_offsets(
+    admin: Any, group: str, partitions: list[Any], timeout: float = 15.0
+) -> dict[Any, int | None]:
+    """The group's committed offset per partition (None: nothing committed yet)."""
+    if not partitions:
+        return {}
+    answer = committed_metadata(admin, group, partitions, timeout)
     return {
         tp: (meta.offset if meta is not None and meta.offset >= 0 else None)
         for tp, meta in ((tp, answer.get(tp)) for tp in partitions)

@@ -801,20 +801,9 @@ class ReplayEngine:
         self._reset()
 
     def _committed(self, tps: list[Any]) -> dict[Any, Any]:
-        from kafka import errors as kerr
+        from kafkactl.admin import committed_metadata
 
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                return self._admin.list_group_offsets({self.group: tps})[self.group]
-            except (
-                kerr.CoordinatorNotAvailableError,
-                kerr.CoordinatorLoadInProgressError,
-                kerr.NotCoordinatorError,
-            ):
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
+        return committed_metadata(self._admin, self.group, tps)
 
     def close(self) -> None:
         """Close every client (the producer after a last flush)."""
