@@ -24,6 +24,7 @@ from kafkactl.config import Settings
 from kafkactl.dedupe import DedupeStore
 from kafkactl.dispatch import WorkerPool, lane_for
 from kafkactl.errors import FatalError, KafkactlError
+from kafkactl.gctune import fewer_collections
 from kafkactl.message import HandlerFailure, Message
 from kafkactl.metrics import Metrics
 from kafkactl.offsets import OffsetTracker
@@ -128,7 +129,8 @@ class ConsumerPipeline:
         self._pool = WorkerPool(self.options.workers, self._handle)
         committed: dict[str, int] = {}
         try:
-            self._loop()
+            with fewer_collections():
+                self._loop()
         finally:
             committed = self._shutdown()
             health.stop()

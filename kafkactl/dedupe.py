@@ -68,9 +68,9 @@ class NullDedupeStore(DedupeStore):
 
 
 class MemoryDedupeStore(DedupeStore):
-    """`--dedupe memory`: the most recent `max_entries` ids in an LRU, lost on exit."""
+    """`--dedupe memory`: the most recent `max_entries` ids (default 100,000: far more than can be uncommitted at once) in an LRU, lost on exit."""
 
-    def __init__(self, max_entries: int = 1_000_000) -> None:
+    def __init__(self, max_entries: int = 100_000) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
         self.max_entries = max_entries

@@ -12,7 +12,6 @@ No Typer or Rich here: the CLI renders the progress and the summary.
 from __future__ import annotations
 
 import base64
-import gc
 import os
 import signal
 import threading
@@ -37,13 +36,13 @@ from kafkactl.formats import (
     parse_raw_line,
     strip_newline,
 )
+from kafkactl.gctune import fewer_collections
 from kafkactl.headers import MESSAGE_ID
 
 # Bytes of records in flight (sent, not yet acknowledged) before reading pauses; together with
 # the Publisher's record bound this caps memory for large records too.
 MAX_BYTES_IN_FLIGHT = 64 * 1024 * 1024
 PROGRESS_EVERY_S = 0.25
-GC_GEN0_THRESHOLD = 50_000
 
 
 class PublisherLike(Protocol):
@@ -279,7 +278,7 @@ class ProduceJob:
 
     def run(self, lines: Iterable[bytes]) -> ProduceSummary:
         """Produce every line of `lines` (binary, newline-terminated); flush; return counts."""
-        with _fewer_collections():
+        with fewer_collections():
             return self._run(lines)
 
     def _run(self, lines: Iterable[bytes]) -> ProduceSummary:
@@ -418,23 +417,6 @@ class ProduceJob:
             snap.in_flight = self._sent - self._settled
         snap.seconds = time.monotonic() - self._started
         return snap
-
-
-@contextmanager
-def _fewer_collections(gen0: int = GC_GEN0_THRESHOLD) -> Iterator[None]:
-    """Run the cyclic garbage collector less often while producing.
-
-    Each record makes a dozen short-lived objects (here and in kafka-python), almost all freed
-    by reference counting; with the default generation-0 threshold (700) the collector still
-    runs every few dozen records and rescans the thousands of records in flight, which costs
-    about a tenth of produce's CPU. The threshold is restored afterwards.
-    """
-    before = gc.get_threshold()
-    gc.set_threshold(max(gen0, before[0]), *before[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
 
 
 def read_lines(stream: IO[bytes]) -> Iterator[bytes]:
