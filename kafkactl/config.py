@@ -412,7 +412,8 @@ def _read_context(
     unknown = sorted(set(data) - {"contexts", "current-context", "current_context"})
     if unknown:
         raise ConfigError(
-            f"{unknown[0]!r}", str(path),
+            f"{unknown[0]!r}",
+            str(path),
             "settings belong in a [contexts.NAME] table; the top level allows only "
             "current-context and [contexts.*]",
         )

@@ -68,7 +68,10 @@ class NullDedupeStore(DedupeStore):
 
 
 class MemoryDedupeStore(DedupeStore):
-    """`--dedupe memory`: the most recent `max_entries` ids (default 100,000: far more than can be uncommitted at once) in an LRU, lost on exit."""
+    """`--dedupe memory`: the most recent `max_entries` ids in an LRU, lost on exit.
+
+    100,000 by default: far more than can be uncommitted at once, yet a few MiB.
+    """
 
     def __init__(self, max_entries: int = 100_000) -> None:
         if max_entries < 1:

@@ -31,8 +31,14 @@ REPLAY_FROM = "kafkactl.replay.from"
 
 # Headers that describe the retry state of one pass through the pipeline; a replay resets them.
 RETRY_STATE = (
-    ATTEMPT, NOT_BEFORE, FIRST_FAILURE, LAST_FAILURE,
-    ERROR_KIND, ERROR_CLASS, ERROR_MESSAGE, ERROR_TRACE,
+    ATTEMPT,
+    NOT_BEFORE,
+    FIRST_FAILURE,
+    LAST_FAILURE,
+    ERROR_KIND,
+    ERROR_CLASS,
+    ERROR_MESSAGE,
+    ERROR_TRACE,
 )
 ERROR_KINDS = ("retryable", "fatal", "timeout", "decode")
 MAX_MESSAGE_BYTES = 1024
@@ -148,12 +154,15 @@ def failure_headers(
     out = set_once(out, ORIGINAL_TIMESTAMP, origin.timestamp)
     out = set_once(out, GROUP, group)
     out = set_once(out, FIRST_FAILURE, now_ms)
-    return replace(out, {
-        ATTEMPT: attempt,
-        NOT_BEFORE: not_before_ms,
-        LAST_FAILURE: now_ms,
-        ERROR_KIND: failure.kind,
-        ERROR_CLASS: failure.error_class,
-        ERROR_MESSAGE: truncate(failure.message, MAX_MESSAGE_BYTES),
-        ERROR_TRACE: truncate(failure.trace, MAX_TRACE_BYTES) if failure.trace else None,
-    })
+    return replace(
+        out,
+        {
+            ATTEMPT: attempt,
+            NOT_BEFORE: not_before_ms,
+            LAST_FAILURE: now_ms,
+            ERROR_KIND: failure.kind,
+            ERROR_CLASS: failure.error_class,
+            ERROR_MESSAGE: truncate(failure.message, MAX_MESSAGE_BYTES),
+            ERROR_TRACE: truncate(failure.trace, MAX_TRACE_BYTES) if failure.trace else None,
+        },
+    )

@@ -8,8 +8,17 @@ from collections import defaultdict
 from typing import Any
 
 COUNTERS = (
-    "published", "publish_failed", "invalid", "received", "processed", "failed",
-    "retried", "sent_to_dlq", "deduplicated", "committed", "replayed",
+    "published",
+    "publish_failed",
+    "invalid",
+    "received",
+    "processed",
+    "failed",
+    "retried",
+    "sent_to_dlq",
+    "deduplicated",
+    "committed",
+    "replayed",
 )
 
 
@@ -95,7 +104,8 @@ def serve_prometheus(metrics: Metrics, port: int, host: str = "127.0.0.1") -> An
             for name in COUNTERS:
                 labels = snap["by_label"].get(name)
                 family = CounterMetricFamily(
-                    f"kafkactl_{name}", f"kafkactl {name.replace('_', ' ')}",
+                    f"kafkactl_{name}",
+                    f"kafkactl {name.replace('_', ' ')}",
                     labels=["tier"] if labels else None,
                 )
                 if labels:
@@ -115,4 +125,3 @@ def serve_prometheus(metrics: Metrics, port: int, host: str = "127.0.0.1") -> An
     REGISTRY.register(Collector())
     server, _thread = start_http_server(port, addr=host)
     return server
-
