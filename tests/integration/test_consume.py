@@ -275,3 +275,62 @@ def test_missing_topics_are_named(run_cli, topic_name):
     assert f"missing topic(s) {topic_name}" in err
     assert f"kafkactl create-topics {topic_name} --group x" in err
     assert "Traceback" not in err
+
+
+def test_prometheus_metrics_endpoint(cli_env, brokers, topic_name, pipeline_env, tmp_path):
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**cli_env, **pipeline_env}
+    create = subprocess.run(
+        [sys.executable, "-m", "kafkactl", "create-topics", topic_name, "-g", "prom", "-p", "1"],
+        env=env,
+        capture_output=True,
+        cwd=tmp_path,
+    )
+    assert create.returncode == 0
+    produce(brokers, topic_name, orders(["ok", "ok", "fatal"]))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kafkactl",
+            "consume",
+            topic_name,
+            "-g",
+            "prom",
+            "-q",
+            "--handler",
+            f"{HANDLERS}:handle",
+            "--metrics-port",
+            str(port),
+        ],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        body = ""
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+                    body = r.read().decode()
+            except OSError:
+                body = ""
+            if "kafkactl_sent_to_dlq_total 1.0" in body and "kafkactl_processed_total 2.0" in body:
+                break
+            time.sleep(0.3)
+        assert "kafkactl_processed_total 2.0" in body, body[-2000:]
+        assert "kafkactl_received_total 3.0" in body
+        assert "kafkactl_sent_to_dlq_total 1.0" in body
+        assert 'kafkactl_handler_latency_ms{quantile="p50"}' in body
+    finally:
+        proc.terminate()
+        assert proc.wait(30) == 0
