@@ -1,0 +1,29 @@
+"""`kafkactl --help` lists every command and does not import kafka-python (fast start-up)."""
+
+import subprocess
+import sys
+
+PROBE = """
+import sys
+sys.argv = ["kafkactl", "--help"]
+from kafkactl.cli.app import main
+try:
+    main()
+except SystemExit:
+    pass
+print("KAFKA_IMPORTED" if any(m == "kafka" or m.startswith("kafka.") for m in sys.modules) else "CLEAN")
+"""
+
+
+def test_help_lists_commands_without_importing_kafka_python():
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"COLUMNS": "120", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("CLEAN")
+    for command in ("produce", "consume", "replay-dlq", "create-topics", "health", "config"):
+        assert command in result.stdout
