@@ -11,7 +11,8 @@ try:
     main()
 except SystemExit:
     pass
-print("KAFKA_IMPORTED" if any(m == "kafka" or m.startswith("kafka.") for m in sys.modules) else "CLEAN")
+loaded = any(m == "kafka" or m.startswith("kafka.") for m in sys.modules)
+print("KAFKA_IMPORTED" if loaded else "CLEAN")
 """
 
 
