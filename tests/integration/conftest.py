@@ -1,8 +1,21 @@
 import pytest
 
+from tests.integration.kafka_helpers import RUNNING
+
 
 def pytest_collection_modifyitems(items):
     """Everything under tests/integration talks to the real broker."""
     for item in items:
         if "/integration/" in str(item.fspath):
             item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_processes():
+    """Kill any subprocess a failed test left running."""
+    yield
+    while RUNNING:
+        proc = RUNNING.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 import uuid
 from collections.abc import Iterable
@@ -86,3 +87,14 @@ def processed(log: Path) -> list[tuple[int, int, int]]:
 def fully_committed(offsets: dict[Any, tuple]) -> bool:
     """Every partition's committed offset is its end (an empty partition needs no commit)."""
     return all(c == e or (c < 0 and e == 0) for c, e in offsets.values())
+
+
+# Subprocesses (consumers, replays) that tests start; conftest kills any still running after
+# each test, so a failed test leaves nothing behind.
+RUNNING: list[subprocess.Popen] = []
+
+
+def track(proc: subprocess.Popen) -> subprocess.Popen:
+    """Register a subprocess to be killed after the test if it is still running."""
+    RUNNING.append(proc)
+    return proc

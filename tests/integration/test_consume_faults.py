@@ -10,8 +10,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import REPO
 from tests.integration.kafka_helpers import (
     committed_and_end,
@@ -19,23 +17,10 @@ from tests.integration.kafka_helpers import (
     orders,
     processed,
     produce,
+    track,
 )
 
 HANDLERS = "tests.integration.pipeline_handlers"
-
-
-_RUNNING: list[subprocess.Popen] = []
-
-
-@pytest.fixture(autouse=True)
-def _no_stray_consumers():
-    """Kill any consumer a failed test left running."""
-    yield
-    while _RUNNING:
-        proc = _RUNNING.pop()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
 
 
 def _start(cli_env: dict[str, str], tmp_path: Path, *args: str, log: Path) -> subprocess.Popen:
@@ -53,7 +38,7 @@ def _start(cli_env: dict[str, str], tmp_path: Path, *args: str, log: Path) -> su
         stdout=subprocess.DEVNULL,
         stderr=open(tmp_path / f"err-{log.stem}.log", "ab"),  # noqa: SIM115 (child keeps it)
     )
-    _RUNNING.append(proc)
+    track(proc)
     return proc
 
 

@@ -21,24 +21,11 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 from tests.conftest import REPO
-from tests.integration.kafka_helpers import header, orders, produce, read_all
+from tests.integration.kafka_helpers import header, orders, produce, read_all, track
 from tests.integration.replay_handlers import handled
 
 PIPELINE = "tests.integration.pipeline_handlers"
 FIXED = "tests.integration.replay_handlers:succeed"
-
-_RUNNING: list[subprocess.Popen] = []
-
-
-@pytest.fixture(autouse=True)
-def _no_stray_replays():
-    """Kill any replay a failed test left running."""
-    yield
-    while _RUNNING:
-        proc = _RUNNING.pop()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
 
 
 @pytest.fixture
@@ -424,7 +411,7 @@ def _start(cli_env, tmp_path: Path, *args: str, name: str) -> subprocess.Popen:
         stdout=open(tmp_path / f"{name}.out", "wb"),  # noqa: SIM115 (the child keeps it)
         stderr=open(tmp_path / f"{name}.err", "wb"),  # noqa: SIM115
     )
-    _RUNNING.append(proc)
+    track(proc)
     return proc
 
 
