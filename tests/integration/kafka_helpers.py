@@ -98,3 +98,12 @@ def track(proc: subprocess.Popen) -> subprocess.Popen:
     """Register a subprocess to be killed after the test if it is still running."""
     RUNNING.append(proc)
     return proc
+
+
+def wait_for(predicate: Any, timeout: float, what: str) -> None:
+    """Poll `predicate` every 0.1s until true; fail the test naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from tests.integration.kafka_helpers import (
     processed,
     produce,
     track,
+    wait_for,
 )
 
 HANDLERS = "tests.integration.pipeline_handlers"
@@ -40,14 +40,6 @@ def _start(cli_env: dict[str, str], tmp_path: Path, *args: str, log: Path) -> su
     )
     track(proc)
     return proc
-
-
-def _wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def _logs(tmp_path: Path) -> str:
@@ -73,7 +65,7 @@ def test_kill_9_and_restart_loses_nothing_and_sqlite_dedupe_runs_none_twice(
     args = (topic_name, "-g", "k9", "--handler", f"{HANDLERS}:slow", "--dedupe", store)
 
     first = _start(cli_env, tmp_path, *args, log=log)
-    _wait_for(lambda: len(_ids(log)) >= 600, 60, "the first consumer to make progress")
+    wait_for(lambda: len(_ids(log)) >= 600, 60, "the first consumer to make progress")
     first.send_signal(signal.SIGKILL)
     first.wait(10)
     done_before = len(_ids(log))
@@ -95,16 +87,16 @@ def test_two_consumers_share_partitions_and_a_stop_hands_over(
     log_a, log_b = tmp_path / "a.log", tmp_path / "b.log"
     args = (topic_name, "-g", "pair", "--handler", f"{HANDLERS}:slow", "--no-retry")
     a = _start(cli_env, tmp_path, *args, log=log_a)
-    _wait_for(lambda: "assigned " + topic_name in _logs(tmp_path), 60, "the first member")
+    wait_for(lambda: "assigned " + topic_name in _logs(tmp_path), 60, "the first member")
     b = _start(cli_env, tmp_path, *args, log=log_b)
-    _wait_for(lambda: _logs(tmp_path).count("assigned " + topic_name) >= 3, 60, "the rebalance")
+    wait_for(lambda: _logs(tmp_path).count("assigned " + topic_name) >= 3, 60, "the rebalance")
     total = 2000
     produce(brokers, topic_name, orders(["ok"] * total))
-    _wait_for(lambda: len(_ids(log_a)) > 50 and len(_ids(log_b)) > 50, 60, "both to get work")
+    wait_for(lambda: len(_ids(log_a)) > 50 and len(_ids(log_b)) > 50, 60, "both to get work")
 
     a.send_signal(signal.SIGTERM)
     assert a.wait(60) == 0, "a SIGTERM stop is a clean exit"
-    _wait_for(lambda: set(_ids(log_a)) | set(_ids(log_b)) >= set(range(total)), 120, "all work")
+    wait_for(lambda: set(_ids(log_a)) | set(_ids(log_b)) >= set(range(total)), 120, "all work")
     b.send_signal(signal.SIGTERM)
     assert b.wait(60) == 0
     everything = _ids(log_a) + _ids(log_b)
@@ -123,9 +115,9 @@ def test_broker_restart_midway_loses_nothing(
     consumer = _start(
         cli_env, tmp_path, topic_name, "-g", "rs", "--handler", f"{HANDLERS}:slow", log=log
     )
-    _wait_for(lambda: len(_ids(log)) >= 300, 60, "progress before the restart")
+    wait_for(lambda: len(_ids(log)) >= 300, 60, "progress before the restart")
     restartable_broker.restart()
-    _wait_for(lambda: set(_ids(log)) >= set(range(total)), 180, "every message after restart")
+    wait_for(lambda: set(_ids(log)) >= set(range(total)), 180, "every message after restart")
     consumer.send_signal(signal.SIGTERM)
     assert consumer.wait(60) == 0, _errors(tmp_path)
     assert fully_committed(committed_and_end(brokers, "rs", [topic_name]))

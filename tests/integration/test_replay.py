@@ -21,7 +21,14 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 from tests.conftest import REPO
-from tests.integration.kafka_helpers import header, orders, produce, read_all, track
+from tests.integration.kafka_helpers import (
+    header,
+    orders,
+    produce,
+    read_all,
+    track,
+    wait_for,
+)
 from tests.integration.replay_handlers import handled
 
 PIPELINE = "tests.integration.pipeline_handlers"
@@ -415,14 +422,6 @@ def _start(cli_env, tmp_path: Path, *args: str, name: str) -> subprocess.Popen:
     return proc
 
 
-def _wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
 def test_interrupted_replays_resume_without_duplicates_or_gaps(
     run_cli, cli_env, g, brokers, topic_name, env, tmp_path
 ):
@@ -432,14 +431,14 @@ def test_interrupted_replays_resume_without_duplicates_or_gaps(
     args = (topic_name, "-g", g1, "--rate", "10", "--yes")
 
     killed = _start(cli_env, tmp_path, *args, "-q", name="killed")
-    _wait_for(lambda: _count(brokers, tier) >= 8, 60, "the first replay to send some")
+    wait_for(lambda: _count(brokers, tier) >= 8, 60, "the first replay to send some")
     killed.send_signal(signal.SIGKILL)
     killed.wait(10)
     after_kill = _count(brokers, tier)
     assert after_kill < 40, "killed too late to prove anything"
 
     stopped = _start(cli_env, tmp_path, *args, "--json", name="stopped")
-    _wait_for(lambda: _count(brokers, tier) >= after_kill + 8, 60, "the second replay")
+    wait_for(lambda: _count(brokers, tier) >= after_kill + 8, 60, "the second replay")
     stopped.send_signal(signal.SIGTERM)
     assert stopped.wait(30) == 0, (tmp_path / "stopped.err").read_text()[-2000:]
     summary = json.loads((tmp_path / "stopped.out").read_text())
