@@ -1,35 +1,45 @@
-"""Produce throughput and memory: `kafkactl produce` side by side with `kcat -P` (SPEC §14).
+"""Produce throughput and memory: kafkactl's engines side by side with kcat, Apache Kafka's
+console producer and the bare client loops (SPEC §14).
 
 Run by hand against a local broker (not in CI):
 
     .venv/bin/python benchmarks/bench_produce.py                  # 1M records, KAFKA_BROKERS
     .venv/bin/python benchmarks/bench_produce.py --records 200000 --brokers 127.0.0.1:9092
 
-It writes N JSON records of ~100 bytes to a file, then produces that file to fresh topics with
-`kafkactl produce -i FILE -q --json` and with `kcat -P -l FILE`, each as a subprocess, and
-prints records/s (wall clock, process start to exit, so start-up and the final flush count),
-the ratio, and each process's peak RSS (from wait4's rusage). kafkactl also runs on the first
-`--small` records, to show that peak memory does not grow with the input, and a bare
-kafka-python send loop with the same producer settings shows the client library's own ceiling.
-Every topic is read back (end offsets) to check that every record landed.
+It writes N JSON lines of ~100 bytes to a file, then produces that file, each tool as its own
+process and each on a fresh 3-partition topic:
+
+1. `kcat -P -l FILE`                                    values only, librdkafka defaults
+2. Apache Kafka's ConsoleProducer < FILE               values only, its defaults
+3. `kafkactl produce T -i FILE --key-field customer -q --json`, KAFKA_ENGINE=librdkafka
+4. the same with KAFKA_ENGINE=kafka-python
+5. the same on the first `--small` records, per engine (peak memory must not grow with input)
+6. a bare confluent-kafka loop doing kafkactl's per-record work (orjson validation, key from
+   the `customer` field, a `message-id` header): the librdkafka ceiling for this job
+7. a bare kafka-python send loop with kafkactl's producer settings (values only)
+
+and prints records/s (wall clock, process start to exit, so start-up and the final flush
+count), the ratios to kcat and to the console producer, and each process's peak RSS (wait4's
+rusage). Every topic is read back (end offsets) to check that every record landed. A tool that
+is missing (kcat, java/mvn, confluent-kafka) is skipped with a note.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 
-REPO = Path(__file__).resolve().parent.parent
+try:
+    from benchmarks import benchtools as bt
+except ImportError:  # run as a script: benchmarks/ itself is on sys.path
+    import benchtools as bt  # type: ignore[no-redef]
 
 
 @dataclass
@@ -85,28 +95,25 @@ def landed(brokers: str, topic: str) -> int:
         consumer.close()
 
 
-def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float, bytes]:
-    """Run a process; (wall seconds, peak RSS in MiB, stdout)."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    out = proc.stdout.read()
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        sys.exit(f"{argv[0]} failed ({proc.returncode}): {err.decode(errors='replace')[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024, out  # ru_maxrss is KiB on Linux
-
-
-def run_kafkactl(brokers: str, path: Path, count: int, partitions: int, extra: list[str]) -> Run:
+def produce_run(
+    tool: str,
+    argv_for_topic,
+    env: dict[str, str],
+    brokers: str,
+    count: int,
+    partitions: int,
+    stdin: Path | None = None,
+    capture: bool = False,
+    check=None,
+) -> Run:
+    """One tool producing the file to a fresh topic; `check(stdout)` may raise on a bad run."""
     topic = create_topic(brokers, partitions)
-    env = {**os.environ, "KAFKA_BROKERS": brokers, "KAFKA_LOG_FORMAT": "json"}
-    argv = [sys.executable, "-m", "kafkactl", "produce", topic, "-i", str(path), "-q", "--json"]
-    seconds, rss, out = timed(argv + extra, env)
-    summary = orjson.loads(out)
-    assert summary["published"] == count, summary
-    return Run("kafkactl produce", count, seconds, rss, landed(brokers, topic))
+    proc = bt.timed(argv_for_topic(topic), env, stdin=stdin, capture=capture)
+    if proc.returncode != 0:
+        raise RuntimeError(f"exit {proc.returncode}: {proc.tail()}")
+    if check is not None:
+        check(proc.stdout)
+    return Run(tool, count, proc.seconds, proc.peak_rss_mb, landed(brokers, topic))
 
 
 # The library's own ceiling: a bare KafkaProducer loop with kafkactl's producer settings
@@ -114,8 +121,11 @@ def run_kafkactl(brokers: str, path: Path, count: int, partitions: int, extra: l
 PLAIN_LOOP = """
 import sys
 from kafka import KafkaProducer
-from kafkactl.client import producer_config
 from kafkactl.config import load_settings
+try:
+    from kafkactl.kafka.kafka_python.config import producer_config
+except ImportError:  # before the engines: kafkactl.client
+    from kafkactl.client import producer_config
 producer = KafkaProducer(**producer_config(load_settings()))
 send, topic = producer.send, sys.argv[1]
 with open(sys.argv[2], "rb") as lines:
@@ -125,75 +135,248 @@ producer.flush()
 producer.close()
 """
 
+# The librdkafka ceiling for kafkactl's job: a bare confluent-kafka loop with kafkactl's
+# producer settings, doing kafkactl's per-record work -- validate the line as JSON with
+# orjson, take the key from the `customer` field, add a fresh UUID4 `message-id` header (made
+# the way kafkactl makes it) -- but no delivery callback per record (the landed check confirms
+# every record). murmur2 partitioning, like the Java client and kafka-python.
+CONFLUENT_LOOP = """
+import os, sys
+import orjson
+from confluent_kafka import Producer
+from kafkactl.config import load_settings
+s = load_settings()
+producer = Producer({
+    "bootstrap.servers": ",".join(s.brokers),
+    "client.id": "bench-confluent-loop",
+    "acks": str(s.producer_acks),
+    "enable.idempotence": s.producer_idempotent,
+    "compression.type": s.producer_compression,
+    "linger.ms": s.producer_linger_ms,
+    "batch.size": s.producer_batch_size,
+    "partitioner": "murmur2_random",
+})
+VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+def message_ids():
+    while True:
+        pool = os.urandom(16 * 4096).hex()
+        for p in range(0, len(pool), 32):
+            h = pool[p : p + 32]
+            yield f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{VARIANT[h[16]]}{h[17:20]}-{h[20:]}".encode()
+next_id = message_ids().__next__
+loads, produce, poll = orjson.loads, producer.produce, producer.poll
+topic, sent = sys.argv[1], 0
+with open(sys.argv[2], "rb") as lines:
+    for line in lines:
+        value = line[:-1] if line.endswith(b"\\n") else line
+        key = str(loads(value)["customer"]).encode()
+        headers = [("message-id", next_id())]
+        while True:
+            try:
+                produce(topic, value, key, headers=headers)
+                break
+            except BufferError:  # the local queue is full: let deliveries drain
+                poll(0.05)
+        sent += 1
+        if not sent % 1000:
+            poll(0)
+left = producer.flush(120)
+if left:
+    sys.exit(f"{left} records not delivered")
+print(sent)
+"""
 
-def run_plain_loop(brokers: str, path: Path, count: int, partitions: int) -> Run:
-    topic = create_topic(brokers, partitions)
-    env = {**os.environ, "KAFKA_BROKERS": brokers}
-    seconds, rss, _ = timed([sys.executable, "-c", PLAIN_LOOP, topic, str(path)], env)
-    return Run("kafka-python loop", count, seconds, rss, landed(brokers, topic))
+
+def summary_check(count: int):
+    def check(stdout: bytes) -> None:
+        summary = orjson.loads(stdout)
+        if summary.get("published") != count:
+            raise RuntimeError(f"kafkactl published {summary.get('published')}: {summary}")
+
+    return check
 
 
-def run_kcat(kcat: str, brokers: str, path: Path, count: int, partitions: int) -> Run:
-    topic = create_topic(brokers, partitions)
-    argv = [kcat, "-P", "-b", brokers, "-t", topic, "-l", str(path)]
-    seconds, rss, _ = timed(argv, dict(os.environ))
-    return Run("kcat -P", count, seconds, rss, landed(brokers, topic))
+def count_check(count: int):
+    def check(stdout: bytes) -> None:
+        if int(stdout.split()[-1]) != count:
+            raise RuntimeError(f"sent {stdout!r}, expected {count}")
+
+    return check
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--brokers", default=os.environ.get("KAFKA_BROKERS", "127.0.0.1:9092"))
     parser.add_argument("--records", type=int, default=1_000_000)
-    parser.add_argument("--small", type=int, default=100_000, help="the flat-memory comparison")
+    parser.add_argument(
+        "--small", type=int, default=100_000, help="the flat-memory comparison (0: skip it)"
+    )
     parser.add_argument("--partitions", type=int, default=3)
     parser.add_argument(
         "--kafkactl-args", default="", help="extra produce flags, e.g. --linger-ms 50"
     )
+    parser.add_argument(
+        "--skip",
+        default="",
+        help="comma-separated runs to leave out: kcat, console, kafkactl, small, "
+        "confluent-loop, kafka-python-loop",
+    )
     args = parser.parse_args()
-
-    kcat = shutil.which("kcat") or shutil.which("kafkacat")
-    if not kcat:
-        sys.exit("kcat not found: apt-get install -y kcat")
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    brokers, partitions, n = args.brokers, args.partitions, args.records
     extra = args.kafkactl_args.split()
+    base_env = {
+        **os.environ,
+        "KAFKA_BROKERS": brokers,
+        "KAFKA_LOG_FORMAT": "json",
+        "PYTHONPATH": str(bt.REPO),
+    }
+
+    def kcat_job(path: Path) -> Run:
+        kcat = bt.find_kcat()
+        return produce_run(
+            "kcat -P",
+            lambda t: [kcat, "-P", "-b", brokers, "-t", t, "-l", str(path)],
+            base_env,
+            brokers,
+            n,
+            partitions,
+        )
+
+    def console_job(path: Path) -> Run:
+        java = bt.kafka_java("org.apache.kafka.tools.ConsoleProducer")
+        return produce_run(
+            "console producer",
+            lambda t: [*java, "--bootstrap-server", brokers, "--topic", t],
+            base_env,
+            brokers,
+            n,
+            partitions,
+            stdin=path,
+        )
+
+    def kafkactl_job(engine: str, path: Path, count: int, label: str):
+        def job() -> Run:
+            if engine == "librdkafka":
+                bt.require_confluent_kafka()
+            argv = [sys.executable, "-m", "kafkactl", "produce"]
+            flags = ["-i", str(path), "--key-field", "customer", "-q", "--json", *extra]
+            return produce_run(
+                label,
+                lambda t: [*argv, t, *flags],
+                {**base_env, "KAFKA_ENGINE": engine},
+                brokers,
+                count,
+                partitions,
+                capture=True,
+                check=summary_check(count),
+            )
+
+        return job
+
+    def loop_job(tool: str, code: str, path: Path):
+        def job() -> Run:
+            if "confluent" in tool:
+                bt.require_confluent_kafka()
+            return produce_run(
+                tool,
+                lambda t: [sys.executable, "-c", code, t, str(path)],
+                base_env,
+                brokers,
+                n,
+                partitions,
+                capture=True,
+                check=count_check(n) if "confluent" in tool else None,
+            )
+
+        return job
+
     with tempfile.TemporaryDirectory(prefix="bench-produce-") as tmp:
         big = Path(tmp) / "records.jsonl"
         small = Path(tmp) / "records-small.jsonl"
-        size = write_records(big, args.records)
-        write_records(small, args.small)
+        size = write_records(big, n)
+        if args.small:
+            write_records(small, args.small)
         print(
-            f"{args.records:,} records, {size / args.records:.0f} bytes/record on average, "
-            f"{args.partitions} partitions, broker {args.brokers}\n",
+            f"{n:,} records, {size / n:.0f} bytes/record on average, "
+            f"{partitions} partitions, broker {brokers}",
             flush=True,
         )
-        runs = [
-            run_kcat(kcat, args.brokers, big, args.records, args.partitions),
-            run_kafkactl(args.brokers, big, args.records, args.partitions, extra),
-            run_kafkactl(args.brokers, small, args.small, args.partitions, extra),
-            run_plain_loop(args.brokers, big, args.records, args.partitions),
+        jobs = []
+        if "kcat" not in skip:
+            jobs.append(("kcat -P", lambda: kcat_job(big)))
+        if "console" not in skip:
+            jobs.append(("console producer", lambda: console_job(big)))
+        for engine in bt.ENGINES:
+            if "kafkactl" not in skip:
+                label = f"kafkactl [{engine}]"
+                jobs.append((label, kafkactl_job(engine, big, n, label)))
+            if args.small and "small" not in skip:
+                label = f"kafkactl [{engine}] small"
+                jobs.append((label, kafkactl_job(engine, small, args.small, label)))
+        if "confluent-loop" not in skip:
+            jobs.append(
+                ("confluent-kafka loop", loop_job("confluent-kafka loop", CONFLUENT_LOOP, big))
+            )
+        if "kafka-python-loop" not in skip:
+            jobs.append(("kafka-python loop", loop_job("kafka-python loop", PLAIN_LOOP, big)))
+        results, skipped, failed = bt.run_each(jobs)
+        note = bt.engine_note(base_env) if "kafkactl" not in skip else ""
+
+    runs: list[Run] = list(results.values())  # type: ignore[arg-type]
+    rate = {r.tool: r.rate for r in runs}
+    kcat_rate, console_rate = rate.get("kcat -P"), rate.get("console producer")
+    rows = [
+        [
+            r.tool,
+            f"{r.records:,}",
+            f"{r.seconds:.2f}",
+            f"{r.rate:,.0f}",
+            bt.ratio(r.rate, kcat_rate),
+            bt.ratio(r.rate, console_rate),
+            f"{r.peak_rss_mb:.1f} MiB",
+            f"{r.landed:,}",
         ]
+        for r in runs
+    ]
+    header = ["tool", "records", "seconds", "records/s", "/kcat", "/console", "peak RSS", "landed"]
+    print()
+    print(bt.table(header, rows) if rows else "(no runs)")
+    print()
+    for engine, bare in (
+        ("librdkafka", "confluent-kafka loop"),
+        ("kafka-python", "kafka-python loop"),
+    ):
+        mine = rate.get(f"kafkactl [{engine}]")
+        if mine and rate.get(bare):
+            print(f"kafkactl [{engine}] / {bare}: {bt.ratio(mine, rate[bare], 2)}")
+    for engine in bt.ENGINES:
+        big_run = results.get(f"kafkactl [{engine}]")
+        small_run = results.get(f"kafkactl [{engine}] small")
+        if big_run and small_run:
+            print(
+                f"kafkactl [{engine}] peak RSS: {small_run.peak_rss_mb:.1f} MiB at "
+                f"{small_run.records:,} records, {big_run.peak_rss_mb:.1f} MiB at "
+                f"{big_run.records:,} (x{big_run.peak_rss_mb / small_run.peak_rss_mb:.2f} for "
+                f"x{big_run.records / small_run.records:.0f} the input)"
+            )
+    if note:
+        print(note)
     print(
-        f"{'tool':<18}{'records':>11}{'seconds':>9}{'records/s':>12}{'peak RSS':>11}{'landed':>11}"
+        "kcat and the console producer send values only; kafkactl and the confluent-kafka "
+        "loop also parse each line, key it and add a message-id header"
     )
-    for r in runs:
-        print(
-            f"{r.tool:<18}{r.records:>11,}{r.seconds:>9.2f}{r.rate:>12,.0f}"
-            f"{r.peak_rss_mb:>8.1f} MiB{r.landed:>11,}"
-        )
-    kcat_run, big_run, small_run, plain_run = runs
-    print(f"\nkafkactl / kcat records/s: {big_run.rate / kcat_run.rate:.3f}")
-    print(
-        f"kafkactl / bare kafka-python loop: {big_run.rate / plain_run.rate:.2f} "
-        f"(kafka-python / kcat: {plain_run.rate / kcat_run.rate:.3f})"
-    )
-    print(
-        f"kafkactl peak RSS: {small_run.peak_rss_mb:.1f} MiB at {small_run.records:,} records, "
-        f"{big_run.peak_rss_mb:.1f} MiB at {big_run.records:,} records "
-        f"(x{big_run.peak_rss_mb / small_run.peak_rss_mb:.2f} for x"
-        f"{big_run.records / small_run.records:.0f} the input)"
-    )
-    for r in runs:
-        if r.landed != r.records:
-            sys.exit(f"{r.tool}: {r.landed} records landed, expected {r.records}")
+    for label, why in skipped.items():
+        print(f"skipped {label}: {why}")
+    for label, why in failed.items():
+        print(f"FAILED {label}: {why}")
+    lost = [r for r in runs if r.landed != r.records]
+    for r in lost:
+        print(f"{r.tool}: {r.landed:,} records landed, expected {r.records:,}")
+    if failed or lost:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
