@@ -1,15 +1,13 @@
-"""Topics, groups and offsets through kafka-python's admin client, as plain data."""
+"""Topics, groups and offsets through the admin port, as plain data."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from kafkactl.config import Settings
-
-# Broker error codes (Kafka protocol) that create_topics answers with.
-TOPIC_ALREADY_EXISTS = 36
+from kafkactl.kafka import TopicPartition
+from kafkactl.kafka.admin import TOPIC_ALREADY_EXISTS, Admin, TopicAnswer
 
 
 @dataclass(frozen=True)
@@ -69,7 +67,7 @@ def pipeline_topics(
     return plans
 
 
-def describe_topics(admin: Any, names: list[str]) -> dict[str, TopicInfo]:
+def describe_topics(admin: Admin, names: list[str]) -> dict[str, TopicInfo]:
     """Partitions, leaders, replicas and ISR per topic; missing topics have exists=False."""
     result: dict[str, TopicInfo] = {}
     if not names:
@@ -90,39 +88,29 @@ def describe_topics(admin: Any, names: list[str]) -> dict[str, TopicInfo]:
 
 
 def create_topics(
-    admin: Any,
+    admin: Admin,
     plans: list[TopicPlan],
     partitions: int,
     replication: int,
     configs: dict[str, str] | None = None,
 ) -> list[TopicResult]:
     """Create each planned topic; one that exists is `exists` (with a note if partitions differ)."""
-    from kafka.admin import NewTopic
-
     plans = list({p.name: p for p in plans}.values())
-    new = [NewTopic(p.name, partitions, replication, topic_configs=configs or {}) for p in plans]
-    response = admin.create_topics(new, raise_errors=False)
-    by_name = {t["name"]: t for t in response["topics"]}
+    answers = admin.create_topics([p.name for p in plans], partitions, replication, configs or {})
+    by_name = {a.name: a for a in answers}
     existing = describe_topics(
-        admin, [n for n, t in by_name.items() if t["error_code"] == TOPIC_ALREADY_EXISTS]
+        admin, [a.name for a in answers if a.error_code == TOPIC_ALREADY_EXISTS]
     )
     results = []
     for plan in plans:
-        answer = by_name.get(
-            plan.name, {"error_code": -1, "error_message": "no answer from broker"}
+        answer = by_name.get(plan.name) or TopicAnswer(
+            plan.name, -1, "no answer from broker", None, None
         )
-        code = answer["error_code"]
-        if code == 0:
+        if answer.error_code == 0:
             results.append(
-                TopicResult(
-                    plan.name,
-                    plan.role,
-                    "created",
-                    answer.get("num_partitions"),
-                    answer.get("replication_factor"),
-                )
+                TopicResult(plan.name, plan.role, "created", answer.partitions, answer.replication)
             )
-        elif code == TOPIC_ALREADY_EXISTS:
+        elif answer.error_code == TOPIC_ALREADY_EXISTS:
             info = existing.get(plan.name)
             have = len(info.partitions) if info else None
             rf = len(info.partitions[0].replicas) if info and info.partitions else None
@@ -131,66 +119,25 @@ def create_topics(
                 detail = f"has {have} partitions, not the {partitions} asked for"
             results.append(TopicResult(plan.name, plan.role, "exists", have, rf, detail))
         else:
-            message = answer.get("error_message") or _error_name(code)
-            results.append(TopicResult(plan.name, plan.role, "failed", detail=message))
+            results.append(TopicResult(plan.name, plan.role, "failed", detail=answer.error_message))
     return results
 
 
-def end_offsets(admin: Any, partitions: list[Any]) -> dict[Any, int]:
-    """The log-end offset of each TopicPartition."""
-    return _list_offsets(admin, partitions, latest=True)
+def end_offsets(admin: Admin, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+    """The log-end offset of each partition."""
+    return admin.list_offsets(partitions, latest=True)
 
 
-def beginning_offsets(admin: Any, partitions: list[Any]) -> dict[Any, int]:
-    """The first retained offset of each TopicPartition."""
-    return _list_offsets(admin, partitions, latest=False)
-
-
-def _list_offsets(admin: Any, partitions: list[Any], latest: bool) -> dict[Any, int]:
-    from kafka.admin import OffsetSpec
-
-    if not partitions:
-        return {}
-    spec = OffsetSpec.LATEST if latest else OffsetSpec.EARLIEST
-    answer = admin.list_partition_offsets(dict.fromkeys(partitions, spec))
-    return {tp: value.offset for tp, value in answer.items()}
-
-
-def committed_metadata(
-    admin: Any, group: str, partitions: list[Any], timeout: float = 15.0
-) -> dict[Any, Any]:
-    """The group's committed OffsetAndMetadata per partition, as the coordinator answers."""
-    from kafka import errors as kerr
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return admin.list_group_offsets({group: list(partitions)})[group]
-        except (
-            kerr.CoordinatorNotAvailableError,
-            kerr.CoordinatorLoadInProgressError,
-            kerr.NotCoordinatorError,
-        ):
-            # The group coordinator (and __consumer_offsets) may still be loading after start-up.
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
+def beginning_offsets(admin: Admin, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+    """The first retained offset of each partition."""
+    return admin.list_offsets(partitions, latest=False)
 
 
 def committed_offsets(
-    admin: Any, group: str, partitions: list[Any], timeout: float = 15.0
-) -> dict[Any, int | None]:
+    admin: Admin, group: str, partitions: list[TopicPartition], timeout: float = 15.0
+) -> dict[TopicPartition, int | None]:
     """The group's committed offset per partition (None: nothing committed yet)."""
     if not partitions:
         return {}
-    answer = committed_metadata(admin, group, partitions, timeout)
-    return {
-        tp: (meta.offset if meta is not None and meta.offset >= 0 else None)
-        for tp, meta in ((tp, answer.get(tp)) for tp in partitions)
-    }
-
-
-def _error_name(code: int) -> str:
-    from kafka import errors as kerr
-
-    return kerr.for_code(code).__name__
+    answer = admin.committed(group, partitions, timeout)
+    return {tp: (c.offset if c is not None else None) for tp, c in answer.items()}

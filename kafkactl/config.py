@@ -18,6 +18,7 @@ SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("auto", "json", "pretty")
+ENGINE_CHOICES = ("auto", "kafka-python", "librdkafka")
 MASK = "********"
 
 
@@ -146,6 +147,13 @@ class SettingSpec:
 SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("brokers", "KAFKA_BROKERS", "localhost:9092", _brokers, "bootstrap servers"),
     SettingSpec("client_id", "KAFKA_CLIENT_ID", "kafkactl", _text, "client id"),
+    SettingSpec(
+        "engine",
+        "KAFKA_ENGINE",
+        "auto",
+        _choice(ENGINE_CHOICES),
+        "auto (librdkafka when installed), kafka-python, librdkafka",
+    ),
     SettingSpec(
         "security_protocol",
         "KAFKA_SECURITY_PROTOCOL",
@@ -284,6 +292,7 @@ class Settings:
 
     brokers: tuple[str, ...]
     client_id: str
+    engine: str
     security_protocol: str
     sasl_mechanism: str | None
     sasl_username: str | None

@@ -1,8 +1,9 @@
 """ConsumerPipeline: the poll loop, worker pool, retry-tier due times, rebalances and commits.
 
-Threads: the poll loop owns the KafkaConsumer (it is not thread-safe); workers run handlers;
-the producer's IO thread reports routing acks; kafka-python's IO thread runs the rebalance
-listener. Shared state (tracker, in-flight counts, epochs) is guarded by one lock.
+Threads: the poll loop owns the consumer (it is not thread-safe); workers run handlers; the
+producer's delivery thread reports routing acks; the rebalance hooks run where the engine runs
+them (kafka-python: its IO thread; librdkafka: inside poll, on the poll loop's thread). Shared
+state (tracker, in-flight counts, epochs) is guarded by one lock.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from typing import Any
 from loguru import logger
 
 from kafkactl import headers as hdr
-from kafkactl.client import connect_admin, connect_with_backoff, consumer_config
-from kafkactl.compat import release_drained_records
 from kafkactl.config import Settings
 from kafkactl.dedupe import DedupeStore
 from kafkactl.dispatch import WorkerPool, lane_for
 from kafkactl.errors import FatalError, KafkactlError
 from kafkactl.gctune import fewer_collections
+from kafkactl.kafka import ConsumerPort, Offsets, Record, TopicPartition, connect_admin
+from kafkactl.kafka import connect_consumer as default_connect_consumer
+from kafkactl.kafka.admin import Admin
 from kafkactl.message import HandlerFailure, Message
 from kafkactl.metrics import Metrics
 from kafkactl.offsets import OffsetTracker
@@ -63,8 +65,11 @@ class ConsumeSummary:
 @dataclass
 class _Work:
     message: Message
-    tp: Any
+    tp: TopicPartition
     epoch: int
+
+
+ConsumerFactory = Callable[..., ConsumerPort]
 
 
 class ConsumerPipeline:
@@ -78,6 +83,9 @@ class ConsumerPipeline:
         dedupe: DedupeStore,
         metrics: Metrics | None = None,
         on_tick: Callable[[dict[str, Any]], None] | None = None,
+        connect_consumer: ConsumerFactory = default_connect_consumer,
+        connect_publisher: Callable[[Settings, Metrics], Publisher] | None = None,
+        connect_cluster: Callable[[Settings], Admin] = connect_admin,
     ) -> None:
         self.settings = settings
         self.options = options
@@ -85,24 +93,34 @@ class ConsumerPipeline:
         self.dedupe = dedupe
         self.metrics = metrics or Metrics()
         self.on_tick = on_tick
+        self._connect_consumer_port = connect_consumer
+        self._connect_publisher = connect_publisher or Publisher
+        self._connect_cluster = connect_cluster
         self.tiers = TierMap(settings, options.topics, options.group)
         self._lock = threading.RLock()
         self._tracker = OffsetTracker()
-        self._epochs: dict[Any, int] = {}
+        self._epochs: dict[TopicPartition, int] = {}
         self._epoch_seq = 0
-        self._inflight: dict[Any, int] = defaultdict(int)
-        self._due: dict[Any, int] = {}  # tier partition -> epoch ms when its next record is due
-        self._backpressured: set[Any] = set()
+        self._inflight: dict[TopicPartition, int] = defaultdict(int)
+        # tier partition -> epoch ms when its next record is due
+        self._due: dict[TopicPartition, int] = {}
+        self._backpressured: set[TopicPartition] = set()
         self._stop = threading.Event()
         self._stopped_by = "end"
         self._dispatched = 0
         self._assigned_once = False
-        self._consumer: Any = None
+        self._consumer: ConsumerPort | None = None
+        self._admin: Admin | None = None
         self._publisher: Publisher | None = None
         self._router: RetryRouter | None = None
         self._pool: WorkerPool | None = None
         self._inline = bool(getattr(handler, "inline", False))
-        self._rejoin_watchdog = _RejoinWatchdog(self)
+        self._max_records = settings.consumer_max_poll_records or 500
+
+    @property
+    def drain_timeout(self) -> float:
+        """How long revoked partitions' running work may take to finish (RebalanceListener)."""
+        return self.options.drain_timeout
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -114,16 +132,16 @@ class ConsumerPipeline:
 
     def run(self) -> ConsumeSummary:
         """Consume until stopped (signal, --count, --exit-at-end); returns the summary."""
-        from kafkactl.client import HealthLoop
+        from kafkactl.kafka.connect import HealthLoop
 
-        admin = connect_admin(self.settings)
+        admin = self._admin = self._connect_cluster(self.settings)
         try:
             self._check_topics(admin)
         except BaseException:
             admin.close()
             raise
         health = HealthLoop(admin.describe_cluster, self.settings.health_interval).start()
-        self._publisher = Publisher(self.settings, self.metrics)
+        self._publisher = self._connect_publisher(self.settings, self.metrics)
         self._router = RetryRouter(self.tiers, self._publisher, self.metrics, self.options.no_retry)
         self._consumer = self._connect_consumer()
         self._pool = WorkerPool(self.options.workers, self._handle)
@@ -137,7 +155,7 @@ class ConsumerPipeline:
             admin.close()
         return ConsumeSummary(self.metrics.snapshot(), self._stopped_by, committed)
 
-    def _check_topics(self, admin: Any) -> None:
+    def _check_topics(self, admin: Admin) -> None:
         from kafkactl import admin as kadmin
 
         needed = self.tiers.subscribed() + [self.tiers.dlq(t) for t in self.options.topics]
@@ -154,39 +172,29 @@ class ConsumerPipeline:
                 f"kafkactl create-topics {topics} --group {self.options.group}{flag}"
             )
 
-    def _connect_consumer(self) -> Any:
-        from kafka import KafkaConsumer
-
-        config = consumer_config(self.settings, self.options.group)
-        config.setdefault("max_poll_records", 500)
-
-        def connect() -> Any:
-            consumer = KafkaConsumer(**config)
-            topics = self.options.topics if self.options.no_retry else self.tiers.subscribed()
-            consumer.subscribe(topics, listener=_make_listener(self, consumer))
-            return consumer
-
-        return connect_with_backoff(self.settings, connect, "the consumer group")
+    def _connect_consumer(self) -> ConsumerPort:
+        consumer = self._connect_consumer_port(
+            self.settings, self.options.group, on_commit=self._commit_done
+        )
+        topics = self.options.topics if self.options.no_retry else self.tiers.subscribed()
+        consumer.subscribe(topics, self)
+        return consumer
 
     # --- the poll loop ------------------------------------------------------------------
 
     def _loop(self) -> None:
         consumer = self._consumer
-        assert self._router is not None
+        assert self._router is not None and consumer is not None
+        poll_timeout = self.options.poll_timeout_ms / 1000
         next_commit = next_end_check = time.monotonic()
         next_tick = next_commit + self.options.metrics_interval
         while not self._stop.is_set():
-            release_drained_records(consumer)
-            records = consumer.poll(
-                timeout_ms=self.options.poll_timeout_ms,
-                max_records=consumer.config["max_poll_records"],
-            )
+            records = consumer.poll(poll_timeout, self._max_records)
             now = time.monotonic()
             if records:
                 self._accept(records)
             self._router.tick()
             self._reconcile_pauses()
-            self._rejoin_watchdog.check(now, bool(self._epochs))
             if now >= next_commit:
                 self._commit(sync=False)
                 next_commit = now + self.options.commit_interval
@@ -202,9 +210,10 @@ class ConsumerPipeline:
                 if self._at_end():
                     self.request_stop("end")
 
-    def _accept(self, records: dict[Any, list[Any]]) -> None:
+    def _accept(self, records: dict[TopicPartition, list[Record]]) -> None:
         """Dispatch fetched records; pause a tier partition at its first record not yet due."""
         consumer = self._consumer
+        assert consumer is not None
         now_ms = int(time.time() * 1000)
         limit = self.options.count
         with self._lock:
@@ -228,7 +237,7 @@ class ConsumerPipeline:
                     else:
                         self._dispatch(tp, record)
 
-    def _handle_inline(self, tp: Any, record: Any) -> bool:
+    def _handle_inline(self, tp: TopicPartition, record: Record) -> bool:
         """Run a handler that cannot fail (print) on the poll thread; False once output closed."""
         message = _to_message(record)
         self._dispatched += 1
@@ -251,7 +260,7 @@ class ConsumerPipeline:
         self._tracker.skip(tp, record.offset)
         return True
 
-    def _dispatch(self, tp: Any, record: Any) -> None:
+    def _dispatch(self, tp: TopicPartition, record: Record) -> None:
         message = _to_message(record)
         self._tracker.track(tp, record.offset)
         self._inflight[tp] += 1
@@ -264,6 +273,7 @@ class ConsumerPipeline:
     def _reconcile_pauses(self) -> None:
         """Pause tier partitions not yet due and partitions with too much in flight."""
         consumer = self._consumer
+        assert consumer is not None
         now_ms = int(time.time() * 1000)
         limit = self.options.max_in_flight_per_partition
         with self._lock:
@@ -284,24 +294,25 @@ class ConsumerPipeline:
         to_resume = (actual - wanted) & assigned
         if to_pause:
             logger.debug("pausing {}", _names(to_pause))
-            consumer.pause(*to_pause)
+            consumer.pause(to_pause)
         if to_resume:
             logger.debug("resuming {}", _names(to_resume))
-            consumer.resume(*to_resume)
+            consumer.resume(to_resume)
 
     def _log_state(self) -> None:
         """One DEBUG line with the pipeline's state, for diagnosing a stalled partition."""
         consumer = self._consumer
+        assert consumer is not None
         with self._lock:
             busy = {f"{tp.topic}[{tp.partition}]": n for tp, n in self._inflight.items() if n}
             due = {f"{tp.topic}[{tp.partition}]": t for tp, t in self._due.items()}
         logger.debug(
-            "state: assigned={} paused={} in_flight={} due={} parked={}",
-            _names(set(consumer.assignment())),
-            _names(set(consumer.paused())),
+            "state: assigned={} paused={} in_flight={} due={} {}",
+            _names(consumer.assignment()),
+            _names(consumer.paused()),
             busy,
             due,
-            _names(set(getattr(consumer._fetcher, "_paused_partition_records", {}))),
+            consumer.describe_state(),
         )
 
     def _count_reached(self) -> bool:
@@ -320,18 +331,13 @@ class ConsumerPipeline:
             partitions = list(self._epochs)
         if not partitions or self._publisher.in_flight or self._router.waiting:
             return False
-        from kafka.errors import KafkaError
-
+        assert self._consumer is not None and self._admin is not None
         try:
-            ends = self._consumer.end_offsets(partitions, timeout_ms=5000)
-            for tp in partitions:
-                position = self._consumer.position(tp, timeout_ms=5000)
-                if position is None or position < ends[tp]:
-                    return False
-        except KafkaError as exc:
+            ends = self._admin.list_offsets(partitions, latest=True)
+        except Exception as exc:  # a broker hiccup: the next check asks again
             logger.debug("end-of-topic check failed, will retry: {}", exc)
             return False
-        return True
+        return self._consumer.at_end(ends)
 
     # --- workers ------------------------------------------------------------------------
 
@@ -389,9 +395,7 @@ class ConsumerPipeline:
 
     # --- commits and rebalances ---------------------------------------------------------
 
-    def _commit(self, sync: bool, partitions: list[Any] | None = None) -> dict[Any, int]:
-        from kafka.structs import OffsetAndMetadata
-
+    def _commit(self, sync: bool, partitions: list[TopicPartition] | None = None) -> Offsets:
         flush = getattr(self.handler, "flush", None)
         if flush is not None:
             try:
@@ -405,28 +409,27 @@ class ConsumerPipeline:
             offsets = self._tracker.to_commit(partitions)
         if not offsets:
             return {}
-        payload = {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in offsets.items()}
+        assert self._consumer is not None
+        self._consumer.commit(offsets, asynchronous=not sync)
         if sync:
-            self._consumer.commit(payload)
             self._committed(offsets)
-        else:
-            self._consumer.commit_async(
-                payload, callback=lambda _o, resp: self._commit_done(offsets, resp)
-            )
         return offsets
 
-    def _commit_done(self, offsets: dict[Any, int], response: Any) -> None:
-        if isinstance(response, BaseException):
-            logger.warning("offset commit failed (will retry): {}", response)
+    def _commit_done(self, offsets: Offsets, error: BaseException | None) -> None:
+        """An asynchronous commit settled (engine thread: kafka-python IO, librdkafka poll)."""
+        if error is not None:
+            logger.warning("offset commit failed (will retry): {}", error)
             return
         self._committed(offsets)
 
-    def _committed(self, offsets: dict[Any, int]) -> None:
+    def _committed(self, offsets: Offsets) -> None:
         with self._lock:
             moved = self._tracker.mark_committed(offsets)
         self.metrics.incr("committed", moved)
 
-    def on_assigned(self, assigned: set[Any]) -> None:
+    # --- RebalanceListener: the engine calls these as partitions come and go -------------
+
+    def on_assigned(self, assigned: set[TopicPartition]) -> None:
         """Track new partitions under a fresh epoch."""
         with self._lock:
             for tp in assigned:
@@ -437,7 +440,7 @@ class ConsumerPipeline:
             self._assigned_once = True
         logger.info("assigned {}", _names(assigned))
 
-    def begin_revoke(self, revoked: set[Any]) -> None:
+    def begin_revoke(self, revoked: set[TopicPartition]) -> None:
         """Stop handing out work of revoked partitions; queued work is dropped (redelivered)."""
         assert self._pool is not None
         with self._lock:
@@ -445,12 +448,12 @@ class ConsumerPipeline:
             for work in dropped:
                 self._inflight[work.tp] -= 1
 
-    def revoked_busy(self, revoked: set[Any]) -> int:
+    def revoked_busy(self, revoked: set[TopicPartition]) -> int:
         """Work of revoked partitions still running or waiting for a routing ack."""
         with self._lock:
             return sum(self._inflight.get(tp, 0) for tp in revoked)
 
-    def finish_revoke(self, revoked: set[Any], commit: bool) -> dict[Any, int]:
+    def finish_revoke(self, revoked: set[TopicPartition], commit: bool) -> Offsets:
         """Forget revoked partitions; returns their commit points (to commit asynchronously)."""
         with self._lock:
             offsets = self._tracker.to_commit([tp for tp in revoked if tp in self._epochs])
@@ -467,7 +470,7 @@ class ConsumerPipeline:
     def _shutdown(self) -> dict[str, int]:
         """Stop fetching, drain in-flight work, flush routing, commit synchronously, close."""
         self._stop.set()
-        committed: dict[Any, int] = {}
+        committed: Offsets = {}
         deadline = time.monotonic() + self.options.shutdown_timeout
         try:
             if self._consumer is not None:
@@ -480,7 +483,7 @@ class ConsumerPipeline:
                 if self._router is not None:
                     self._router.tick()
                 if self._consumer is not None:
-                    self._consumer.poll(timeout_ms=50)  # keeps the group membership alive
+                    self._consumer.poll(0.05, 1)  # keeps the group membership alive
                 else:
                     time.sleep(0.05)
             if self._publisher is not None:
@@ -494,7 +497,7 @@ class ConsumerPipeline:
             if self._pool is not None:
                 self._pool.close(timeout=1.0)
             if self._consumer is not None:
-                self._consumer.close(autocommit=False)
+                self._consumer.close()
             if self._publisher is not None:
                 self._publisher.close(timeout=5.0)
             self.dedupe.close()
@@ -504,83 +507,7 @@ class ConsumerPipeline:
         return {f"{tp.topic}:{tp.partition}": offset for tp, offset in committed.items()}
 
 
-class _RejoinWatchdog:
-    """Asks for a rejoin when the group has given this member nothing for a while.
-
-    kafka-python 3.0.12 sometimes drops the SyncGroup answer that carries the assignment after
-    a first, empty one: the member then sits in the group with nothing, for ever. A rejoin is
-    harmless when the emptiness is real (more members than partitions), so it backs off from
-    10s to 5 min between tries and stops as soon as partitions arrive.
-    """
-
-    def __init__(self, pipeline: ConsumerPipeline) -> None:
-        self._pipeline = pipeline
-        self._empty_since: float | None = None
-        self._wait = 10.0
-
-    def check(self, now: float, assigned: bool) -> None:
-        """Call from the poll loop after each poll."""
-        if assigned:
-            self._empty_since = None
-            self._wait = 10.0
-            return
-        if self._empty_since is None:
-            self._empty_since = now
-            return
-        if now - self._empty_since < self._wait:
-            return
-        coordinator = getattr(self._pipeline._consumer, "_coordinator", None)
-        if coordinator is None or not hasattr(coordinator, "request_rejoin"):
-            return
-        logger.info("no partitions assigned for {:.0f}s; asking the group to rebalance", self._wait)
-        coordinator.request_rejoin()
-        self._empty_since = now
-        self._wait = min(self._wait * 2, 300.0)
-
-
-def _make_listener(pipeline: ConsumerPipeline, consumer: Any) -> Any:
-    """Rebalance hooks, run on kafka-python's IO thread: never block there, only await."""
-    from kafka import AsyncConsumerRebalanceListener
-
-    class Listener(AsyncConsumerRebalanceListener):
-        async def on_partitions_revoked(self, revoked: set[Any]) -> None:
-            await _revoke(pipeline, consumer, set(revoked), commit=True)
-
-        async def on_partitions_lost(self, lost: set[Any]) -> None:
-            await _revoke(pipeline, consumer, set(lost), commit=False)
-
-        async def on_partitions_assigned(self, assigned: set[Any]) -> None:
-            pipeline.on_assigned(set(assigned))
-
-    return Listener()
-
-
-async def _revoke(
-    pipeline: ConsumerPipeline, consumer: Any, revoked: set[Any], commit: bool
-) -> None:
-    from kafka.structs import OffsetAndMetadata
-
-    if not revoked:
-        return
-    pipeline.begin_revoke(revoked)
-    deadline = time.monotonic() + pipeline.options.drain_timeout
-    # Bounded drain: kafka-python's IO loop sleeps cooperatively here, so heartbeats continue.
-    net = getattr(consumer, "_net", None)
-    while pipeline.revoked_busy(revoked) and time.monotonic() < deadline and net is not None:
-        await net.sleep(0.05)
-    offsets = pipeline.finish_revoke(revoked, commit)
-    if offsets:
-        payload = {tp: OffsetAndMetadata(o, "", -1) for tp, o in offsets.items()}
-        # A blocking commit() raises on the IO thread; commit_async is the supported way.
-        consumer.commit_async(payload, callback=_log_revoke_commit)
-
-
-def _log_revoke_commit(_offsets: Any, response: Any) -> None:
-    if isinstance(response, BaseException):
-        logger.warning("offset commit on revoke failed: {}", response)
-
-
-def _to_message(record: Any) -> Message:
+def _to_message(record: Record) -> Message:
     headers = list(record.headers or [])
     message_id = hdr.get_text(headers, hdr.MESSAGE_ID)
     if not message_id:
@@ -614,5 +541,5 @@ def _is_decode_error(exc: BaseException) -> bool:
     return isinstance(exc, UnicodeDecodeError | orjson.JSONDecodeError)
 
 
-def _names(partitions: set[Any]) -> str:
+def _names(partitions: set[TopicPartition]) -> str:
     return ", ".join(sorted(f"{tp.topic}[{tp.partition}]" for tp in partitions)) or "nothing"

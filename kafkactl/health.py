@@ -8,6 +8,7 @@ from typing import Any
 
 from kafkactl import admin as kadmin
 from kafkactl.config import Settings
+from kafkactl.kafka import TopicPartition
 
 
 @dataclass
@@ -129,8 +130,6 @@ def _topic_check(plan: kadmin.TopicPlan, info: kadmin.TopicInfo) -> TopicCheck:
 def _group_check(
     admin: Any, settings: Settings, query: HealthQuery, described: dict[str, kadmin.TopicInfo]
 ) -> GroupCheck:
-    from kafka import TopicPartition
-
     assert query.group is not None
     check = GroupCheck(query.group)
     consumed: list[Any] = []
@@ -160,8 +159,6 @@ def _group_check(
 
 def dlq_depth(admin: Any, dlq: str, info: kadmin.TopicInfo) -> int:
     """Dead letters not yet passed over by replay-dlq (all retained records if never replayed)."""
-    from kafka import TopicPartition
-
     tps = [TopicPartition(dlq, p.partition) for p in info.partitions]
     ends = kadmin.end_offsets(admin, tps)
     starts = kadmin.beginning_offsets(admin, tps)

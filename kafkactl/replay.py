@@ -755,10 +755,8 @@ class ReplayEngine:
 
     def open(self) -> None:
         """Connect, check the DLQ and the target, and read each partition's range and progress."""
-        from kafka import KafkaConsumer, TopicPartition
-
         from kafkactl import admin as kadmin
-        from kafkactl.client import connect_admin, connect_with_backoff, consumer_config
+        from kafkactl.kafka import TopicPartition, connect_admin, connect_consumer
 
         opts = self.options
         if opts.to not in (TO_RETRY, TO_ORIGINAL) and opts.to == opts.dlq:
@@ -783,27 +781,19 @@ class ReplayEngine:
                 f"partitions 0-{max(available)}"
             )
         chosen = sorted(set(opts.partitions)) if opts.partitions else sorted(available)
-        config = consumer_config(self.settings, self.group, isolation_level="read_committed")
-        self._consumer = connect_with_backoff(
-            self.settings, lambda: KafkaConsumer(**config), "the DLQ"
-        )
+        self._consumer = connect_consumer(self.settings, self.group, read_committed=True)
         tps = [TopicPartition(opts.dlq, p) for p in chosen]
-        ends = self._consumer.end_offsets(tps)
-        begins = self._consumer.beginning_offsets(tps)
-        committed = self._committed(tps)
+        marks = self._consumer.watermarks(tps)
+        committed = self._admin.committed(self.group, tps)
         for tp in tps:
             meta = committed.get(tp)
-            offset = meta.offset if meta is not None and meta.offset >= 0 else None
+            offset = meta.offset if meta is not None else None
             memo, fence = RangeSet(), None
-            if offset is not None:
-                memo, fence = decode_progress(offset, meta.metadata)
-            self._parts.append(_Partition(tp, begins[tp], ends[tp], offset, memo, fence))
+            if meta is not None:
+                memo, fence = decode_progress(meta.offset, meta.metadata)
+            begin, end = marks[tp]
+            self._parts.append(_Partition(tp, begin, end, offset, memo, fence))
         self._reset()
-
-    def _committed(self, tps: list[Any]) -> dict[Any, Any]:
-        from kafkactl.admin import committed_metadata
-
-        return committed_metadata(self._admin, self.group, tps)
 
     def close(self) -> None:
         """Close every client (the producer after a last flush)."""
@@ -817,8 +807,6 @@ class ReplayEngine:
             try:
                 if name == "producer":
                     client.close(timeout=5.0)
-                elif name == "consumer":
-                    client.close(autocommit=False)
                 else:
                     client.close()
             except Exception as exc:  # closing must not hide the summary
@@ -914,7 +902,8 @@ class ReplayEngine:
         cursor = part.start  # the next offset not seen yet
         next_commit = time.monotonic() + self.options.commit_interval
         while not self._stop.is_set():
-            for record in consumer.poll(timeout_ms=self.options.poll_timeout_ms).get(part.tp, []):
+            fetched = consumer.poll(self.options.poll_timeout_ms / 1000, 500)
+            for record in fetched.get(part.tp, []):
                 if self._stop.is_set():
                     return
                 if record.offset >= part.end:
@@ -1100,8 +1089,6 @@ class ReplayEngine:
 
     def _commit(self, part: _Partition, final: bool = False, required: bool = False) -> None:
         """Commit the watermark and memo, with the fence while a copy may be unaccounted for."""
-        from kafka.structs import OffsetAndMetadata
-
         with self._lock:
             offset = part.watermark()
             settled = part.pending == 0
@@ -1117,7 +1104,7 @@ class ReplayEngine:
                     fence = Fence(part.fence_ts or run_fence.ts, run_fence.topics)
             metadata = encode_progress(offset, part.done, fence, run_fence)
         try:
-            self._consumer.commit({part.tp: OffsetAndMetadata(offset, metadata, -1)})
+            self._consumer.commit({part.tp: offset}, metadata={part.tp: metadata})
         except Exception as exc:
             if required:
                 self.request_stop("commit failed")
@@ -1164,9 +1151,7 @@ class ReplayEngine:
         return known
 
     def _find_copies(self, part: _Partition) -> RangeSet:
-        from kafka import KafkaConsumer, TopicPartition
-
-        from kafkactl.client import connect_with_backoff, consumer_config
+        from kafkactl.kafka import TopicPartition, connect_consumer
 
         fence = part.fence
         assert fence is not None
@@ -1180,27 +1165,18 @@ class ReplayEngine:
         )
         if not topics:
             return found
-        config = consumer_config(self.settings, None)
-        reader = connect_with_backoff(self.settings, lambda: KafkaConsumer(**config), "Kafka")
+        reader = connect_consumer(self.settings, None)
         try:
-            tps = [
-                TopicPartition(t, p)
-                for t in topics
-                for p in sorted(reader.partitions_for_topic(t) or ())
-            ]
+            tps = [TopicPartition(t, p) for t in topics for p in reader.partitions_for(t)]
             since = fence.ts - RECOVERY_MARGIN_MS
             starts = reader.offsets_for_times(dict.fromkeys(tps, since))
-            ends = reader.end_offsets(tps)
-            todo = {
-                tp: ends[tp]
-                for tp in tps
-                if starts.get(tp) is not None and starts[tp].offset < ends[tp]
-            }
+            marks = reader.watermarks(tps)
+            todo = {tp: marks[tp][1] for tp in tps if starts[tp] < marks[tp][1]}
             if not todo:
                 return found
             reader.assign(list(todo))
             for tp in todo:
-                reader.seek(tp, starts[tp].offset)
+                reader.seek(tp, starts[tp])
             wanted = (self.options.dlq, part.partition)
             deadline = time.monotonic() + 600
             while todo:
@@ -1211,7 +1187,7 @@ class ReplayEngine:
                         f"could not read {', '.join(t.topic for t in todo)} to its end to look "
                         "for copies of the interrupted replay; nothing was sent"
                     )
-                for tp, records in reader.poll(timeout_ms=500).items():
+                for tp, records in reader.poll(0.5, 500).items():
                     for r in records:
                         if tp in todo and r.offset < todo[tp]:
                             self._match_copy(r, wanted, fence, part, found)
@@ -1220,7 +1196,7 @@ class ReplayEngine:
                     if position is not None and position >= todo[tp]:
                         del todo[tp]
         finally:
-            reader.close(autocommit=False)
+            reader.close()
         if found:
             logger.info(
                 "partition {}: {} records were already replayed by the interrupted run",

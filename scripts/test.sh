@@ -11,7 +11,7 @@ if [[ ! -x "$venv/bin/python" ]]; then
   python3 -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet -e '.[dev]'
+"$venv/bin/python" -m pip install --quiet -e '.[dev,fast]'
 
 # A broker of our own on free ports, with its data in a fresh folder, unless KAFKA_BROKERS is
 # given (then the tests use that broker and this script starts nothing). Besides the plaintext

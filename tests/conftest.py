@@ -120,12 +120,23 @@ def admin(brokers: str) -> Iterator[object]:
     client.close()
 
 
+# Every behaviour holds on both engines (SPEC §16): each CLI test runs once per engine.
+ENGINES = ("kafka-python", "librdkafka")
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """The engine the CLI under test runs on (KAFKA_ENGINE)."""
+    return str(request.param)
+
+
 @pytest.fixture
-def cli_env(brokers: str, tmp_path: Path) -> dict[str, str]:
+def cli_env(brokers: str, tmp_path: Path, engine: str) -> dict[str, str]:
     """Environment for running the CLI: the test broker, no stray config, JSON logs."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "KAFKACTL_"))}
     env.update(
         KAFKA_BROKERS=brokers,
+        KAFKA_ENGINE=engine,
         KAFKA_LOG_FORMAT="json",
         XDG_CONFIG_HOME=str(tmp_path / "xdg"),
         COLUMNS="200",

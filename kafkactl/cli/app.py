@@ -17,8 +17,8 @@ app = typer.Typer(
     help=(
         "Kafka from the shell: pipe JSON lines into topics, consume with retry tiers and a "
         "dead-letter topic, replay dead letters, check cluster health.\n\n"
-        "Global options (--brokers, --config, --context, --connect-timeout, --log-level, "
-        "--log-format) may be given before or after the command."
+        "Global options (--brokers, --engine, --config, --context, --connect-timeout, "
+        "--log-level, --log-format) may be given before or after the command."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -32,6 +32,7 @@ app = typer.Typer(
 GLOBAL_VALUE_OPTIONS = {
     "-b",
     "--brokers",
+    "--engine",
     "--config",
     "--context",
     "--connect-timeout",
@@ -45,6 +46,7 @@ class GlobalOptions:
     """What the global flags said; None means "not given on the command line"."""
 
     brokers: str | None = None
+    engine: str | None = None
     config: str | None = None
     context: str | None = None
     connect_timeout: str | None = None
@@ -54,7 +56,14 @@ class GlobalOptions:
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"kafkactl {__version__}")
+        from kafkactl.kafka import versions
+
+        found = versions()
+        libraries = ", ".join(
+            f"{name} {version or 'not installed'}" for name, version in found.items()
+        )
+        engine = "librdkafka" if found.get("librdkafka") else "kafka-python"
+        typer.echo(f"kafkactl {__version__} (engine auto: {engine}; {libraries})")
         raise typer.Exit()
 
 
@@ -63,6 +72,12 @@ def main_options(
     ctx: typer.Context,
     brokers: Annotated[
         str | None, typer.Option("--brokers", "-b", help="Bootstrap servers host:port[,...].")
+    ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            help="Kafka client: auto (librdkafka when installed), kafka-python, librdkafka."
+        ),
     ] = None,
     config: Annotated[
         str | None, typer.Option(help="Config file (TOML); default ./kafkactl.toml.")
@@ -80,17 +95,21 @@ def main_options(
     ] = False,
 ) -> None:
     """Kafka from the shell."""
-    ctx.obj = GlobalOptions(brokers, config, context, connect_timeout, log_level, log_format)
+    ctx.obj = GlobalOptions(
+        brokers, engine, config, context, connect_timeout, log_level, log_format
+    )
 
 
 def settings_for(ctx: typer.Context, **flags: Any) -> Any:
     """Load and validate settings with the global and command flags, and set up logging."""
     from kafkactl.config import load_settings
+    from kafkactl.kafka import engine_name
     from kafkactl.log import register_secrets, setup_logging
 
     opts: GlobalOptions = ctx.find_root().obj or GlobalOptions()
     merged = {
         "brokers": opts.brokers,
+        "engine": opts.engine,
         "connect_timeout": opts.connect_timeout,
         "log_level": opts.log_level,
         "log_format": opts.log_format,
@@ -99,6 +118,7 @@ def settings_for(ctx: typer.Context, **flags: Any) -> Any:
     settings = load_settings(merged, config_path=opts.config, context=opts.context)
     register_secrets(settings.secrets())
     setup_logging(settings.log_level, settings.log_format)
+    engine_name(settings)  # an engine that is not installed is a usage error, before connecting
     return settings
 
 

@@ -17,18 +17,23 @@ def config(ctx: typer.Context, json_out: JsonOpt = False) -> None:
       KAFKA_PRODUCER_ACKS=1 kafkactl --context prod config --json
     """
     from kafkactl import render
+    from kafkactl.kafka import engine_name, versions
 
     settings = settings_for(ctx)
+    engine = {"name": engine_name(settings), "libraries": versions()}
     if json_out:
         render.print_json(
             {
                 "config_file": settings.config_file,
                 "context": settings.context,
+                "engine": engine,
                 "settings": settings.as_dict(),
             }
         )
     else:
         render.settings_table(settings.rows(), settings.context, settings.config_file)
+        libraries = ", ".join(f"{k} {v or 'not installed'}" for k, v in engine["libraries"].items())
+        render.info(f"engine: {engine['name']} ({libraries})")
 
 
 def register(app: typer.Typer) -> None:

@@ -47,8 +47,8 @@ def health(
       kafkactl health -t orders -g billing --watch --interval 5s
     """
     from kafkactl import render
-    from kafkactl.client import connect_admin
     from kafkactl.health import HealthQuery, check
+    from kafkactl.kafka import connect_admin
 
     flags = {"connect_timeout": timeout} if timeout else {}
     settings = settings_for(ctx, **flags)

@@ -117,7 +117,6 @@ def produce(
       jq -r .input rejects.jsonl | kafkactl produce orders --key-field id
     """
     from kafkactl import admin, render
-    from kafkactl.client import connect_admin
     from kafkactl.formats import FORMATS, parse_key_delimiter
     from kafkactl.ingest import (
         ProduceJob,
@@ -128,6 +127,7 @@ def produce(
         read_lines,
         stop_on_signals,
     )
+    from kafkactl.kafka import connect_admin
     from kafkactl.producer import Publisher
     from kafkactl.render.produce import ProduceProgress, summary_table
 

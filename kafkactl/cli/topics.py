@@ -42,7 +42,7 @@ def create_topics(
       kafkactl create-topics audit --no-retry -c retention.ms=604800000 --json
     """
     from kafkactl import admin, render
-    from kafkactl.client import connect_admin
+    from kafkactl.kafka import connect_admin
 
     if partitions < 1:
         raise UsageError(f"--partitions must be 1 or more, got {partitions}")

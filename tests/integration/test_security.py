@@ -383,10 +383,11 @@ def test_a_client_stuck_in_its_tls_handshake_is_abandoned(
     """kafka-python's own handshake has no timeout; connect_with_backoff bounds it anyway."""
     from kafka import KafkaAdminClient
 
-    from kafkactl import preflight
-    from kafkactl.client import admin_config, connect_with_backoff
     from kafkactl.config import load_settings
     from kafkactl.errors import ConnectError
+    from kafkactl.kafka import preflight
+    from kafkactl.kafka.kafka_python.config import admin_config
+    from kafkactl.kafka.kafka_python.connect import connect as connect_with_backoff
 
     # Pretend the probe passed, so the client itself meets the silent peer.
     monkeypatch.setattr(
@@ -585,7 +586,7 @@ def test_password_file_precedence(tmp_path: Path) -> None:
 def test_kafka_log_capture_finds_the_cause_and_stays_quiet() -> None:
     import logging
 
-    from kafkactl import preflight
+    from kafkactl.kafka import preflight
 
     kafka_logger = logging.getLogger("kafka")
     seen: list[str] = []
@@ -627,10 +628,10 @@ def test_auth_failure_seen_only_in_kafka_logs_is_not_retried(
 
     from kafka.errors import KafkaTimeoutError
 
-    from kafkactl import preflight
-    from kafkactl.client import connect_with_backoff
     from kafkactl.config import load_settings
     from kafkactl.errors import ConnectError
+    from kafkactl.kafka import preflight
+    from kafkactl.kafka.kafka_python.connect import connect as connect_with_backoff
 
     monkeypatch.setattr(
         preflight, "check", lambda settings, timeout: preflight.ProbeResult("x", "ok")

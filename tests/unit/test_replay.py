@@ -416,7 +416,7 @@ class FakeConsumer:
     def seek(self, tp, offset):
         self.pos = offset
 
-    def poll(self, timeout_ms=0):
+    def poll(self, timeout=0.0, max_records=500):
         batch = [r for r in self.records if r.offset >= self.pos][:3]
         if batch:
             self.pos = batch[-1].offset + 1
@@ -427,9 +427,9 @@ class FakeConsumer:
     def position(self, tp):
         return self.pos
 
-    def commit(self, offsets):
-        (meta,) = offsets.values()
-        self.commits.append((meta.offset, meta.metadata))
+    def commit(self, offsets, metadata=None, asynchronous=False):
+        ((tp, offset),) = offsets.items()
+        self.commits.append((offset, (metadata or {}).get(tp, "")))
 
 
 class FakePublisher:

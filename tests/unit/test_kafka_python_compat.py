@@ -2,7 +2,7 @@
 
 from types import SimpleNamespace
 
-from kafkactl.compat import release_drained_records
+from kafkactl.kafka.kafka_python.compat import release_drained_records
 
 
 class Records:

@@ -1,0 +1,137 @@
+"""The Kafka adapter layer: the only package that imports a Kafka client library (SPEC §16).
+
+The rest of kafkactl asks this module for clients and talks to them through the ports of
+`kafkactl.kafka.ports`. Two engines implement them: `kafka-python` (always installed) and
+`librdkafka` (confluent-kafka, the `kafkactl[fast]` extra). Admin runs on kafka-python for
+both. Nothing here imports a Kafka library until a client is asked for.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+from typing import TYPE_CHECKING
+
+from kafkactl.errors import ConfigError
+from kafkactl.kafka.ports import (
+    ENGINES,
+    CommitCallback,
+    ConsumedRecord,
+    ConsumerPort,
+    Delivery,
+    DeliveryCallback,
+    EngineName,
+    Headers,
+    Offsets,
+    ProducerPort,
+    RebalanceListener,
+    Record,
+    TopicPartition,
+)
+
+if TYPE_CHECKING:
+    from kafkactl.config import Settings
+    from kafkactl.kafka.admin import Admin
+
+__all__ = [
+    "ENGINES",
+    "CommitCallback",
+    "ConsumedRecord",
+    "ConsumerPort",
+    "Delivery",
+    "DeliveryCallback",
+    "EngineName",
+    "Headers",
+    "Offsets",
+    "ProducerPort",
+    "RebalanceListener",
+    "Record",
+    "TopicPartition",
+    "connect_admin",
+    "connect_consumer",
+    "connect_producer",
+    "engine_name",
+    "versions",
+]
+
+INSTALL_FAST = "pip install 'kafkactl[fast]' (or: pip install confluent-kafka)"
+
+
+@cache
+def librdkafka_available() -> bool:
+    """confluent-kafka (with its bundled librdkafka) imports here."""
+    try:
+        importlib.import_module("confluent_kafka")
+    except ImportError:
+        return False
+    return True
+
+
+def engine_name(settings: Settings) -> EngineName:
+    """The engine the settings ask for: `auto` is librdkafka when installed, else kafka-python."""
+    choice = settings.engine
+    if choice == "kafka-python":
+        return "kafka-python"
+    if librdkafka_available():
+        return "librdkafka"
+    if choice == "librdkafka":
+        source = settings.sources.get("engine", "default")
+        label = "--engine" if source == "flag" else "KAFKA_ENGINE"
+        raise ConfigError(
+            label,
+            source,
+            f"the librdkafka engine needs confluent-kafka, which is not installed; install it "
+            f"with: {INSTALL_FAST} — or use --engine kafka-python",
+        )
+    return "kafka-python"
+
+
+def connect_producer(settings: Settings) -> ProducerPort:
+    """A connected producer of the configured engine; exits 3 when unreachable."""
+    if engine_name(settings) == "librdkafka":
+        from kafkactl.kafka.librdkafka.producer import LibrdkafkaProducer
+
+        return LibrdkafkaProducer.connect(settings)
+    from kafkactl.kafka.kafka_python.producer import KafkaPythonProducer
+
+    return KafkaPythonProducer.connect(settings)
+
+
+def connect_consumer(
+    settings: Settings,
+    group: str | None,
+    on_commit: CommitCallback | None = None,
+    read_committed: bool = False,
+) -> ConsumerPort:
+    """A connected consumer of the configured engine (in `group`, or none)."""
+    if engine_name(settings) == "librdkafka":
+        from kafkactl.kafka.librdkafka.consumer import LibrdkafkaConsumer
+
+        return LibrdkafkaConsumer.connect(settings, group, on_commit, read_committed)
+    from kafkactl.kafka.kafka_python.consumer import KafkaPythonConsumer
+
+    return KafkaPythonConsumer.connect(settings, group, on_commit, read_committed)
+
+
+def connect_admin(settings: Settings) -> Admin:
+    """A connected admin client (kafka-python on both engines); exits 3 when unreachable."""
+    from kafkactl.kafka.admin import Admin
+
+    return Admin.connect(settings)
+
+
+def versions() -> dict[str, str | None]:
+    """Installed client libraries and their versions (None: not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str | None] = {}
+    for package in ("kafka-python", "confluent-kafka"):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            out[package] = None
+    if out["confluent-kafka"] is not None and librdkafka_available():
+        import confluent_kafka
+
+        out["librdkafka"] = confluent_kafka.libversion()[0]
+    return out

@@ -1,0 +1,176 @@
+"""Connecting with backoff (SPEC §5), the same for every engine, and the background health loop.
+
+An engine supplies one `attempt(timeout)` that builds and bootstraps a client. It raises
+`RetryConnect` for a failure worth another try and `preflight.SecurityProblem` for a mistake
+the operator must fix; everything else is the engine's bug and propagates.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from loguru import logger
+
+from kafkactl.backoff import Backoff, retry_until
+from kafkactl.config import Settings
+from kafkactl.errors import ConnectError
+from kafkactl.kafka import preflight
+
+T = TypeVar("T")
+
+# A single bootstrap attempt never waits longer than this; the backoff loop does the rest.
+ATTEMPT_TIMEOUT_S = 5.0
+
+
+class RetryConnect(Exception):
+    """A connection attempt failed in a way another attempt may fix; `cause` says why."""
+
+    def __init__(self, cause: str, error: BaseException | None = None) -> None:
+        super().__init__(cause)
+        self.cause = cause
+        self.error = error
+
+
+def attempt_timeout(settings: Settings) -> float:
+    """How long one bootstrap attempt may take."""
+    return min(ATTEMPT_TIMEOUT_S, settings.connect_timeout)
+
+
+def register_password(settings: Settings) -> None:
+    """Mask the SASL password in every spelling a library may log it in (repr, bytes, JSON)."""
+    if not settings.sasl_password:
+        return
+    import json
+
+    from kafkactl.log import register_secrets
+
+    password = settings.sasl_password
+    register_secrets(
+        [password, repr(password)[1:-1], repr(password.encode())[2:-1], json.dumps(password)[1:-1]]
+    )
+
+
+def unreachable_message(settings: Settings, text: str, cause: str | None = None) -> str:
+    """One line saying the cluster could not be reached, in the operator's terms."""
+    from kafkactl.log import redact
+
+    brokers = ",".join(settings.brokers)
+    text = redact(text)
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify" in text.lower():
+        return (
+            f"TLS certificate problem at {brokers}: {text}; check KAFKA_SSL_CAFILE "
+            "(the CA that signed the broker certificate) and KAFKA_SSL_CHECK_HOSTNAME"
+        )
+    last = f"; last error: {redact(cause)}" if cause and cause not in text else ""
+    return (
+        f"cannot reach Kafka at {brokers} within {settings.connect_timeout:g}s ({text}{last}); "
+        "check KAFKA_BROKERS / --brokers, KAFKA_SECURITY_PROTOCOL and that the broker is running"
+    )
+
+
+def connect_with_backoff(
+    settings: Settings, attempt: Callable[[float], T], what: str = "Kafka"
+) -> T:
+    """Call `attempt` (it bootstraps a client) with backoff until connect timeout; else exit 3.
+
+    Before the first client, a raw probe of a bootstrap server (kafkactl.kafka.preflight) turns
+    security mistakes into one precise line at once: bad credentials, untrusted certificate,
+    hostname mismatch, TLS against a plaintext port and the reverse. Those are not retried.
+    """
+    from kafkactl.log import redact
+
+    deadline = time.monotonic() + settings.connect_timeout
+    backoff = Backoff(settings.reconnect_backoff_min, settings.reconnect_backoff_max)
+    attempt_s = attempt_timeout(settings)
+    state: dict[str, Any] = {"probed": False, "cause": None}
+
+    def once() -> T:
+        remaining = max(0.0, deadline - time.monotonic())
+        if not state["probed"]:
+            try:
+                result = preflight.check(settings, min(attempt_s, max(remaining, 0.5)))
+            except preflight.NoAnswer as exc:
+                state["cause"] = str(exc)
+                raise RetryConnect(str(exc), exc) from exc
+            if result is not None:
+                state["probed"] = True
+                logger.debug("preflight {}: {}", result.server, result.detail)
+        try:
+            return attempt(max(0.5, min(attempt_s, deadline - time.monotonic())))
+        except RetryConnect as exc:
+            state["cause"] = exc.cause or state["cause"]
+            raise
+
+    def log_failure(n: int, exc: Exception, delay: float) -> None:
+        logger.warning(
+            "connecting to {} at {} failed (attempt {}): {}; retrying in {:.1f}s",
+            what,
+            ",".join(settings.brokers),
+            n,
+            redact(str(exc)),
+            delay,
+        )
+
+    try:
+        return retry_until(once, backoff, deadline, log_failure, retry_on=(RetryConnect,))
+    except RetryConnect as exc:
+        text = str(exc.error or exc) or type(exc.error or exc).__name__
+        raise ConnectError(unreachable_message(settings, text, state["cause"])) from None
+    except preflight.SecurityProblem as exc:
+        raise ConnectError(redact(str(exc))) from None
+
+
+class HealthLoop:
+    """Background thread that probes the cluster every interval and logs loss and recovery."""
+
+    def __init__(
+        self, probe: Callable[[], Any], interval: float, name: str = "kafka-health"
+    ) -> None:
+        self._probe = probe
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.healthy = True
+        self.last_error: str | None = None
+        self.checks = 0
+
+    def start(self) -> HealthLoop:
+        """Start probing in the background."""
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop probing and wait for the thread to end."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def check_once(self) -> bool:
+        """Run one probe now, log a state change, and return whether the cluster answered."""
+        self.checks += 1
+        try:
+            try:
+                self._probe()
+            except Exception:
+                # An idle connection the broker closed fails the first request; ask once more.
+                if self._stop.wait(1.0):
+                    return self.healthy
+                self._probe()
+        except Exception as exc:
+            self.last_error = str(exc) or type(exc).__name__
+            if self.healthy:
+                logger.warning("lost contact with the Kafka cluster: {}", self.last_error)
+            self.healthy = False
+            return False
+        if not self.healthy:
+            logger.info("Kafka cluster reachable again")
+        self.healthy = True
+        self.last_error = None
+        return True
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.check_once()

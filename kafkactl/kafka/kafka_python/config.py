@@ -1,0 +1,88 @@
+"""The one place that turns settings into kafka-python client configs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kafkactl.config import Settings
+from kafkactl.kafka.connect import attempt_timeout, register_password
+
+
+def common_config(settings: Settings) -> dict[str, Any]:
+    """Connection settings shared by producers, consumers and admin clients."""
+    config: dict[str, Any] = {
+        "bootstrap_servers": list(settings.brokers),
+        "client_id": settings.client_id,
+        "security_protocol": settings.security_protocol,
+        "reconnect_backoff_ms": int(settings.reconnect_backoff_min * 1000),
+        "reconnect_backoff_max_ms": int(settings.reconnect_backoff_max * 1000),
+        # Each client bootstraps in its constructor; one attempt is short, the backoff loop
+        # in connect_with_backoff decides how long to keep trying.
+        "bootstrap_timeout_ms": int(attempt_timeout(settings) * 1000),
+    }
+    if settings.security_protocol.startswith("SASL_"):
+        config.update(
+            sasl_mechanism=settings.sasl_mechanism,
+            sasl_plain_username=settings.sasl_username,
+            sasl_plain_password=settings.sasl_password,
+        )
+        # kafka-python's DEBUG log prints the config dict (repr) and the PLAIN auth bytes.
+        register_password(settings)
+    if settings.security_protocol in ("SSL", "SASL_SSL"):
+        config.update(
+            ssl_cafile=settings.ssl_cafile,
+            ssl_certfile=settings.ssl_certfile,
+            ssl_keyfile=settings.ssl_keyfile,
+            ssl_check_hostname=settings.ssl_check_hostname,
+        )
+    return config
+
+
+def admin_config(settings: Settings) -> dict[str, Any]:
+    """Config for KafkaAdminClient, bootstrapping within one attempt's timeout."""
+    return {**common_config(settings), "request_timeout_ms": 15_000}
+
+
+def producer_config(settings: Settings) -> dict[str, Any]:
+    """Config for KafkaProducer from the producer settings."""
+    return {
+        **common_config(settings),
+        "acks": settings.producer_acks,
+        "enable_idempotence": settings.producer_idempotent,
+        "retries": settings.producer_retries,
+        "compression_type": None
+        if settings.producer_compression == "none"
+        else settings.producer_compression,
+        "linger_ms": settings.producer_linger_ms,
+        "batch_size": settings.producer_batch_size,
+        "retry_backoff_ms": 250,
+        # Writing to a topic that does not exist is an operator error, not a reason to create it.
+        "allow_auto_create_topics": False,
+    }
+
+
+def consumer_config(
+    settings: Settings, group_id: str | None, read_committed: bool = False
+) -> dict[str, Any]:
+    """Config for KafkaConsumer: manual commits, the group and backpressure settings."""
+    config: dict[str, Any] = {
+        **common_config(settings),
+        "group_id": group_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": settings.consumer_auto_offset_reset,
+        # Handlers run on workers, so the poll loop is never busy for long: a short session and
+        # rebalance timeout let a killed member's partitions move on in seconds, not minutes
+        # (a rebalance waits up to max_poll_interval_ms for every member it still knows).
+        "session_timeout_ms": 10_000,
+        "heartbeat_interval_ms": 3_000,
+        "max_poll_interval_ms": 60_000,
+        "max_poll_records": settings.consumer_max_poll_records or 500,
+    }
+    if read_committed:
+        config["isolation_level"] = "read_committed"
+    optional = {
+        "fetch_min_bytes": settings.consumer_fetch_min_bytes,
+        "fetch_max_bytes": settings.consumer_fetch_max_bytes,
+    }
+    config.update({k: v for k, v in optional.items() if v is not None})
+    return config

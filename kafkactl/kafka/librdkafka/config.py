@@ -1,0 +1,98 @@
+"""The one place that turns settings into librdkafka (confluent-kafka) client configs."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from kafkactl.config import Settings
+from kafkactl.kafka.connect import register_password
+
+# librdkafka's log lines go through the `kafka` stdlib logger, which kafkactl.log routes
+# through loguru with secrets redacted (silent unless KAFKA_LOG_LEVEL=DEBUG).
+LIBRDKAFKA_LOGGER = logging.getLogger("kafka.librdkafka")
+
+
+def common_config(settings: Settings) -> dict[str, Any]:
+    """Connection settings shared by producers and consumers."""
+    config: dict[str, Any] = {
+        "bootstrap.servers": ",".join(settings.brokers),
+        "client.id": settings.client_id,
+        "security.protocol": settings.security_protocol.lower(),
+        "reconnect.backoff.ms": int(settings.reconnect_backoff_min * 1000),
+        "reconnect.backoff.max.ms": int(settings.reconnect_backoff_max * 1000),
+        "logger": LIBRDKAFKA_LOGGER,
+    }
+    if settings.security_protocol.startswith("SASL_"):
+        config.update(
+            {
+                "sasl.mechanism": settings.sasl_mechanism,
+                "sasl.username": settings.sasl_username,
+                "sasl.password": settings.sasl_password,
+            }
+        )
+        register_password(settings)
+    if settings.security_protocol in ("SSL", "SASL_SSL"):
+        optional = {
+            "ssl.ca.location": settings.ssl_cafile,
+            "ssl.certificate.location": settings.ssl_certfile,
+            "ssl.key.location": settings.ssl_keyfile,
+        }
+        config.update({k: v for k, v in optional.items() if v})
+        config["ssl.endpoint.identification.algorithm"] = (
+            "https" if settings.ssl_check_hostname else "none"
+        )
+    return config
+
+
+def producer_config(settings: Settings) -> dict[str, Any]:
+    """Config for confluent_kafka.Producer from the producer settings."""
+    acks = settings.producer_acks
+    return {
+        **common_config(settings),
+        # Same key -> same partition as kafka-python and the Java clients (librdkafka's own
+        # default, consistent_random, hashes keys with CRC32).
+        "partitioner": "murmur2_random",
+        "acks": "all" if acks == "all" else str(acks),
+        "enable.idempotence": settings.producer_idempotent,
+        "retries": settings.producer_retries,
+        "retry.backoff.ms": 250,
+        "compression.type": settings.producer_compression,
+        "linger.ms": settings.producer_linger_ms,
+        "batch.size": min(settings.producer_batch_size, 2_147_483_647),
+        # As kafka-python's delivery_timeout_ms: a record not acknowledged within 2 min fails.
+        "delivery.timeout.ms": 120_000,
+        # Memory stays flat: librdkafka's own queue is bounded in bytes as well as records.
+        "queue.buffering.max.kbytes": 65_536,
+        "allow.auto.create.topics": False,
+    }
+
+
+def consumer_config(
+    settings: Settings, group_id: str | None, read_committed: bool = False
+) -> dict[str, Any]:
+    """Config for confluent_kafka.Consumer: manual commits, EOF events, backpressure."""
+    config: dict[str, Any] = {
+        **common_config(settings),
+        # librdkafka wants a group id even to read assigned partitions; one that is never
+        # joined nor committed to stands in when there is no group.
+        "group.id": group_id or f"kafkactl-nogroup-{uuid.uuid4().hex[:12]}",
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "auto.offset.reset": settings.consumer_auto_offset_reset,
+        # The same group timing as on kafka-python (see its config module).
+        "session.timeout.ms": 10_000,
+        "heartbeat.interval.ms": 3_000,
+        "max.poll.interval.ms": 60_000,
+        # kafka-python's default; librdkafka's is read_committed.
+        "isolation.level": "read_committed" if read_committed else "read_uncommitted",
+        "enable.partition.eof": True,
+        "allow.auto.create.topics": False,
+        "queued.max.messages.kbytes": 32_768,
+    }
+    if settings.consumer_fetch_min_bytes is not None:
+        config["fetch.min.bytes"] = settings.consumer_fetch_min_bytes
+    if settings.consumer_fetch_max_bytes is not None:
+        config["fetch.max.bytes"] = settings.consumer_fetch_max_bytes
+    return config

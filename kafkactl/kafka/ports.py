@@ -1,0 +1,217 @@
+"""The ports kafkactl talks to, whichever Kafka library runs underneath (SPEC §16).
+
+Everything outside `kafkactl/kafka/` uses these types and protocols only. Each engine adapter
+(`kafka_python/`, `librdkafka/`) implements them and maps its library's errors to kafkactl's
+(`kafkactl.errors`), so messages and exit codes are the same on both engines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Literal, NamedTuple, Protocol
+
+EngineName = Literal["kafka-python", "librdkafka"]
+ENGINES: tuple[EngineName, ...] = ("kafka-python", "librdkafka")
+
+# Timestamp types, as kafka-python numbers them (and the envelope's `tstype` reads them).
+CREATE_TIME = 0
+LOG_APPEND_TIME = 1
+
+Headers = list[tuple[str, bytes]]
+
+
+class TopicPartition(NamedTuple):
+    """One partition of a topic (equal to kafka-python's TopicPartition, a tuple too)."""
+
+    topic: str
+    partition: int
+
+
+class Record(Protocol):
+    """A consumed record (kafka-python's ConsumerRecord fits as it is; librdkafka's is copied)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def headers(self) -> Headers: ...
+    @property
+    def timestamp(self) -> int: ...
+    @property
+    def timestamp_type(self) -> int: ...
+
+
+class ConsumedRecord(NamedTuple):
+    """A concrete Record, for engines whose own record type does not fit (and for fakes)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Headers
+    timestamp: int
+    timestamp_type: int = CREATE_TIME
+
+
+class Delivery(NamedTuple):
+    """The outcome of one publish: where it landed, or why it did not.
+
+    A NamedTuple rather than a frozen dataclass: one is made per record on the engine's
+    delivery thread, where a frozen dataclass costs several times more.
+    """
+
+    topic: str
+    partition: int | None
+    offset: int | None
+    error: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the broker acknowledged the record."""
+        return self.error is None
+
+
+DeliveryCallback = Callable[[Delivery], None]
+Offsets = dict[TopicPartition, int]
+CommitCallback = Callable[[Offsets, BaseException | None], None]
+
+
+class DeliveryTimeout(Exception):
+    """A flush ran out of time with records still unacknowledged."""
+
+
+class ProducerPort(Protocol):
+    """An engine's producer: asynchronous sends, one delivery report per record."""
+
+    def send(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | None,
+        headers: Headers | None,
+        partition: int | None,
+        timestamp_ms: int | None,
+        on_delivery: DeliveryCallback,
+    ) -> None:
+        """Queue one record; `on_delivery` runs exactly once, on the engine's delivery thread.
+
+        A record the engine refuses at once (too large, unknown partition) is reported
+        through `on_delivery` too, never raised.
+        """
+        ...
+
+    def flush(self, timeout: float | None) -> bool:
+        """Send what is queued and wait for its delivery reports; False on timeout."""
+        ...
+
+    def close(self, timeout: float) -> None:
+        """Flush (bounded) and release the client."""
+        ...
+
+
+class RebalanceListener(Protocol):
+    """What a group consumer's owner does when partitions come and go.
+
+    The adapter runs it the way its library allows: kafka-python on its IO thread (waiting
+    cooperatively, committing asynchronously), librdkafka inside poll() on the polling
+    thread (waiting and committing synchronously).
+    """
+
+    drain_timeout: float
+
+    def on_assigned(self, partitions: set[TopicPartition]) -> None:
+        """New partitions are ours."""
+        ...
+
+    def begin_revoke(self, partitions: set[TopicPartition]) -> None:
+        """Stop handing out work of these partitions."""
+        ...
+
+    def revoked_busy(self, partitions: set[TopicPartition]) -> int:
+        """Work of these partitions still running; the adapter waits (bounded) for zero."""
+        ...
+
+    def finish_revoke(self, partitions: set[TopicPartition], commit: bool) -> Offsets:
+        """Forget the partitions; returns the offsets to commit for them (lost: none)."""
+        ...
+
+
+class ConsumerPort(Protocol):
+    """An engine's consumer. Not thread-safe: one thread (the poll loop) uses it."""
+
+    def subscribe(self, topics: list[str], listener: RebalanceListener) -> None:
+        """Join the group for these topics."""
+        ...
+
+    def assign(self, partitions: list[TopicPartition]) -> None:
+        """Read these partitions without group management."""
+        ...
+
+    def poll(self, timeout: float, max_records: int) -> dict[TopicPartition, list[Record]]:
+        """Fetched records by partition, each list in offset order (empty on timeout)."""
+        ...
+
+    def pause(self, partitions: Iterable[TopicPartition]) -> None:
+        """Stop fetching these partitions; records buffered for them are not returned."""
+        ...
+
+    def resume(self, partitions: Iterable[TopicPartition]) -> None:
+        """Fetch these partitions again from their position."""
+        ...
+
+    def paused(self) -> set[TopicPartition]:
+        """Partitions paused now."""
+        ...
+
+    def assignment(self) -> set[TopicPartition]:
+        """Partitions assigned now."""
+        ...
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        """The next poll of `tp` starts at `offset`."""
+        ...
+
+    def position(self, tp: TopicPartition) -> int | None:
+        """The offset of the next record to fetch from `tp` (None if unknown)."""
+        ...
+
+    def watermarks(self, partitions: list[TopicPartition]) -> dict[TopicPartition, tuple[int, int]]:
+        """(first retained offset, end offset) of each partition, asked of the broker."""
+        ...
+
+    def at_end(self, ends: Offsets) -> bool:
+        """Every partition read up to the given end offset (for `-e`; ends from the admin)."""
+        ...
+
+    def offsets_for_times(self, times: dict[TopicPartition, int]) -> dict[TopicPartition, int]:
+        """The first offset at or after each epoch-ms time; the end offset when none."""
+        ...
+
+    def partitions_for(self, topic: str) -> list[int]:
+        """Partition ids of a topic (empty when it does not exist)."""
+        ...
+
+    def commit(
+        self,
+        offsets: Offsets,
+        metadata: dict[TopicPartition, str] | None = None,
+        asynchronous: bool = False,
+    ) -> None:
+        """Commit the next offsets to read; async results go to the consumer's on_commit."""
+        ...
+
+    def describe_state(self) -> str:
+        """Engine internals worth a DEBUG line when diagnosing a stalled partition."""
+        ...
+
+    def close(self) -> None:
+        """Leave the group (committing nothing) and release the client."""
+        ...
