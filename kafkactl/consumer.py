@@ -98,7 +98,7 @@ class ConsumerPipeline:
         self._connect_cluster = connect_cluster
         self.tiers = TierMap(settings, options.topics, options.group)
         self._lock = threading.RLock()
-        self._tracker = OffsetTracker()
+        self._tracker: OffsetTracker[TopicPartition] = OffsetTracker()
         self._epochs: dict[TopicPartition, int] = {}
         self._epoch_seq = 0
         self._inflight: dict[TopicPartition, int] = defaultdict(int)

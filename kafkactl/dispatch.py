@@ -67,7 +67,7 @@ class WorkerPool:
                 if not queue:
                     continue
                 # The head of a lane that is running is no longer queued; keep lanes intact.
-                keep = deque()
+                keep: deque[Any] = deque()
                 for item in queue:
                     (dropped if predicate(item) else keep).append(item)
                 queue.clear()

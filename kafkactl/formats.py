@@ -25,7 +25,7 @@ import binascii
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -409,7 +409,7 @@ def encode_envelope(
     timestamp_type: int | str | None,
     key: bytes | None,
     value: bytes | None,
-    headers: list[tuple[str, bytes | None]] | None,
+    headers: Sequence[tuple[str, bytes | None]] | None,
 ) -> bytes:
     """One envelope line (without newline), kcat -J shape, binary-safe:
     `{"topic","partition","offset","tstype","ts","headers":[k,v,...],"key","payload"}`."""

@@ -148,7 +148,8 @@ def _group_check(
     committed = kadmin.committed_offsets(admin, query.group, consumed)
     starts = kadmin.beginning_offsets(admin, consumed)
     for tp in consumed:
-        base = committed[tp] if committed[tp] is not None else starts[tp]
+        done = committed[tp]
+        base = done if done is not None else starts[tp]
         lag = max(0, ends[tp] - base)
         check.partitions.append(PartitionLag(tp.topic, tp.partition, committed[tp], ends[tp], lag))
         check.total_lag += lag

@@ -62,7 +62,7 @@ def setup_logging(level: str = "INFO", fmt: str = "auto") -> None:
             "backtrace": level in ("TRACE", "DEBUG"),
             "diagnose": False,
         }
-    logger.configure(handlers=[handler], patcher=_patch)
+    logger.configure(handlers=[handler], patcher=_patch)  # type: ignore[list-item]
     _route_library_logging(level)
 
 

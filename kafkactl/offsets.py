@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Hashable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 
 @dataclass
@@ -18,7 +19,10 @@ class _PartitionState:
     first: int | None = None  # the first offset tracked, for counting committed progress
 
 
-class OffsetTracker:
+K = TypeVar("K", bound=Hashable)
+
+
+class OffsetTracker(Generic[K]):
     """Per partition, the commit point is the lowest offset not yet complete.
 
     A message is complete when its handler succeeded or its retry/DLQ copy was acknowledged.
@@ -28,21 +32,21 @@ class OffsetTracker:
     """
 
     def __init__(self) -> None:
-        self._parts: dict[Hashable, _PartitionState] = {}
+        self._parts: dict[K, _PartitionState] = {}
 
-    def add_partition(self, tp: Hashable) -> None:
+    def add_partition(self, tp: K) -> None:
         """Start tracking a newly assigned partition (a no-op if already tracked)."""
         self._parts.setdefault(tp, _PartitionState())
 
-    def remove_partition(self, tp: Hashable) -> None:
+    def remove_partition(self, tp: K) -> None:
         """Forget a revoked partition: late completions for it are ignored from now on."""
         self._parts.pop(tp, None)
 
-    def partitions(self) -> list[Hashable]:
+    def partitions(self) -> list[K]:
         """The partitions being tracked."""
         return list(self._parts)
 
-    def track(self, tp: Hashable, offset: int) -> None:
+    def track(self, tp: K, offset: int) -> None:
         """Record that `offset` was fetched and handed to a worker."""
         state = self._parts.setdefault(tp, _PartitionState())
         if state.first is None:
@@ -51,12 +55,12 @@ class OffsetTracker:
         state.window.append(entry)
         state.index[offset] = entry
 
-    def skip(self, tp: Hashable, offset: int) -> None:
+    def skip(self, tp: K, offset: int) -> None:
         """Record an offset that needs no work (e.g. a control record) as complete."""
         self.track(tp, offset)
         self.complete(tp, offset)
 
-    def complete(self, tp: Hashable, offset: int) -> bool:
+    def complete(self, tp: K, offset: int) -> bool:
         """Mark `offset` complete; False if the partition or offset is not tracked (late result)."""
         state = self._parts.get(tp)
         if state is None:
@@ -70,7 +74,7 @@ class OffsetTracker:
             state.next_offset = window.popleft()[0] + 1
         return True
 
-    def pending(self, tp: Hashable) -> int:
+    def pending(self, tp: K) -> int:
         """Messages of the partition handed out and not complete yet."""
         state = self._parts.get(tp)
         return len(state.index) if state else 0
@@ -79,7 +83,7 @@ class OffsetTracker:
         """Messages handed out and not complete, over every partition."""
         return sum(len(s.index) for s in self._parts.values())
 
-    def commit_point(self, tp: Hashable) -> int | None:
+    def commit_point(self, tp: K) -> int | None:
         """The offset to commit (the next one to read), or None if nothing completed yet."""
         state = self._parts.get(tp)
         if state is None:
@@ -88,7 +92,7 @@ class OffsetTracker:
             return state.window[0][0]
         return state.next_offset
 
-    def to_commit(self, partitions: list[Hashable] | None = None) -> dict[Hashable, int]:
+    def to_commit(self, partitions: list[K] | None = None) -> dict[K, int]:
         """Commit points that moved since the last `mark_committed`."""
         out = {}
         for tp in self._parts if partitions is None else partitions:
@@ -98,7 +102,7 @@ class OffsetTracker:
                 out[tp] = point
         return out
 
-    def mark_committed(self, offsets: dict[Hashable, int]) -> int:
+    def mark_committed(self, offsets: dict[K, int]) -> int:
         """Remember what was committed, so it is not sent again; returns messages it covered."""
         moved = 0
         for tp, offset in offsets.items():

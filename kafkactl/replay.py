@@ -292,7 +292,7 @@ def target_for(
                 "no consumer group: it has no kafkactl.group header; pass --group G "
                 "(with --dlq when TOPIC is the DLQ) or use --to original"
             )
-        target = settings.retry_topic(dl.original_topic, 1, group)
+        target = settings.retry_topic(dl.original_topic or "", 1, group)
     else:
         target = to
     if target == dlq:
@@ -721,9 +721,17 @@ class ReplayEngine:
         metrics: Metrics | None = None,
         on_progress: Callable[[ReplaySummary], None] | None = None,
         clock: Callable[[], float] = time.time,
+        connect_admin: Callable[[Settings], Any] | None = None,
+        connect_consumer: Callable[..., Any] | None = None,
+        connect_producer: Callable[[Settings], Any] | None = None,
     ) -> None:
+        from kafkactl import kafka
         from kafkactl.health import replay_group
 
+        # The clients it connects (kafkactl.kafka's by default; tests pass in-memory fakes).
+        self._connect_admin = connect_admin or kafka.connect_admin
+        self._connect_consumer = connect_consumer or kafka.connect_consumer
+        self._connect_producer = connect_producer or kafka.connect_producer
         self.settings = settings
         self.options = options
         self.group = options.replay_group or replay_group(options.dlq)
@@ -756,12 +764,12 @@ class ReplayEngine:
     def open(self) -> None:
         """Connect, check the DLQ and the target, and read each partition's range and progress."""
         from kafkactl import admin as kadmin
-        from kafkactl.kafka import TopicPartition, connect_admin, connect_consumer
+        from kafkactl.kafka import TopicPartition
 
         opts = self.options
         if opts.to not in (TO_RETRY, TO_ORIGINAL) and opts.to == opts.dlq:
             raise UsageError(f"--to {opts.to} is the DLQ itself; pick another target")
-        self._admin = connect_admin(self.settings)
+        self._admin = self._connect_admin(self.settings)
         info = kadmin.describe_topics(self._admin, [opts.dlq])[opts.dlq]
         if not info.exists:
             raise KafkactlError(
@@ -781,7 +789,7 @@ class ReplayEngine:
                 f"partitions 0-{max(available)}"
             )
         chosen = sorted(set(opts.partitions)) if opts.partitions else sorted(available)
-        self._consumer = connect_consumer(self.settings, self.group, read_committed=True)
+        self._consumer = self._connect_consumer(self.settings, self.group, read_committed=True)
         tps = [TopicPartition(opts.dlq, p) for p in chosen]
         marks = self._consumer.watermarks(tps)
         committed = self._admin.committed(self.group, tps)
@@ -837,7 +845,9 @@ class ReplayEngine:
         summary = self._new_summary(dry_run=False)
         self._summary = summary
         if self._publisher is None:
-            self._publisher = Publisher(self.settings, self.metrics, max_in_flight=1000)
+            self._publisher = Publisher(
+                self.settings, self.metrics, max_in_flight=1000, connect=self._connect_producer
+            )
         self._pass(publish=True)
         return self._finish(summary)
 
@@ -1151,7 +1161,7 @@ class ReplayEngine:
         return known
 
     def _find_copies(self, part: _Partition) -> RangeSet:
-        from kafkactl.kafka import TopicPartition, connect_consumer
+        from kafkactl.kafka import TopicPartition
 
         fence = part.fence
         assert fence is not None
@@ -1165,7 +1175,7 @@ class ReplayEngine:
         )
         if not topics:
             return found
-        reader = connect_consumer(self.settings, None)
+        reader = self._connect_consumer(self.settings, None)
         try:
             tps = [TopicPartition(t, p) for t in topics for p in reader.partitions_for(t)]
             since = fence.ts - RECOVERY_MARGIN_MS

@@ -19,7 +19,7 @@ say() { printf '   %s\n' "$*" >&2; }
 
 step "1. Install kafkactl into $venv"
 [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
-{ "$venv/bin/python" -m pip install --upgrade pip && "$venv/bin/python" -m pip install -e .; } \
+{ "$venv/bin/python" -m pip install --upgrade pip && "$venv/bin/python" -m pip install -e '.[fast]'; } \
   >"$venv/demo-install.log" 2>&1 || { cat "$venv/demo-install.log" >&2; exit 1; }
 kafkactl() { "$venv/bin/kafkactl" "$@"; }
 

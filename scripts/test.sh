@@ -38,5 +38,6 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))
   export KAFKA_BROKERS="127.0.0.1:$port"
 fi
 
-"$venv/bin/ruff" check kafkactl tests
+"$venv/bin/ruff" check kafkactl tests benchmarks
+"$venv/bin/mypy"
 "$venv/bin/python" -m pytest "$@"

@@ -20,7 +20,8 @@ def config(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     from kafkactl.kafka import engine_name, versions
 
     settings = settings_for(ctx)
-    engine = {"name": engine_name(settings), "libraries": versions()}
+    libraries = versions()
+    engine = {"name": engine_name(settings), "libraries": libraries}
     if json_out:
         render.print_json(
             {
@@ -32,8 +33,8 @@ def config(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         )
     else:
         render.settings_table(settings.rows(), settings.context, settings.config_file)
-        libraries = ", ".join(f"{k} {v or 'not installed'}" for k, v in engine["libraries"].items())
-        render.info(f"engine: {engine['name']} ({libraries})")
+        found = ", ".join(f"{k} {v or 'not installed'}" for k, v in libraries.items())
+        render.info(f"engine: {engine['name']} ({found})")
 
 
 def register(app: typer.Typer) -> None:

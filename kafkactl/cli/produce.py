@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from typing import Annotated
 
 import typer
@@ -237,7 +238,7 @@ def produce(
         raise typer.Exit(summary.exit_code)
 
 
-def _flag_error(exc: ConfigError, flags: dict[str, object]) -> ConfigError | UsageError:
+def _flag_error(exc: ConfigError, flags: Mapping[str, object]) -> ConfigError | UsageError:
     """A bad produce flag named as the flag (`--compression 'x' is not allowed; ...`)."""
     from kafkactl.config import SPEC_BY_NAME
 
@@ -248,7 +249,7 @@ def _flag_error(exc: ConfigError, flags: dict[str, object]) -> ConfigError | Usa
     return exc
 
 
-def _open_input(path: str | None):  # type: ignore[no-untyped-def]
+def _open_input(path: str | None):
     if path is None or path == "-":
         return sys.stdin.buffer
     try:

@@ -221,7 +221,7 @@ def replay_dlq(
         raise typer.Exit(EXIT_FAILED)
 
 
-def _report(summary, json_out: bool, quiet: bool) -> None:  # type: ignore[no-untyped-def]
+def _report(summary, json_out: bool, quiet: bool) -> None:
     from kafkactl import render
     from kafkactl.render.replay import summary_table
 
@@ -262,7 +262,7 @@ def _filters(
     keys: list[str] | None,
     error_contains: list[str] | None,
     error_class: list[str] | None,
-):  # type: ignore[no-untyped-def]
+):
     """The record filters from the flags; a bad time is a usage error."""
     from kafkactl.replay import Filters
     from kafkactl.units import parse_time_ms

@@ -52,11 +52,11 @@ class Admin:
 
     def describe_cluster(self) -> dict[str, Any]:
         """cluster_id, controller_id and brokers (broker_id, host, port, rack)."""
-        return self._client.describe_cluster()  # type: ignore[no-any-return]
+        return self._client.describe_cluster()
 
     def describe_topics(self, names: list[str]) -> list[dict[str, Any]]:
         """The metadata entry of each topic (error_code non-zero: it does not exist)."""
-        return self._client.describe_topics(names)  # type: ignore[no-any-return]
+        return self._client.describe_topics(names)
 
     def create_topics(
         self, names: list[str], partitions: int, replication: int, configs: dict[str, str]
@@ -124,4 +124,4 @@ def error_name(code: int) -> str:
     """The Kafka protocol's name of an error code."""
     from kafka import errors as kerr
 
-    return kerr.for_code(code).__name__  # type: ignore[no-any-return]
+    return kerr.for_code(code).__name__

@@ -125,7 +125,10 @@ class RebalanceListener(Protocol):
     thread (waiting and committing synchronously).
     """
 
-    drain_timeout: float
+    @property
+    def drain_timeout(self) -> float:
+        """Seconds revoked partitions' running work may take to finish."""
+        ...
 
     def on_assigned(self, partitions: set[TopicPartition]) -> None:
         """New partitions are ours."""

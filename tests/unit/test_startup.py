@@ -11,7 +11,7 @@ try:
     main()
 except SystemExit:
     pass
-loaded = any(m == "kafka" or m.startswith("kafka.") for m in sys.modules)
+loaded = any(m.split(".")[0] in ("kafka", "confluent_kafka") for m in sys.modules)
 print("KAFKA_IMPORTED" if loaded else "CLEAN")
 """
 

@@ -16,5 +16,5 @@ def release_drained_records(consumer: Any) -> None:
     """
     fetcher = getattr(consumer, "_fetcher", None)
     current = getattr(fetcher, "_next_partition_records", None)
-    if current is not None and not current:
+    if fetcher is not None and current is not None and not current:
         fetcher._next_partition_records = None

@@ -62,7 +62,7 @@ class KafkaPythonConsumer:
         )
         if self._watchdog is not None:
             self._watchdog.check(time.monotonic(), bool(self._consumer.assignment()))
-        return records  # type: ignore[no-any-return]
+        return records
 
     def pause(self, partitions: Iterable[TopicPartition]) -> None:
         """Stop fetching these partitions."""
@@ -86,7 +86,7 @@ class KafkaPythonConsumer:
 
     def position(self, tp: TopicPartition) -> int | None:
         """The next offset to fetch."""
-        return self._consumer.position(_theirs([tp])[0], timeout_ms=5000)  # type: ignore[no-any-return]
+        return self._consumer.position(_theirs([tp])[0], timeout_ms=5000)
 
     def watermarks(self, partitions: list[TopicPartition]) -> dict[TopicPartition, tuple[int, int]]:
         """(beginning, end) offsets of each partition."""
@@ -202,7 +202,7 @@ def _make_listener(listener: RebalanceListener, consumer: Any) -> Any:
     """Rebalance hooks, run on kafka-python's IO thread: never block there, only await."""
     from kafka import AsyncConsumerRebalanceListener
 
-    class Listener(AsyncConsumerRebalanceListener):  # type: ignore[misc]
+    class Listener(AsyncConsumerRebalanceListener):
         async def on_partitions_revoked(self, revoked: set[Any]) -> None:
             await _revoke(listener, consumer, _ours(revoked), commit=True)
 
