@@ -1,0 +1,87 @@
+"""FakeAdmin: kafkactl's Admin port over a FakeCluster, in the shapes kafka-python answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kafkactl.kafka.admin import TOPIC_ALREADY_EXISTS, Admin, Committed, TopicAnswer
+from kafkactl.kafka.ports import TopicPartition
+from tests.fakes.cluster import FakeBrokerError, FakeCluster
+
+UNKNOWN_TOPIC_OR_PARTITION = 3
+BROKER = {"broker_id": 1, "host": "localhost", "port": 9092, "rack": None}
+
+
+class FakeAdmin(Admin):
+    """Admin over a FakeCluster; `fail_next(method, n)` makes the next n calls raise."""
+
+    def __init__(self, cluster: FakeCluster) -> None:
+        super().__init__(client=None)
+        self.cluster = cluster
+        self.closed = False
+        self.calls: dict[str, int] = {}
+        self._failures: dict[str, int] = {}
+        cluster.admins.append(self)
+
+    def fail_next(self, method: str, n: int = 1) -> None:
+        """The next `n` calls of `method` (e.g. "list_offsets") raise FakeBrokerError."""
+        self._failures[method] = self._failures.get(method, 0) + n
+
+    def _call(self, method: str) -> None:
+        self.calls[method] = self.calls.get(method, 0) + 1
+        if self._failures.get(method):
+            self._failures[method] -= 1
+            raise FakeBrokerError(f"REQUEST_TIMED_OUT: {method} (injected)")
+
+    def describe_cluster(self) -> dict[str, Any]:
+        """One broker, which is also the controller."""
+        self._call("describe_cluster")
+        return {"cluster_id": "fake-cluster", "controller_id": 1, "brokers": [dict(BROKER)]}
+
+    def describe_topics(self, names: list[str]) -> list[dict[str, Any]]:
+        """Metadata entries; a missing topic has error_code UNKNOWN_TOPIC_OR_PARTITION."""
+        self._call("describe_topics")
+        out = []
+        for name in names:
+            count = self.cluster.partitions(name)
+            partitions = [
+                {"partition_index": p, "leader_id": 1, "replica_nodes": [1], "isr_nodes": [1]}
+                for p in range(count)
+            ]
+            code = 0 if count else UNKNOWN_TOPIC_OR_PARTITION
+            out.append({"name": name, "error_code": code, "partitions": partitions})
+        return out
+
+    def create_topics(
+        self, names: list[str], partitions: int, replication: int, configs: dict[str, str]
+    ) -> list[TopicAnswer]:
+        """Create each topic; one that exists is answered TOPIC_ALREADY_EXISTS."""
+        self._call("create_topics")
+        answers = []
+        for name in names:
+            if self.cluster.create_topic(name, partitions):
+                answers.append(TopicAnswer(name, 0, None, partitions, replication))
+            else:
+                message = "TopicAlreadyExistsError"
+                answers.append(TopicAnswer(name, TOPIC_ALREADY_EXISTS, message, None, None))
+        return answers
+
+    def list_offsets(self, partitions: list[TopicPartition], latest: bool) -> dict[Any, int]:
+        """The end (latest) or first retained offset of each partition."""
+        self._call("list_offsets")
+        cluster = self.cluster
+        return {
+            TopicPartition(*tp): cluster.end_offset(tp) if latest else cluster.begin_offset(tp)
+            for tp in partitions
+        }
+
+    def committed(
+        self, group: str, partitions: list[TopicPartition], timeout: float = 15.0
+    ) -> dict[TopicPartition, Committed | None]:
+        """The group's committed offset and metadata per partition (None: nothing committed)."""
+        self._call("committed")
+        return {TopicPartition(*tp): self.cluster.committed(group, tp) for tp in partitions}
+
+    def close(self) -> None:
+        """Nothing to release; remembered for assertions."""
+        self.closed = True
