@@ -361,7 +361,8 @@ class ConsumerPipeline:
         except Exception as exc:
             if type(exc).__name__ == "OutputClosed":
                 self.request_stop("output closed")
-                return  # not complete: redelivered next time
+                self._abandon(work)  # not complete: redelivered next time
+                return
             failure = _failure("retryable", exc)
         else:
             self.metrics.observe_latency(time.perf_counter() - started)
@@ -385,6 +386,12 @@ class ConsumerPipeline:
         ).warning("handler failed ({}): {} {}", failure.kind, failure.error_class, failure.message)
         assert self._router is not None
         self._router.route(message, failure, lambda: self._complete(work))
+
+    def _abandon(self, work: _Work) -> None:
+        """Stop counting work that will not complete here; its offset stays uncommitted."""
+        with self._lock:
+            if self._epochs.get(work.tp) == work.epoch:
+                self._inflight[work.tp] -= 1
 
     def _complete(self, work: _Work) -> None:
         with self._lock:
@@ -450,6 +457,10 @@ class ConsumerPipeline:
 
     def revoked_busy(self, revoked: set[TopicPartition]) -> int:
         """Work of revoked partitions still running or waiting for a routing ack."""
+        if self._router is not None:
+            # librdkafka drains inside poll(), on the poll loop's thread: copies waiting for
+            # a publish retry must be retried from here, or the drain waits for nothing.
+            self._router.tick()
         with self._lock:
             return sum(self._inflight.get(tp, 0) for tp in revoked)
 

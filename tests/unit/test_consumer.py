@@ -389,12 +389,6 @@ def test_lost_partitions_commit_nothing_and_everything_unfinished_is_redelivered
     assert cluster.committed(GROUP, tp).offset == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a routing publish waiting for its retry is only retried by RetryRouter.tick() "
-    "on the poll thread, which is blocked in the revoke drain: the drain always runs to its "
-    "timeout and the copy is then sent twice",
-)
 def test_a_revoke_does_not_stall_on_a_routing_publish_waiting_for_its_retry():
     cluster = make_cluster()
     cluster.produce(MAIN, b"flaky", key=b"k")
