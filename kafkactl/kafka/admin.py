@@ -112,12 +112,23 @@ class Admin:
         for tp in partitions:
             meta = answer.get(tp)
             ok = meta is not None and meta.offset >= 0
-            out[tp] = Committed(meta.offset, meta.metadata or "") if ok else None
+            out[tp] = Committed(meta.offset, _metadata(meta.metadata)) if ok else None
         return out
 
     def close(self) -> None:
         """Release the client."""
         self._client.close()
+
+
+def _metadata(text: str | None) -> str:
+    """Commit metadata as written, without the NUL that confluent-kafka appends to it.
+
+    confluent-kafka 2.x sends a TopicPartition's metadata string with its C terminator, so a
+    commit made by the librdkafka engine reads back with a trailing "\x00".
+    """
+    if not text:
+        return ""
+    return text[:-1] if text.endswith("\x00") else text
 
 
 def error_name(code: int) -> str:

@@ -1,6 +1,7 @@
 """Connecting with backoff (SPEC §5), the same for every engine, and the background health loop.
 
-An engine supplies one `attempt(timeout)` that builds and bootstraps a client. It raises
+An engine supplies one `attempt(remaining)` that builds and bootstraps a client within one
+attempt's time (`attempt_timeout`) and never past `remaining` seconds. It raises
 `RetryConnect` for a failure worth another try and `preflight.SecurityProblem` for a mistake
 the operator must fix; everything else is the engine's bug and propagates.
 """
@@ -99,7 +100,7 @@ def connect_with_backoff(
                 state["probed"] = True
                 logger.debug("preflight {}: {}", result.server, result.detail)
         try:
-            return attempt(max(0.5, min(attempt_s, deadline - time.monotonic())))
+            return attempt(max(0.5, deadline - time.monotonic()))
         except RetryConnect as exc:
             state["cause"] = exc.cause or state["cause"]
             raise

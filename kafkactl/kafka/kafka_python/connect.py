@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from kafkactl.config import Settings
 from kafkactl.kafka import preflight
-from kafkactl.kafka.connect import RetryConnect, connect_with_backoff
+from kafkactl.kafka.connect import RetryConnect, attempt_timeout, connect_with_backoff
 
 T = TypeVar("T")
 
@@ -23,11 +23,16 @@ def connect(settings: Settings, factory: Callable[[], T], what: str = "Kafka") -
     tls = settings.security_protocol in ("SSL", "SASL_SSL")
     brokers = ",".join(settings.brokers)
 
-    def attempt(timeout: float) -> T:
+    attempt_s = attempt_timeout(settings)
+
+    def attempt(remaining: float) -> T:
         with preflight.KafkaLogCapture() as captured:
             try:
                 if tls:
-                    return preflight.call_with_deadline(factory, max(1.0, timeout + 2.0))
+                    # The client bootstraps for up to attempt_s itself; the guard is for a
+                    # handshake that never ends, and never outlives the connect timeout.
+                    guard = max(1.0, min(attempt_s + 2.0, remaining + 0.5))
+                    return preflight.call_with_deadline(factory, guard)
                 return factory()
             except (kerr.SaslAuthenticationFailedError, kerr.UnsupportedSaslMechanismError) as e:
                 raise preflight.SecurityProblem(

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from kafkactl.config import Settings
 from kafkactl.kafka import preflight
-from kafkactl.kafka.connect import RetryConnect, connect_with_backoff
+from kafkactl.kafka.connect import RetryConnect, attempt_timeout, connect_with_backoff
 
 T = TypeVar("T")
 
@@ -38,11 +38,13 @@ def connect(
 
     brokers = ",".join(settings.brokers)
 
-    def attempt(timeout: float) -> T:
+    attempt_s = attempt_timeout(settings)
+
+    def attempt(remaining: float) -> T:
         seen: list[Any] = []
         client = factory(seen.append)
         try:
-            client.list_topics(timeout=timeout)  # type: ignore[attr-defined]
+            client.list_topics(timeout=min(attempt_s, remaining))  # type: ignore[attr-defined]
         except KafkaException as exc:
             with contextlib.suppress(Exception):
                 close(client)
