@@ -24,6 +24,15 @@ from tests.conftest import KAFKA_LOCAL, REPO, SecureBroker
 from tests.integration.kafka_helpers import header, read_all
 
 MECHANISMS = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+_ENGINE: dict[str, str] = {}
+
+
+@pytest.fixture(autouse=True)
+def _on_each_engine(engine: str) -> Iterator[None]:
+    """Every security behaviour holds on both engines: each test runs once per engine."""
+    _ENGINE["name"] = engine
+    yield
+    _ENGINE.clear()
 
 
 def _cli(
@@ -36,6 +45,7 @@ def _cli(
         XDG_CONFIG_HOME=str(tmp_path / "xdg"),
         COLUMNS="200",
         PYTHONPATH=os.pathsep.join([str(REPO), str(tmp_path)]),
+        KAFKA_ENGINE=_ENGINE.get("name", "auto"),
     )
     clean.update(env)
     return subprocess.run(
