@@ -33,6 +33,11 @@ from kafkactl.offsets import OffsetTracker
 from kafkactl.producer import Publisher
 from kafkactl.router import RetryRouter, TierMap
 
+# Asynchronous commits go one at a time: a client may retry a commit that failed (librdkafka
+# does, across a broker restart), and an older commit landing after a newer one would move the
+# group's offset back. A commit not settled after this long no longer blocks the next one.
+ASYNC_COMMIT_PATIENCE_S = 30.0
+
 
 @dataclass
 class ConsumeOptions:
@@ -116,6 +121,7 @@ class ConsumerPipeline:
         self._pool: WorkerPool | None = None
         self._inline = bool(getattr(handler, "inline", False))
         self._max_records = settings.consumer_max_poll_records or 500
+        self._async_commit_since: float | None = None
 
     @property
     def drain_timeout(self) -> float:
@@ -412,18 +418,28 @@ class ConsumerPipeline:
                     raise
                 self.request_stop("output closed")
                 return {}
+        now = time.monotonic()
+        since = self._async_commit_since
+        if not sync and since is not None and now - since < ASYNC_COMMIT_PATIENCE_S:
+            return {}  # one at a time: see ASYNC_COMMIT_PATIENCE_S
         with self._lock:
-            offsets = self._tracker.to_commit(partitions)
+            # The final commit sends every commit point again: an older commit the client
+            # retried may have landed after a newer one.
+            offsets = self._tracker.to_commit(partitions, every=sync)
         if not offsets:
             return {}
         assert self._consumer is not None
-        self._consumer.commit(offsets, asynchronous=not sync)
         if sync:
+            self._consumer.commit(offsets)
             self._committed(offsets)
+        else:
+            self._async_commit_since = now
+            self._consumer.commit(offsets, asynchronous=True)
         return offsets
 
     def _commit_done(self, offsets: Offsets, error: BaseException | None) -> None:
         """An asynchronous commit settled (engine thread: kafka-python IO, librdkafka poll)."""
+        self._async_commit_since = None
         if error is not None:
             logger.warning("offset commit failed (will retry): {}", error)
             return

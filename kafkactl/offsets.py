@@ -92,13 +92,13 @@ class OffsetTracker(Generic[K]):
             return state.window[0][0]
         return state.next_offset
 
-    def to_commit(self, partitions: list[K] | None = None) -> dict[K, int]:
-        """Commit points that moved since the last `mark_committed`."""
+    def to_commit(self, partitions: list[K] | None = None, every: bool = False) -> dict[K, int]:
+        """Commit points that moved since the last `mark_committed` (`every`: all of them)."""
         out = {}
         for tp in self._parts if partitions is None else partitions:
             state = self._parts.get(tp)
             point = self.commit_point(tp)
-            if state is not None and point is not None and point != state.committed:
+            if state is not None and point is not None and (every or point != state.committed):
                 out[tp] = point
         return out
 

@@ -353,6 +353,9 @@ def test_revoke_waits_for_running_work_within_the_drain_timeout():
     started, gate = handler.block(b"slow")
     pipeline = PipelineRun(cluster, handler, workers=3, drain_timeout=5.0).start()
     assert started.wait(5.0)
+    tp = TopicPartition(MAIN, 0)
+    # Only the slow message is still running when the rebalance comes (the others are done).
+    assert cluster.wait_for(lambda: pipeline.pipeline.revoked_busy({tp}) == 1, 5.0)
     consumer = pipeline.consumer
     consumer.rebalance()
     # The drain runs inside poll(): opening the gate lets it finish and commit past offset 1.
@@ -360,7 +363,6 @@ def test_revoke_waits_for_running_work_within_the_drain_timeout():
     assert consumer.wait_rebalanced(1)
     summary = pipeline.wait()
 
-    tp = TopicPartition(MAIN, 0)
     revokes = [payload for kind, payload in consumer.events if kind == "revoke"]
     assert revokes[0][1][tp] == 3
     assert sorted(c.value for c in handler.calls) == [b"ok-0", b"ok-2", b"slow"]

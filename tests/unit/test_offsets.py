@@ -95,3 +95,20 @@ def test_pending_counts():
     tracker.complete(TP, 2)
     assert tracker.pending(TP) == 3
     assert tracker.total_pending() == 3
+
+
+def test_every_commit_point_is_sent_again_when_asked():
+    """The final commit repeats points already committed: a retried older commit may have
+    landed after them and moved the group back."""
+    tracker = OffsetTracker()
+    tracker.add_partition("p0")
+    tracker.add_partition("p1")
+    for offset in range(3):
+        tracker.track("p0", offset)
+        tracker.complete("p0", offset)
+    tracker.track("p1", 0)
+    tracker.complete("p1", 0)
+    tracker.mark_committed(tracker.to_commit())
+    assert tracker.to_commit() == {}
+    assert tracker.to_commit(every=True) == {"p0": 3, "p1": 1}
+    assert tracker.to_commit(["p1"], every=True) == {"p1": 1}
