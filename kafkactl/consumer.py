@@ -516,6 +516,10 @@ class ConsumerPipeline:
             if self._publisher is not None:
                 self._publisher.flush(max(1.0, deadline - time.monotonic()))
             if self._consumer is not None:
+                # An asynchronous commit still under way could land after the final one.
+                settle_by = min(deadline, time.monotonic() + 5.0)
+                while self._async_commit_since is not None and time.monotonic() < settle_by:
+                    self._consumer.poll(0.05, 1)
                 try:
                     committed = self._commit(sync=True)
                 except Exception as exc:
