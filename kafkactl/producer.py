@@ -57,17 +57,23 @@ class Publisher:
     ) -> None:
         """Queue one record; `on_delivery` runs on the engine's delivery thread once it settles."""
         with self._lock:
-            if self._in_flight >= self._max_in_flight:
-                self._waiters += 1
-                try:
-                    while self._in_flight >= self._max_in_flight:
-                        self._cond.wait(0.5)
-                finally:
-                    self._waiters -= 1
-            self._in_flight += 1
+            full = self._in_flight >= self._max_in_flight
+            if not full:
+                self._in_flight += 1
+        if full:
+            self._wait_for_room()
         self._producer.send(
             topic, value, key, headers, partition, timestamp_ms, partial(self._settle, on_delivery)
         )
+
+    def _wait_for_room(self) -> None:
+        """Serve delivery reports (on this thread where the engine allows) until one settles."""
+        while True:
+            with self._lock:
+                if self._in_flight < self._max_in_flight:
+                    self._in_flight += 1
+                    return
+            self._producer.serve(0.01)
 
     def _settle(self, on_delivery: DeliveryCallback | None, delivery: Delivery) -> None:
         if delivery.error is None:

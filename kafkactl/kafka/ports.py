@@ -112,6 +112,11 @@ class ProducerPort(Protocol):
         """Send what is queued and wait for its delivery reports; False on timeout."""
         ...
 
+    def serve(self, timeout: float) -> None:
+        """Wait up to `timeout` for delivery reports, running their callbacks on this thread
+        where the engine allows it (librdkafka); a plain wait elsewhere."""
+        ...
+
     def close(self, timeout: float) -> None:
         """Flush (bounded) and release the client."""
         ...

@@ -129,6 +129,10 @@ class FakeProducer:
                 self._cond.wait(0.05 if remaining is None else min(0.05, remaining))
             return True
 
+    def serve(self, timeout: float) -> None:
+        """Reports come from the delivery thread (or inside send): only wait."""
+        time.sleep(timeout)
+
     def close(self, timeout: float) -> None:
         """Flush (bounded), then stop the delivery thread."""
         try:

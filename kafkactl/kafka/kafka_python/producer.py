@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import partial
 from typing import Any
 
@@ -60,6 +61,10 @@ class KafkaPythonProducer:
         except KafkaTimeoutError:
             return False
         return True
+
+    def serve(self, timeout: float) -> None:
+        """kafka-python reports on its IO thread: nothing to serve here, only wait."""
+        time.sleep(timeout)
 
     def close(self, timeout: float) -> None:
         """Close the producer (it flushes within the timeout)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -29,15 +28,22 @@ class ErrorSink:
             logger.debug("librdkafka: {} {}", error.name(), error.str())
 
 
+# The sending thread serves delivery reports itself every this many sends: callbacks then run
+# between sends, without handing the GIL to another thread for each batch of reports.
+SERVE_EVERY = 256
+
+
 class LibrdkafkaProducer:
     """ProducerPort over confluent_kafka.Producer.
 
-    librdkafka reports deliveries only from poll()/flush(): a daemon thread polls, so delivery
-    callbacks run on it, as they run on kafka-python's IO thread.
+    librdkafka reports deliveries only from poll()/flush(). The sending thread serves them
+    every SERVE_EVERY sends (and while it waits for room); a daemon thread polls too, so reports
+    keep coming when nobody sends. Delivery callbacks may run on either thread.
     """
 
     def __init__(self, producer: Any) -> None:
         self._producer = producer
+        self._sends = 0
         self._closed = threading.Event()
         self._poller = threading.Thread(target=self._poll, name="kafkactl-delivery", daemon=True)
         self._poller.start()
@@ -61,7 +67,11 @@ class LibrdkafkaProducer:
     def _poll(self) -> None:
         poll = self._producer.poll
         while not self._closed.is_set():
-            poll(0.1)
+            poll(0.2)
+
+    def serve(self, timeout: float) -> None:
+        """Run delivery callbacks that are due, on this thread (waiting up to `timeout`)."""
+        self._producer.poll(timeout)
 
     def send(
         self,
@@ -97,9 +107,12 @@ class LibrdkafkaProducer:
                         timestamp=timestamp_ms or 0,
                         headers=headers or None,
                     )
+                self._sends += 1
+                if not self._sends % SERVE_EVERY:
+                    self._producer.poll(0)
                 return
             except BufferError:
-                time.sleep(0.005)  # the queue is full: the poller thread is draining it
+                self._producer.poll(0.005)  # librdkafka's queue is full: make room
             except Exception as exc:
                 error = exc
                 if exc.args and hasattr(exc.args[0], "code"):
