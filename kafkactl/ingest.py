@@ -61,6 +61,9 @@ class PublisherLike(Protocol):
 
     def flush(self, timeout: float | None = None) -> bool: ...
 
+    @property
+    def in_flight(self) -> int: ...
+
 
 @dataclass
 class ProduceOptions:
@@ -224,6 +227,9 @@ class ProduceJob:
         self._settled_bytes = 0  # written under _lock by delivery callbacks
         self._sent = 0
         self._settled = 0
+        self._errors_only = False
+        self._failed_count = 0  # errors-only: failures reported so far, and their bytes
+        self._failed_bytes = 0
         self.reading = False
         self._parse = self._parser()
 
@@ -294,7 +300,11 @@ class ProduceJob:
         progress = self._on_progress
         next_progress = time.monotonic() + PROGRESS_EVERY_S
         keep_lines = o.format == "envelope" or (o.format == "raw" and bool(o.key_delimiter))
-        delivered = self._delivered
+        # A Publisher that reports failures only (librdkafka) bounds its own queue in records
+        # and bytes; acknowledged records are counted at the end, not one callback each.
+        errors_only = bool(getattr(self.publisher, "errors_only", False))
+        self._errors_only = errors_only
+        delivered = self._failed if errors_only else self._delivered
         # Blank lines carry no record and are skipped (counted as `blank`); in raw input only
         # empty lines are blank, like kcat, since spaces may be a value.
         strip_blank = o.format != "raw"
@@ -334,9 +344,10 @@ class ProduceJob:
                 key = record.key
                 value = record.value
                 size = (len(value) if value is not None else 0) + (len(key) if key else 0)
-                inflight = self._sent_bytes - self._settled_bytes
-                if inflight and inflight + size > limit:
-                    self._wait_for_bytes(limit - size)
+                if not errors_only:
+                    inflight = self._sent_bytes - self._settled_bytes
+                    if inflight and inflight + size > limit:
+                        self._wait_for_bytes(limit - size)
                 self._sent_bytes += size
                 self._sent += 1
                 # The reject file needs the input of a record that fails; where the value is
@@ -374,6 +385,8 @@ class ProduceJob:
         except KeyboardInterrupt:
             self.summary.interrupted = True
         with self._lock:
+            if self._errors_only:
+                self._settle_unreported(self.publisher.in_flight)
             self.summary.in_flight = self._sent - self._settled
             self.summary.seconds = time.monotonic() - self._started
         if self._on_progress is not None:
@@ -392,6 +405,29 @@ class ProduceJob:
         error = delivery.error
         reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
         self._reject(number, self._original(original), reason, "failed", count=False)
+
+    def _failed(self, number: int, size: int, original: bytes | None, delivery: Any) -> None:
+        """Failure report of an errors-only Publisher (its acknowledged records report nothing)."""
+        with self._lock:
+            self._failed_count += 1
+            self._failed_bytes += size
+        self._delivered(number, size, original, delivery)
+
+    def _settle_unreported(self, pending: int) -> None:
+        """Errors-only: every record sent, not failed and no longer pending was acknowledged.
+
+        Called under the lock. Bytes of records still pending (a flush that timed out) cannot
+        be told apart, so they are left out of `bytes` only approximately.
+        """
+        sent_ok = self._sent - self._failed_count
+        acked = max(0, sent_ok - pending)
+        self.summary.published = acked
+        self.summary.bytes = (
+            max(0, self._sent_bytes - self._failed_bytes)
+            if not pending
+            else ((self._sent_bytes - self._failed_bytes) * acked // max(sent_ok, 1))
+        )
+        self._settled = self._failed_count + acked
 
     def _original(self, original: bytes | None) -> bytes:
         """The input line of a record (or its value, where that is the line), without newline."""
@@ -413,6 +449,8 @@ class ProduceJob:
     def progress(self) -> ProduceSummary:
         """A snapshot of the counters so far (seconds = time since start)."""
         with self._lock:
+            if self._errors_only:
+                self._settle_unreported(self.publisher.in_flight)
             snap = ProduceSummary(**{**self.summary.__dict__})
             snap.in_flight = self._sent - self._settled
         snap.seconds = time.monotonic() - self._started

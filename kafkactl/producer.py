@@ -34,7 +34,8 @@ class Publisher:
         metrics: Metrics | None = None,
         max_in_flight: int = 20_000,
         producer: ProducerPort | None = None,
-        connect: Callable[[Settings], ProducerPort] = connect_producer,
+        connect: Callable[..., ProducerPort] = connect_producer,
+        errors_only: bool = False,
     ) -> None:
         self.settings = settings
         self.metrics = metrics or Metrics()
@@ -43,7 +44,12 @@ class Publisher:
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._waiters = 0
-        self._producer = producer or connect(settings)
+        if producer is None:
+            producer = connect(settings, errors_only=True) if errors_only else connect(settings)
+        self._producer = producer
+        # Failure reports only (when the engine can): acknowledged records cost no callback,
+        # and the engine's own queue is what is in flight.
+        self.errors_only = bool(getattr(producer, "errors_only", False))
 
     def publish(
         self,
@@ -55,7 +61,13 @@ class Publisher:
         timestamp_ms: int | None = None,
         on_delivery: DeliveryCallback | None = None,
     ) -> None:
-        """Queue one record; `on_delivery` runs on the engine's delivery thread once it settles."""
+        """Queue one record; `on_delivery` runs on the engine's delivery thread once it settles
+        (an `errors_only` Publisher: only if it failed)."""
+        if self.errors_only:  # the engine bounds its own queue (ProducerPort)
+            self._producer.send(
+                topic, value, key, headers, partition, timestamp_ms, on_delivery or _ignore
+            )
+            return
         with self._lock:
             full = self._in_flight >= self._max_in_flight
             if not full:
@@ -94,13 +106,15 @@ class Publisher:
     @property
     def in_flight(self) -> int:
         """Records sent but not yet acknowledged or failed."""
-        return self._in_flight
+        return self._producer.pending() if self.errors_only else self._in_flight
 
     def flush(self, timeout: float | None = None) -> bool:
         """Send everything queued and wait for every delivery to settle; False on timeout."""
         deadline = None if timeout is None else time.monotonic() + timeout
         if not self._producer.flush(timeout):
             return False
+        if self.errors_only:
+            return True
         with self._lock:
             self._waiters += 1
             try:
@@ -119,3 +133,7 @@ class Publisher:
             self.flush(timeout)
         finally:
             self._producer.close(timeout)
+
+
+def _ignore(_delivery: Delivery) -> None:
+    """No callback given: the failure is only counted by the engine's caller."""

@@ -201,7 +201,7 @@ def produce(
         )
         if not quiet and input_file is None and sys.stdin.isatty():
             render.info("reading records from the terminal, one per line; end with Ctrl-D")
-        publisher = Publisher(settings)
+        publisher = Publisher(settings, errors_only=True)
         view = ProduceProgress(enabled=not quiet)
         # Above a live progress line, rejected lines are printed by the view, not the logger.
         pretty = view.enabled and settings.log_format != "json"

@@ -86,12 +86,15 @@ def engine_name(settings: Settings) -> EngineName:
     return "kafka-python"
 
 
-def connect_producer(settings: Settings) -> ProducerPort:
-    """A connected producer of the configured engine; exits 3 when unreachable."""
+def connect_producer(settings: Settings, errors_only: bool = False) -> ProducerPort:
+    """A connected producer of the configured engine; exits 3 when unreachable.
+
+    `errors_only` asks for failure reports only, where the engine can (see ProducerPort).
+    """
     if engine_name(settings) == "librdkafka":
         from kafkactl.kafka.librdkafka.producer import LibrdkafkaProducer
 
-        return LibrdkafkaProducer.connect(settings)
+        return LibrdkafkaProducer.connect(settings, errors_only)
     from kafkactl.kafka.kafka_python.producer import KafkaPythonProducer
 
     return KafkaPythonProducer.connect(settings)

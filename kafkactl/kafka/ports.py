@@ -89,7 +89,15 @@ class DeliveryTimeout(Exception):
 
 
 class ProducerPort(Protocol):
-    """An engine's producer: asynchronous sends, one delivery report per record."""
+    """An engine's producer: asynchronous sends, one delivery report per record.
+
+    An `errors_only` producer (librdkafka's delivery.report.only.error) reports failures
+    only: a record not reported once `pending()` is zero was acknowledged. Bulk produce uses it
+    to skip a Python callback per acknowledged record. Such a producer bounds its own queue
+    (records and bytes): `send` waits for room.
+    """
+
+    errors_only: bool
 
     def send(
         self,
@@ -110,6 +118,10 @@ class ProducerPort(Protocol):
 
     def flush(self, timeout: float | None) -> bool:
         """Send what is queued and wait for its delivery reports; False on timeout."""
+        ...
+
+    def pending(self) -> int:
+        """Records sent whose delivery has not settled yet."""
         ...
 
     def serve(self, timeout: float) -> None:

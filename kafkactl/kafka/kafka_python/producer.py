@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from functools import partial
 from typing import Any
@@ -15,8 +16,12 @@ from kafkactl.kafka.ports import Delivery, DeliveryCallback, Headers
 class KafkaPythonProducer:
     """ProducerPort over kafka-python's KafkaProducer."""
 
+    errors_only = False  # kafka-python reports every delivery (futures)
+
     def __init__(self, producer: Any) -> None:
         self._producer = producer
+        self._lock = threading.Lock()
+        self._pending = 0
 
     @classmethod
     def connect(cls, settings: Settings) -> KafkaPythonProducer:
@@ -43,9 +48,11 @@ class KafkaPythonProducer:
         except Exception as exc:
             on_delivery(Delivery(topic, partition, None, exc))
             return
+        with self._lock:
+            self._pending += 1
         # kafka-python calls f(*args, result): the bound arguments come first.
-        on_success = partial(_acked, on_delivery)
-        on_error = partial(_failed, topic, partition, on_delivery)
+        on_success = partial(self._acked, on_delivery)
+        on_error = partial(self._failed, topic, partition, on_delivery)
         if hasattr(future, "_add_cb_eb"):
             future._add_cb_eb(on_success, on_error)  # one lock round-trip instead of two
         else:  # pragma: no cover - other kafka-python versions
@@ -62,6 +69,22 @@ class KafkaPythonProducer:
             return False
         return True
 
+    def _acked(self, on_delivery: DeliveryCallback, meta: Any) -> None:
+        with self._lock:
+            self._pending -= 1
+        on_delivery(Delivery(meta.topic, meta.partition, meta.offset))
+
+    def _failed(
+        self, topic: str, partition: int | None, on_delivery: DeliveryCallback, exc: BaseException
+    ) -> None:
+        with self._lock:
+            self._pending -= 1
+        on_delivery(Delivery(topic, partition, None, exc))
+
+    def pending(self) -> int:
+        """Records sent and not yet acknowledged or failed."""
+        return self._pending
+
     def serve(self, timeout: float) -> None:
         """kafka-python reports on its IO thread: nothing to serve here, only wait."""
         time.sleep(timeout)
@@ -69,13 +92,3 @@ class KafkaPythonProducer:
     def close(self, timeout: float) -> None:
         """Close the producer (it flushes within the timeout)."""
         self._producer.close(timeout=timeout)
-
-
-def _acked(on_delivery: DeliveryCallback, meta: Any) -> None:
-    on_delivery(Delivery(meta.topic, meta.partition, meta.offset))
-
-
-def _failed(
-    topic: str, partition: int | None, on_delivery: DeliveryCallback, exc: BaseException
-) -> None:
-    on_delivery(Delivery(topic, partition, None, exc))

@@ -41,19 +41,20 @@ class LibrdkafkaProducer:
     keep coming when nobody sends. Delivery callbacks may run on either thread.
     """
 
-    def __init__(self, producer: Any) -> None:
+    def __init__(self, producer: Any, errors_only: bool = False) -> None:
         self._producer = producer
+        self.errors_only = errors_only
         self._sends = 0
         self._closed = threading.Event()
         self._poller = threading.Thread(target=self._poll, name="kafkactl-delivery", daemon=True)
         self._poller.start()
 
     @classmethod
-    def connect(cls, settings: Settings) -> LibrdkafkaProducer:
-        """A connected producer; exits 3 when the cluster stays unreachable."""
+    def connect(cls, settings: Settings, errors_only: bool = False) -> LibrdkafkaProducer:
+        """A connected producer (reporting failures only, if asked); exits 3 if unreachable."""
         from confluent_kafka import Producer
 
-        config = producer_config(settings)
+        config = {**producer_config(settings), "delivery.report.only.error": errors_only}
         sink = ErrorSink()
 
         def build(on_error: Callable[[Any], None]) -> Any:
@@ -62,12 +63,16 @@ class LibrdkafkaProducer:
 
         producer = connect(settings, build, lambda p: p.flush(0), "the producer")
         sink.target = None
-        return cls(producer)
+        return cls(producer, errors_only)
 
     def _poll(self) -> None:
         poll = self._producer.poll
         while not self._closed.is_set():
             poll(0.2)
+
+    def pending(self) -> int:
+        """Records in librdkafka's queue or in flight to the broker."""
+        return len(self._producer)
 
     def serve(self, timeout: float) -> None:
         """Run delivery callbacks that are due, on this thread (waiting up to `timeout`)."""
