@@ -54,7 +54,7 @@ class ConsumeOptions:
     drain_timeout: float = 10.0
     metrics_interval: float = 10.0
     commit_interval: float = 1.0
-    max_in_flight_per_partition: int = 1000
+    max_in_flight_per_partition: int = 4000
     poll_timeout_ms: int = 100
 
 

@@ -137,7 +137,14 @@ class LibrdkafkaConsumer:
         if self._manual_dirty and self._manual is not None:
             self._consumer.assign([self._ctp(t, p, o) for (t, p), o in self._manual.items()])
             self._manual_dirty = False
-        messages = self._consumer.consume(max_records, timeout)
+        # consume(n, timeout) waits until it has n messages or the timeout passed: take what
+        # is there, else wait for one and take what came with it.
+        consume = self._consumer.consume
+        messages = consume(max_records, 0)
+        if not messages and timeout > 0:
+            messages = consume(1, timeout)
+            if messages and max_records > 1:
+                messages += consume(max_records - 1, 0)
         out: dict[TopicPartition, list[Record]] = {}
         tps = self._tps
         for m in messages:
