@@ -22,6 +22,7 @@ step "1. Install kafkactl into $venv"
 { "$venv/bin/python" -m pip install --upgrade pip && "$venv/bin/python" -m pip install -e '.[fast]'; } \
   >"$venv/demo-install.log" 2>&1 || { cat "$venv/demo-install.log" >&2; exit 1; }
 kafkactl() { "$venv/bin/kafkactl" "$@"; }
+say "$(kafkactl --version)"
 
 step "2. A Kafka broker at $KAFKA_BROKERS"
 started=""

@@ -10,9 +10,13 @@ from pathlib import Path
 from tests.conftest import REPO
 
 
-def test_demo_runs_to_the_end(brokers: str, tmp_path: Path) -> None:
+def test_demo_runs_to_the_end(brokers: str, engine: str, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "KAFKACTL_"))}
-    env.update(KAFKA_BROKERS=brokers, KAFKACTL_VENV=str(Path(sys.executable).parent.parent))
+    env.update(
+        KAFKA_BROKERS=brokers,
+        KAFKA_ENGINE=engine,
+        KAFKACTL_VENV=str(Path(sys.executable).parent.parent),
+    )
     result = subprocess.run(
         ["bash", str(REPO / "scripts" / "demo.sh")],
         env=env,
@@ -27,3 +31,4 @@ def test_demo_runs_to_the_end(brokers: str, tmp_path: Path) -> None:
     assert "Traceback" not in err
     # The replay moved the LookupError dead letters back, and the second consume processed them.
     assert "8. The bug is fixed" in err and "Done." in err
+    assert "kafkactl 0." in err and "engine auto:" in err
