@@ -23,7 +23,7 @@ from kafkactl.config import Settings
 from kafkactl.dedupe import DedupeStore
 from kafkactl.dispatch import WorkerPool, lane_for
 from kafkactl.errors import FatalError, KafkactlError
-from kafkactl.gctune import fewer_collections
+from kafkactl.gctune import fewer_collections, fewer_thread_switches
 from kafkactl.kafka import ConsumerPort, Offsets, Record, TopicPartition, connect_admin
 from kafkactl.kafka import connect_consumer as default_connect_consumer
 from kafkactl.kafka.admin import Admin
@@ -153,7 +153,7 @@ class ConsumerPipeline:
         self._pool = WorkerPool(self.options.workers, self._handle)
         committed: dict[str, int] = {}
         try:
-            with fewer_collections():
+            with fewer_collections(), fewer_thread_switches():
                 self._loop()
         finally:
             committed = self._shutdown()

@@ -36,7 +36,7 @@ from kafkactl.formats import (
     parse_raw_line,
     strip_newline,
 )
-from kafkactl.gctune import fewer_collections
+from kafkactl.gctune import fewer_collections, fewer_thread_switches
 from kafkactl.headers import MESSAGE_ID
 
 # Bytes of records in flight (sent, not yet acknowledged) before reading pauses; together with
@@ -284,7 +284,7 @@ class ProduceJob:
 
     def run(self, lines: Iterable[bytes]) -> ProduceSummary:
         """Produce every line of `lines` (binary, newline-terminated); flush; return counts."""
-        with fewer_collections():
+        with fewer_collections(), fewer_thread_switches():
             return self._run(lines)
 
     def _run(self, lines: Iterable[bytes]) -> ProduceSummary:
