@@ -34,7 +34,7 @@ def fewer_thread_switches(interval: float = GIL_SLICE_S) -> Iterator[None]:
 
     The poll loop, the workers and the client's delivery thread each need only short bursts
     of Python; with the default interval they hand the GIL back and forth many times per
-    batch. Measured on the consume pipeline (300k records, noop handler, 4 workers): 30–40 %
+    batch. Measured on the consume pipeline (300k records, noop handler, 4 workers): 30 to 40 %
     more records per second on librdkafka, ~15 % on kafka-python. Threads that wait (I/O, a
     condition, librdkafka's poll) release the GIL at once either way. Restored afterwards.
     """
