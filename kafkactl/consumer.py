@@ -122,6 +122,7 @@ class ConsumerPipeline:
         self._inline = bool(getattr(handler, "inline", False))
         self._max_records = settings.consumer_max_poll_records or 500
         self._async_commit_since: float | None = None
+        self._lost_points: Offsets = {}  # done before partitions were lost (finish_revoke)
 
     @property
     def drain_timeout(self) -> float:
@@ -203,6 +204,8 @@ class ConsumerPipeline:
             self._reconcile_pauses()
             if now >= next_commit:
                 self._commit(sync=False)
+                if self._lost_points:
+                    self._recommit_lost()
                 next_commit = now + self.options.commit_interval
             if now >= next_tick:
                 if self.on_tick is not None:
@@ -484,6 +487,10 @@ class ConsumerPipeline:
         """Forget revoked partitions; returns their commit points (to commit asynchronously)."""
         with self._lock:
             offsets = self._tracker.to_commit([tp for tp in revoked if tp in self._epochs])
+            if not commit:
+                # Lost (the group fenced us, e.g. a session that expired while the broker
+                # restarted): no commit is possible now. Kept, to commit once they are ours again.
+                self._lost_points.update(offsets)
             for tp in revoked:
                 self._epochs.pop(tp, None)
                 self._inflight.pop(tp, None)
@@ -491,8 +498,37 @@ class ConsumerPipeline:
                 self._backpressured.discard(tp)
                 self._tracker.remove_partition(tp)
         if revoked:
-            logger.info("revoked {}", _names(revoked))
+            logger.info("{} {}", "revoked" if commit else "lost", _names(revoked))
         return offsets if commit else {}
+
+    def _recommit_lost(self) -> None:
+        """Commit what was done on lost partitions that came back to this member.
+
+        Only forward: a point at or below what the group has committed (another member went
+        on) is dropped. The records in between were handled here (dedupe remembers them).
+        """
+        assert self._consumer is not None and self._admin is not None
+        with self._lock:
+            back = {tp: o for tp, o in self._lost_points.items() if tp in self._epochs}
+        if not back:
+            return
+        try:
+            group_now = self._admin.committed(self.options.group, list(back))
+            ahead = {}
+            for tp, point in back.items():
+                done = group_now.get(tp)
+                if done is None or done.offset < point:
+                    ahead[tp] = point
+            if ahead:
+                self._consumer.commit(ahead)
+                done_at = ", ".join(f"{tp.topic}[{tp.partition}]@{o}" for tp, o in ahead.items())
+                logger.info("committed work done before the partitions were lost: {}", done_at)
+        except Exception as exc:
+            logger.warning("could not commit work done before a rebalance (will retry): {}", exc)
+            return
+        with self._lock:
+            for tp in back:
+                self._lost_points.pop(tp, None)
 
     def _shutdown(self) -> dict[str, int]:
         """Stop fetching, drain in-flight work, flush routing, commit synchronously, close."""
@@ -515,6 +551,21 @@ class ConsumerPipeline:
                     time.sleep(0.05)
             if self._publisher is not None:
                 self._publisher.flush(max(1.0, deadline - time.monotonic()))
+            if self._consumer is not None and self._lost_points:
+                # Partitions were lost and the group has not given them back yet (a rejoin
+                # under way): wait a little for them, so the work done on them is committed.
+                logger.info(
+                    "waiting up to {:.0f}s for the group to give back lost partitions, to commit "
+                    "the work done on them (Ctrl-C again to skip)",
+                    max(0.0, deadline - time.monotonic()),
+                )
+                while time.monotonic() < deadline:
+                    with self._lock:
+                        owned = bool(self._epochs)
+                    if owned:
+                        self._recommit_lost()
+                        break
+                    self._consumer.poll(0.1, 1)
             if self._consumer is not None:
                 # An asynchronous commit still under way could land after the final one.
                 settle_by = min(deadline, time.monotonic() + 5.0)

@@ -110,8 +110,7 @@ class LibrdkafkaConsumer:
         deadline = time.monotonic() + listener.drain_timeout
         while listener.revoked_busy(revoked) and time.monotonic() < deadline:
             time.sleep(0.05)
-        # Closing: the owner committed what it could already; nothing more to say.
-        offsets = listener.finish_revoke(revoked, commit and not self._closing)
+        offsets = listener.finish_revoke(revoked, commit)
         for tp in revoked:
             self._eof.pop(tp, None)
             self._paused.discard(tp)
