@@ -8,6 +8,7 @@ state (tracker, in-flight counts, epochs) is guarded by one lock.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import traceback
@@ -154,7 +155,11 @@ class ConsumerPipeline:
         self._pool = WorkerPool(self.options.workers, self._handle)
         committed: dict[str, int] = {}
         try:
-            with fewer_collections(), fewer_thread_switches():
+            # Longer GIL slices only for the inline (print) handler: with workers, a worker that
+            # finished a handler could wait up to a slice to record its success in the dedupe
+            # store, which widens the window in which a crash re-runs a handled message.
+            switches = fewer_thread_switches() if self._inline else contextlib.nullcontext()
+            with fewer_collections(), switches:
                 self._loop()
         finally:
             committed = self._shutdown()
@@ -374,12 +379,14 @@ class ConsumerPipeline:
                 return
             failure = _failure("retryable", exc)
         else:
-            self.metrics.observe_latency(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
             try:
+                # First thing after success: a crash before this line re-runs the message.
                 self.dedupe.mark(group, message.message_id)
             except Exception as exc:
                 # The handler did succeed; only a later redelivery could run it twice.
                 logger.error("could not record {} in the dedupe store: {}", message.message_id, exc)
+            self.metrics.observe_latency(elapsed)
             self.metrics.incr("processed")
             self._complete(work)
             return

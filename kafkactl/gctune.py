@@ -32,11 +32,12 @@ def fewer_collections(gen0: int = GC_GEN0_THRESHOLD) -> Iterator[None]:
 def fewer_thread_switches(interval: float = GIL_SLICE_S) -> Iterator[None]:
     """Let a thread keep the GIL longer (50 ms instead of 5 ms) during a job.
 
-    The poll loop, the workers and the client's delivery thread each need only short bursts
-    of Python; with the default interval they hand the GIL back and forth many times per
-    batch. Measured on the consume pipeline (300k records, noop handler, 4 workers): 30 to 40 %
-    more records per second on librdkafka, ~15 % on kafka-python. Threads that wait (I/O, a
-    condition, librdkafka's poll) release the GIL at once either way. Restored afterwards.
+    The job's thread and the client's delivery thread each need only short bursts of Python;
+    with the default interval they hand the GIL back and forth many times per batch. Used by
+    produce and the inline print handler; not with a worker pool (see ConsumerPipeline.run),
+    where it measured 30 to 40 % faster but let a worker wait up to a slice between a handler's
+    success and recording it. Threads that wait (I/O, a condition, librdkafka's poll) release
+    the GIL at once either way. Restored afterwards.
     """
     before = sys.getswitchinterval()
     sys.setswitchinterval(max(interval, before))
