@@ -36,5 +36,16 @@ class ConnectError(KafkactlError):
     exit_code = EXIT_UNREACHABLE
 
 
+class DeliveryError(KafkactlError):
+    """The broker did not take a record. `retriable` says whether sending it again can help
+    (a timeout, a leader change) or never will (too large, topic authorization, a bad value)."""
+
+    def __init__(self, reason: str, retriable: bool, code: str = "") -> None:
+        self.reason = reason
+        self.retriable = retriable
+        self.code = code
+        super().__init__(reason)
+
+
 class FatalError(Exception):
     """Raised by a handler for a failure that retrying cannot fix: the message goes to the DLQ."""

@@ -160,7 +160,9 @@ def hoist_global_options(argv: list[str]) -> list[str]:
 def main() -> None:
     """Console entry point: run the app; expected failures become one line and an exit code."""
     from kafkactl import render
+    from kafkactl.cli.streams import guard_closed_streams
 
+    guard_closed_streams()
     _register_commands()
     debug = os.environ.get("KAFKA_LOG_LEVEL", "").upper() in ("DEBUG", "TRACE")
     try:
