@@ -33,6 +33,31 @@ class TopicAnswer(NamedTuple):
     replication: int | None
 
 
+class GroupListing(NamedTuple):
+    """One consumer group as the cluster lists it."""
+
+    group: str
+    state: str
+    protocol_type: str
+
+
+class GroupMember(NamedTuple):
+    """One member of a consumer group and the partitions it holds."""
+
+    member_id: str
+    client_id: str
+    host: str
+    assignment: list[TopicPartition]
+
+
+class GroupState(NamedTuple):
+    """A group's state and members (state `Dead` and no members: the group does not exist)."""
+
+    group: str
+    state: str
+    members: list[GroupMember]
+
+
 class Admin:
     """A connected admin client. Methods raise kafkactl errors only for what users can fix."""
 
@@ -115,6 +140,79 @@ class Admin:
             out[tp] = Committed(meta.offset, _metadata(meta.metadata)) if ok else None
         return out
 
+    def topic_names(self) -> list[str]:
+        """Every topic's name, internal ones (`__consumer_offsets`) included."""
+        return sorted(self._client.list_topics())
+
+    def topic_configs(self, name: str) -> dict[str, str]:
+        """The topic's configs that differ from the broker's defaults."""
+        from kafka.admin import ConfigResource, ConfigResourceType
+
+        answer = self._client.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name)])
+        found = answer.get("topic", {}).get(name, {})
+        return {str(k): str(v) for k, v in _config_values(found).items()}
+
+    def offsets_for_time(self, partitions: list[TopicPartition], ms: int) -> dict[Any, int]:
+        """The first offset at or after `ms` per partition (the end offset when none is)."""
+        if not partitions:
+            return {}
+        answer = self._client.list_partition_offsets(dict.fromkeys(partitions, int(ms)))
+        ends = self.list_offsets(partitions, latest=True)
+        out: dict[Any, int] = {}
+        for tp in partitions:
+            found = answer.get(tp)
+            offset = found.offset if found is not None else -1
+            out[TopicPartition(*tp)] = offset if offset >= 0 else ends[TopicPartition(*tp)]
+        return out
+
+    def list_groups(self) -> list[GroupListing]:
+        """Every consumer group the cluster knows, with its state."""
+        return sorted(
+            GroupListing(g["group_id"], g.get("group_state") or "", g.get("protocol_type") or "")
+            for g in self._client.list_groups()
+        )
+
+    def describe_group(self, group: str) -> GroupState:
+        """The group's state and its members' assignments."""
+        answer = self._client.describe_groups([group]).get(group, {})
+        members = [
+            GroupMember(
+                m.get("member_id") or "",
+                m.get("client_id") or "",
+                (m.get("client_host") or "").lstrip("/"),
+                sorted(
+                    TopicPartition(a["topic"], p)
+                    for a in (m.get("member_assignment") or {}).get("assigned_partitions", [])
+                    for p in a["partitions"]
+                ),
+            )
+            for m in answer.get("members") or []
+        ]
+        return GroupState(group, answer.get("group_state") or "Dead", members)
+
+    def group_offsets(self, group: str) -> dict[TopicPartition, Committed]:
+        """Every offset the group has committed, with its metadata."""
+        answer = self._client.list_group_offsets({group: None}).get(group, {})
+        return {
+            TopicPartition(*tp): Committed(meta.offset, _metadata(meta.metadata))
+            for tp, meta in answer.items()
+            if meta is not None and meta.offset >= 0
+        }
+
+    def alter_group_offsets(
+        self, group: str, offsets: dict[TopicPartition, int]
+    ) -> dict[TopicPartition, str | None]:
+        """Set the group's committed offsets; per partition the error's name, None when done."""
+        from kafka.structs import OffsetAndMetadata
+
+        request = {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in offsets.items()}
+        answer = self._client.alter_group_offsets(group, request)
+        out: dict[TopicPartition, str | None] = {}
+        for tp, error in answer.items():
+            name = getattr(error, "__name__", str(error))
+            out[TopicPartition(*tp)] = None if name == "NoError" else name
+        return out
+
     def close(self) -> None:
         """Release the client."""
         self._client.close()
@@ -129,6 +227,13 @@ def _metadata(text: str | None) -> str:
     if not text:
         return ""
     return text[:-1] if text.endswith("\x00") else text
+
+
+def _config_values(found: Any) -> dict[str, Any]:
+    """Config name -> value from kafka-python's describe_configs answer, whichever shape."""
+    if isinstance(found, dict):
+        return {k: (v.get("value") if isinstance(v, dict) else v) for k, v in found.items()}
+    return {}
 
 
 def error_name(code: int) -> str:
