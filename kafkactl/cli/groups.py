@@ -1,0 +1,148 @@
+"""`kafkactl groups list|describe|reset-offsets`: what an operator does around a DLQ replay."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from kafkactl.cli.app import settings_for
+from kafkactl.cli.options import JsonOpt, QuietOpt
+from kafkactl.errors import EXIT_FAILED
+
+groups_app = typer.Typer(
+    help="List consumer groups, describe one with its lag, reset its offsets.",
+    no_args_is_help=True,
+)
+
+
+@groups_app.command("list")
+def list_cmd(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """List every consumer group: state, members, topics, total lag.
+
+    Examples:
+
+      kafkactl groups list
+
+      kafkactl groups list --json | jq -r '.[] | select(.lag > 0) | .group'
+    """
+    from kafkactl import render
+    from kafkactl.groups import list_groups
+    from kafkactl.kafka import connect_admin
+    from kafkactl.render.inventory import group_list
+
+    admin = connect_admin(settings_for(ctx))
+    try:
+        rows = list_groups(admin)
+    finally:
+        admin.close()
+    if json_out:
+        render.print_json([vars(r) for r in rows])
+    else:
+        group_list(rows)
+
+
+@groups_app.command("describe")
+def describe_cmd(
+    ctx: typer.Context,
+    group: Annotated[str, typer.Argument(help="Consumer group.", show_default=False)],
+    json_out: JsonOpt = False,
+) -> None:
+    """Describe a group: members and their partitions, lag per partition, tiers and DLQ depth.
+
+    Exit 1 when the cluster knows nothing of the group.
+
+    Examples:
+
+      kafkactl groups describe billing
+
+      kafkactl groups describe billing --json | jq .total_lag
+    """
+    from kafkactl import render
+    from kafkactl.groups import describe_group
+    from kafkactl.kafka import connect_admin
+    from kafkactl.names import check_group
+    from kafkactl.render.inventory import group_detail
+
+    check_group(group)
+    settings = settings_for(ctx)
+    admin = connect_admin(settings)
+    try:
+        detail = describe_group(admin, settings, group)
+    finally:
+        admin.close()
+    if json_out:
+        render.print_json(detail.as_dict())
+    elif detail.exists:
+        group_detail(detail)
+    if not detail.exists:
+        render.error(f"group {group} is unknown: no members and no committed offsets")
+        raise typer.Exit(EXIT_FAILED)
+
+
+@groups_app.command("reset-offsets")
+def reset_offsets_cmd(
+    ctx: typer.Context,
+    group: Annotated[str, typer.Argument(help="Consumer group.", show_default=False)],
+    topic: Annotated[str, typer.Option("--topic", "-t", help="Topic whose offsets move.")],
+    partition: Annotated[
+        list[int] | None,
+        typer.Option("--partition", "-p", help="Only this partition (repeatable)."),
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            help="earliest, latest, an offset (42), or a time: ISO-8601, -15m, @EPOCH_MS.",
+        ),
+    ] = None,
+    shift_by: Annotated[
+        int | None, typer.Option("--shift-by", help="Move by N (negative: back).")
+    ] = None,
+    execute: Annotated[
+        bool, typer.Option("--execute", help="Apply the plan (without it: dry run).")
+    ] = False,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Reset a group's committed offsets on a topic; a dry run unless --execute.
+
+    Prints the plan (current → new per partition, clamped to the retained range). With
+    --execute it commits the new offsets for the group; it refuses (exit 1) while the group
+    has active members, who would overwrite the change.
+
+    Examples:
+
+      kafkactl groups reset-offsets billing -t orders --to earliest
+
+      kafkactl groups reset-offsets billing -t orders --to -1h --execute
+
+      kafkactl groups reset-offsets billing -t orders -p 0 --shift-by -100 --execute
+    """
+    from kafkactl import render
+    from kafkactl.groups import execute_reset, plan_reset, reset_target
+    from kafkactl.kafka import connect_admin
+    from kafkactl.names import check_group, check_topic
+    from kafkactl.render.inventory import reset_plan
+
+    check_group(group)
+    check_topic(topic)
+    target = reset_target(to, shift_by)
+    admin = connect_admin(settings_for(ctx))
+    try:
+        plan = plan_reset(admin, group, topic, partition, target)
+        if execute:
+            plan = execute_reset(admin, plan)
+    finally:
+        admin.close()
+    if json_out:
+        render.print_json(plan.as_dict())
+    elif not quiet or plan.failed:
+        reset_plan(plan)
+    if plan.failed:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `groups` command group to the app."""
+    app.add_typer(groups_app, name="groups")

@@ -1,0 +1,83 @@
+"""`kafkactl topics list|describe`: what is on the cluster, how big, and what role it plays."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from kafkactl.cli.app import settings_for
+from kafkactl.cli.options import JsonOpt
+
+topics_app = typer.Typer(help="List topics, describe one.", no_args_is_help=True)
+
+
+@topics_app.command("list")
+def list_cmd(
+    ctx: typer.Context,
+    all_topics: Annotated[
+        bool, typer.Option("--all", help="Include internal topics (__consumer_offsets).")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """List topics: partitions, replication, messages retained, retry/DLQ role.
+
+    Examples:
+
+      kafkactl topics list
+
+      kafkactl topics list --json | jq -r '.[] | select(.role == "dlq") | .name'
+    """
+    from kafkactl import render
+    from kafkactl.kafka import connect_admin
+    from kafkactl.render.inventory import topic_list
+    from kafkactl.topics import list_topics
+
+    settings = settings_for(ctx)
+    admin = connect_admin(settings)
+    try:
+        rows = list_topics(admin, settings, all_topics)
+    finally:
+        admin.close()
+    if json_out:
+        render.print_json([vars(r) for r in rows])
+    else:
+        topic_list(rows)
+
+
+@topics_app.command("describe")
+def describe_cmd(
+    ctx: typer.Context,
+    topic: Annotated[str, typer.Argument(help="Topic.", show_default=False)],
+    json_out: JsonOpt = False,
+) -> None:
+    """Describe a topic: leader, replicas, ISR and watermarks per partition; non-default configs.
+
+    Examples:
+
+      kafkactl topics describe orders
+
+      kafkactl topics describe orders --json | jq '.partitions[] | .high - .low'
+    """
+    from kafkactl import render
+    from kafkactl.kafka import connect_admin
+    from kafkactl.names import check_topic
+    from kafkactl.render.inventory import topic_detail
+    from kafkactl.topics import describe_topic
+
+    check_topic(topic)
+    settings = settings_for(ctx)
+    admin = connect_admin(settings)
+    try:
+        detail = describe_topic(admin, settings, topic)
+    finally:
+        admin.close()
+    if json_out:
+        render.print_json(detail.as_dict())
+    else:
+        topic_detail(detail)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `topics` command group to the app."""
+    app.add_typer(topics_app, name="topics")
