@@ -1,0 +1,249 @@
+"""TopicReader: `consume` without a group, like kcat -C — no group, no commits, no side effects.
+
+It assigns the partitions itself, starts each at `--from`, stops each at `--to` (or `-e`), and
+runs the handler one record at a time in offset order per partition. A handler failure stops
+the run (`--on-failure stop`, naming the record) or is counted and passed over (`skip`): with no
+group there is no retry tier or DLQ to route it to. Running it again gives the same output.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from loguru import logger
+
+from kafkactl.config import Settings
+from kafkactl.errors import KafkactlError, UsageError
+from kafkactl.filters import RecordFilter
+from kafkactl.kafka import ConsumerPort, Record, TopicPartition, connect_admin
+from kafkactl.kafka import connect_consumer as default_connect_consumer
+from kafkactl.kafka.admin import Admin
+from kafkactl.message import HandlerFailure, Message
+from kafkactl.metrics import Metrics
+from kafkactl.positions import Position
+
+OnFailure = Literal["stop", "skip"]
+
+
+@dataclass
+class ReadOptions:
+    """What to read (the `consume` flags without a group)."""
+
+    topics: list[str]
+    partitions: list[int] | None = None
+    start: Position = field(default_factory=lambda: Position("beginning"))
+    stop: Position | None = None  # None: follow the topic until stopped
+    count: int | None = None
+    on_failure: OnFailure = "stop"
+    record_filter: RecordFilter = field(default_factory=RecordFilter)
+    poll_timeout_s: float = 0.1
+
+
+@dataclass
+class ReadSummary:
+    """The outcome of a read: counters and why it stopped."""
+
+    metrics: dict[str, Any]
+    stopped_by: str
+    committed: dict[str, int] = field(default_factory=dict)  # always empty: nothing committed
+
+
+class HandlerStopped(KafkactlError):
+    """`--on-failure stop`: the handler failed on one record; nothing after it was handled."""
+
+
+class TopicReader:
+    """Reads partitions from --from to --to through a handler, committing nothing."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        options: ReadOptions,
+        handler: Any,
+        metrics: Metrics | None = None,
+        on_tick: Callable[[dict[str, Any]], None] | None = None,
+        connect_consumer: Callable[..., ConsumerPort] = default_connect_consumer,
+        connect_cluster: Callable[[Settings], Admin] = connect_admin,
+    ) -> None:
+        self.settings = settings
+        self.options = options
+        self.handler = handler
+        self.metrics = metrics or Metrics()
+        self.on_tick = on_tick
+        self._connect_consumer = connect_consumer
+        self._connect_cluster = connect_cluster
+        self._stop = threading.Event()
+        self._stopped_by = "end"
+
+    def request_stop(self, reason: str = "signal") -> None:
+        """Stop after the record being handled."""
+        if not self._stop.is_set():
+            self._stopped_by = reason
+            self._stop.set()
+
+    def run(self) -> ReadSummary:
+        """Read until every partition reached its stop, --count, a signal, or a failure."""
+        admin = self._connect_cluster(self.settings)
+        try:
+            partitions = self._partitions(admin)
+            starts, stops = self._bounds(admin, partitions)
+        finally:
+            admin.close()
+        consumer = self._connect_consumer(self.settings, None)
+        try:
+            consumer.assign(partitions)
+            for tp in partitions:
+                consumer.seek(tp, starts[tp])
+            self._loop(consumer, stops)
+        finally:
+            consumer.close()
+            close = getattr(self.handler, "close", None)
+            if close is not None:
+                close()
+        return ReadSummary(self.metrics.snapshot(), self._stopped_by)
+
+    # --- where to start and stop ---------------------------------------------------------
+
+    def _partitions(self, admin: Admin) -> list[TopicPartition]:
+        from kafkactl import admin as kadmin
+        from kafkactl.names import shell_command
+
+        found = kadmin.describe_topics(admin, self.options.topics)
+        missing = [name for name, info in found.items() if not info.exists]
+        if missing:
+            raise KafkactlError(
+                f"topic {missing[0]} does not exist; list topics with: "
+                + shell_command("kafkactl", "topics", "list")
+            )
+        out: list[TopicPartition] = []
+        for name in self.options.topics:
+            ids = sorted(p.partition for p in found[name].partitions)
+            wanted = self.options.partitions or ids
+            for p in wanted:
+                if p not in ids:
+                    raise UsageError(
+                        f"--partition {p}: topic {name} has partitions 0..{len(ids) - 1}"
+                    )
+                out.append(TopicPartition(name, p))
+        return out
+
+    def _bounds(
+        self, admin: Admin, partitions: list[TopicPartition]
+    ) -> tuple[dict[TopicPartition, int], dict[TopicPartition, int | None]]:
+        lows = admin.list_offsets(partitions, latest=False)
+        highs = admin.list_offsets(partitions, latest=True)
+        starts = {
+            tp: _resolve(admin, self.options.start, partitions, lows, highs)[tp]
+            for tp in partitions
+        }
+        stops: dict[TopicPartition, int | None] = dict.fromkeys(partitions)
+        if self.options.stop is not None:
+            resolved = _resolve(admin, self.options.stop, partitions, lows, highs)
+            stops = {tp: resolved[tp] for tp in partitions}
+        return starts, stops
+
+    # --- the loop -------------------------------------------------------------------------
+
+    def _loop(self, consumer: ConsumerPort, stops: dict[TopicPartition, int | None]) -> None:
+        done: set[TopicPartition] = set()
+        open_ends = {tp: end for tp, end in stops.items() if end is not None}
+        handled = 0
+        last_tick = time.monotonic()
+        while not self._stop.is_set():
+            finished = {tp for tp, end in open_ends.items() if tp not in done}
+            if open_ends and finished and consumer.at_end({tp: open_ends[tp] for tp in finished}):
+                done |= finished
+            if open_ends and len(done) == len(stops):
+                return
+            batch = consumer.poll(self.options.poll_timeout_s, 500)
+            for tp, records in batch.items():
+                end = stops.get(tp)
+                for record in records:
+                    if end is not None and record.offset >= end:
+                        done.add(tp)
+                        consumer.pause([tp])
+                        break
+                    if self._handle(record):
+                        handled += 1
+                    if self._stop.is_set():
+                        return
+                    if self.options.count is not None and handled >= self.options.count:
+                        self.request_stop("count")
+                        return
+                    if end is not None and record.offset + 1 >= end:
+                        done.add(tp)
+                        consumer.pause([tp])
+            if self.on_tick is not None and time.monotonic() - last_tick >= 1.0:
+                last_tick = time.monotonic()
+                self.on_tick(self.metrics.snapshot())
+
+    def _handle(self, record: Record) -> bool:
+        """Filter, then handle one record; True when the handler ran (and counted for --count)."""
+        from kafkactl.consumer import _to_message
+
+        self.metrics.incr("received")
+        message = _to_message(record)
+        if self.options.record_filter.active and not self.options.record_filter.matches(message):
+            self.metrics.incr("filtered")
+            return False
+        started = time.perf_counter()
+        try:
+            self.handler.handle(message)
+        except BaseException as exc:  # a handler's exception of any kind is its failure
+            if type(exc).__name__ == "OutputClosed":
+                self.request_stop("output closed")
+                return False
+            self._failed(message, exc)
+            return True
+        self.metrics.observe_latency(time.perf_counter() - started)
+        self.metrics.incr("processed")
+        return True
+
+    def _failed(self, message: Message, exc: BaseException) -> None:
+        self.metrics.incr("failed")
+        where = f"{message.topic}[{message.partition}]@{message.offset}"
+        reason = exc.failure.message if isinstance(exc, HandlerFailure) else _describe(exc)
+        if self.options.on_failure == "skip":
+            self.metrics.incr("skipped")
+            logger.bind(topic=message.topic, partition=message.partition).warning(
+                "handler failed on {} (skipped): {}", where, reason
+            )
+            return
+        self._stopped_by = "failure"
+        raise HandlerStopped(
+            f"handler failed on {where}: {reason}; nothing after it was handled "
+            "(--on-failure skip passes failures over; a group (-g) routes them to retry tiers)"
+        )
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _resolve(
+    admin: Admin,
+    position: Position,
+    partitions: list[TopicPartition],
+    lows: dict[Any, int],
+    highs: dict[Any, int],
+) -> dict[TopicPartition, int]:
+    """Each partition's offset for a position, clamped to what the partition retains."""
+    if position.kind == "time":
+        at = admin.offsets_for_time(partitions, position.value)
+        return {tp: min(max(at[tp], lows[tp]), highs[tp]) for tp in partitions}
+    out: dict[TopicPartition, int] = {}
+    for tp in partitions:
+        low, high = lows[tp], highs[tp]
+        wanted = {
+            "beginning": low,
+            "end": high,
+            "offset": position.value,
+            "last": high - position.value,
+        }[position.kind]
+        out[tp] = min(max(wanted, low), high)
+    return out

@@ -1,0 +1,120 @@
+"""TopicReader (consume without a group) over the in-memory cluster: bounds, filters, failures."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from kafkactl.config import load_settings
+from kafkactl.errors import KafkactlError, UsageError
+from kafkactl.filters import build_filter
+from kafkactl.message import Message
+from kafkactl.positions import Position
+from kafkactl.reader import HandlerStopped, ReadOptions, TopicReader
+from tests.fakes import FakeCluster
+
+SETTINGS = load_settings(env={}, config_path=os.devnull)
+
+
+class Collect:
+    """A handler that keeps what it saw and fails on the offsets it is told to."""
+
+    def __init__(self, fail_on: set[int] | None = None, exc: BaseException | None = None) -> None:
+        self.seen: list[tuple[int, int]] = []
+        self.fail_on = fail_on or set()
+        self.exc = exc or RuntimeError("downstream said no")
+        self.closed = False
+
+    def handle(self, message: Message) -> None:
+        if message.offset in self.fail_on:
+            raise self.exc
+        self.seen.append((message.partition, message.offset))
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def cluster_with(per_partition: int = 5, partitions: int = 2) -> FakeCluster:
+    cluster = FakeCluster()
+    cluster.create_topic("t", partitions)
+    for p in range(partitions):
+        for i in range(per_partition):
+            cluster.produce("t", b"v%d" % i, b"k%d" % (i % 2), [("n", b"%d" % i)], p, 1000 + i)
+    return cluster
+
+
+def read(cluster: FakeCluster, handler: Any, **options: Any) -> Any:
+    defaults: dict[str, Any] = {"stop": Position("end"), "poll_timeout_s": 0.01}
+    reader = TopicReader(
+        SETTINGS,
+        ReadOptions(topics=["t"], **{**defaults, **options}),
+        handler,
+        connect_consumer=cluster.connect_consumer,
+        connect_cluster=cluster.connect_admin,
+    )
+    return reader.run()
+
+
+def test_reads_everything_commits_nothing_and_reads_again_the_same() -> None:
+    cluster = cluster_with()
+    first, second = Collect(), Collect()
+    summary = read(cluster, first)
+    read(cluster, second)
+    assert sorted(first.seen) == sorted(second.seen) == [(p, o) for p in (0, 1) for o in range(5)]
+    assert summary.metrics["processed"] == 10 and summary.stopped_by == "end"
+    assert cluster.committed_offsets("kafkactl") == {} and first.closed
+
+
+@pytest.mark.parametrize(
+    ("start", "stop", "expected"),
+    [
+        (Position("offset", 2), Position("offset", 4), [2, 3]),
+        (Position("last", 2), Position("end"), [3, 4]),
+        (Position("last", 99), Position("end"), [0, 1, 2, 3, 4]),
+        (Position("time", 1003), Position("end"), [3, 4]),
+        (Position("beginning"), Position("time", 1002), [0, 1]),
+        (Position("end"), Position("end"), []),
+        (Position("offset", 4), Position("offset", 1), []),
+    ],
+)
+def test_from_and_to(start: Position, stop: Position, expected: list[int]) -> None:
+    handler = Collect()
+    read(cluster_with(), handler, start=start, stop=stop, partitions=[1])
+    assert handler.seen == [(1, o) for o in expected]
+
+
+def test_partition_out_of_range_and_missing_topic() -> None:
+    with pytest.raises(UsageError, match="--partition 7"):
+        read(cluster_with(), Collect(), partitions=[7])
+    with pytest.raises(KafkactlError, match="does not exist"):
+        read(FakeCluster(), Collect())
+
+
+def test_filters_count_filtered() -> None:
+    handler = Collect()
+    summary = read(cluster_with(), handler, record_filter=build_filter("k1", ["n"], "v[13]"))
+    assert sorted(handler.seen) == [(0, 1), (0, 3), (1, 1), (1, 3)]
+    assert summary.metrics["filtered"] == 6
+
+
+def test_count_stops_after_n_handled() -> None:
+    handler = Collect()
+    summary = read(cluster_with(), handler, count=3, partitions=[0])
+    assert handler.seen == [(0, 0), (0, 1), (0, 2)] and summary.stopped_by == "count"
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("boom"), KeyboardInterrupt(), SystemExit(3)])
+def test_on_failure_stop_names_the_record(exc: BaseException) -> None:
+    handler = Collect(fail_on={2}, exc=exc)
+    with pytest.raises(HandlerStopped, match=r"t\[0\]@2"):
+        read(cluster_with(), handler, partitions=[0])
+    assert handler.seen == [(0, 0), (0, 1)]
+
+
+def test_on_failure_skip_goes_on() -> None:
+    handler = Collect(fail_on={1, 3})
+    summary = read(cluster_with(), handler, partitions=[0], on_failure="skip")
+    assert handler.seen == [(0, 0), (0, 2), (0, 4)]
+    assert summary.metrics["skipped"] == 2 and summary.metrics["failed"] == 2
