@@ -71,15 +71,43 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+# Kafka's protocol limits for numbers taken from input (RecordBatch fields, SPEC §6).
+MAX_PARTITION = 2**31 - 1  # partition ids are int32
+MAX_TIMESTAMP = 2**63 - 1  # timestamps are int64 epoch milliseconds
+NO_TIMESTAMP = -1  # what kcat and `kafkactl consume` print for a record without a timestamp
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def _utf8_problem(text: bytes) -> str | None:
+    """Why a JSON line is not UTF-8 text (RFC 8259), or None when it is."""
+    if text.startswith(_BOM):
+        return "starts with a byte order mark; JSON lines are UTF-8 without one"
+    if text.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in text:
+        return "is UTF-16 or UTF-32, not UTF-8 (convert it: iconv -f UTF-16 -t UTF-8)"
+    try:
+        text.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return (
+            f"is not valid UTF-8 (byte 0x{text[exc.start]:02x} at column {exc.start + 1}); "
+            "JSON lines are UTF-8"
+        )
+    return None
+
+
 def _loads(text: bytes) -> Any:
-    """Parse one JSON document; orjson first, the standard library for what orjson refuses
-    but JSON allows (integers beyond 64 bits)."""
+    """Parse one JSON document, which must be UTF-8 text; orjson first, the standard library
+    for what orjson refuses but JSON allows (integers beyond 64 bits). Never guesses an
+    encoding: a BOM, UTF-16/32 or bytes that are not UTF-8 are a FormatError."""
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         first = exc
+    problem = _utf8_problem(text)
+    if problem:
+        raise FormatError(f"invalid JSON: the line {problem}")
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text.decode("utf-8"), parse_constant=_reject_constant)
     except (ValueError, RecursionError):
         raise FormatError(f"invalid JSON: {first}") from None
 
@@ -87,17 +115,67 @@ def _loads(text: bytes) -> Any:
 def _loads_lossless(text: bytes) -> tuple[Any, str]:
     """Parse an envelope line; returns the document and the error mode to turn its strings back
     into bytes. kcat -J writes bytes that are not UTF-8 raw into its strings: such lines are
-    decoded with `surrogateescape`, so those bytes come back exactly."""
+    decoded with `surrogateescape`, so those bytes come back exactly. That is the only
+    exception to UTF-8: a BOM, UTF-16/32 input or stray bytes outside strings are invalid."""
     try:
         return orjson.loads(text), "strict"
     except orjson.JSONDecodeError as exc:
         first = exc
+    if text.startswith((_BOM, b"\xff\xfe", b"\xfe\xff")) or b"\x00" in text:
+        raise FormatError(f"invalid JSON: the line {_utf8_problem(text)}")
     try:
         return json.loads(
             text.decode("utf-8", "surrogateescape"), parse_constant=_reject_constant
         ), "surrogateescape"
     except (ValueError, RecursionError):
         raise FormatError(f"invalid JSON: {first}") from None
+
+
+class _Number(str):
+    """A JSON number exactly as written in the input (`1e400`, `1.50`, `-0`)."""
+
+    __slots__ = ()
+
+
+def _loads_numbers_as_written(text: bytes) -> Any:
+    """Parse `text` keeping every number as the text it was written as (a _Number)."""
+    return json.loads(
+        text.decode("utf-8", "surrogateescape"),
+        parse_float=_Number,
+        parse_int=_Number,
+        parse_constant=_reject_constant,
+    )
+
+
+def _compact(value: Any) -> bytes:
+    """Compact JSON of a value from _loads_numbers_as_written, numbers as written."""
+    if isinstance(value, _Number):
+        return value.encode()
+    if isinstance(value, dict):
+        return (
+            b"{" + b",".join(orjson.dumps(k) + b":" + _compact(v) for k, v in value.items()) + b"}"
+        )
+    if isinstance(value, list):
+        return b"[" + b",".join(_compact(v) for v in value) + b"]"
+    if isinstance(value, str):
+        return orjson.dumps(value.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+    return orjson.dumps(value)
+
+
+def _exact(value: Any) -> bool:
+    """True when `value` (from orjson) prints back as written: no float, no zero that may
+    have been `-0`, inside it; a _Number is as written but not a JSON string)."""
+    if isinstance(value, _Number):
+        return False
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return True
+    if isinstance(value, int):
+        return value != 0
+    if isinstance(value, dict):
+        return all(_exact(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_exact(v) for v in value)
+    return False
 
 
 def field_value(document: Any, path: str) -> Any:
@@ -123,17 +201,22 @@ def field_value(document: Any, path: str) -> Any:
 
 def scalar_text(value: Any) -> bytes:
     """A field value as key or id bytes: strings as UTF-8, numbers and booleans as JSON text,
-    objects and arrays as compact JSON."""
+    objects and arrays as compact JSON (numbers as written when parsed as _Number)."""
+    if isinstance(value, _Number):
+        return value.encode()
     if isinstance(value, str):
         return value.encode("utf-8")
     if isinstance(value, bool):
         return b"true" if value else b"false"
     if isinstance(value, int | float):
         return str(value).encode()
+    if isinstance(value, dict | list) and not _exact(value):
+        return _compact(value)
     return orjson.dumps(value)
 
 
 def _field_bytes(document: Any, path: str, what: str, text: bytes | None = None) -> bytes:
+    """The field at `path` as bytes; a number is taken exactly as written in `text`."""
     try:
         value = field_value(document, path)
     except KeyError as exc:
@@ -141,9 +224,10 @@ def _field_bytes(document: Any, path: str, what: str, text: bytes | None = None)
         raise FormatError(f"{what} {path!r} is missing{detail}") from None
     if value is None:
         raise FormatError(f"{what} {path!r} is null")
-    if isinstance(value, float) and abs(value) >= 2**63 and text is not None:
-        # orjson reads integers beyond 64 bits as floats; the standard library keeps them exact.
-        value = field_value(json.loads(text), path)
+    if text is not None and not _exact(value):
+        # A float (1.50, 1e400, an integer beyond 64 bits) or a zero (maybe -0) does not print
+        # back as written: read the field again from the text, numbers kept as written.
+        value = field_value(_loads_numbers_as_written(text), path)
     return scalar_text(value)
 
 
@@ -257,8 +341,9 @@ def _data(value: Any, base64_encoded: bool, what: str, errors: str) -> bytes | N
         return value.encode("utf-8", errors)
     if what == "key":
         raise FormatError(f"key must be a string or null, not {type(value).__name__}")
-    # A hand-written envelope with a JSON payload: the compact JSON text is the value.
-    return orjson.dumps(value)
+    # A hand-written envelope with a JSON payload: the compact JSON text is the value, its
+    # numbers as written (the caller passes them as _Number when the line has any).
+    return scalar_text(value)
 
 
 def _header_value(value: Any, base64_encoded: bool, name: str, errors: str) -> bytes:
@@ -338,7 +423,16 @@ def parse_envelope_line(
     are kept when present. `fixed_key` replaces the envelope's key; `key_field` and
     `message_id_field` are looked up in the payload when it is JSON.
     """
-    document, errors = _loads_lossless(strip_newline(line))
+    text = strip_newline(line)
+    document, errors = _loads_lossless(text)
+    if isinstance(document, dict) and not _exact(
+        [document.get("payload", document.get("value")), document.get("headers")]
+    ):
+        # A JSON payload or a header value with a float or zero in it: numbers as written.
+        document = _loads_numbers_as_written(text)
+        for name in ("partition", "ts", "timestamp"):  # these are numbers, not text
+            if isinstance(document.get(name), _Number):
+                document[name] = _number(document[name])
     if not isinstance(document, dict):
         raise FormatError(f"an envelope must be a JSON object, not {_kind(document)}")
     if "payload" in document:
@@ -372,16 +466,53 @@ def parse_envelope_line(
     if value is None and key is None:
         raise FormatError("envelope has neither key nor payload (a null payload needs a key)")
     partition = document.get("partition")
-    if partition is not None and (
-        not isinstance(partition, int) or isinstance(partition, bool) or partition < 0
-    ):
-        raise FormatError(f"partition must be a whole number 0 or more, not {partition!r}")
+    if partition is not None:
+        partition = check_partition(partition, "partition")
     ts = document.get("ts", document.get("timestamp"))
-    if ts is not None and (not isinstance(ts, int) or isinstance(ts, bool)):
-        raise FormatError(f"ts must be epoch milliseconds (a whole number), not {ts!r}")
-    if ts is not None and ts < 0:
-        ts = None  # kcat prints -1 when a record has no timestamp
-    return ParsedRecord(key, value, headers, partition, ts)
+    return ParsedRecord(key, value, headers, partition, check_timestamp(ts))
+
+
+def check_partition(value: Any, what: str = "partition") -> int:
+    """A partition number from input: a whole number 0..2^31-1 (Kafka's int32), else
+    FormatError."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise FormatError(f"{what} must be a whole number 0 or more, not {value!r}")
+    if value > MAX_PARTITION:
+        raise FormatError(
+            f"{what} {value} is out of range: Kafka partitions are 0 to {MAX_PARTITION}"
+        )
+    return value
+
+
+def check_timestamp(value: Any) -> int | None:
+    """An envelope `ts` as a record timestamp: epoch milliseconds 0..2^63-1 (Kafka's int64);
+    -1 (what kcat and consume print for a record without one) or null: none, the producer
+    stamps the time of sending. Anything else is a FormatError."""
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise FormatError(f"ts must be epoch milliseconds (a whole number), not {value!r}")
+    if value == NO_TIMESTAMP:
+        return None
+    if value < 0:
+        raise FormatError(
+            f"ts {value} is before 1970: Kafka timestamps are epoch milliseconds 0 to "
+            f"{MAX_TIMESTAMP} (-1: none, the time of sending)"
+        )
+    if value > MAX_TIMESTAMP:
+        raise FormatError(
+            f"ts {value} is out of range: Kafka timestamps are epoch milliseconds 0 to "
+            f"{MAX_TIMESTAMP}"
+        )
+    return value
+
+
+def _number(text: str) -> Any:
+    """A _Number back as the Python number it says (int when whole as written)."""
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
 
 
 def _kind(value: Any) -> str:

@@ -17,7 +17,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import partial
 from typing import IO, Any, Protocol
@@ -25,6 +25,7 @@ from typing import IO, Any, Protocol
 import orjson
 from loguru import logger
 
+from kafkactl.errors import DeliveryError
 from kafkactl.formats import (
     FORMATS,
     FormatError,
@@ -43,6 +44,20 @@ from kafkactl.headers import MESSAGE_ID
 # the Publisher's record bound this caps memory for large records too.
 MAX_BYTES_IN_FLIGHT = 64 * 1024 * 1024
 PROGRESS_EVERY_S = 0.25
+# The final flush is bounded: both engines fail a record not acknowledged within their
+# delivery timeout (120 s), so a flush still waiting after that plus a margin waits on a client
+# that stopped reporting. What is still unacknowledged then is reported, line by line.
+FLUSH_TIMEOUT_S = 135.0
+# After SIGINT/SIGTERM, what was read gets at most this long to be acknowledged.
+INTERRUPTED_FLUSH_TIMEOUT_S = 10.0
+FLUSH_SLICE_S = 0.2  # flush in slices: signals and a failed client are noticed between them
+# Bytes a record takes in a request beyond its key, value and header bytes: the record
+# batch header (61) and the record's own framing (varints, at most 36), and per header two
+# length varints (at most 10). A record whose total is over the producer's max request size
+# can never be sent.
+RECORD_FRAMING_BYTES = 61 + 36
+HEADER_FRAMING_BYTES = 10
+UNKNOWN_OUTCOME = "it may or may not have been written"
 
 
 class PublisherLike(Protocol):
@@ -80,6 +95,7 @@ class ProduceOptions:
     partitions: int | None = None  # the topic's partition count, to check record partitions
     strict: bool = False
     max_bytes_in_flight: int = MAX_BYTES_IN_FLIGHT
+    flush_timeout: float = FLUSH_TIMEOUT_S
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
@@ -122,6 +138,7 @@ class ProduceSummary:
     in_flight: int = 0
     stopped_at_line: int | None = None
     interrupted: bool = False
+    error: str | None = None  # why the run failed as a whole (the producer, the reject file)
 
     @property
     def records_per_s(self) -> float:
@@ -134,7 +151,7 @@ class ProduceSummary:
         130 when interrupted."""
         if self.interrupted:
             return 130
-        return 1 if self.invalid or self.failed or self.in_flight else 0
+        return 1 if self.invalid or self.failed or self.in_flight or self.error else 0
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form with the counters of SPEC §6."""
@@ -155,6 +172,8 @@ class ProduceSummary:
             doc["stopped_at_line"] = self.stopped_at_line
         if self.interrupted:
             doc["interrupted"] = True
+        if self.error:
+            doc["error"] = self.error
         return doc
 
 
@@ -165,17 +184,27 @@ class RejectFile:
         self.path = path
         self._file = open(path, "ab")  # noqa: SIM115 - closed by close()
         self._lock = threading.Lock()
+        self.error: str | None = None  # set when a write failed: later rejects are not kept
 
-    def write(self, rejection: Rejection) -> None:
-        """Append one rejection and flush it, so it survives a crash."""
+    def write(self, rejection: Rejection) -> bool:
+        """Append one rejection and flush it, so it survives a crash; False (and `error` set)
+        when the file cannot be written (a full disk): never raises."""
         data = rejection.as_json() + b"\n"
         with self._lock:
-            self._file.write(data)
-            self._file.flush()
+            if self.error is not None:
+                return False
+            try:
+                self._file.write(data)
+                self._file.flush()
+            except (OSError, ValueError) as exc:
+                reason = getattr(exc, "strerror", None) or str(exc)
+                self.error = f"cannot write --reject-file {self.path!r}: {reason}"
+                return False
+        return True
 
     def close(self) -> None:
-        """Close the file."""
-        with self._lock:
+        """Close the file (what a failed write left in its buffer is dropped)."""
+        with self._lock, suppress(OSError, ValueError):
             self._file.close()
 
 
@@ -231,6 +260,8 @@ class ProduceJob:
         self._failed_count = 0  # errors-only: failures reported so far, and their bytes
         self._failed_bytes = 0
         self.reading = False
+        self._cancelled = False  # SIGINT/SIGTERM: stop waiting for the broker too
+        self._max_record_bytes: int | None = getattr(publisher, "max_record_bytes", None)
         self._parse = self._parser()
 
     # --- parsing ---------------------------------------------------------------------------
@@ -282,6 +313,28 @@ class ProduceJob:
         """Stop reading after the current line; what was read is still flushed."""
         self._stop = True
 
+    def interrupt(self) -> None:
+        """SIGINT/SIGTERM: stop reading; what was read gets a short flush
+        (INTERRUPTED_FLUSH_TIMEOUT_S), and a flush or a wait for room under way ends now."""
+        self._stop = True
+        self._cancelled = True
+        self.summary.interrupted = True
+        cancel = getattr(self.publisher, "cancel", None)
+        if cancel is not None:
+            cancel()
+
+    def _fault(self) -> str | None:
+        """Why the publisher can no longer deliver (a dead sender thread, a fatal client error),
+        or None."""
+        fault = getattr(self.publisher, "fault", None)
+        return fault() if fault is not None else None
+
+    def _fail_run(self, reason: str) -> None:
+        """The run fails as a whole (exit 1): stop reading; keep the first reason."""
+        self._stop = True
+        if self.summary.error is None:
+            self.summary.error = reason
+
     def run(self, lines: Iterable[bytes]) -> ProduceSummary:
         """Produce every line of `lines` (binary, newline-terminated); flush; return counts."""
         with fewer_collections(), fewer_thread_switches():
@@ -296,6 +349,7 @@ class ProduceJob:
         forced_partition = o.partition
         partitions = o.partitions
         limit = o.max_bytes_in_flight
+        max_record = self._max_record_bytes
         summary = self.summary
         progress = self._on_progress
         next_progress = time.monotonic() + PROGRESS_EVERY_S
@@ -344,6 +398,15 @@ class ProduceJob:
                 key = record.key
                 value = record.value
                 size = (len(value) if value is not None else 0) + (len(key) if key else 0)
+                headers = headers_for(record)
+                if max_record is not None and (size > max_record - 65_536 or record.headers):
+                    too_large = self._too_large(key, value, headers, max_record)
+                    if too_large:
+                        self._reject(number, strip_newline(line), too_large, "invalid")
+                        if o.strict:
+                            summary.stopped_at_line = number
+                            break
+                        continue
                 if not errors_only:
                     inflight = self._sent_bytes - self._settled_bytes
                     if inflight and inflight + size > limit:
@@ -352,38 +415,135 @@ class ProduceJob:
                 self._sent += 1
                 # The reject file needs the input of a record that fails; where the value is
                 # that input (json, raw without a key delimiter) the line is not kept twice.
-                publish(
-                    topic,
-                    value,
-                    key,
-                    headers_for(record),
-                    partition,
-                    record.timestamp_ms,
-                    partial(delivered, number, size, line if keep_lines else value),
-                )
-                if progress is not None and not number & 0xFF:
-                    now = time.monotonic()
-                    if now >= next_progress:
-                        next_progress = now + PROGRESS_EVERY_S
-                        progress(self.progress())
+                original = line if keep_lines else value
+                try:
+                    publish(
+                        topic,
+                        value,
+                        key,
+                        headers,
+                        partition,
+                        record.timestamp_ms,
+                        partial(delivered, number, size, original),
+                    )
+                except BaseException as exc:
+                    # Not queued: this line is reported here, the run ends.
+                    self._sent_bytes -= size
+                    self._sent -= 1
+                    if isinstance(exc, KeyboardInterrupt):
+                        reason = "not sent: interrupted"
+                    elif isinstance(exc, DeliveryError):
+                        reason = f"not sent: {exc.reason}"
+                        self._fail_run(exc.reason)
+                    elif isinstance(exc, Exception):
+                        reason = f"not sent: the producer failed: {_describe(exc)}"
+                        self._fail_run(f"the producer failed: {_describe(exc)}")
+                    else:
+                        raise
+                    with self._lock:
+                        summary.failed += 1
+                    self._reject(number, self._original(original), reason, "failed", count=False)
+                    if isinstance(exc, KeyboardInterrupt):
+                        raise
+                    break
+                if not number & 0xFF:
+                    fault = self._fault()
+                    if fault:
+                        self._fail_run(f"the producer failed: {fault}")
+                        break
+                    if progress is not None:
+                        now = time.monotonic()
+                        if now >= next_progress:
+                            next_progress = now + PROGRESS_EVERY_S
+                            progress(self.progress())
         except KeyboardInterrupt:
             summary.interrupted = True
         finally:
             self._finish()
         return summary
 
+    def _too_large(
+        self, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]], limit: int
+    ) -> str | None:
+        """Why a record is over the producer's max request size (it can never be sent), or
+        None when it fits."""
+        header_bytes = sum(
+            HEADER_FRAMING_BYTES + len(name.encode("utf-8", "surrogateescape")) + len(data)
+            for name, data in headers
+        )
+        key_bytes = len(key) if key else 0
+        value_bytes = len(value) if value is not None else 0
+        total = key_bytes + value_bytes + header_bytes + RECORD_FRAMING_BYTES
+        if total <= limit:
+            return None
+        return (
+            f"record too large: {total:,} bytes (key {key_bytes:,}, value {value_bytes:,}, "
+            f"headers {header_bytes:,}, framing {RECORD_FRAMING_BYTES}); the producer sends at "
+            f"most {limit:,} bytes per record (its max request size)"
+        )
+
     def _wait_for_bytes(self, target: int) -> None:
         """Backpressure on bytes: wait until the bytes in flight are at most `target`."""
+        checked = time.monotonic()
         while self._sent_bytes - self._settled_bytes > max(target, 0):
             time.sleep(0.002)
             if self._sent == self._settled:
                 return
+            if self._cancelled:
+                raise KeyboardInterrupt
+            now = time.monotonic()
+            if now - checked >= FLUSH_SLICE_S:
+                checked = now
+                fault = self._fault()
+                if fault:
+                    raise DeliveryError(f"the producer failed: {fault}", False, "producer-failed")
+
+    def _flush(self) -> str | None:
+        """Flush in slices until everything settled (None), or why the rest is given up: the
+        bound passed, the publisher failed, or a signal came."""
+        bound = self.options.flush_timeout
+        if self.summary.interrupted:
+            bound = min(bound, INTERRUPTED_FLUSH_TIMEOUT_S)
+        deadline = time.monotonic() + bound
+        while True:
+            if self.summary.error is not None:
+                return self.summary.error
+            fault = self._fault()
+            if fault:
+                self._fail_run(f"the producer failed: {fault}")
+                return self.summary.error
+            try:
+                if self.publisher.flush(FLUSH_SLICE_S):
+                    return None
+            except KeyboardInterrupt:
+                self.summary.interrupted = True
+                self._cancelled = True
+            except Exception as exc:
+                self._fail_run(f"the producer failed while flushing: {_describe(exc)}")
+                return self.summary.error
+            if self._cancelled:
+                return "interrupted before the broker acknowledged it"
+            if time.monotonic() >= deadline:
+                reason = f"not acknowledged within {bound:g} s of the end of input"
+                if not self.summary.interrupted:
+                    self._fail_run(reason)
+                return reason
 
     def _finish(self) -> None:
         try:
-            self.publisher.flush()
+            reason = self._flush()
         except KeyboardInterrupt:
             self.summary.interrupted = True
+            reason = "interrupted before the broker acknowledged it"
+        if reason is not None:
+            # Every record still unacknowledged is reported now, with its line number, as not
+            # delivered; the publisher will not report it again.
+            abandon = getattr(self.publisher, "abandon", None)
+            if abandon is not None:
+                abandon(f"{reason}; {UNKNOWN_OUTCOME}")
+        rejects = self._reject_file
+        if rejects is not None and rejects.error is not None:
+            self._fail_run(f"{rejects.error}; the rejected lines from then on are only on stderr")
         with self._lock:
             if self._errors_only:
                 self._settle_unreported(self.publisher.in_flight)
@@ -403,7 +563,7 @@ class ProduceJob:
                 return
             self.summary.failed += 1
         error = delivery.error
-        reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        reason = error.reason if isinstance(error, DeliveryError) else _describe(error)
         self._reject(number, self._original(original), reason, "failed", count=False)
 
     def _failed(self, number: int, size: int, original: bytes | None, delivery: Any) -> None:
@@ -443,8 +603,13 @@ class ProduceJob:
         rejection = Rejection(number, text, reason, kind)
         if self._on_reject is not None:
             self._on_reject(rejection)
-        if self._reject_file is not None:
-            self._reject_file.write(rejection)
+        rejects = self._reject_file
+        if rejects is not None and not rejects.write(rejection):
+            # The rejects can no longer be recorded: stop reading, fail the run (exit 1).
+            self._fail_run(
+                f"{rejects.error}; stopped reading at line {number}: the rejected lines "
+                "could no longer be recorded"
+            )
 
     def progress(self) -> ProduceSummary:
         """A snapshot of the counters so far (seconds = time since start)."""
@@ -458,14 +623,15 @@ class ProduceJob:
 
 
 def read_lines(stream: IO[bytes]) -> Iterator[bytes]:
-    """Lines of a binary stream, one at a time (never the whole input); a UTF-8 byte order
-    mark at the start of the input is dropped."""
-    lines = iter(stream)
-    first = next(lines, None)
-    if first is None:
-        return
-    yield first[3:] if first.startswith(b"\xef\xbb\xbf") else first
-    yield from lines
+    """Lines of a binary stream, one at a time (never the whole input), bytes as they are:
+    a byte order mark is not dropped (a JSON line with one is invalid; in raw input it is data)."""
+    yield from stream
+
+
+def _describe(exc: BaseException) -> str:
+    """An exception as one line: its type, and its message when it has one."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 @contextmanager
@@ -486,8 +652,7 @@ def stop_on_signals(
             os._exit(130)
         if on_first is not None:
             on_first(signal.Signals(signum).name)
-        job.stop()
-        job.summary.interrupted = True
+        job.interrupt()
         if job.reading:
             # Blocked waiting for input: nothing of this line was read, so leave the read.
             raise KeyboardInterrupt

@@ -11,6 +11,7 @@ from functools import partial
 from loguru import logger
 
 from kafkactl.config import Settings
+from kafkactl.errors import DeliveryError
 from kafkactl.kafka import Delivery, DeliveryCallback, ProducerPort, connect_producer
 from kafkactl.metrics import Metrics
 
@@ -44,6 +45,8 @@ class Publisher:
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._waiters = 0
+        self._cancelled = False
+        self._abandoned = False
         if producer is None:
             producer = connect(settings, errors_only=True) if errors_only else connect(settings)
         self._producer = producer
@@ -79,13 +82,51 @@ class Publisher:
         )
 
     def _wait_for_room(self) -> None:
-        """Serve delivery reports (on this thread where the engine allows) until one settles."""
+        """Serve delivery reports (on this thread where the engine allows) until one settles;
+        KeyboardInterrupt once cancelled, DeliveryError once the engine failed."""
+        spins = 0
         while True:
             with self._lock:
                 if self._in_flight < self._max_in_flight:
                     self._in_flight += 1
                     return
+            if self._cancelled:
+                raise KeyboardInterrupt
+            spins += 1
+            if not spins % 20:
+                fault = self.fault()
+                if fault:
+                    raise DeliveryError(f"the producer failed: {fault}", False, "producer-failed")
             self._producer.serve(0.01)
+
+    @property
+    def max_record_bytes(self) -> int | None:
+        """The largest record (key, value, headers and framing) the engine can ever send: its
+        max request size; None when it does not say."""
+        limit = getattr(self._producer, "max_record_bytes", None)
+        return int(limit) if limit else None
+
+    def fault(self) -> str | None:
+        """Why the engine can no longer deliver anything (its sender thread died, a fatal
+        client error), or None while it works."""
+        fault = getattr(self._producer, "fault", None)
+        return fault() if fault is not None else None
+
+    def cancel(self) -> None:
+        """Stop waiting for room (SIGINT/SIGTERM): a blocked `publish` raises KeyboardInterrupt
+        and queues nothing."""
+        self._cancelled = True
+        cancel = getattr(self._producer, "cancel", None)
+        if cancel is not None:
+            cancel()
+
+    def abandon(self, reason: str) -> None:
+        """Stop waiting for the records still in flight: each is reported now, through its
+        callback, as not delivered for `reason` (its outcome is unknown)."""
+        self._abandoned = True
+        abandon = getattr(self._producer, "abandon", None)
+        if abandon is not None:
+            abandon(reason)
 
     def _settle(self, on_delivery: DeliveryCallback | None, delivery: Delivery) -> None:
         if delivery.error is None:
@@ -128,9 +169,10 @@ class Publisher:
         return True
 
     def close(self, timeout: float = 30.0) -> None:
-        """Flush and close the producer."""
+        """Flush (unless the engine failed or records were abandoned) and close the producer."""
         try:
-            self.flush(timeout)
+            if not (self._abandoned or self._cancelled or self.fault()):
+                self.flush(timeout)
         finally:
             self._producer.close(timeout)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from loguru import logger
 
 from kafkactl.config import Settings
+from kafkactl.errors import DeliveryError
 from kafkactl.kafka.librdkafka.config import producer_config
 from kafkactl.kafka.librdkafka.connect import LibrdkafkaError, connect
 from kafkactl.kafka.ports import Delivery, DeliveryCallback, Headers
@@ -31,6 +33,12 @@ class ErrorSink:
 # The sending thread serves delivery reports itself every this many sends: callbacks then run
 # between sends, without handing the GIL to another thread for each batch of reports.
 SERVE_EVERY = 256
+# librdkafka's own default for message.max.bytes, when the config does not set it.
+DEFAULT_MESSAGE_MAX_BYTES = 1_000_000
+# How long abandon() serves the purged records' reports.
+PURGE_REPORT_WAIT_S = 5.0
+# librdkafka's error codes for records purged from its queue or in flight.
+_PURGED = (-152, -151)
 
 
 class LibrdkafkaProducer:
@@ -41,10 +49,16 @@ class LibrdkafkaProducer:
     keep coming when nobody sends. Delivery callbacks may run on either thread.
     """
 
-    def __init__(self, producer: Any, errors_only: bool = False) -> None:
+    def __init__(
+        self, producer: Any, errors_only: bool = False, max_record_bytes: int | None = None
+    ) -> None:
         self._producer = producer
         self.errors_only = errors_only
+        self.max_record_bytes = max_record_bytes
         self._sends = 0
+        self._fault: str | None = None
+        self._cancelled = False
+        self._abandon_reason: str | None = None
         self._closed = threading.Event()
         self._poller = threading.Thread(target=self._poll, name="kafkactl-delivery", daemon=True)
         self._poller.start()
@@ -62,13 +76,48 @@ class LibrdkafkaProducer:
             return Producer({**config, "error_cb": sink})
 
         producer = connect(settings, build, lambda p: p.flush(0), "the producer")
-        sink.target = None
-        return cls(producer, errors_only)
+        limit = int(config.get("message.max.bytes") or DEFAULT_MESSAGE_MAX_BYTES)
+        adapter = cls(producer, errors_only, limit)
+        sink.target = adapter._on_error
+        return adapter
+
+    def _on_error(self, error: Any) -> None:
+        """A global librdkafka error: a fatal one means nothing more will be delivered."""
+        if error.fatal() and self._fault is None:
+            self._fault = f"fatal error {error.name()}: {error.str()}"
+        logger.debug("librdkafka: {} {}", error.name(), error.str())
 
     def _poll(self) -> None:
         poll = self._producer.poll
-        while not self._closed.is_set():
-            poll(0.2)
+        try:
+            while not self._closed.is_set():
+                poll(0.2)
+        except BaseException as exc:  # a callback raised: no more reports would come
+            text = str(exc)
+            name = type(exc).__name__
+            self._fault = f"its delivery thread raised {name}: {text}" if text else name
+            logger.opt(exception=exc).debug("the delivery thread stopped")
+
+    def fault(self) -> str | None:
+        """Why this producer can no longer deliver (a fatal client error, its delivery thread
+        gone), or None."""
+        return self._fault
+
+    def cancel(self) -> None:
+        """Stop waiting for room in librdkafka's queue: a blocked send raises KeyboardInterrupt."""
+        self._cancelled = True
+
+    def abandon(self, reason: str) -> None:
+        """Purge every record librdkafka still holds; each is reported now as not delivered
+        (`reason`), through its callback."""
+        self._abandon_reason = reason
+        try:
+            self._producer.purge(in_queue=True, in_flight=True, blocking=False)
+        except Exception as exc:
+            logger.debug("purge failed: {}", exc)
+        deadline = time.monotonic() + PURGE_REPORT_WAIT_S
+        while len(self._producer) and time.monotonic() < deadline:
+            self._producer.poll(0.05)
 
     def pending(self) -> int:
         """Records in librdkafka's queue or in flight to the broker."""
@@ -89,7 +138,7 @@ class LibrdkafkaProducer:
         on_delivery: DeliveryCallback,
     ) -> None:
         """Queue one record; waits while librdkafka's own queue is full."""
-        report = partial(_report, on_delivery)
+        report = partial(self._report, on_delivery)
         produce = self._producer.produce
         while True:
             try:
@@ -117,6 +166,12 @@ class LibrdkafkaProducer:
                     self._producer.poll(0)
                 return
             except BufferError:
+                if self._cancelled:
+                    raise KeyboardInterrupt from None
+                if self._fault is not None:
+                    raise DeliveryError(
+                        f"the producer failed: {self._fault}", False, "producer-failed"
+                    ) from None
                 self._producer.poll(0.005)  # librdkafka's queue is full: make room
             except Exception as exc:
                 error = exc
@@ -126,9 +181,15 @@ class LibrdkafkaProducer:
                 return
 
     def flush(self, timeout: float | None) -> bool:
-        """Send what is queued and serve its delivery reports; False on timeout."""
-        left: int = self._producer.flush(-1 if timeout is None else timeout)
-        return left == 0
+        """Send what is queued and serve its delivery reports; False on timeout. Waits in
+        short slices, so signal handlers run (librdkafka's flush does not return for them)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic() if deadline is not None else 0.2
+            if self._producer.flush(max(0.0, min(0.2, left))) == 0:
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
 
     def close(self, timeout: float) -> None:
         """Flush within the timeout and stop the poller thread."""
@@ -138,14 +199,13 @@ class LibrdkafkaProducer:
             self._closed.set()
             self._poller.join(1.0)
 
-
-def _report(on_delivery: DeliveryCallback, error: Any, message: Any) -> None:
-    if error is None:
-        on_delivery(Delivery(message.topic(), message.partition(), message.offset()))
-    else:
+    def _report(self, on_delivery: DeliveryCallback, error: Any, message: Any) -> None:
+        if error is None:
+            on_delivery(Delivery(message.topic(), message.partition(), message.offset()))
+            return
         partition = message.partition()
-        on_delivery(
-            Delivery(
-                message.topic(), None if partition < 0 else partition, None, LibrdkafkaError(error)
-            )
-        )
+        failure: BaseException = LibrdkafkaError(error)
+        reason = self._abandon_reason
+        if reason is not None and error.code() in _PURGED:
+            failure = DeliveryError(reason, True, "not-acknowledged")
+        on_delivery(Delivery(message.topic(), None if partition < 0 else partition, None, failure))
