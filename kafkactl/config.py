@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import string
 import tomllib
 from collections.abc import Callable, Mapping
@@ -20,6 +22,21 @@ LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL
 LOG_FORMATS = ("auto", "json", "pretty")
 ENGINE_CHOICES = ("auto", "kafka-python", "librdkafka")
 MASK = "********"
+INT32_MAX = 2_147_483_647
+# Longest a duration setting may be: librdkafka takes backoffs in ms up to one hour, and every
+# timeout and period beyond a day is a typo rather than a plan.
+HOUR_S = 3600.0
+DAY_S = 86400.0
+
+
+def not_utf8(text: str) -> bool:
+    """True when `text` holds bytes that were not UTF-8 (Python's surrogate escapes)."""
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
+def printable(text: str) -> str:
+    """`text` as one printable line: bytes that are not UTF-8 as \\xNN."""
+    return text.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
 
 
 # --- value parsers: take a string (env, flag) or a TOML value, return the typed value ---------
@@ -38,10 +55,10 @@ def _choice(allowed: tuple[str, ...], upper: bool = False) -> Callable[[Any], st
 
 def _int(low: int, high: int | None = None) -> Callable[[Any], int]:
     def parse(raw: Any) -> int:
-        try:
-            value = int(str(raw).strip())
-        except ValueError:
-            raise ValueError(f"{raw!r} is not a whole number") from None
+        text = str(raw).strip()
+        if isinstance(raw, bool) or not re.fullmatch(r"[+-]?[0-9]+", text):
+            raise ValueError(f"{raw!r} is not a whole number")
+        value = int(text)
         if value < low or (high is not None and value > high):
             bound = f"from {low} to {high}" if high is not None else f"{low} or more"
             raise ValueError(f"{value} is out of range; use a whole number {bound}")
@@ -68,15 +85,37 @@ def _text(raw: Any) -> str:
     return text
 
 
+_HOST = re.compile(r"[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]")
+
+
+def _group(raw: Any) -> str:
+    from kafkactl.names import topic_problem
+
+    text = _text(raw)
+    problem = topic_problem(text)
+    if problem:
+        raise ValueError(
+            f"group name '{printable(text)}' {problem} (retry and DLQ topics are named after it)"
+        )
+    return text
+
+
 def _brokers(raw: Any) -> tuple[str, ...]:
     items = raw if isinstance(raw, list) else str(raw).split(",")
-    servers = tuple(str(s).strip() for s in items if str(s).strip())
-    if not servers:
-        raise ValueError("no bootstrap server given; use host:port[,host:port...]")
-    for server in servers:
+    servers = tuple(str(s).strip() for s in items)
+    if not any(servers):
+        raise ValueError("is empty: no bootstrap server given; use host:port[,host:port...]")
+    for n, server in enumerate(servers, 1):
+        if not server:
+            raise ValueError(
+                f"entry {n} of {len(servers)} is empty; use host:port[,host:port...] "
+                "without empty entries"
+            )
         host, sep, port = server.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        if not sep or not host or not _HOST.fullmatch(host):
             raise ValueError(f"{server!r} is not host:port (e.g. localhost:9092)")
+        if not re.fullmatch(r"[0-9]{1,5}", port) or not 0 < int(port) < 65536:
+            raise ValueError(f"{server!r} is not host:port: the port must be 1 to 65535")
     return servers
 
 
@@ -89,16 +128,31 @@ def _acks(raw: Any) -> int | str:
     raise ValueError(f"{raw!r} is not allowed; use 0, 1 or all")
 
 
-def _duration(raw: Any) -> float:
-    value = parse_duration(str(raw))
-    if value <= 0:
-        raise ValueError(f"{raw!r} must be longer than zero")
+def _bounded_duration(longest: float) -> Callable[[Any], float]:
+    def parse(raw: Any) -> float:
+        return check_duration(parse_duration(str(raw)), str(raw), longest)
+
+    return parse
+
+
+def check_duration(value: float, text: str, longest: float = DAY_S) -> float:
+    """`value` seconds when finite, at least 1ms and at most `longest`; else ValueError."""
+    if not math.isfinite(value):
+        raise ValueError(f"{text!r} is not a finite duration")
+    if value < 0.001:
+        raise ValueError(f"{text!r} must be at least 1ms")
+    if value > longest:
+        raise ValueError(f"{text!r} is too long; at most {format_duration(longest)}")
     return value
+
+
+_duration = _bounded_duration(DAY_S)
+_backoff = _bounded_duration(HOUR_S)
 
 
 def _delays(raw: Any) -> tuple[float, ...]:
     text = ",".join(str(x) for x in raw) if isinstance(raw, list) else str(raw)
-    return tuple(parse_durations(text))
+    return tuple(check_duration(v, text, 7 * DAY_S) for v in parse_durations(text))
 
 
 def _template(required: set[str], allowed: set[str]) -> Callable[[Any], str]:
@@ -199,7 +253,7 @@ SPECS: tuple[SettingSpec, ...] = (
         "producer_retries",
         "KAFKA_PRODUCER_RETRIES",
         10,
-        _int(0),
+        _int(0, INT32_MAX),
         "publish attempts on retriable errors",
     ),
     SettingSpec(
@@ -209,31 +263,37 @@ SPECS: tuple[SettingSpec, ...] = (
         _choice(COMPRESSIONS),
         "none, gzip, snappy, lz4, zstd",
     ),
-    SettingSpec("producer_linger_ms", "KAFKA_PRODUCER_LINGER_MS", 20, _int(0), "batching delay"),
     SettingSpec(
-        "producer_batch_size", "KAFKA_PRODUCER_BATCH_SIZE", 262144, _int(1), "batch size in bytes"
+        "producer_linger_ms", "KAFKA_PRODUCER_LINGER_MS", 20, _int(0, 900_000), "batching delay"
     ),
-    SettingSpec("consumer_group_id", "KAFKA_CONSUMER_GROUP_ID", "kafkactl", _text, "group"),
+    SettingSpec(
+        "producer_batch_size",
+        "KAFKA_PRODUCER_BATCH_SIZE",
+        262144,
+        _int(1, INT32_MAX),
+        "batch size in bytes",
+    ),
+    SettingSpec("consumer_group_id", "KAFKA_CONSUMER_GROUP_ID", "kafkactl", _group, "group"),
     SettingSpec("consumer_workers", "KAFKA_CONSUMER_WORKERS", 4, _int(1, 1024), "worker pool"),
     SettingSpec(
         "consumer_fetch_min_bytes",
         "KAFKA_CONSUMER_FETCH_MIN_BYTES",
         None,
-        _int(1),
+        _int(1, 100_000_000),
         "fetch.min.bytes",
     ),
     SettingSpec(
         "consumer_fetch_max_bytes",
         "KAFKA_CONSUMER_FETCH_MAX_BYTES",
         None,
-        _int(1),
+        _int(1, 2_147_483_135),
         "fetch.max.bytes",
     ),
     SettingSpec(
         "consumer_max_poll_records",
         "KAFKA_CONSUMER_MAX_POLL_RECORDS",
         None,
-        _int(1),
+        _int(1, 1_000_000),
         "max.poll.records",
     ),
     SettingSpec(
@@ -261,10 +321,10 @@ SPECS: tuple[SettingSpec, ...] = (
         "DLQ name",
     ),
     SettingSpec(
-        "reconnect_backoff_min", "KAFKA_RECONNECT_BACKOFF_MIN", "1s", _duration, "first backoff"
+        "reconnect_backoff_min", "KAFKA_RECONNECT_BACKOFF_MIN", "1s", _backoff, "first backoff"
     ),
     SettingSpec(
-        "reconnect_backoff_max", "KAFKA_RECONNECT_BACKOFF_MAX", "30s", _duration, "longest backoff"
+        "reconnect_backoff_max", "KAFKA_RECONNECT_BACKOFF_MAX", "30s", _backoff, "longest backoff"
     ),
     SettingSpec(
         "connect_timeout",
@@ -367,7 +427,7 @@ def display_value(spec: SettingSpec, value: Any) -> str:
         return "-"
     if spec.secret:
         return MASK
-    if spec.parse in (_duration,):
+    if spec.parse in (_duration, _backoff):
         return format_duration(value)
     if spec.parse is _delays:
         return ",".join(format_duration(v) for v in value)
@@ -393,6 +453,23 @@ def find_config_file(explicit: str | None, env: Mapping[str, str]) -> tuple[Path
     return None, ""
 
 
+def _read_utf8(path: Path) -> str:
+    """The file's text; a ConfigError naming the line (and its setting) that is not UTF-8."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_no = data.count(b"\n", 0, exc.start) + 1
+        line = data.split(b"\n")[line_no - 1].decode("utf-8", "surrogateescape")
+        key = line.partition("=")[0].strip() if "=" in line else ""
+        what = f"line {line_no}" + (f" (setting {printable(key)})" if key else "")
+        raise ConfigError(
+            "config file",
+            str(path),
+            f"{what} is not valid UTF-8: {printable(line.strip())}; the file must be UTF-8 text",
+        ) from None
+
+
 def _read_context(
     path: Path | None, how: str, context: str | None, context_source: str
 ) -> tuple[dict[str, Any], str | None]:
@@ -407,7 +484,7 @@ def _read_context(
             )
         return {}, None
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(_read_utf8(path))
     except FileNotFoundError:
         raise ConfigError("config file", how, f"{str(path)!r} does not exist") from None
     except OSError as exc:
@@ -416,8 +493,6 @@ def _read_context(
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("config file", str(path), f"is not valid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError("config file", str(path), "is not UTF-8 text") from None
     unknown = sorted(set(data) - {"contexts", "current-context", "current_context"})
     if unknown:
         raise ConfigError(
@@ -453,10 +528,20 @@ def load_settings(
     env: Mapping[str, str] | None = None,
     config_path: str | None = None,
     context: str | None = None,
+    flag_names: Mapping[str, str] | None = None,
 ) -> Settings:
-    """Resolve and validate every setting; raises ConfigError (exit 2) naming the bad one."""
+    """Resolve and validate every setting; raises ConfigError (exit 2) naming the bad one.
+
+    `flag_names` maps a setting given in `flags` to its flag, so its errors name the flag.
+    An empty environment variable counts as unset, except KAFKA_BROKERS: an empty broker
+    list is an error rather than a silent localhost.
+    """
     env = os.environ if env is None else env
     flags = {k: v for k, v in (flags or {}).items() if v is not None}
+    names = dict(flag_names or {})
+    for var in ("KAFKACTL_CONFIG", "KAFKACTL_CONTEXT", *(spec.env for spec in SPECS)):
+        if var in env and not_utf8(env[var]):
+            raise ConfigError(var, "env", f"is not valid UTF-8: '{printable(env[var])}'")
     context_source = "--context" if context else "KAFKACTL_CONTEXT"
     context = context or env.get("KAFKACTL_CONTEXT") or None
     path, how = find_config_file(config_path, env)
@@ -472,7 +557,7 @@ def load_settings(
             )
         raw[spec.name] = (value, f"file:{context}")
     for spec in SPECS:
-        if spec.env in env and env[spec.env].strip() != "":
+        if spec.env in env and (env[spec.env].strip() != "" or spec.name == "brokers"):
             raw[spec.name] = (env[spec.env], "env")
     for name, value in flags.items():
         if name not in SPEC_BY_NAME:
@@ -484,9 +569,16 @@ def load_settings(
     for spec in SPECS:
         value, source = raw.get(spec.name, (spec.default, "default"))
         if value is not None:
+            if isinstance(value, str) and not_utf8(value):
+                problem = f"is not valid UTF-8: '{printable(value)}'"
+                if source == "flag" and spec.name in names:
+                    raise ConfigError(names[spec.name], source, problem)
+                raise ConfigError(_label(spec, source), source, problem)
             try:
                 value = spec.parse(value)
             except ValueError as exc:
+                if source == "flag" and spec.name in names:
+                    raise ConfigError(names[spec.name], source, str(exc)) from None
                 label = spec.env if source in ("env", "default") else _label(spec, source)
                 raise ConfigError(label, source, str(exc)) from None
         values[spec.name] = value

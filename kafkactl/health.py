@@ -52,6 +52,8 @@ class GroupCheck:
     partitions: list[PartitionLag] = field(default_factory=list)
     total_lag: int = 0
     dlq_depth: int = 0
+    status: str = "ok"  # ok | unknown (no committed offset anywhere and no members)
+    members: int = 0
 
 
 @dataclass
@@ -132,6 +134,10 @@ def _group_check(
 ) -> GroupCheck:
     assert query.group is not None
     check = GroupCheck(query.group)
+    members = len(admin.describe_group(query.group).members)
+    check.members = members
+    if members == 0 and not admin.group_offsets(query.group):
+        check.status = "unknown"
     consumed: list[Any] = []
     dlqs: list[str] = []
     for topic in query.topics:
@@ -168,7 +174,8 @@ def dlq_depth(admin: Any, dlq: str, info: kadmin.TopicInfo) -> int:
 
 
 def verdict(report: HealthReport, max_lag: int | None) -> tuple[str, list[str]]:
-    """`unhealthy` for missing topics or leaderless partitions, `degraded` for lag, DLQ, ISR."""
+    """`unhealthy` for missing topics or leaderless partitions; `degraded` for lag, DLQ, ISR
+    and an unknown group (no committed offsets, no members): both exit 1."""
     bad: list[str] = list(report.reasons)
     degraded: list[str] = []
     for t in report.topics:
@@ -179,6 +186,11 @@ def verdict(report: HealthReport, max_lag: int | None) -> tuple[str, list[str]]:
         elif t.status == "under-replicated":
             degraded.append(f"{t.name} partitions {_ids(t.under_replicated)} are under-replicated")
     for g in report.groups:
+        if g.status == "unknown":
+            degraded.append(
+                f"unknown group {g.group}: it has no committed offsets and no members "
+                "(a typo, or a group that never committed)"
+            )
         if max_lag is not None and g.total_lag > max_lag:
             degraded.append(f"group {g.group} lag {g.total_lag} is over {max_lag}")
         if g.dlq_depth > 0:

@@ -26,3 +26,26 @@ def stop_on_signals(request_stop: Callable[[str], None]) -> None:
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
+
+
+_interrupted: list[str] = []
+
+
+def interrupt_on_signals() -> None:
+    """SIGINT and SIGTERM raise KeyboardInterrupt (the run stops, exit 130) and are remembered.
+
+    The default for every command; produce, consume and replay-dlq install `stop_on_signals`
+    over it for a clean stop of their own.
+    """
+
+    def handler(signum: int, _frame: Any) -> None:
+        _interrupted.append(signal.Signals(signum).name)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def interrupted_by() -> str | None:
+    """The signal that raised KeyboardInterrupt through `interrupt_on_signals`, if any."""
+    return _interrupted[0] if _interrupted else None

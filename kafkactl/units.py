@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from datetime import UTC, datetime
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$", re.IGNORECASE)
+_DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h|d)?\s*$", re.IGNORECASE)
+INT64_MAX = 2**63 - 1
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
@@ -16,7 +18,10 @@ def parse_duration(text: str) -> float:
     if not match:
         raise ValueError(f"{text!r} is not a duration (use e.g. 250ms, 10s, 5m, 1h)")
     value, unit = match.groups()
-    return float(value) * _UNIT_SECONDS[(unit or "s").lower()]
+    seconds = float(value) * _UNIT_SECONDS[(unit or "s").lower()]
+    if not math.isfinite(seconds):
+        raise ValueError(f"{text!r} is not a finite duration")
+    return seconds
 
 
 def format_duration(seconds: float) -> str:
@@ -42,8 +47,11 @@ def parse_time_ms(text: str, now_ms: int | None = None) -> int:
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     if raw.startswith("-") and not raw[1:].isdigit():
         return now_ms - round(parse_duration(raw[1:]) * 1000)
-    if raw.isdigit():
-        return int(raw)
+    if raw.isascii() and raw.isdigit():
+        value = int(raw)
+        if value > INT64_MAX:
+            raise ValueError(f"{text!r} is past Kafka's last timestamp (epoch ms, int64)")
+        return value
     try:
         parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:

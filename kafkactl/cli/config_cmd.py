@@ -19,6 +19,10 @@ def config(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     from kafkactl import render
     from kafkactl.kafka import engine_name, versions
 
+    if json_out:
+        from kafkactl.cli.streams import require_stdout
+
+        require_stdout()
     settings = settings_for(ctx)
     libraries = versions()
     engine = {"name": engine_name(settings), "libraries": libraries}

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from kafkactl.cli.app import settings_for
-from kafkactl.cli.options import GroupOpt, JsonOpt, NoRetryOpt, duration_flag
+from kafkactl.cli.app import settings_with_flags
+from kafkactl.cli.options import GroupOpt, JsonOpt, NoRetryOpt, duration_flag, int_flag
 from kafkactl.errors import EXIT_FAILED
 
 
@@ -36,7 +36,10 @@ def health(
 ) -> None:
     """Check the cluster, topics (with retry tiers and DLQ) and a group's lag; give a verdict.
 
-    Exit 0 healthy, 1 degraded or unhealthy, 3 unreachable.
+    Exit 0 healthy, 1 degraded or unhealthy, 2 bad flags, 3 unreachable, 130 when a
+    signal stopped the check before it finished. A group with no committed offsets and no
+    members is an unknown group (a typo?): degraded, exit 1. With --watch, Ctrl-C or
+    SIGTERM is how it ends: the exit code is the last verdict's.
 
     Examples:
 
@@ -47,14 +50,25 @@ def health(
       kafkactl health -t orders -g billing --watch --interval 5s
     """
     from kafkactl import render
+    from kafkactl.cli.streams import require_stdout
     from kafkactl.health import HealthQuery, check
     from kafkactl.kafka import connect_admin
+    from kafkactl.names import check_group, check_topic
+    from kafkactl.units import INT64_MAX
 
-    flags = {"connect_timeout": timeout} if timeout else {}
-    settings = settings_for(ctx, **flags)
+    for name in topic or ():
+        check_topic(name)
+    if group is not None:
+        check_group(group)
+    int_flag("--max-lag", max_lag, 0, INT64_MAX, "a number of records")
     period = duration_flag("--interval", interval)
+    if json_out:
+        require_stdout()
+    flags = {"connect_timeout": timeout} if timeout else {}
+    settings = settings_with_flags(ctx, flags, {"connect_timeout": "--timeout"})
     query = HealthQuery(list(topic or []), group, no_retry, max_lag)
     client = connect_admin(settings)
+    report = None
     try:
         if watch:
             with render.LiveView(enabled=not json_out) as view:
@@ -76,6 +90,9 @@ def health(
                 render.health_report(report)
     finally:
         client.close()
+    if report is None:
+        render.error("interrupted before the first check finished")
+        raise typer.Exit(130)
     if report.verdict != "healthy":
         raise typer.Exit(EXIT_FAILED)
 

@@ -23,14 +23,30 @@ NoRetryOpt = Annotated[
 ]
 
 
-def duration_flag(flag: str, text: str) -> float:
-    """Seconds in a duration flag value; a bad or non-positive value is a usage error."""
+def duration_flag(flag: str, text: str, longest: float = 86400.0) -> float:
+    """Seconds in a duration flag value: finite, at least 1ms, at most `longest` (a day);
+    anything else is a usage error naming the flag."""
+    from kafkactl.config import check_duration
     from kafkactl.units import parse_duration
 
     try:
-        value = parse_duration(text)
+        return check_duration(parse_duration(text), text, longest)
     except ValueError as exc:
         raise UsageError(f"{flag}: {exc}") from None
-    if value <= 0:
-        raise UsageError(f"{flag} must be longer than zero")
+
+
+def int_flag(flag: str, value: int | None, low: int, high: int, limit: str = "") -> int | None:
+    """`value` when it is within [low, high]; else a usage error naming the flag and the limit."""
+    if value is not None and not low <= value <= high:
+        why = f" ({limit})" if limit else ""
+        raise UsageError(f"{flag} {value} is out of range: use {low} to {high}{why}")
+    return value
+
+
+def positive_float_flag(flag: str, value: float | None, high: float) -> float | None:
+    """`value` when it is a finite number above 0 and at most `high`; else a usage error."""
+    import math
+
+    if value is not None and not (math.isfinite(value) and 0 < value <= high):
+        raise UsageError(f"{flag} {value:g} is not allowed: use a number above 0, at most {high:g}")
     return value

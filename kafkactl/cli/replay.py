@@ -8,8 +8,13 @@ from typing import Annotated
 import typer
 
 from kafkactl.cli.app import settings_for
-from kafkactl.cli.options import GroupOpt, JsonOpt, QuietOpt
+from kafkactl.cli.options import GroupOpt, JsonOpt, QuietOpt, int_flag, positive_float_flag
 from kafkactl.errors import EXIT_FAILED, UsageError
+
+INT32_MAX = 2_147_483_647
+INT64_MAX = 2**63 - 1
+MAX_RATE = 1_000_000.0  # records/s; above it the limit is meaningless
+EXIT_INTERRUPTED = 130
 
 
 def replay_dlq(
@@ -129,7 +134,9 @@ def replay_dlq(
 
     Without --yes it shows the counts per target and asks; when stdin is not
     a terminal it refuses (exit 2). Exit 0 when all selected records were
-    replayed or parked, 1 when one could not be, 2 bad flags, 3 unreachable.
+    replayed or parked, 1 when one could not be, 2 bad flags, 3 unreachable,
+    130 when SIGINT/SIGTERM stopped it first (the summary still prints, and
+    the next run resumes where it stopped).
 
     Examples:
 
@@ -144,7 +151,9 @@ def replay_dlq(
       kafkactl replay-dlq connect-dlq --dlq -g billing --json -y
     """
     from kafkactl import render
+    from kafkactl.cli.streams import require_stdout
     from kafkactl.metrics import Metrics
+    from kafkactl.names import check_group, check_topic
     from kafkactl.render.replay import (
         ReplayProgress,
         confirm_prompt,
@@ -155,17 +164,23 @@ def replay_dlq(
     from kafkactl.replay import ReplayEngine, ReplayOptions
     from kafkactl.signals import stop_on_signals
 
+    check_topic(topic)
+    if group is not None:
+        check_group(group, "--group")
+    if replay_group is not None:
+        check_topic(replay_group, "--replay-group")
     filters = _filters(since, until, key, error_contains, error_class)
-    if limit is not None and limit < 1:
-        raise UsageError(f"--limit must be 1 or more, got {limit}")
-    if max_replays < 1:
-        raise UsageError(f"--max-replays must be 1 or more, got {max_replays}")
-    if rate is not None and rate <= 0:
-        raise UsageError(f"--rate must be more than 0 records/s, got {rate:g}")
-    if any(p < 0 for p in partition or ()):
-        raise UsageError("--partition must be 0 or more")
+    int_flag("--limit", limit, 1, INT64_MAX)
+    int_flag("--max-replays", max_replays, 1, INT32_MAX)
+    positive_float_flag("--rate", rate, MAX_RATE)
+    for p in partition or ():
+        int_flag("--partition", p, 0, INT32_MAX - 1, "a Kafka partition number")
     if not to.strip():
         raise UsageError("--to needs retry, original or a topic name")
+    if to.strip() not in ("retry", "original"):
+        check_topic(to.strip(), "--to")
+    if json_out:
+        require_stdout()
     settings = settings_for(ctx)
     if not dry_run and not yes and not sys.stdin.isatty():
         raise UsageError(
@@ -201,10 +216,13 @@ def replay_dlq(
                 elif not quiet:
                     plan_table(plan)
                     summary_table(plan)
+                if plan.stopped_by.startswith("SIG"):
+                    render.error(f"{plan.stopped_by}: the dry run stopped before the end")
+                    raise typer.Exit(EXIT_INTERRUPTED)
                 return
             if plan.stopped_by.startswith("SIG"):
                 render.error("interrupted before anything was replayed")
-                raise typer.Exit(130)
+                raise typer.Exit(EXIT_INTERRUPTED)
             if plan.to_replay:
                 confirmation(plan)
                 if not _confirm(confirm_prompt(plan)):
@@ -217,6 +235,12 @@ def replay_dlq(
             summary = engine.run()
         engine.on_progress = None
     _report(summary, json_out, quiet)
+    if summary.stopped_by.startswith("SIG"):
+        render.error(
+            f"{summary.stopped_by}: replay stopped before the end; run it again to resume "
+            "(what was replayed is remembered)"
+        )
+        raise typer.Exit(EXIT_INTERRUPTED)
     if summary.failed:
         raise typer.Exit(EXIT_FAILED)
 
@@ -237,7 +261,7 @@ def _confirm(question: str) -> bool:
 
     # The replay's own handlers only ask the engine to stop; at a prompt, Ctrl-C must abort.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     # Not typer.confirm: with err=True it still writes part of the prompt to stdout.
     try:
         while True:

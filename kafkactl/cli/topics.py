@@ -7,8 +7,11 @@ from typing import Annotated
 import typer
 
 from kafkactl.cli.app import settings_for
-from kafkactl.cli.options import GroupOpt, JsonOpt, NoRetryOpt
+from kafkactl.cli.options import GroupOpt, JsonOpt, NoRetryOpt, int_flag
 from kafkactl.errors import EXIT_FAILED, UsageError
+
+INT32_MAX = 2_147_483_647  # Kafka's partition count is an int32
+INT16_MAX = 32_767  # and its replication factor an int16
 
 
 def create_topics(
@@ -33,7 +36,8 @@ def create_topics(
     """Create topics and, unless --no-retry, their group's retry tiers and DLQ.
 
     A topic that already exists is reported as `exists`, not as an error, so this is safe to
-    run again. Exit 1 if any topic could not be created.
+    run again. Exit 1 if any topic could not be created, 2 for bad flags or names, 3 when
+    Kafka cannot be reached, 130 when a signal stopped it.
 
     Examples:
 
@@ -42,13 +46,25 @@ def create_topics(
       kafkactl create-topics audit --no-retry -c retention.ms=604800000 --json
     """
     from kafkactl import admin, render
+    from kafkactl.cli.streams import require_stdout
     from kafkactl.kafka import connect_admin
+    from kafkactl.names import check_group, check_topic
 
-    if partitions < 1:
-        raise UsageError(f"--partitions must be 1 or more, got {partitions}")
-    if replication_factor < 1:
-        raise UsageError(f"--replication-factor must be 1 or more, got {replication_factor}")
+    for topic in topics:
+        check_topic(topic)
+    if group is not None:
+        check_group(group)
+    int_flag("--partitions", partitions, 1, INT32_MAX, "Kafka's partition count is an int32")
+    int_flag(
+        "--replication-factor",
+        replication_factor,
+        1,
+        INT16_MAX,
+        "Kafka's replication factor is an int16",
+    )
     topic_configs = _parse_pairs(config or [], "--config")
+    if json_out:
+        require_stdout()
     settings = settings_for(ctx)
     group_id = group or settings.consumer_group_id
     plans = [
@@ -56,6 +72,8 @@ def create_topics(
         for topic in topics
         for plan in admin.pipeline_topics(settings, topic, group_id, not no_retry)
     ]
+    for plan in plans:
+        check_topic(plan.name, f"{plan.role} topic")
     client = connect_admin(settings)
     try:
         results = admin.create_topics(client, plans, partitions, replication_factor, topic_configs)

@@ -171,7 +171,9 @@ def _health_tables(report: Any) -> Any:
     for group in report.groups:
         parts.append(
             table(
-                f"Group {group.group} — total lag {group.total_lag}, DLQ depth {group.dlq_depth}",
+                f"Group {group.group}"
+                + (" (unknown group)" if group.status == "unknown" else "")
+                + f" — total lag {group.total_lag}, DLQ depth {group.dlq_depth}",
                 ("topic", "partition", "committed", "end", "lag"),
                 [(p.topic, p.partition, p.committed, p.end, p.lag) for p in group.partitions],
                 numeric=("partition", "committed", "end", "lag"),
