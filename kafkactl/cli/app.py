@@ -343,7 +343,7 @@ def main() -> None:
     from kafkactl.signals import interrupt_on_signals, interrupted_by
 
     guard_closed_streams()
-    sys.stdout = _WatchedStream(sys.stdout)  # type: ignore[assignment]
+    sys.stdout = _WatchedStream(sys.stdout)
     command = cli_command()
     debug = os.environ.get("KAFKA_LOG_LEVEL", "").upper() in ("DEBUG", "TRACE")
     argv = sys.argv[1:]

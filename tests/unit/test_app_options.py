@@ -137,8 +137,7 @@ def test_main_refuses_non_utf8_argv_with_exit_2_and_one_line() -> None:
     assert result.returncode == 2
     lines = result.stderr.decode().strip().splitlines()
     assert lines == [
-        "error: --key: value '\\xff' is not valid UTF-8; command-line arguments must be UTF-8 "
-        "text"
+        "error: --key: value '\\xff' is not valid UTF-8; command-line arguments must be UTF-8 text"
     ]
 
 
