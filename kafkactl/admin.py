@@ -7,7 +7,14 @@ from typing import Any
 
 from kafkactl.config import Settings
 from kafkactl.kafka import TopicPartition
-from kafkactl.kafka.admin import TOPIC_ALREADY_EXISTS, Admin, TopicAnswer
+from kafkactl.kafka.admin import (
+    BROKER_DEFAULT_MAX_MESSAGE_BYTES,
+    MAX_MESSAGE_BYTES,
+    PIPELINE_HEADROOM_BYTES,
+    TOPIC_ALREADY_EXISTS,
+    Admin,
+    TopicAnswer,
+)
 
 
 @dataclass(frozen=True)
@@ -16,6 +23,7 @@ class TopicPlan:
 
     name: str
     role: str
+    main: str | None = None  # the main topic of a retry tier or DLQ
 
 
 @dataclass
@@ -60,10 +68,10 @@ def pipeline_topics(
     plans = [TopicPlan(topic, "main")]
     if with_retry:
         plans += [
-            TopicPlan(settings.retry_topic(topic, n, group), f"retry {n}")
+            TopicPlan(settings.retry_topic(topic, n, group), f"retry {n}", topic)
             for n in range(1, len(settings.retry_delays) + 1)
         ]
-        plans.append(TopicPlan(settings.dlq_topic(topic, group), "dlq"))
+        plans.append(TopicPlan(settings.dlq_topic(topic, group), "dlq", topic))
     return plans
 
 
@@ -94,9 +102,26 @@ def create_topics(
     replication: int,
     configs: dict[str, str] | None = None,
 ) -> list[TopicResult]:
-    """Create each planned topic; one that exists is `exists` (with a note if partitions differ)."""
+    """Create each planned topic; one that exists is `exists` (with a note if partitions differ).
+
+    Main topics first; then retry tiers and DLQs, each with its main topic's max.message.bytes
+    plus room for the failure headers (a record the main topic took always fits as a copy).
+    """
+    configs = dict(configs or {})
     plans = list({p.name: p for p in plans}.values())
-    answers = admin.create_topics([p.name for p in plans], partitions, replication, configs or {})
+    mains = [p for p in plans if p.main is None]
+    copies = [p for p in plans if p.main is not None]
+    answers = admin.create_topics([p.name for p in mains], partitions, replication, configs)
+    if copies:
+        limits = pipeline_limits(admin, sorted({p.main for p in copies if p.main}), configs)
+        per_topic = {
+            p.name: {MAX_MESSAGE_BYTES: str(limits[p.main] + PIPELINE_HEADROOM_BYTES)}
+            for p in copies
+            if p.main
+        }
+        answers += admin.create_topics(
+            [p.name for p in copies], partitions, replication, configs, per_topic
+        )
     by_name = {a.name: a for a in answers}
     existing = describe_topics(
         admin, [a.name for a in answers if a.error_code == TOPIC_ALREADY_EXISTS]
@@ -121,6 +146,17 @@ def create_topics(
         else:
             results.append(TopicResult(plan.name, plan.role, "failed", detail=answer.error_message))
     return results
+
+
+def pipeline_limits(admin: Admin, mains: list[str], configs: dict[str, str]) -> dict[str, int]:
+    """max.message.bytes of each main topic: as the broker has it, else as asked, else default."""
+    try:
+        known = admin.max_message_bytes(mains)
+    except Exception:  # an older broker or no DescribeConfigs permission: assume the default
+        known = {}
+    asked = configs.get(MAX_MESSAGE_BYTES, "")
+    fallback = int(asked) if asked.isdigit() else BROKER_DEFAULT_MAX_MESSAGE_BYTES
+    return {m: known.get(m, fallback) for m in mains}
 
 
 def end_offsets(admin: Admin, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:

@@ -30,6 +30,7 @@ from kafkactl.kafka import connect_consumer as default_connect_consumer
 from kafkactl.kafka.admin import Admin
 from kafkactl.message import HandlerFailure, Message
 from kafkactl.metrics import Metrics
+from kafkactl.names import shell_command
 from kafkactl.offsets import OffsetTracker
 from kafkactl.producer import Publisher
 from kafkactl.router import RetryRouter, TierMap
@@ -38,6 +39,9 @@ from kafkactl.router import RetryRouter, TierMap
 # does, across a broker restart), and an older commit landing after a newer one would move the
 # group's offset back. A commit not settled after this long no longer blocks the next one.
 ASYNC_COMMIT_PATIENCE_S = 30.0
+# A tier record is due at its kafkactl.not-before, but never later than the tier's delay after
+# the record was written plus this much (clocks of client and broker may differ a little).
+DUE_TIME_SKEW_MS = 5_000
 
 
 @dataclass
@@ -66,6 +70,9 @@ class ConsumeSummary:
     metrics: dict[str, Any]
     stopped_by: str
     committed: dict[str, int] = field(default_factory=dict)
+    # Set when the run stopped on a failure (a copy that can never be delivered): one line,
+    # the command exits 1 with it.
+    failure: str | None = None
 
 
 @dataclass
@@ -124,6 +131,11 @@ class ConsumerPipeline:
         self._max_records = settings.consumer_max_poll_records or 500
         self._async_commit_since: float | None = None
         self._lost_points: Offsets = {}  # done before partitions were lost (finish_revoke)
+        self._undeliverable: list[str] = []  # copies the broker refused for good
+        self._capped: set[tuple[TopicPartition, int]] = set()  # due times warned about
+        self._size_limits: dict[str, int] = {}
+        self._output_lost = False  # the print handler's output closed under it
+        self._flushed: Offsets = {}  # commit points whose lines were flushed to the output
 
     @property
     def drain_timeout(self) -> float:
@@ -150,7 +162,14 @@ class ConsumerPipeline:
             raise
         health = HealthLoop(admin.describe_cluster, self.settings.health_interval).start()
         self._publisher = self._connect_publisher(self.settings, self.metrics)
-        self._router = RetryRouter(self.tiers, self._publisher, self.metrics, self.options.no_retry)
+        self._size_limits = self._copy_limits(admin)
+        self._router = RetryRouter(
+            self.tiers,
+            self._publisher,
+            self.metrics,
+            self.options.no_retry,
+            size_limit=self._size_limits.get,
+        )
         self._consumer = self._connect_consumer()
         self._pool = WorkerPool(self.options.workers, self._handle)
         committed: dict[str, int] = {}
@@ -165,7 +184,30 @@ class ConsumerPipeline:
             committed = self._shutdown()
             health.stop()
             admin.close()
-        return ConsumeSummary(self.metrics.snapshot(), self._stopped_by, committed)
+        failure = None
+        if self._undeliverable:
+            failure = self._undeliverable[0]
+            if len(self._undeliverable) > 1:
+                failure += f" ({len(self._undeliverable) - 1} more like it in the log)"
+        return ConsumeSummary(self.metrics.snapshot(), self._stopped_by, committed, failure)
+
+    def _copy_limits(self, admin: Admin) -> dict[str, int]:
+        """The largest copy each retry tier and DLQ takes (best effort: {} if unknown)."""
+        from kafkactl.kafka.admin import PRODUCER_MAX_REQUEST_BYTES
+
+        names = [self.tiers.dlq(t) for t in self.options.topics]
+        if not self.options.no_retry:
+            names += [
+                self.tiers.tier_topic(t, n)
+                for t in self.options.topics
+                for n in range(1, self.tiers.tiers + 1)
+            ]
+        try:
+            limits = admin.max_message_bytes(names)
+        except Exception as exc:  # no DescribeConfigs permission: the broker judges each copy
+            logger.debug("could not read the topics' max.message.bytes: {}", exc)
+            return {}
+        return {name: min(limit, PRODUCER_MAX_REQUEST_BYTES) for name, limit in limits.items()}
 
     def _check_topics(self, admin: Admin) -> None:
         from kafkactl import admin as kadmin
@@ -177,11 +219,12 @@ class ConsumerPipeline:
             n for n, info in kadmin.describe_topics(admin, needed).items() if not info.exists
         ]
         if missing:
-            flag = " --no-retry" if self.options.no_retry else ""
-            topics = " ".join(self.options.topics)
+            # Without --no-retry: create-topics --no-retry makes no DLQ, which consume needs.
+            hint = shell_command(
+                "kafkactl", "create-topics", *self.options.topics, "--group", self.options.group
+            )
             raise KafkactlError(
-                f"missing topic(s) {', '.join(missing)}; create them with: "
-                f"kafkactl create-topics {topics} --group {self.options.group}{flag}"
+                f"missing topic(s) {', '.join(missing)}; create them with: {hint}"
             )
 
     def _connect_consumer(self) -> ConsumerPort:
@@ -237,7 +280,7 @@ class ConsumerPipeline:
                 tier = self.tiers.role(tp.topic).tier
                 for record in batch:
                     if tier > 0:
-                        due = hdr.get_int(record.headers, hdr.NOT_BEFORE)
+                        due = self._due_time(tp, tier, record, now_ms)
                         if due is not None and due > now_ms:
                             self._due[tp] = due
                             consumer.seek(tp, record.offset)
@@ -251,25 +294,63 @@ class ConsumerPipeline:
                     else:
                         self._dispatch(tp, record)
 
+    def _due_time(
+        self, tp: TopicPartition, tier: int, record: Record, now_ms: int
+    ) -> int | None:
+        """When a tier record is due: its not-before, capped at the tier's delay after it was
+        written (a due time years ahead, by hand or by a skewed clock, would hold -e for ever).
+        """
+        due = hdr.get_bounded(record.headers, hdr.NOT_BEFORE, 0, hdr.MAX_EPOCH_MS)
+        if due is None:
+            return None
+        written = record.timestamp if 0 < record.timestamp < now_ms else now_ms
+        latest = written + self.tiers.delay_ms(tier) + DUE_TIME_SKEW_MS
+        if due <= latest:
+            return due
+        key = (tp, record.offset)
+        if key not in self._capped:
+            if len(self._capped) > 10_000:
+                self._capped.clear()
+            self._capped.add(key)
+            logger.bind(topic=tp.topic, partition=tp.partition, offset=record.offset).warning(
+                "{}[{}]@{}: {} {} is {:.0f}s ahead, more than the tier's delay of {:g}s after the "
+                "record was written; it is due at {} instead",
+                tp.topic,
+                tp.partition,
+                record.offset,
+                hdr.NOT_BEFORE,
+                due,
+                (due - now_ms) / 1000,
+                self.tiers.delay_ms(tier) / 1000,
+                latest,
+            )
+        return latest
+
     def _handle_inline(self, tp: TopicPartition, record: Record) -> bool:
         """Run a handler that cannot fail (print) on the poll thread; False once output closed."""
         message = _to_message(record)
         self._dispatched += 1
         self.metrics.incr("received")
-        group = self.options.group
-        if self.dedupe.seen(group, message.message_id):
+        if self._seen(message):
             self.metrics.incr("deduplicated")
         else:
             started = time.perf_counter()
             try:
                 self.handler.handle(message)
-            except Exception as exc:
-                if type(exc).__name__ != "OutputClosed":
-                    raise
-                self.request_stop("output closed")
-                return False
+            except BaseException as exc:
+                if type(exc).__name__ == "OutputClosed":
+                    self._output_lost = True
+                    self.request_stop("output closed")
+                    return False
+                # "Never fails", yet it did (an encoder bug, a custom stream): a failure like
+                # any other, routed, and the poll loop goes on.
+                self._tracker.track(tp, record.offset)
+                self._inflight[tp] += 1
+                work = _Work(message, tp, self._epochs[tp])
+                self._failed(work, _failure("retryable", exc), started)
+                return True
             self.metrics.observe_latency(time.perf_counter() - started)
-            self.dedupe.mark(group, message.message_id)
+            self._mark(message)
             self.metrics.incr("processed")
         self._tracker.skip(tp, record.offset)
         return True
@@ -356,9 +437,24 @@ class ConsumerPipeline:
     # --- workers ------------------------------------------------------------------------
 
     def _handle(self, work: _Work) -> None:
+        """Run the handler on a worker; every outcome settles the work (a worker never dies)."""
+        try:
+            self._run_handler(work)
+        except BaseException as exc:  # a bug of ours: the message stays unfinished, not lost
+            logger.opt(exception=exc).error(
+                "{}[{}]@{}: could not settle the message ({}: {}); it is not committed and "
+                "will be redelivered",
+                work.tp.topic,
+                work.tp.partition,
+                work.message.offset,
+                type(exc).__name__,
+                exc,
+            )
+            self._abandon(work)
+
+    def _run_handler(self, work: _Work) -> None:
         message = work.message
-        group = self.options.group
-        if self.dedupe.seen(group, message.message_id):
+        if self._seen(message):
             self.metrics.incr("deduplicated")
             self._complete(work)
             return
@@ -372,24 +468,48 @@ class ConsumerPipeline:
         except (UnicodeDecodeError, ValueError) as exc:
             kind = "decode" if _is_decode_error(exc) else "retryable"
             failure = _failure(kind, exc)
-        except Exception as exc:
+        except BaseException as exc:
+            # Any exception a handler raises is its failure, BaseExceptions included
+            # (KeyboardInterrupt, SystemExit, GeneratorExit, a custom one): signals reach the
+            # main thread only, so none of these can be a request to stop kafkactl.
             if type(exc).__name__ == "OutputClosed":
+                self._output_lost = True
                 self.request_stop("output closed")
                 self._abandon(work)  # not complete: redelivered next time
                 return
             failure = _failure("retryable", exc)
         else:
             elapsed = time.perf_counter() - started
-            try:
-                # First thing after success: a crash before this line re-runs the message.
-                self.dedupe.mark(group, message.message_id)
-            except Exception as exc:
-                # The handler did succeed; only a later redelivery could run it twice.
-                logger.error("could not record {} in the dedupe store: {}", message.message_id, exc)
+            self._mark(message)  # first thing after success: a crash before it re-runs it
             self.metrics.observe_latency(elapsed)
             self.metrics.incr("processed")
             self._complete(work)
             return
+        self._failed(work, failure, started)
+
+    def _seen(self, message: Message) -> bool:
+        """Whether the dedupe store had this message; a store that fails says no (at least once)."""
+        try:
+            return self.dedupe.seen(self.options.group, message.message_id)
+        except Exception as exc:
+            logger.warning(
+                "dedupe store failed ({}); handling {} again rather than skipping it",
+                exc,
+                message.message_id,
+            )
+            return False
+
+    def _mark(self, message: Message) -> None:
+        """Record a success in the dedupe store; a store that fails is logged, not fatal."""
+        try:
+            self.dedupe.mark(self.options.group, message.message_id)
+        except Exception as exc:
+            # The handler did succeed; only a later redelivery could run it twice.
+            logger.error("could not record {} in the dedupe store: {}", message.message_id, exc)
+
+    def _failed(self, work: _Work, failure: hdr.Failure, started: float) -> None:
+        """Count a handler failure and route the message to its retry tier or the DLQ."""
+        message = work.message
         self.metrics.observe_latency(time.perf_counter() - started)
         self.metrics.incr("failed")
         logger.bind(
@@ -401,7 +521,29 @@ class ConsumerPipeline:
             attempt=message.attempt,
         ).warning("handler failed ({}): {} {}", failure.kind, failure.error_class, failure.message)
         assert self._router is not None
-        self._router.route(message, failure, lambda: self._complete(work))
+        self._router.route(
+            message,
+            failure,
+            lambda: self._complete(work),
+            lambda route, error: self._cannot_route(work, route.topic, error),
+        )
+
+    def _cannot_route(self, work: _Work, topic: str, error: BaseException) -> None:
+        """A copy the broker refused for good: stop, leave its offset uncommitted, say so."""
+        where = f"{work.tp.topic}[{work.tp.partition}]@{work.message.offset}"
+        line = (
+            f"cannot write the copy of {where} to {topic}: {error} (not retriable); stopped "
+            f"without committing {where} or anything after it in its partition; fix {topic} "
+            "(its max.message.bytes, or this client's write permission) and run again: the "
+            "message will be redelivered"
+        )
+        with self._lock:
+            self._undeliverable.append(line)
+        logger.bind(
+            topic=work.tp.topic, partition=work.tp.partition, offset=work.message.offset
+        ).error("{}", line)
+        self._abandon(work)
+        self.request_stop("undeliverable")
 
     def _abandon(self, work: _Work) -> None:
         """Stop counting work that will not complete here; its offset stays uncommitted."""
@@ -419,15 +561,6 @@ class ConsumerPipeline:
     # --- commits and rebalances ---------------------------------------------------------
 
     def _commit(self, sync: bool, partitions: list[TopicPartition] | None = None) -> Offsets:
-        flush = getattr(self.handler, "flush", None)
-        if flush is not None:
-            try:
-                flush()  # what the handler wrote must be out before its offsets are committed
-            except Exception as exc:
-                if type(exc).__name__ != "OutputClosed":
-                    raise
-                self.request_stop("output closed")
-                return {}
         now = time.monotonic()
         since = self._async_commit_since
         if not sync and since is not None and now - since < ASYNC_COMMIT_PATIENCE_S:
@@ -436,6 +569,19 @@ class ConsumerPipeline:
             # The final commit sends every commit point again: an older commit the client
             # retried may have landed after a newer one.
             offsets = self._tracker.to_commit(partitions, every=sync)
+        flush = getattr(self.handler, "flush", None)
+        if flush is not None and not self._output_lost:
+            try:
+                flush()  # what the handler wrote must be out before its offsets are committed
+            except Exception as exc:
+                if type(exc).__name__ != "OutputClosed":
+                    raise
+                self._output_lost = True
+                self.request_stop("output closed")
+            else:
+                with self._lock:
+                    self._flushed.update(offsets)
+        offsets = self._out_for_sure(offsets)
         if not offsets:
             return {}
         assert self._consumer is not None
@@ -446,6 +592,21 @@ class ConsumerPipeline:
             self._async_commit_since = now
             self._consumer.commit(offsets, asynchronous=True)
         return offsets
+
+    def _out_for_sure(self, offsets: Offsets) -> Offsets:
+        """Once the output closed, only the points whose lines were flushed before it did.
+
+        Lines still in the print handler's buffer were lost with the output: their offsets
+        must not be committed, so they are read again next time.
+        """
+        if not self._output_lost:
+            return offsets
+        with self._lock:
+            return {
+                tp: min(point, self._flushed[tp])
+                for tp, point in offsets.items()
+                if tp in self._flushed
+            }
 
     def _commit_done(self, offsets: Offsets, error: BaseException | None) -> None:
         """An asynchronous commit settled (engine thread: kafka-python IO, librdkafka poll)."""
@@ -494,6 +655,9 @@ class ConsumerPipeline:
         """Forget revoked partitions; returns their commit points (to commit asynchronously)."""
         with self._lock:
             offsets = self._tracker.to_commit([tp for tp in revoked if tp in self._epochs])
+            offsets = self._out_for_sure(offsets)
+            for tp in revoked:
+                self._flushed.pop(tp, None)
             if not commit:
                 # Lost (the group fenced us, e.g. a session that expired while the broker
                 # restarted): no commit is possible now. Kept, to commit once they are ours again.
@@ -537,6 +701,34 @@ class ConsumerPipeline:
             for tp in back:
                 self._lost_points.pop(tp, None)
 
+    def _abandon_unfinished(self) -> None:
+        """Give up on work still running or queued when --shutdown-timeout is over.
+
+        Its offsets stay uncommitted (redelivered on the next run) and a late result is
+        dropped: a new epoch per partition. Without this, closing the consumer would revoke
+        the partitions and wait --drain-timeout again for the same work.
+        """
+        with self._lock:
+            busy = {tp: n for tp, n in self._inflight.items() if n > 0}
+            if self._pool is not None:
+                self._pool.drop(lambda w: True)  # queued behind stuck work: never started
+            for tp in busy:
+                self._epoch_seq += 1
+                if tp in self._epochs:
+                    self._epochs[tp] = self._epoch_seq
+                self._inflight[tp] = 0
+        if not busy:
+            return
+        count = sum(busy.values())
+        self.metrics.incr("abandoned", count)
+        logger.warning(
+            "{} message(s) still unfinished after --shutdown-timeout {:g}s in {}: abandoned, "
+            "not committed; they will be redelivered on the next run",
+            count,
+            self.options.shutdown_timeout,
+            _names(set(busy)),
+        )
+
     def _shutdown(self) -> dict[str, int]:
         """Stop fetching, drain in-flight work, flush routing, commit synchronously, close."""
         self._stop.set()
@@ -556,8 +748,9 @@ class ConsumerPipeline:
                     self._consumer.poll(0.05, 1)  # keeps the group membership alive
                 else:
                     time.sleep(0.05)
+            self._abandon_unfinished()
             if self._publisher is not None:
-                self._publisher.flush(max(1.0, deadline - time.monotonic()))
+                self._publisher.flush(max(0.5, deadline - time.monotonic()))
             if self._consumer is not None and self._lost_points:
                 # Partitions were lost and the group has not given them back yet (a rejoin
                 # under way): wait a little for them, so the work done on them is committed.
@@ -584,7 +777,7 @@ class ConsumerPipeline:
                     logger.error("final offset commit failed: {}", exc)
         finally:
             if self._pool is not None:
-                self._pool.close(timeout=1.0)
+                self._pool.close(timeout=0.5)  # a handler still running is abandoned
             if self._consumer is not None:
                 self._consumer.close()
             if self._publisher is not None:
@@ -602,7 +795,8 @@ def _to_message(record: Record) -> Message:
     if not message_id:
         # Stable across redeliveries, so dedupe and the retry copies agree on it.
         message_id = f"{record.topic}-{record.partition}-{record.offset}"
-    attempt = (hdr.get_int(headers, hdr.ATTEMPT) or 0) + 1
+    # A negative or absurd attempt header (by hand, or a foreign tool) counts as no attempt yet.
+    attempt = (hdr.get_bounded(headers, hdr.ATTEMPT, 0, hdr.MAX_ATTEMPT) or 0) + 1
     return Message(
         topic=record.topic,
         partition=record.partition,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -99,7 +100,9 @@ class WorkerPool:
                 self._running += 1
             try:
                 self._run(item)
-            except Exception:
+            except BaseException:
+                # Whatever `run` let through (even a BaseException), the thread goes on: a
+                # dead worker would strand its lane and every item queued behind it.
                 logger.exception("worker failed unexpectedly")
             finally:
                 with self._cond:
@@ -117,9 +120,14 @@ class WorkerPool:
             return self._cond.wait_for(lambda: self._queued + self._running == 0, timeout)
 
     def close(self, timeout: float = 5.0) -> None:
-        """Stop the threads after the queued items ran (or the timeout passed)."""
+        """Stop the threads after the queued items ran, waiting `timeout` in all at most.
+
+        A thread still inside an item past the timeout is left behind (a daemon thread: it
+        does not keep the process alive).
+        """
         with self._cond:
             self._closed = True
             self._cond.notify_all()
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))

@@ -414,6 +414,9 @@ def _describe(exc: BaseException, kind: str) -> Failure:
 
 def _load(spec: str) -> Callable[..., Any]:
     """Import `package.module:function` (the attribute may be dotted); UsageError if it can't."""
+    if any("\udc80" <= ch <= "\udcff" for ch in spec):
+        shown = spec.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
+        raise UsageError(f"--handler {shown!r} is not valid UTF-8; name a package.module:function")
     where = f"--handler {spec}"
     module_name, sep, attr_path = spec.strip().partition(":")
     parts = attr_path.split(".")
@@ -439,10 +442,15 @@ def _load(spec: str) -> Callable[..., Any]:
         ours = module_name == missing or module_name.startswith(missing + ".")
         hint = "is it on PYTHONPATH?" if ours else "is that dependency installed?"
         raise UsageError(f"{where}: cannot import module '{module_name}' ({exc}); {hint}") from None
-    except Exception as exc:
+    except KeyboardInterrupt:
+        raise  # Ctrl-C while importing: an interrupted run, not a broken module
+    except BaseException as exc:
+        # Anything the module raises at import, sys.exit() included, is the module's fault.
+        what = f"exit({exc.code!r})" if isinstance(exc, SystemExit) else _class_name(type(exc))
+        detail = f"{what}: {exc}" if str(exc) and not isinstance(exc, SystemExit) else what
         raise UsageError(
-            f"{where}: importing module '{module_name}' failed "
-            f"({_class_name(type(exc))}: {exc}); fix the module"
+            f"{where}: importing module '{module_name}' failed ({truncate(detail, 300)}); "
+            "fix the module"
         ) from None
     target: Any = module
     for i, part in enumerate(parts):
@@ -500,7 +508,10 @@ class PythonHandler:
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             # orjson.JSONDecodeError is a json.JSONDecodeError.
             raise HandlerFailure(_describe(exc, "decode")) from None
-        except (Exception, SystemExit, asyncio.CancelledError) as exc:
+        except BaseException as exc:
+            # Any exception is the handler's failure, BaseExceptions included (SystemExit,
+            # KeyboardInterrupt, GeneratorExit, CancelledError, a custom one): handlers run on
+            # worker threads, where no signal arrives, so none of them can mean "stop kafkactl".
             raise HandlerFailure(_describe(exc, "retryable")) from None
 
     def close(self) -> None:

@@ -43,6 +43,14 @@ RETRY_STATE = (
 ERROR_KINDS = ("retryable", "fatal", "timeout", "decode")
 MAX_MESSAGE_BYTES = 1024
 MAX_TRACE_BYTES = 4096
+# A copy that would not fit its topic keeps this much of its error message (and no trace).
+SHRUNK_MESSAGE_BYTES = 128
+# Bounds of the pipeline's numeric headers: attempts in a plausible range, times up to 9999 AD.
+MAX_ATTEMPT = 1_000_000
+MAX_EPOCH_MS = 253_402_300_799_999
+# What the broker adds to a record besides its key, value and headers (record framing, and a
+# batch of its own: a large copy is alone in its batch). Generous on purpose.
+RECORD_OVERHEAD_BYTES = 256
 
 
 def normalize(headers: Iterable[tuple[str, bytes | str | None]] | None) -> Headers:
@@ -81,6 +89,18 @@ def get_int(headers: Sequence[tuple[str, bytes]] | None, name: str) -> int | Non
         return None
 
 
+def get_bounded(
+    headers: Sequence[tuple[str, bytes]] | None, name: str, low: int, high: int
+) -> int | None:
+    """The last value of header `name` as an integer in [low, high]; None if absent or not.
+
+    For the pipeline's own numeric headers (attempt, due time): a negative or absurd value
+    written by hand or by a foreign tool is treated as absent, never trusted.
+    """
+    value = get_int(headers, name)
+    return value if value is not None and low <= value <= high else None
+
+
 def replace(headers: Headers, updates: dict[str, str | int | bytes | None]) -> Headers:
     """A copy with each updated header present exactly once (None removes it), order kept."""
     names = set(updates)
@@ -105,6 +125,42 @@ def truncate(text: str, limit: int) -> str:
     if len(data) <= limit:
         return text
     return data[: limit - 3].decode("utf-8", "ignore") + "..."
+
+
+def record_size(
+    key: bytes | None, value: bytes | None, headers: Sequence[tuple[str, bytes]]
+) -> int:
+    """An upper estimate of a record's size on the wire (what max.message.bytes limits)."""
+    size = RECORD_OVERHEAD_BYTES + len(key or b"") + len(value or b"")
+    for name, data in headers:
+        size += len(name.encode("utf-8", "surrogateescape")) + len(data or b"") + 10
+    return size
+
+
+def shrink(headers: Headers) -> Headers:
+    """The failure headers cut to their minimum: no trace, the error message cut short.
+
+    Everything else (origin, attempt, due time, error kind and class) is kept: it is what the
+    pipeline and replay-dlq need. Only the optional detail goes.
+    """
+    message = get_text(headers, ERROR_MESSAGE)
+    updates: dict[str, str | int | bytes | None] = {ERROR_TRACE: None}
+    if message is not None:
+        updates[ERROR_MESSAGE] = truncate(message, SHRUNK_MESSAGE_BYTES)
+    return replace(headers, updates)
+
+
+def fit(
+    key: bytes | None, value: bytes | None, headers: Headers, limit: int | None
+) -> tuple[Headers, bool]:
+    """Headers for a copy that fits in `limit` bytes if shrinking them can make it fit.
+
+    Returns (headers, shrunk). Optional detail goes first (the trace, then most of the error
+    message); a copy that is still too large is returned shrunk for the broker to judge.
+    """
+    if limit is None or record_size(key, value, headers) <= limit:
+        return headers, False
+    return shrink(headers), True
 
 
 def _encode(value: str | int | bytes) -> bytes:

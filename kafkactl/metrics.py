@@ -19,6 +19,8 @@ COUNTERS = (
     "deduplicated",
     "committed",
     "replayed",
+    "undeliverable",
+    "abandoned",
 )
 
 

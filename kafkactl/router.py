@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from loguru import logger
 
@@ -75,6 +76,11 @@ class RetryRouter:
 
     `on_acked` runs only once the broker acknowledged the copy (acks=all); a failed publish is
     retried with backoff (from `tick`, on the poll thread) and never reported as done.
+
+    A copy that would not fit its topic loses its optional headers first (see headers.fit).
+    A publish the broker refuses for good (a non-retriable error: too large even shrunk, topic
+    authorization, ...) is tried once more with shrunk headers, then handed to
+    `on_undeliverable`: resending cannot help, so it is not retried for ever.
     """
 
     def __init__(
@@ -84,12 +90,16 @@ class RetryRouter:
         metrics: Metrics,
         no_retry: bool = False,
         clock: Callable[[], float] = time.time,
+        size_limit: Callable[[str], int | None] | None = None,
     ) -> None:
         self.tiers = tiers
         self.publisher = publisher
         self.metrics = metrics
         self.no_retry = no_retry
         self._clock = clock
+        # The largest record a topic takes (its max.message.bytes, within the producer's
+        # request size); None: unknown, the broker judges.
+        self._size_limit = size_limit or (lambda _topic: None)
         self._lock = threading.Lock()
         self._retry_heap: list[tuple[float, int, _Pending]] = []
         self._seq = itertools.count()
@@ -103,8 +113,18 @@ class RetryRouter:
         due = now_ms + self.tiers.delay_ms(next_tier)
         return Route(self.tiers.tier_topic(role.main, next_tier), next_tier, due)
 
-    def route(self, message: Message, failure: hdr.Failure, on_acked: Callable[[], None]) -> Route:
-        """Publish the copy for `message`; `on_acked` runs once the broker has it."""
+    def route(
+        self,
+        message: Message,
+        failure: hdr.Failure,
+        on_acked: Callable[[], None],
+        on_undeliverable: Callable[[Route, BaseException], None] | None = None,
+    ) -> Route:
+        """Publish the copy for `message`; `on_acked` runs once the broker has it.
+
+        `on_undeliverable(route, error)` runs instead when the broker refused the copy with an
+        error that resending cannot fix (without it, such a copy is retried like any other).
+        """
         now_ms = int(self._clock() * 1000)
         route = self.decide(message, failure, now_ms)
         origin = hdr.Origin(message.topic, message.partition, message.offset, message.timestamp)
@@ -118,18 +138,32 @@ class RetryRouter:
             not_before_ms=route.not_before_ms,
             message_id=message.message_id,
         )
-        pending = _Pending(route, message, headers, on_acked, Backoff(0.5, 30.0))
+        limit = self._size_limit(route.topic)
+        headers, shrunk = hdr.fit(message.key, message.value, headers, limit)
+        if shrunk:
+            _bound(message).warning(
+                "the copy for {} would exceed its {:,}-byte limit: sent without its error trace "
+                "and with its error message cut short",
+                route.topic,
+                limit,
+            )
+        pending = _Pending(
+            route, message, headers, on_acked, Backoff(0.5, 30.0), on_undeliverable, shrunk
+        )
         self._publish(pending)
         return route
 
     def _publish(self, pending: _Pending) -> None:
-        self.publisher.publish(
-            pending.route.topic,
-            pending.message.value,
-            key=pending.message.key,
-            headers=pending.headers,
-            on_delivery=lambda d: self._delivered(pending, d),
-        )
+        try:
+            self.publisher.publish(
+                pending.route.topic,
+                pending.message.value,
+                key=pending.message.key,
+                headers=pending.headers,
+                on_delivery=lambda d: self._delivered(pending, d),
+            )
+        except Exception as exc:  # an engine that raised instead of reporting: same handling
+            self._delivered(pending, Delivery(pending.route.topic, None, None, exc))
 
     def _delivered(self, pending: _Pending, delivery: Delivery) -> None:
         route = pending.route
@@ -146,16 +180,29 @@ class RetryRouter:
             ).debug("routed to {}", route.topic)
             pending.on_acked()
             return
+        error = delivery.error
+        if not getattr(error, "retriable", True) and pending.on_undeliverable is not None:
+            if not pending.shrunk:
+                # Too large (the topic's limit was not known), or refused for good: the one
+                # thing worth trying is the smallest copy kafkactl can write.
+                pending.shrunk = True
+                pending.headers = hdr.shrink(pending.headers)
+                _bound(pending.message).warning(
+                    "{} refused the copy ({}); sending it again without its error trace",
+                    route.topic,
+                    error,
+                )
+                self._publish(pending)
+                return
+            self.metrics.incr("undeliverable")
+            assert error is not None
+            pending.on_undeliverable(route, error)
+            return
         delay = pending.backoff.next_delay()
-        logger.bind(
-            topic=pending.message.topic,
-            partition=pending.message.partition,
-            offset=pending.message.offset,
-            message_id=pending.message.message_id,
-        ).error(
+        _bound(pending.message).error(
             "could not publish to {}: {}; retrying in {:.1f}s (offset held until it lands)",
             route.topic,
-            delivery.error,
+            error,
             delay,
         )
         with self._lock:
@@ -185,3 +232,15 @@ class _Pending:
     headers: list[tuple[str, bytes]]
     on_acked: Callable[[], None]
     backoff: Backoff
+    on_undeliverable: Callable[[Route, BaseException], None] | None = None
+    shrunk: bool = False
+
+
+def _bound(message: Message) -> Any:
+    """The logger with the message's coordinates."""
+    return logger.bind(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        message_id=message.message_id,
+    )

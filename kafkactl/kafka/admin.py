@@ -15,6 +15,18 @@ from kafkactl.kafka.ports import TopicPartition
 # Broker error codes (Kafka protocol) that create_topics answers with.
 TOPIC_ALREADY_EXISTS = 36
 
+# The broker's default max.message.bytes (message.max.bytes), for when it cannot be asked.
+BROKER_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588
+# Room a retry tier or DLQ keeps above its main topic's max.message.bytes for the headers of
+# SPEC §8 (at most about 6.5 KiB: a 4 KiB trace, a 1 KiB message, origin and state fields).
+PIPELINE_HEADROOM_BYTES = 64 * 1024
+# The largest record kafkactl's producers send (kafka-python max_request_size, librdkafka
+# message.max.bytes): the broker's topic limit is the real bound, so the client never refuses
+# a copy the topic would take. Larger than both clients' defaults (1 MiB, 1,000,000 bytes),
+# which are below the broker's own default plus any header.
+PRODUCER_MAX_REQUEST_BYTES = 16 * 1024 * 1024 + PIPELINE_HEADROOM_BYTES
+MAX_MESSAGE_BYTES = "max.message.bytes"
+
 
 class Committed(NamedTuple):
     """A group's committed position on one partition, with its metadata string."""
@@ -84,12 +96,21 @@ class Admin:
         return self._client.describe_topics(names)
 
     def create_topics(
-        self, names: list[str], partitions: int, replication: int, configs: dict[str, str]
+        self,
+        names: list[str],
+        partitions: int,
+        replication: int,
+        configs: dict[str, str],
+        per_topic: dict[str, dict[str, str]] | None = None,
     ) -> list[TopicAnswer]:
-        """Ask the broker to create the topics; one answer per topic."""
+        """Ask the broker to create the topics (`per_topic` overrides `configs` by name)."""
         from kafka.admin import NewTopic
 
-        new = [NewTopic(n, partitions, replication, topic_configs=configs) for n in names]
+        per_topic = per_topic or {}
+        new = [
+            NewTopic(n, partitions, replication, topic_configs={**configs, **per_topic.get(n, {})})
+            for n in names
+        ]
         response = self._client.create_topics(new, raise_errors=False)
         return [
             TopicAnswer(
@@ -102,6 +123,24 @@ class Admin:
             )
             for t in response["topics"]
         ]
+
+    def max_message_bytes(self, names: list[str]) -> dict[str, int]:
+        """Each existing topic's effective max.message.bytes (missing topics are left out)."""
+        from kafka.admin import ConfigResource, ConfigResourceType
+
+        if not names:
+            return {}
+        resources = [
+            ConfigResource(ConfigResourceType.TOPIC, n, [MAX_MESSAGE_BYTES])
+            for n in dict.fromkeys(names)
+        ]
+        answer = self._client.describe_configs(resources, config_filter="all")
+        out: dict[str, int] = {}
+        for name, entries in (answer.get("topic") or {}).items():
+            value = (entries or {}).get(MAX_MESSAGE_BYTES, {}).get("value")
+            if value is not None and str(value).isdigit():
+                out[name] = int(value)
+        return out
 
     def list_offsets(self, partitions: list[TopicPartition], latest: bool) -> dict[Any, int]:
         """The end (latest) or first retained offset of each partition."""

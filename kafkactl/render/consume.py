@@ -16,7 +16,14 @@ def metrics_table(snapshot: dict[str, Any], title: str = "Metrics") -> Any:
     rows: list[tuple[str, str]] = []
     for name in COUNTERS:
         value = snapshot.get(name, 0)
-        if not value and name in ("published", "publish_failed", "invalid", "replayed"):
+        if not value and name in (
+            "published",
+            "publish_failed",
+            "invalid",
+            "replayed",
+            "undeliverable",
+            "abandoned",
+        ):
             continue
         rows.append((name, f"{value:,}"))
         for label, count in sorted(snapshot.get("by_label", {}).get(name, {}).items()):

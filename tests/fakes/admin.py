@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from kafkactl.kafka.admin import TOPIC_ALREADY_EXISTS, Admin, Committed, TopicAnswer
+from kafkactl.kafka.admin import (
+    BROKER_DEFAULT_MAX_MESSAGE_BYTES,
+    MAX_MESSAGE_BYTES,
+    TOPIC_ALREADY_EXISTS,
+    Admin,
+    Committed,
+    TopicAnswer,
+)
 from kafkactl.kafka.ports import TopicPartition
 from tests.fakes.cluster import FakeBrokerError, FakeCluster
 
@@ -53,18 +60,36 @@ class FakeAdmin(Admin):
         return out
 
     def create_topics(
-        self, names: list[str], partitions: int, replication: int, configs: dict[str, str]
+        self,
+        names: list[str],
+        partitions: int,
+        replication: int,
+        configs: dict[str, str],
+        per_topic: dict[str, dict[str, str]] | None = None,
     ) -> list[TopicAnswer]:
         """Create each topic; one that exists is answered TOPIC_ALREADY_EXISTS."""
         self._call("create_topics")
         answers = []
         for name in names:
+            config = {**configs, **(per_topic or {}).get(name, {})}
+            limit = config.get(MAX_MESSAGE_BYTES)
             if self.cluster.create_topic(name, partitions):
+                if limit is not None:
+                    self.cluster.max_message_bytes[name] = int(limit)
                 answers.append(TopicAnswer(name, 0, None, partitions, replication))
             else:
                 message = "TopicAlreadyExistsError"
                 answers.append(TopicAnswer(name, TOPIC_ALREADY_EXISTS, message, None, None))
         return answers
+
+    def max_message_bytes(self, names: list[str]) -> dict[str, int]:
+        """Each existing topic's max.message.bytes (the broker default unless set)."""
+        self._call("max_message_bytes")
+        return {
+            n: self.cluster.max_message_bytes.get(n, BROKER_DEFAULT_MAX_MESSAGE_BYTES)
+            for n in names
+            if self.cluster.partitions(n)
+        }
 
     def list_offsets(self, partitions: list[TopicPartition], latest: bool) -> dict[Any, int]:
         """The end (latest) or first retained offset of each partition."""

@@ -9,6 +9,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from kafkactl.headers import record_size
 from kafkactl.kafka.admin import Committed
 from kafkactl.kafka.ports import CREATE_TIME, ConsumedRecord, Headers, TopicPartition
 
@@ -22,7 +23,14 @@ if TYPE_CHECKING:
 
 
 class FakeBrokerError(Exception):
-    """An error the fake broker answers with (unknown topic, injected failures)."""
+    """An error the fake broker answers with (unknown topic, injected failures).
+
+    `retriable` as on the engines' errors: False for errors resending cannot fix.
+    """
+
+    def __init__(self, message: str, retriable: bool = True) -> None:
+        super().__init__(message)
+        self.retriable = retriable
 
 
 class CommitEntry(NamedTuple):
@@ -50,6 +58,8 @@ class FakeCluster:
         self.consumers: list[FakeConsumer] = []
         self.producers: list[FakeProducer] = []
         self.admins: list[FakeAdmin] = []
+        # topic -> max.message.bytes, enforced on produce (unset: no limit)
+        self.max_message_bytes: dict[str, int] = {}
 
     # --- topics and records ---------------------------------------------------------------
 
@@ -107,6 +117,12 @@ class FakeCluster:
                 partition = self.partition_for(topic, key)
             if not 0 <= partition < len(log):
                 raise FakeBrokerError(f"UNKNOWN_TOPIC_OR_PARTITION: {topic}[{partition}]")
+            limit = self.max_message_bytes.get(topic)
+            if limit is not None and record_size(key, value, list(headers or [])) > limit:
+                raise FakeBrokerError(
+                    f"MESSAGE_TOO_LARGE: the record is larger than {topic}'s max.message.bytes",
+                    retriable=False,
+                )
             records = log[partition]
             ts = timestamp if timestamp else int(time.time() * 1000)
             record = ConsumedRecord(

@@ -7,6 +7,7 @@ KAFKACTL_TEST_LOG as `id attempt epoch_ms` lines (O_APPEND writes of one line ar
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 from kafkactl import FatalError, Message
@@ -42,3 +43,30 @@ def slow(message: Message) -> None:
 async def async_handle(message: Message) -> None:
     """The async flavour of `handle`."""
     handle(message)
+
+
+class CustomBaseError(BaseException):
+    """A BaseException subclass of a user's own."""
+
+
+BASE_EXCEPTIONS: dict[str, type[BaseException]] = {
+    "keyboard": KeyboardInterrupt,
+    "systemexit": SystemExit,
+    "generatorexit": GeneratorExit,
+    "custom": CustomBaseError,
+}
+
+
+def base_exceptions(message: Message) -> None:
+    """Raise the BaseException named by the mode (keyboard, systemexit, ...); `ok` succeeds."""
+    mode = message.json()["mode"]
+    if mode in BASE_EXCEPTIONS:
+        raise BASE_EXCEPTIONS[mode](f"{mode} from the handler")
+    _record(message)
+
+
+def never_returns(message: Message) -> None:
+    """`hang`: never return (a stuck call); anything else succeeds."""
+    if message.json()["mode"] == "hang":
+        threading.Event().wait()
+    _record(message)

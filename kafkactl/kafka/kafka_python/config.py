@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kafkactl.config import Settings
+from kafkactl.kafka.admin import PRODUCER_MAX_REQUEST_BYTES
 from kafkactl.kafka.connect import attempt_timeout, register_password
 
 
@@ -56,6 +57,9 @@ def producer_config(settings: Settings) -> dict[str, Any]:
         "linger_ms": settings.producer_linger_ms,
         "batch_size": settings.producer_batch_size,
         "retry_backoff_ms": 250,
+        # Room for a retry/DLQ copy of the largest record a topic takes: the topic's own
+        # max.message.bytes is the bound that matters (see PRODUCER_MAX_REQUEST_BYTES).
+        "max_request_size": PRODUCER_MAX_REQUEST_BYTES,
         # Writing to a topic that does not exist is an operator error, not a reason to create it.
         "allow_auto_create_topics": False,
     }

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from kafkactl.config import Settings
+from kafkactl.kafka.admin import PRODUCER_MAX_REQUEST_BYTES
 from kafkactl.kafka.connect import register_password
 
 # librdkafka's log lines go through the `kafka` stdlib logger, which kafkactl.log routes
@@ -61,6 +62,9 @@ def producer_config(settings: Settings) -> dict[str, Any]:
         "compression.type": settings.producer_compression,
         "linger.ms": settings.producer_linger_ms,
         "batch.size": min(settings.producer_batch_size, 2_147_483_647),
+        # Room for a retry/DLQ copy of the largest record a topic takes: the topic's own
+        # max.message.bytes is the bound that matters (see PRODUCER_MAX_REQUEST_BYTES).
+        "message.max.bytes": PRODUCER_MAX_REQUEST_BYTES,
         # As kafka-python's delivery_timeout_ms: a record not acknowledged within 2 min fails.
         "delivery.timeout.ms": 120_000,
         # Memory stays flat: librdkafka's own queue is bounded in bytes as well as records.
