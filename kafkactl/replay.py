@@ -57,6 +57,7 @@ they would both send the same records).
 from __future__ import annotations
 
 import bisect
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -71,6 +72,7 @@ from kafkactl import headers as hdr
 from kafkactl.config import Settings
 from kafkactl.errors import KafkactlError, UsageError
 from kafkactl.metrics import Metrics
+from kafkactl.names import shell_command
 
 # Kafka Connect dead-letter headers (values are UTF-8 text).
 CONNECT_TOPIC = "__connect.errors.topic"
@@ -124,6 +126,8 @@ class DeadLetter:
     error_classes: tuple[str, ...] = ()
     error_message: str | None = None
     replay_count: int = 0
+    # kafkactl's numeric headers that are present but not a whole number in range: (name, raw)
+    malformed: tuple[tuple[str, str], ...] = ()
 
     @property
     def error_class(self) -> str | None:
@@ -161,18 +165,46 @@ def _text_int(raw: bytes | None) -> int | None:
         return None
 
 
+_DECIMAL = re.compile(r"[0-9]{1,19}")
+# kafkactl's numeric headers a replay reads, and the largest value each may hold.
+NUMERIC_HEADERS = {
+    hdr.ORIGINAL_PARTITION: 2**31 - 1,
+    hdr.ORIGINAL_OFFSET: 2**63 - 1,
+    hdr.ORIGINAL_TIMESTAMP: 2**63 - 1,
+    hdr.REPLAY_COUNT: 2**31 - 1,
+}
+
+
+def header_int(headers: hdr.Headers, name: str, high: int) -> tuple[int | None, str | None]:
+    """(value, None) for a decimal header from 0 to `high`; (None, raw) when it is present but
+    not that (negative, fractional, not a number, not UTF-8); (None, None) when absent."""
+    raw = hdr.get(headers, name)
+    if raw is None:
+        return None, None
+    text = raw.decode("utf-8", "backslashreplace")
+    if _DECIMAL.fullmatch(text) and int(text) <= high:
+        return int(text), None
+    return None, text[:40]
+
+
 def read_dead_letter(record: Any) -> DeadLetter:
     """Parse a consumed DLQ record (kafka-python ConsumerRecord or alike)."""
     headers = hdr.normalize(record.headers)
     text = partial(hdr.get_text, headers)
     style = "unknown"
     topic = partition = offset = timestamp = None
+    numbers: dict[str, int | None] = {}
+    malformed: list[tuple[str, str]] = []
+    for name, high in NUMERIC_HEADERS.items():
+        numbers[name], bad = header_int(headers, name, high)
+        if bad is not None:
+            malformed.append((name, bad))
     if text(hdr.ORIGINAL_TOPIC):
         style = "kafkactl"
         topic = text(hdr.ORIGINAL_TOPIC)
-        partition = hdr.get_int(headers, hdr.ORIGINAL_PARTITION)
-        offset = hdr.get_int(headers, hdr.ORIGINAL_OFFSET)
-        timestamp = hdr.get_int(headers, hdr.ORIGINAL_TIMESTAMP)
+        partition = numbers[hdr.ORIGINAL_PARTITION]
+        offset = numbers[hdr.ORIGINAL_OFFSET]
+        timestamp = numbers[hdr.ORIGINAL_TIMESTAMP]
     elif text(CONNECT_TOPIC):
         style = "connect"
         topic = text(CONNECT_TOPIC)
@@ -211,7 +243,8 @@ def read_dead_letter(record: Any) -> DeadLetter:
         foreign_group=text(SPRING_GROUP) or None,
         error_classes=classes,
         error_message=message,
-        replay_count=hdr.get_int(headers, hdr.REPLAY_COUNT) or 0,
+        replay_count=numbers[hdr.REPLAY_COUNT] or 0,
+        malformed=tuple(malformed),
     )
 
 
@@ -310,9 +343,15 @@ def decide(
     fallback_group: str | None,
     max_replays: int,
 ) -> Decision:
-    """Filters first, then parking, then the target."""
+    """Filters first, then parking (also for a malformed kafkactl header), then the target."""
     if not filters.matches(dl):
         return Decision("filtered")
+    if dl.malformed:
+        name, raw = dl.malformed[0]
+        return Decision(
+            "parked",
+            reason=f"malformed {name} header {raw!r} (not a whole number from 0); not replayed",
+        )
     if dl.replay_count >= max_replays:
         return Decision("parked", reason=f"replayed {dl.replay_count} times already")
     target, reason = target_for(dl, to, settings, dlq, fallback_group)
@@ -779,7 +818,7 @@ class ReplayEngine:
         if opts.to not in (TO_RETRY, TO_ORIGINAL) and not self._exists(opts.to):
             raise KafkactlError(
                 f"target topic {opts.to} does not exist; create it with: "
-                f"kafkactl create-topics {opts.to} --no-retry"
+                + shell_command("kafkactl", "create-topics", opts.to, "--no-retry")
             )
         available = [p.partition for p in info.partitions]
         unknown = sorted(set(opts.partitions) - set(available))
@@ -987,6 +1026,10 @@ class ReplayEngine:
         self._add_row(dl, decision)
         if decision.action == "parked":
             summary.parked += 1
+            if dl.malformed:
+                logger.bind(topic=opts.dlq, partition=dl.partition, offset=dl.offset).warning(
+                    "parked {}:{}:{}: {}", opts.dlq, dl.partition, dl.offset, decision.reason
+                )
             with self._lock:
                 part.done.add(offset)
                 part.claimed.add(offset)
@@ -1222,7 +1265,9 @@ class ReplayEngine:
         origin = parse_replay_from(hdr.get_text(record.headers, hdr.REPLAY_FROM))
         if origin is None or origin[:2] != wanted or origin[2] < part.start:
             return
-        at = hdr.get_int(record.headers, hdr.REPLAY_AT)
+        at, bad = header_int(hdr.normalize(record.headers), hdr.REPLAY_AT, 2**63 - 1)
+        if bad is not None:
+            return  # not a copy this replay wrote
         if at is not None and at < fence.ts:
             return  # a copy from an earlier, committed run
         found.add(origin[2])

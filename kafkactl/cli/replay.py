@@ -188,6 +188,7 @@ def replay_dlq(
             "(or --dry-run to see what would be replayed)"
         )
     dlq = settings.dlq_topic(topic, group) if group and not dlq_flag else topic
+    check_topic(dlq, "DLQ topic")
     options = ReplayOptions(
         dlq=dlq,
         to=to.strip(),

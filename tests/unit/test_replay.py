@@ -569,3 +569,60 @@ def test_dry_run_plan_sends_and_commits_nothing():
     ]
     assert engine._consumer.commits == []
     assert plan.as_dict()["records"][0]["key"] == "a"
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        (hdr.REPLAY_COUNT, "-5"),
+        (hdr.REPLAY_COUNT, "1.5"),
+        (hdr.REPLAY_COUNT, "two"),
+        (hdr.REPLAY_COUNT, "+1"),
+        (hdr.REPLAY_COUNT, "\u0663"),  # a digit, but not an ASCII one
+        (hdr.REPLAY_COUNT, str(2**31)),
+        (hdr.ORIGINAL_PARTITION, "-1"),
+        (hdr.ORIGINAL_OFFSET, "1e3"),
+        (hdr.ORIGINAL_TIMESTAMP, str(2**63)),
+    ],
+)
+def test_a_malformed_numeric_kafkactl_header_parks_the_record_naming_it(name, raw):
+    headers = [(k, v) for k, v in _kafkactl_headers() if k != name] + [(name, raw.encode())]
+    dl = read_dead_letter(_record(headers))
+    decision = decide(
+        dl,
+        filters=Filters(),
+        to="retry",
+        settings=SETTINGS,
+        dlq=DLQ,
+        fallback_group=None,
+        max_replays=3,
+    )
+    assert decision.action == "parked"
+    assert name in decision.reason
+    assert repr(raw) in decision.reason
+
+
+def test_a_negative_replay_count_is_never_replayed_by_the_engine():
+    records = _dlq_records(["a", "b"])
+    records[0] = records[0]._replace(headers=_kafkactl_headers(**{hdr.REPLAY_COUNT: -5}))
+    engine = _engine(records, end=2)
+    summary = engine.run()
+    assert [o for _, o in engine._publisher.sent] == [1]
+    assert (summary.replayed, summary.parked) == (1, 1)
+
+
+def test_a_copy_with_a_malformed_replay_at_is_not_taken_for_this_runs_copy():
+    part = _Partition(TP(DLQ, 0), 0, 100, 10, RangeSet(), Fence(1_000, ("t",)))
+    part.start = 10
+    found = RangeSet()
+    record = CRec(
+        "t",
+        0,
+        0,
+        0,
+        None,
+        b"",
+        [(hdr.REPLAY_FROM, f"{DLQ}:0:12".encode()), (hdr.REPLAY_AT, b"soon")],
+    )
+    ReplayEngine._match_copy(record, (DLQ, 0), part.fence, part, found)
+    assert found.ranges() == []
