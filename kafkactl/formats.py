@@ -425,10 +425,12 @@ def parse_envelope_line(
     """
     text = strip_newline(line)
     document, errors = _loads_lossless(text)
-    if isinstance(document, dict) and not _exact(
-        [document.get("payload", document.get("value")), document.get("headers")]
+    if isinstance(document, dict) and (
+        not _exact([document.get("payload", document.get("value")), document.get("headers")])
+        or any(isinstance(document.get(name), float) for name in ("partition", "ts", "timestamp"))
     ):
-        # A JSON payload or a header value with a float or zero in it: numbers as written.
+        # A JSON payload or a header value with a float or zero in it: numbers as written;
+        # a partition or ts beyond 64 bits (orjson reads it as a float): the integer it is.
         document = _loads_numbers_as_written(text)
         for name in ("partition", "ts", "timestamp"):  # these are numbers, not text
             if isinstance(document.get(name), _Number):

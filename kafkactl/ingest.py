@@ -225,7 +225,10 @@ def parse_header_flag(text: str) -> tuple[str, bytes]:
     name, sep, value = text.partition("=")
     if not sep or not name.strip():
         raise ValueError(f"{text!r} is not k=v (e.g. --header source=import)")
-    return name.strip(), value.encode("utf-8")
+    try:
+        return name.strip().encode("utf-8").decode("utf-8"), value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{text!r} is not UTF-8 text") from None
 
 
 class ProduceJob:

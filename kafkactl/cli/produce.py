@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
 import sys
 from collections.abc import Mapping
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kafkactl.cli.app import settings_for
 from kafkactl.cli.options import JsonOpt, QuietOpt
 from kafkactl.errors import ConfigError, KafkactlError, UsageError
+
+if TYPE_CHECKING:
+    from kafkactl.ingest import ProduceSummary
 
 # Settings a produce flag sets, so a bad value is reported under the flag's name.
 FLAG_SETTINGS = {
@@ -118,7 +124,8 @@ def produce(
       jq -r .input rejects.jsonl | kafkactl produce orders --key-field id
     """
     from kafkactl import admin, render
-    from kafkactl.formats import FORMATS, parse_key_delimiter
+    from kafkactl.cli.streams import require_stdin, require_stdout
+    from kafkactl.formats import FORMATS, MAX_PARTITION, parse_key_delimiter
     from kafkactl.ingest import (
         ProduceJob,
         ProduceOptions,
@@ -129,9 +136,11 @@ def produce(
         stop_on_signals,
     )
     from kafkactl.kafka import connect_admin
+    from kafkactl.names import check_topic, shell_command
     from kafkactl.producer import Publisher
     from kafkactl.render.produce import ProduceProgress, summary_table
 
+    check_topic(topic)
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r} is not allowed; use one of {', '.join(FORMATS)}")
     if key_field is not None and key is not None:
@@ -141,14 +150,22 @@ def produce(
         raise UsageError(f"{flag} needs JSON input; with --format raw use --key-delimiter/-K")
     if key_delimiter is not None and fmt != "raw":
         raise UsageError("--key-delimiter/-K applies to --format raw only")
-    if partition is not None and partition < 0:
-        raise UsageError(f"--partition must be 0 or more, got {partition}")
+    if partition is not None and not 0 <= partition <= MAX_PARTITION:
+        raise UsageError(
+            f"--partition must be a partition number 0 to {MAX_PARTITION}, got {partition}"
+        )
     try:
         headers = [parse_header_flag(h) for h in header or []]
+    except ValueError as exc:
+        raise UsageError(f"--header {exc}") from None
+    try:
         delimiter = parse_key_delimiter(key_delimiter) if key_delimiter is not None else None
     except ValueError as exc:
-        flag = "--key-delimiter" if "k=v" not in str(exc) else "--header"
-        raise UsageError(f"{flag} {exc}") from None
+        raise UsageError(f"--key-delimiter {exc}") from None
+    if input_file is None or input_file == "-":
+        require_stdin()
+    if json_out:
+        require_stdout("--json prints the summary there; redirect it to a file or a pipe")
 
     flags = {
         "producer_acks": acks,
@@ -178,9 +195,8 @@ def produce(
         finally:
             client.close()
         if info is None or not info.exists:
-            raise KafkactlError(
-                f"topic {topic} does not exist; create it with: kafkactl create-topics {topic}"
-            )
+            create = shell_command("kafkactl", "create-topics", topic)
+            raise KafkactlError(f"topic {topic} does not exist; create it with: {create}")
         count = len(info.partitions)
         if partition is not None and partition >= count:
             raise UsageError(
@@ -212,8 +228,8 @@ def produce(
             reject_file=rejects,
             on_progress=view.update,
         )
-        # Signals stop the job (what was read is flushed); a second one forces exit.
-        with stop_on_signals(job):
+        # Signals stop the job (what was read is flushed, briefly); a second one forces exit.
+        with stop_on_signals(job, _say_stopping):
             try:
                 with view:
                     summary = job.run(read_lines(stream))
@@ -230,12 +246,40 @@ def produce(
             f"--strict: stopped at invalid line {summary.stopped_at_line}; "
             f"{summary.published} records before it were published"
         )
+    if summary.error is not None:
+        render.error(summary.error)
     if json_out:
-        render.print_json(summary.as_dict())
+        _print_summary_json(summary)
     elif not quiet:
         summary_table(summary)
     if summary.exit_code:
         raise typer.Exit(summary.exit_code)
+
+
+def _say_stopping(signal_name: str) -> None:
+    """One line when the first SIGINT/SIGTERM arrives (from the signal handler: a plain write)."""
+    with contextlib.suppress(OSError):
+        os.write(
+            2,
+            f"kafkactl: {signal_name} received, stopping; what was read gets a short flush "
+            "(again to force)\n".encode(),
+        )
+
+
+def _print_summary_json(summary: ProduceSummary) -> None:
+    """The summary on stdout; a closed stdout is one line and exit 1 (the records went out)."""
+    from kafkactl import render
+    from kafkactl.cli.app import _silence_stdout
+
+    try:
+        render.print_json(summary.as_dict())
+    except OSError as exc:
+        _silence_stdout()  # the interpreter's last flush must not fail again
+        reason = "broken pipe" if exc.errno == errno.EPIPE else exc.strerror or str(exc)
+        raise KafkactlError(
+            f"stdout closed ({reason}) before the JSON summary was written; "
+            f"{summary.published} of {summary.read} records were published"
+        ) from None
 
 
 def _flag_error(exc: ConfigError, flags: Mapping[str, object]) -> ConfigError | UsageError:

@@ -384,3 +384,108 @@ def test_message_ids_are_uuid4():
     assert len(ids) == 5000
     pattern = re.compile(rb"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
     assert all(pattern.match(i) for i in ids)
+
+
+# --- issue 10: Kafka's number ranges, UTF-8 only, numbers as written --------------------------
+
+
+def envelope(**fields) -> bytes:
+    return orjson.dumps({"key": "k", "payload": "v", **fields})
+
+
+@pytest.mark.parametrize(
+    ("ts", "expected"),
+    [(0, 0), (1_700_000_000_000, 1_700_000_000_000), (2**63 - 1, 2**63 - 1), (-1, None)],
+)
+def test_envelope_ts_within_int64_is_kept_and_minus_one_means_none(ts, expected):
+    assert parse_envelope_line(envelope(ts=ts)).timestamp_ms == expected
+    assert parse_envelope_line(envelope(timestamp=ts)).timestamp_ms == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (b'{"key":"k","payload":"b","ts":9223372036854775808}', "ts 9223372036854775808 is out"),
+        (b'{"key":"k","payload":"b","ts":99999999999999999999999}', "is out of range"),
+        (b'{"key":"k","payload":"b","ts":-2}', "ts -2 is before 1970"),
+        (b'{"key":"k","payload":"b","ts":-9223372036854775809}', "is before 1970"),
+        (b'{"key":"k","payload":"b","ts":1.5}', "ts must be epoch milliseconds"),
+        (b'{"key":"k","payload":"b","ts":1e400}', "ts must be epoch milliseconds"),
+        (b'{"key":"k","payload":"b","ts":true}', "ts must be epoch milliseconds"),
+        (b'{"key":"k","payload":"b","partition":2147483648}', "partition 2147483648 is out"),
+        (b'{"key":"k","payload":"b","partition":18446744073709551616}', "is out of range"),
+        (b'{"key":"k","payload":"b","partition":-1}', "partition must be a whole number"),
+        (b'{"key":"k","payload":"b","partition":1.0}', "partition must be a whole number"),
+    ],
+)
+def test_envelope_numbers_outside_kafka_limits_are_invalid(line, message):
+    with pytest.raises(FormatError, match=re.escape(message)):
+        parse_envelope_line(line)
+
+
+def test_partition_at_the_int32_limit_is_accepted():
+    assert parse_envelope_line(envelope(partition=2**31 - 1)).partition == 2**31 - 1
+
+
+UTF16 = '{"id": 1}'.encode("utf-16")  # with its BOM
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (b'\xef\xbb\xbf{"id": 1}', "starts with a byte order mark"),
+        (UTF16, "is UTF-16 or UTF-32"),
+        ('{"id": 1}'.encode("utf-16-le"), "is UTF-16 or UTF-32"),
+        ('{"id": 1}'.encode("utf-16-be"), "is UTF-16 or UTF-32"),
+        ('{"id": 1}'.encode("utf-32"), "is UTF-16 or UTF-32"),
+        ('{"id": 1}'.encode("utf-32-le"), "is UTF-16 or UTF-32"),
+        (b'{"id": "\xff"}', "is not valid UTF-8 (byte 0xff at column 9)"),
+        (b'{"id": "\xc3"}', "is not valid UTF-8"),
+        (b'{"id": "\xed\xa0\x80"}', "is not valid UTF-8"),  # an encoded surrogate
+        (b'{"n": 18446744073709551616, "s": "\xff"}', "is not valid UTF-8"),
+    ],
+)
+def test_json_lines_must_be_utf8(line, message):
+    with pytest.raises(FormatError, match=re.escape(message)):
+        parse_json_line(line)
+
+
+def test_json_beyond_64_bit_integers_in_utf8_still_parse():
+    record = parse_json_line(b'{"n": 18446744073709551616, "s": "\xc3\xa9"}', key_field="n")
+    assert record.key == b"18446744073709551616"
+
+
+@pytest.mark.parametrize(
+    "line", [b'\xef\xbb\xbf{"key":"k","payload":"v"}', '{"key":"k","payload":"v"}'.encode("utf-16")]
+)
+def test_envelope_lines_with_a_bom_or_in_utf16_are_invalid(line):
+    with pytest.raises(FormatError, match=r"byte order mark|UTF-16 or UTF-32"):
+        parse_envelope_line(line)
+
+
+@pytest.mark.parametrize(
+    "number", ["1e400", "1E400", "1.50", "-0", "-0.0", "0", "0.1", "1e2", "1E+2", "-1.0e-7", "7"]
+)
+def test_key_and_message_id_from_a_number_are_the_number_as_written(number):
+    line = b'{"id": %s, "n": 1}' % number.encode()
+    record = parse_json_line(line, key_field="id", message_id_field="id")
+    assert record.key == number.encode()
+    assert record.headers == [("message-id", number.encode())]
+    assert record.value == line
+    payload = orjson.dumps({"id": 0}).replace(b"0", number.encode())
+    wrapped = b'{"key": null, "payload": %s}' % payload
+    record = parse_envelope_line(wrapped, key_field="id", message_id_field="id")
+    assert record.key == number.encode()
+
+
+def test_key_from_an_object_keeps_its_numbers_as_written():
+    record = parse_json_line(b'{"id": {"a": [1.50, 1e400, -0, "x"]}}', key_field="id")
+    assert record.key == b'{"a":[1.50,1e400,-0,"x"]}'
+
+
+def test_envelope_json_payload_and_number_headers_keep_numbers_as_written():
+    line = b'{"key":"k","payload":{"p":1.50,"q":1e400},"headers":{"h":1e400,"z":-0},"ts":5}'
+    record = parse_envelope_line(line)
+    assert record.value == b'{"p":1.50,"q":1e400}'
+    assert record.headers == [("h", b"1e400"), ("z", b"-0")]
+    assert record.timestamp_ms == 5

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
 import threading
 import time
 
@@ -17,6 +19,7 @@ from kafkactl.ingest import (
     Rejection,
     parse_header_flag,
     read_lines,
+    stop_on_signals,
 )
 from kafkactl.producer import Delivery
 
@@ -320,3 +323,170 @@ def test_read_lines_streams_a_binary_file():
 def test_unknown_format_is_refused():
     with pytest.raises(ValueError, match="unknown format 'xml'"):
         ProduceOptions("t", format="xml")
+
+
+# --- issue 10: a client that never acknowledges, a failed client, a full reject file ----------
+
+
+class StuckPublisher(FakePublisher):
+    """Never acknowledges: `flush` waits out its timeout (at most 5 s when given none, so a
+    regression fails instead of hanging) and says False; `abandon` reports what it holds."""
+
+    def __init__(self, fault_after: int | None = None, max_record_bytes: int | None = None):
+        super().__init__(auto=False)
+        self.fault_after = fault_after
+        self.max_record_bytes = max_record_bytes
+        self.abandoned: list[str] = []
+        self.cancelled = False
+
+    def flush(self, timeout=None) -> bool:
+        self.flushed += 1
+        time.sleep(min(timeout if timeout is not None else 5.0, 5.0))
+        return False
+
+    def fault(self):
+        if self.fault_after is not None and len(self.sent) >= self.fault_after:
+            return "its sender thread raised error: int too large to convert"
+        return None
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def abandon(self, reason: str) -> None:
+        from kafkactl.errors import DeliveryError
+
+        self.abandoned.append(reason)
+        with self.lock:
+            pending, self.pending = self.pending, []
+        for record, callback in pending:
+            callback(Delivery(record["topic"], None, None, DeliveryError(reason, True, "x")))
+
+
+@pytest.mark.timeout(30)
+def test_flush_is_bounded_and_every_unacknowledged_line_is_reported(tmp_path):
+    rejects = RejectFile(str(tmp_path / "rejects.jsonl"))
+    publisher = StuckPublisher()
+    started = time.monotonic()
+    summary, _, rejected = run(
+        ProduceOptions("t", flush_timeout=0.5),
+        lines(b'{"n": 1}', b"{bad", b'{"n": 3}'),
+        publisher,
+        reject_file=rejects,
+    )
+    rejects.close()
+    assert time.monotonic() - started < 4
+    assert summary.exit_code == 1
+    assert (summary.read, summary.published, summary.invalid, summary.failed) == (3, 0, 1, 2)
+    assert summary.in_flight == 0
+    assert summary.error == "not acknowledged within 0.5 s of the end of input"
+    failed = [r for r in rejected if r.kind == "failed"]
+    assert [r.line for r in failed] == [1, 3]
+    assert all("it may or may not have been written" in r.error for r in failed)
+    written = [orjson.loads(x) for x in (tmp_path / "rejects.jsonl").read_bytes().splitlines()]
+    assert sorted(e["line"] for e in written) == [1, 2, 3]
+
+
+@pytest.mark.timeout(30)
+def test_a_failed_client_fails_the_run_at_once_with_every_line_reported(tmp_path):
+    rejects = RejectFile(str(tmp_path / "rejects.jsonl"))
+    publisher = StuckPublisher(fault_after=1)
+    started = time.monotonic()
+    # The default flush bound is minutes: a failed client must not be waited for.
+    summary, _, rejected = run(
+        ProduceOptions("t"), lines(b'{"n": 1}', b'{"n": 2}'), publisher, reject_file=rejects
+    )
+    rejects.close()
+    assert time.monotonic() - started < 4
+    assert summary.exit_code == 1
+    assert summary.error == (
+        "the producer failed: its sender thread raised error: int too large to convert"
+    )
+    assert summary.failed == 2 and summary.published == 0
+    assert [r.line for r in rejected] == [1, 2]
+    written = [orjson.loads(x) for x in (tmp_path / "rejects.jsonl").read_bytes().splitlines()]
+    assert [e["line"] for e in written] == [1, 2]
+    assert summary.as_dict()["error"].startswith("the producer failed")
+
+
+@pytest.mark.timeout(30)
+def test_a_client_failing_mid_input_stops_reading():
+    publisher = StuckPublisher(fault_after=1)
+    data = lines(*[b'{"n": %d}' % n for n in range(1, 1001)])
+    summary, _, rejected = run(ProduceOptions("t"), data, publisher)
+    assert summary.exit_code == 1
+    assert summary.read == 256  # the client's health is checked every 256 lines
+    assert summary.failed == 256 and [r.line for r in rejected] == list(range(1, 257))
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_first_signal_is_honoured_while_flush_is_blocked(signum):
+    publisher = StuckPublisher()
+    rejected: list[Rejection] = []
+    job = ProduceJob(publisher, ProduceOptions("t", flush_timeout=3600), on_reject=rejected.append)
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signum))
+    started = time.monotonic()
+    with stop_on_signals(job):
+        timer.start()
+        summary = job.run(lines(b'{"n": 1}', b'{"n": 2}'))
+    timer.join()
+    assert time.monotonic() - started < 3
+    assert summary.interrupted and summary.exit_code == 130
+    assert publisher.cancelled
+    assert [r.line for r in rejected] == [1, 2]
+    assert rejected[0].error.startswith("interrupted before the broker acknowledged it")
+
+
+def test_record_bigger_than_the_producer_can_send_is_an_invalid_line():
+    publisher = FakePublisher()
+    publisher.max_record_bytes = 1000
+    big = b'{"v": "' + b"x" * 1000 + b'"}'
+    summary, pub, rejected = run(ProduceOptions("t"), lines(b'{"v": 1}', big), publisher)
+    assert (summary.published, summary.invalid) == (1, 1)
+    assert [r["value"] for r in pub.sent] == [b'{"v": 1}']
+    assert rejected[0].line == 2 and rejected[0].kind == "invalid"
+    assert rejected[0].error.startswith("record too large: 1,")
+    assert "the producer sends at most 1,000 bytes per record" in rejected[0].error
+
+
+def test_headers_count_toward_the_record_size():
+    publisher = FakePublisher()
+    publisher.max_record_bytes = 1000
+    envelope = orjson.dumps({"payload": "x", "headers": ["h", "y" * 900]})
+    summary, _, rejected = run(
+        ProduceOptions("t", format="envelope"), [envelope + b"\n"], publisher
+    )
+    assert summary.invalid == 1 and "headers 9" in rejected[0].error
+
+
+def test_reject_file_that_cannot_be_written_fails_the_run():
+    rejects = RejectFile("/dev/full")  # opens, but every write fails with ENOSPC
+    summary, pub, rejected = run(
+        ProduceOptions("t"), lines(b"{bad", b'{"n": 2}'), reject_file=rejects
+    )
+    rejects.close()
+    assert summary.exit_code == 1
+    assert summary.error == (
+        "cannot write --reject-file '/dev/full': No space left on device; stopped reading at "
+        "line 1: the rejected lines could no longer be recorded"
+    )
+    assert [r.line for r in rejected] == [1]  # still reported on stderr
+    assert summary.read == 1 and pub.sent == []
+
+
+def test_numbers_out_of_kafka_range_are_invalid_lines_before_any_client_sees_them():
+    data = [
+        orjson.dumps({"key": "k", "payload": "ok"}) + b"\n",
+        b'{"key":"k","payload":"b","ts":9223372036854775808}\n',
+        b'{"key":"k","payload":"b","partition":2147483648}\n',
+        b'{"key":"k","payload":"b","ts":-2}\n',
+    ]
+    summary, pub, rejected = run(ProduceOptions("t", format="envelope"), data)
+    assert [r["value"] for r in pub.sent] == [b"ok"]
+    assert [r.line for r in rejected] == [2, 3, 4]
+    assert summary.exit_code == 1 and summary.invalid == 3
+
+
+def test_header_flag_that_is_not_utf8_names_the_problem():
+    with pytest.raises(ValueError, match="is not UTF-8 text"):
+        parse_header_flag("k=\udcff")
