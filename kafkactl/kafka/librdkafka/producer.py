@@ -204,8 +204,10 @@ class LibrdkafkaProducer:
             on_delivery(Delivery(message.topic(), message.partition(), message.offset()))
             return
         partition = message.partition()
-        failure: BaseException = LibrdkafkaError(error)
         reason = self._abandon_reason
+        failure: BaseException
         if reason is not None and error.code() in _PURGED:
             failure = DeliveryError(reason, True, "not-acknowledged")
+        else:
+            failure = LibrdkafkaError(error)
         on_delivery(Delivery(message.topic(), None if partition < 0 else partition, None, failure))
