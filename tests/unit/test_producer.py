@@ -252,8 +252,8 @@ class _FakeMessage:
     def topic(self) -> str:
         return "t"
 
-    def partition(self) -> int:
-        return -1
+    def partition(self) -> int | None:
+        return None  # what librdkafka gives for a record purged before it had a partition
 
     def offset(self) -> int:
         return -1

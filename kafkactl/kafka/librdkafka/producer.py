@@ -200,14 +200,23 @@ class LibrdkafkaProducer:
             self._poller.join(1.0)
 
     def _report(self, on_delivery: DeliveryCallback, error: Any, message: Any) -> None:
-        if error is None:
-            on_delivery(Delivery(message.topic(), message.partition(), message.offset()))
-            return
-        partition = message.partition()
-        reason = self._abandon_reason
-        failure: BaseException
-        if reason is not None and error.code() in _PURGED:
-            failure = DeliveryError(reason, True, "not-acknowledged")
-        else:
-            failure = LibrdkafkaError(error)
-        on_delivery(Delivery(message.topic(), None if partition < 0 else partition, None, failure))
+        """librdkafka's delivery report as a Delivery; a callback that raises is a fault (an
+        exception escaping into librdkafka's poll would stop the delivery thread)."""
+        try:
+            if error is None:
+                on_delivery(Delivery(message.topic(), message.partition(), message.offset()))
+                return
+            partition = message.partition()  # None or -1 when purged before partitioning
+            if partition is None or partition < 0:
+                partition = None
+            reason = self._abandon_reason
+            failure: BaseException
+            if reason is not None and error.code() in _PURGED:
+                failure = DeliveryError(reason, True, "not-acknowledged")
+            else:
+                failure = LibrdkafkaError(error)
+            on_delivery(Delivery(message.topic(), partition, None, failure))
+        except Exception as exc:
+            if self._fault is None:
+                self._fault = f"a delivery report could not be handled: {exc!r}"
+            logger.opt(exception=exc).debug("delivery report failed")
