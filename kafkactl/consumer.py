@@ -533,15 +533,15 @@ class ConsumerPipeline:
         where = f"{work.tp.topic}[{work.tp.partition}]@{work.message.offset}"
         line = (
             f"cannot write the copy of {where} to {topic}: {error} (not retriable); stopped "
-            f"without committing {where} or anything after it in its partition; fix {topic} "
-            "(its max.message.bytes, or this client's write permission) and run again: the "
-            "message will be redelivered"
+            f"with {where} not committed (it will be redelivered): fix {topic} (e.g. its "
+            "max.message.bytes, or this client's write access to it) and run again"
         )
         with self._lock:
             self._undeliverable.append(line)
+        # The run ends with `line` as its error (exit 1); meanwhile, say why it is stopping.
         logger.bind(
             topic=work.tp.topic, partition=work.tp.partition, offset=work.message.offset
-        ).error("{}", line)
+        ).warning("stopping: {} refused the copy of {} for good ({})", topic, where, error)
         self._abandon(work)
         self.request_stop("undeliverable")
 
@@ -815,7 +815,7 @@ def _failure(kind: str, exc: BaseException) -> hdr.Failure:
     cls = type(exc)
     name = cls.__name__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__name__}"
     trace = "".join(traceback.format_exception(exc))
-    return hdr.Failure(kind, name, str(exc) or name, trace)
+    return hdr.Failure(kind, name, hdr.truncate(str(exc) or name, hdr.MAX_MESSAGE_BYTES), trace)
 
 
 def _is_decode_error(exc: BaseException) -> bool:

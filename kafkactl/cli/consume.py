@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from kafkactl.cli.app import settings_for
-from kafkactl.cli.options import GroupOpt, JsonOpt, QuietOpt, duration_flag
-from kafkactl.errors import UsageError
+from kafkactl.cli.app import settings_with_flags
+from kafkactl.cli.options import GroupOpt, JsonOpt, QuietOpt, duration_flag, int_flag
+from kafkactl.errors import KafkactlError, UsageError
+from kafkactl.names import check_group, check_topic
 
 
 def consume(
@@ -82,6 +83,7 @@ def consume(
       kafkactl consume orders -g billing --no-retry --count 100
     """
     from kafkactl import render
+    from kafkactl.cli.streams import require_stdout
     from kafkactl.consumer import ConsumeOptions, ConsumerPipeline
     from kafkactl.dedupe import open_store
     from kafkactl.dispatch import ORDERINGS
@@ -90,17 +92,33 @@ def consume(
     from kafkactl.render.consume import MetricsView, final_summary
     from kafkactl.signals import stop_on_signals
 
+    for topic in topics:
+        check_topic(topic)
     if ordering not in ORDERINGS:
         raise UsageError(f"--ordering must be one of {', '.join(ORDERINGS)}, got {ordering!r}")
     if count is not None and count < 1:
         raise UsageError(f"--count must be 1 or more, got {count}")
-    settings = settings_for(
+    int_flag("--metrics-port", metrics_port, 1, 65535, "a TCP port")
+    settings = settings_with_flags(
         ctx,
-        consumer_group_id=group,
-        consumer_workers=workers,
-        retry_delays=retry_delays,
-        metrics_port=metrics_port,
+        {
+            "consumer_group_id": group,
+            "consumer_workers": workers,
+            "retry_delays": retry_delays,
+            "metrics_port": metrics_port,
+        },
+        {
+            "consumer_group_id": "--group",
+            "consumer_workers": "--workers",
+            "retry_delays": "--retry-delays",
+            "metrics_port": "--metrics-port",
+        },
     )
+    _check_pipeline_names(settings, list(topics), no_retry)
+    if exec_cmd is None and handler is None:
+        require_stdout(
+            "the default handler prints each message there; redirect it, or use --exec or --handler"
+        )
     handler_impl = build_handler(
         exec_cmd,
         handler,
@@ -132,10 +150,47 @@ def consume(
                 "stopped_by": summary.stopped_by,
                 "metrics": summary.metrics,
                 "final_commit": summary.committed,
+                **({"error": summary.failure} if summary.failure else {}),
             }
         )
     elif not quiet:
         final_summary(summary.metrics, summary.stopped_by)
+    if summary.failure:
+        raise KafkactlError(summary.failure)
+
+
+def _check_pipeline_names(settings: Any, topics: list[str], no_retry: bool) -> None:
+    """The group and every topic consume will use are legal Kafka names (exit 2 otherwise).
+
+    The group and the templates may come from a config file or the environment: checked here,
+    before any client sees a name it could hang on.
+    """
+    group = settings.consumer_group_id
+    source = settings.sources.get("consumer_group_id", "")
+    try:
+        check_group(group)
+    except UsageError as exc:
+        raise UsageError(f"{exc} [from {source}]" if source else str(exc)) from None
+    for topic in topics:
+        names = [
+            ("dlq_topic_template", "KAFKA_DLQ_TOPIC_TEMPLATE", settings.dlq_topic(topic, group))
+        ]
+        if not no_retry:
+            names += [
+                (
+                    "retry_topic_template",
+                    "KAFKA_RETRY_TOPIC_TEMPLATE",
+                    settings.retry_topic(topic, n, group),
+                )
+                for n in range(1, len(settings.retry_delays) + 1)
+            ]
+        for setting, variable, name in names:
+            try:
+                check_topic(name)
+            except UsageError as exc:
+                where = settings.sources.get(setting, "")
+                origin = f" (from {where})" if where else ""
+                raise UsageError(f"{variable}{origin} makes a bad topic name: {exc}") from None
 
 
 def register(app: typer.Typer) -> None:

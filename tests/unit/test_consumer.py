@@ -31,6 +31,18 @@ DLQ = SETTINGS.dlq_topic(MAIN, GROUP)
 RUN_TIMEOUT = 10.0
 
 
+class CustomBaseError(BaseException):
+    """A BaseException of a user's own."""
+
+
+BASE_EXCEPTIONS: dict[str, type[BaseException]] = {
+    "KeyboardInterrupt": KeyboardInterrupt,
+    "SystemExit": SystemExit,
+    "GeneratorExit": GeneratorExit,
+    "CustomBaseError": CustomBaseError,
+}
+
+
 @dataclass(frozen=True)
 class Call:
     """One handler call."""
@@ -75,6 +87,8 @@ class ScriptedHandler:
                 raise FatalError("no such customer")
             if text == "flaky" and message.attempt == 1:
                 raise RuntimeError("flaky, try again")
+            if text.startswith("raise:"):
+                raise BASE_EXCEPTIONS[text[len("raise:") :]](f"{text} from the handler")
             ok = True
         finally:
             call = Call(
@@ -538,3 +552,204 @@ def test_count_stops_after_n_messages_and_commits_exactly_those():
     assert pipeline.summary.metrics["received"] == 3
     assert cluster.committed(GROUP, TopicPartition(MAIN, 0)).offset == 3
     assert pipeline.summary.committed == {f"{MAIN}:0": 3}
+
+
+# --- hostile input: BaseExceptions, copies that cannot land, due times, shutdown ------------
+
+
+def test_a_handler_raising_any_base_exception_fails_the_message_and_no_worker_dies():
+    cluster = make_cluster()
+    kinds = list(BASE_EXCEPTIONS)
+    for i, kind in enumerate(kinds * 3):  # more failures than workers: each worker survives
+        cluster.produce(MAIN, f"raise:{kind}".encode(), key=b"k%d" % i)
+    for i in range(5):
+        cluster.produce(MAIN, b"ok-%d" % i, key=b"ok%d" % i)
+    handler = ScriptedHandler()
+
+    pipeline = run(cluster, handler, workers=2, no_retry=True)
+
+    assert pipeline.summary.stopped_by == "end"
+    assert sorted(c.value for c in handler.succeeded()) == [b"ok-%d" % i for i in range(5)]
+    classes = sorted(hdr.get_text(r.headers, hdr.ERROR_CLASS) for r in cluster.records(DLQ))
+    expected = ["GeneratorExit", "KeyboardInterrupt", "SystemExit"]
+    expected.append(f"{__name__}.CustomBaseError")
+    assert classes == sorted(expected * 3)
+    kinds_seen = {hdr.get_text(r.headers, hdr.ERROR_KIND) for r in cluster.records(DLQ)}
+    assert kinds_seen == {"retryable"}
+    assert committed(cluster, MAIN) == ends(cluster, MAIN)
+
+
+def test_a_copy_refused_for_good_stops_the_run_without_committing_past_it():
+    from tests.fakes.cluster import FakeBrokerError
+
+    cluster = make_cluster(partitions=2)
+    # partition of each key in the fake: crc32 % 2
+    keys = {
+        p: next(b"k%d" % i for i in range(99) if cluster.partition_for(MAIN, b"k%d" % i) == p)
+        for p in (0, 1)
+    }
+    cluster.produce(MAIN, b"ok-0", key=keys[0])
+    cluster.produce(MAIN, b"fatal", key=keys[0])  # partition 0, offset 1: its copy is refused
+    cluster.produce(MAIN, b"ok-2", key=keys[0])
+    cluster.produce(MAIN, b"ok-a", key=keys[1])
+    cluster.produce(MAIN, b"ok-b", key=keys[1])
+    producer = FakeProducer(cluster)
+    refused = FakeBrokerError("TOPIC_AUTHORIZATION_FAILED: not allowed", retriable=False)
+    producer.fail_next(DLQ, 5, refused)
+    handler = ScriptedHandler()
+
+    started = time.monotonic()
+    pipeline = run(cluster, handler, producer=producer, ordering="none")
+
+    assert time.monotonic() - started < 5.0  # no endless retry
+    summary = pipeline.summary
+    assert summary.stopped_by == "undeliverable"
+    assert summary.failure is not None
+    assert f"{MAIN}[0]@1" in summary.failure and DLQ in summary.failure
+    assert "TOPIC_AUTHORIZATION_FAILED" in summary.failure and "not retriable" in summary.failure
+    assert cluster.records(DLQ) == []
+    # Tried as it was, then once shrunk; never again.
+    assert [s.topic for s in producer.sent] == [DLQ, DLQ]
+    assert hdr.get(producer.sent[1].headers, hdr.ERROR_TRACE) is None
+    assert summary.metrics["undeliverable"] == 1
+    # Offset 1 of partition 0 is not committed; the other partition's work is.
+    assert cluster.committed(GROUP, TopicPartition(MAIN, 0)).offset == 1
+    assert cluster.committed(GROUP, TopicPartition(MAIN, 1)).offset == 2
+
+
+def test_a_retriable_publish_error_still_backs_off_and_lands():
+    from tests.fakes.cluster import FakeBrokerError
+
+    cluster = make_cluster()
+    cluster.produce(MAIN, b"fatal", key=b"k")
+    producer = FakeProducer(cluster)
+    producer.fail_next(DLQ, 1, FakeBrokerError("NOT_ENOUGH_REPLICAS", retriable=True))
+
+    pipeline = run(cluster, ScriptedHandler(), producer=producer)
+
+    assert pipeline.summary.stopped_by == "end" and pipeline.summary.failure is None
+    assert len(cluster.records(DLQ)) == 1
+    assert hdr.get(cluster.records(DLQ)[0].headers, hdr.ERROR_TRACE) is not None  # not shrunk
+    assert committed(cluster, MAIN) == ends(cluster, MAIN)
+
+
+class LongFailure(ScriptedHandler):
+    """Fails every message fatally with a long message and a long trace."""
+
+    def handle(self, message: Message) -> None:
+        raise FatalError("x" * 5000)
+
+
+@pytest.mark.parametrize("limit_known", [True, False])
+def test_a_copy_over_its_topics_limit_is_shrunk_to_fit(limit_known: bool):
+    cluster = make_cluster()
+    value = b"v" * 20_000
+    cluster.produce(MAIN, value, key=b"k", headers=[("own", b"kept")])
+    full = 20_000 + hdr.MAX_TRACE_BYTES + hdr.MAX_MESSAGE_BYTES
+    cluster.max_message_bytes[DLQ] = full - 2000  # the full copy does not fit; a shrunk one does
+    pipeline = PipelineRun(cluster, LongFailure())
+    if not limit_known:
+        admin_fails = cluster.connect_admin
+
+        def connect_admin(settings: Any = None) -> Any:
+            admin = admin_fails(settings)
+            admin.fail_next("max_message_bytes", 5)
+            return admin
+
+        pipeline.pipeline._connect_cluster = connect_admin
+    pipeline.start().wait()
+
+    assert pipeline.summary.failure is None
+    [copy] = cluster.records(DLQ)
+    assert copy.value == value
+    assert hdr.get(copy.headers, "own") == b"kept"
+    assert hdr.get(copy.headers, hdr.ERROR_TRACE) is None
+    message = hdr.get_text(copy.headers, hdr.ERROR_MESSAGE)
+    assert 0 < len(message.encode()) <= hdr.SHRUNK_MESSAGE_BYTES
+    assert hdr.get_text(copy.headers, hdr.ERROR_CLASS) == "kafkactl.errors.FatalError"
+    assert hdr.get_int(copy.headers, hdr.ORIGINAL_OFFSET) == 0
+    assert committed(cluster, MAIN) == ends(cluster, MAIN)
+
+
+def test_a_due_time_years_ahead_is_capped_at_the_tiers_delay(monkeypatch: pytest.MonkeyPatch):
+    from loguru import logger
+
+    import kafkactl.consumer as consumer_module
+
+    monkeypatch.setattr(consumer_module, "DUE_TIME_SKEW_MS", 0)
+    cluster = make_cluster()
+    years = int(time.time() * 1000) + 10 * 365 * 86_400_000
+    for value, not_before in ((b"far", years), (b"negative", -5), (b"junk", "soon")):
+        headers = [(hdr.NOT_BEFORE, str(not_before).encode()), (hdr.ATTEMPT, b"1")]
+        cluster.produce(T1, value, key=value, headers=headers)
+    warnings: list[str] = []
+    sink = logger.add(lambda m: warnings.append(str(m)), level="WARNING")
+    try:
+        started = time.monotonic()
+        pipeline = run(cluster, ScriptedHandler())
+    finally:
+        logger.remove(sink)
+
+    assert time.monotonic() - started < 3.0  # tier 1's delay is 100ms, not ten years
+    assert pipeline.summary.stopped_by == "end"
+    assert pipeline.summary.metrics["processed"] == 3
+    capped = [w for w in warnings if hdr.NOT_BEFORE in w]
+    assert len(capped) == 1 and f"{T1}[0]@0" in capped[0]  # once, for the record years ahead
+
+
+@pytest.mark.parametrize("attempt", [b"-5", b"99999999999999999999", b"two", b""])
+def test_a_malformed_attempt_header_counts_as_no_attempt(attempt: bytes):
+    cluster = make_cluster()
+    cluster.produce(MAIN, b"ok", key=b"k", headers=[(hdr.ATTEMPT, attempt)])
+    handler = ScriptedHandler()
+
+    run(cluster, handler)
+
+    assert [c.attempt for c in handler.calls] == [1]
+
+
+def test_shutdown_abandons_a_handler_that_never_returns_within_the_timeout():
+    cluster = make_cluster()
+    for value in (b"stuck", b"ok-1"):
+        cluster.produce(MAIN, value, key=b"same")  # one lane: ok-1 waits behind the stuck one
+    cluster.produce(MAIN, b"ok-2", key=b"other")
+    handler = ScriptedHandler()
+    running, gate = handler.block(b"stuck")
+    pipeline = PipelineRun(cluster, handler, exit_at_end=False, shutdown_timeout=0.5).start()
+    try:
+        assert running.wait(5.0)
+        assert cluster.wait_for(lambda: handler.succeeded_at(MAIN, 0, 2), 5.0)
+        started = time.monotonic()
+        pipeline.pipeline.request_stop("signal")
+        summary = pipeline.wait()
+        took = time.monotonic() - started
+    finally:
+        gate.set()
+
+    assert took < 0.5 + 1.5, f"shutdown took {took:.1f}s with --shutdown-timeout 0.5s"
+    assert summary.metrics["abandoned"] == 2  # the stuck one, and the one queued behind it
+    assert committed(cluster, MAIN) == {TopicPartition(MAIN, 0): 0}  # offset 0 is unfinished
+
+
+class FailingDedupe(MemoryDedupeStore):
+    """A dedupe store whose every call fails."""
+
+    def seen(self, group: str, message_id: str) -> bool:
+        raise OSError("disk I/O error")
+
+    def mark(self, group: str, message_id: str) -> None:
+        raise OSError("disk I/O error")
+
+
+def test_a_failing_dedupe_store_neither_kills_a_worker_nor_loses_a_message():
+    cluster = make_cluster()
+    for i in range(6):
+        cluster.produce(MAIN, b"ok-%d" % i, key=b"k%d" % i)
+    handler = ScriptedHandler()
+    pipeline = PipelineRun(cluster, handler, workers=2)
+    pipeline.pipeline.dedupe = FailingDedupe()
+
+    pipeline.start().wait()
+
+    assert sorted(c.value for c in handler.succeeded()) == [b"ok-%d" % i for i in range(6)]
+    assert committed(cluster, MAIN) == ends(cluster, MAIN)
