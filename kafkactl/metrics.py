@@ -7,6 +7,8 @@ import time
 from collections import defaultdict
 from typing import Any
 
+from kafkactl.errors import UsageError
+
 COUNTERS = (
     "published",
     "publish_failed",
@@ -124,6 +126,13 @@ def serve_prometheus(metrics: Metrics, port: int, host: str = "127.0.0.1") -> An
                     latency.add_metric([quantile], value)
             yield latency
 
+    try:
+        server, _thread = start_http_server(port, addr=host)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise UsageError(
+            f"--metrics-port {port}: cannot serve /metrics on {host}:{port} ({reason}); "
+            "choose a free port (--metrics-port or KAFKA_METRICS_PORT)"
+        ) from None
     REGISTRY.register(Collector())
-    server, _thread = start_http_server(port, addr=host)
     return server

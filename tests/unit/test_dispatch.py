@@ -90,3 +90,32 @@ def test_lanes_by_ordering():
     assert lane_for("key", tp, b"k") != lane_for("key", tp, b"j")
     assert lane_for("partition", tp, b"k") == lane_for("partition", tp, b"j") == tp
     assert lane_for("none", tp, b"k") is None
+
+
+def test_a_base_exception_does_not_kill_the_worker():
+    done = []
+
+    def run(item):
+        if item < 3:
+            raise (KeyboardInterrupt, SystemExit, GeneratorExit)[item]("boom")
+        done.append(item)
+
+    pool = WorkerPool(1, run)
+    for i in range(5):
+        pool.submit(i, lane="x")
+    assert pool.wait_idle(5)
+    pool.close()
+    assert done == [3, 4]
+
+
+def test_close_waits_at_most_its_timeout_in_all():
+    gate = threading.Event()
+    pool = WorkerPool(4, lambda item: gate.wait(10))
+    for i in range(4):
+        pool.submit(i, lane=i)
+    time.sleep(0.05)
+    started = time.monotonic()
+    pool.close(timeout=0.3)
+    took = time.monotonic() - started
+    gate.set()
+    assert took < 0.8  # not 4 x 0.3s

@@ -699,3 +699,58 @@ def test_tail_keeps_the_end_within_the_limit() -> None:
     assert tail("short", 10) == "short"
     cut = tail("é" * 3000, 4096)
     assert len(cut.encode()) <= 4096 and cut.startswith("...") and cut.endswith("é")
+
+
+class _CustomBase(BaseException):
+    """A BaseException of a user's own."""
+
+
+@pytest.mark.parametrize(
+    "raised", [KeyboardInterrupt, SystemExit, GeneratorExit, _CustomBase], ids=lambda c: c.__name__
+)
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+def test_python_any_base_exception_is_a_retryable_failure(
+    raised: type[BaseException], is_async: bool
+) -> None:
+    def sync(message: Message) -> None:
+        raise raised("from the handler")
+
+    async def coro(message: Message) -> None:
+        raise raised("from the handler")
+
+    handler = PythonHandler(f"{SAMPLE}:exits")
+    handler.function = coro if is_async else sync
+    failure = failure_of(handler)
+    name = raised.__qualname__ if raised is not _CustomBase else f"{__name__}._CustomBase"
+    assert (failure.kind, failure.error_class) == ("retryable", name)
+    if is_async:
+        handler.function = sync if raised is GeneratorExit else coro
+        assert failure_of(handler).kind == "retryable"  # the thread's loop still works
+    handler.close()
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ("import sys\nsys.exit(7)\n", "exit(7)"),
+        ("raise SystemExit('bye')\n", "exit('bye')"),
+        ("raise GeneratorExit('odd')\n", "GeneratorExit: odd"),
+        ("class Boom(BaseException):\n    pass\nraise Boom('x')\n", ".Boom: x"),
+    ],
+    ids=["sys-exit-7", "system-exit-text", "generator-exit", "custom-base"],
+)
+def test_python_module_that_exits_or_raises_anything_at_import(
+    tmp_path: Path, monkeypatch, body: str, said: str
+) -> None:
+    name = f"kafkactl_t_import_{abs(hash(body)) % 10_000}"
+    write_module(tmp_path, name, body, monkeypatch)
+    with pytest.raises(UsageError) as info:
+        PythonHandler(f"{name}:fn")
+    text = str(info.value)
+    assert f"importing module '{name}' failed" in text and said in text
+    assert "\n" not in text
+
+
+def test_python_handler_spec_that_is_not_utf8() -> None:
+    with pytest.raises(UsageError, match="not valid UTF-8"):
+        PythonHandler("m\udcff:f")

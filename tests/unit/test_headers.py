@@ -102,3 +102,38 @@ def test_normalize():
         ("b", b""),
         ("c", b"y"),
     ]
+
+
+def test_get_bounded_treats_negative_absurd_and_junk_as_absent():
+    for raw, expected in ((b"3", 3), (b"-5", None), (b"9" * 30, None), (b"x", None), (b"", None)):
+        assert hdr.get_bounded([(hdr.ATTEMPT, raw)], hdr.ATTEMPT, 0, hdr.MAX_ATTEMPT) == expected
+    assert hdr.get_bounded([], hdr.ATTEMPT, 0, 10) is None
+
+
+def _state(message: str = "m" * 1024, trace: str | None = "t" * 4096):
+    updates = {hdr.ERROR_MESSAGE: message, hdr.ERROR_TRACE: trace, hdr.ERROR_CLASS: "E"}
+    return hdr.replace([("own", b"x"), (hdr.ATTEMPT, b"1")], updates)
+
+
+def test_fit_keeps_a_copy_that_fits_unchanged():
+    headers = _state()
+    assert hdr.fit(b"k", b"v" * 100, headers, 1_000_000) == (headers, False)
+    assert hdr.fit(b"k", b"v" * 100, headers, None) == (headers, False)
+
+
+def test_fit_drops_the_trace_and_cuts_the_message_of_a_copy_too_large():
+    headers = _state()
+    value = b"v" * 10_000
+    limit = hdr.record_size(b"k", value, headers) - 1
+    out, shrunk = hdr.fit(b"k", value, headers, limit)
+    assert shrunk
+    assert hdr.get(out, hdr.ERROR_TRACE) is None
+    assert len(hdr.get(out, hdr.ERROR_MESSAGE)) <= hdr.SHRUNK_MESSAGE_BYTES
+    assert hdr.get(out, "own") == b"x" and hdr.get(out, hdr.ERROR_CLASS) == b"E"
+    assert hdr.record_size(b"k", value, out) <= limit
+    assert [k for k, _ in out].count(hdr.ERROR_MESSAGE) == 1
+
+
+def test_record_size_is_an_upper_estimate():
+    headers = [("a", b"12345")]
+    assert hdr.record_size(b"k", b"v" * 10, headers) >= 1 + 10 + 1 + 5

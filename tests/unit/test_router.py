@@ -102,3 +102,60 @@ def test_failed_publish_is_retried_and_not_acked_until_it_lands(monkeypatch):
     assert acked == [True]
     assert router.waiting == 0
     assert len(publisher.sent) == 2
+
+
+class _Refused(Exception):
+    retriable = False
+
+
+class RefusingPublisher(FakePublisher):
+    """Refuses every publish with a non-retriable error."""
+
+    def publish(self, topic, value, key=None, headers=None, on_delivery=None, **_):
+        self.sent.append((topic, value, key, headers))
+        on_delivery(Delivery(topic, None, None, _Refused("TOPIC_AUTHORIZATION_FAILED")))
+
+
+def test_a_copy_refused_for_good_is_tried_once_shrunk_then_reported_not_retried():
+    publisher = RefusingPublisher()
+    router = _router(publisher=publisher)
+    failure = Failure("retryable", "ValueError", "x" * 1000, "trace " * 500)
+    acked, refused = [], []
+    router.route(_msg(), failure, lambda: acked.append(1), lambda r, e: refused.append((r, e)))
+    router.tick()
+    assert acked == [] and len(refused) == 1
+    route, error = refused[0]
+    assert route.topic == "orders.billing.retry.1" and isinstance(error, _Refused)
+    assert len(publisher.sent) == 2
+    first, second = publisher.sent[0][3], publisher.sent[1][3]
+    assert any(k == "kafkactl.error.trace" for k, _ in first)
+    assert not any(k == "kafkactl.error.trace" for k, _ in second)
+    assert router.waiting == 0
+    assert router.metrics.get("undeliverable") == 1
+
+
+def test_a_copy_over_the_topics_limit_is_shrunk_before_it_is_sent():
+    publisher = FakePublisher()
+    tiers = TierMap(SETTINGS, ["orders"], "billing")
+    router = RetryRouter(tiers, publisher, Metrics(), size_limit=lambda topic: 600)
+    failure = Failure("retryable", "ValueError", "x" * 1000, "trace " * 500)
+    router.route(_msg(), failure, lambda: None)
+    [(_topic, _value, _key, headers)] = publisher.sent
+    assert not any(k == "kafkactl.error.trace" for k, _ in headers)
+
+
+def test_an_engine_that_raises_on_publish_is_retried_like_a_failed_delivery(monkeypatch):
+    class Raising(FakePublisher):
+        def publish(self, topic, value, key=None, headers=None, on_delivery=None, **_):
+            self.sent.append(topic)
+            if len(self.sent) == 1:
+                raise RuntimeError("engine hiccup")
+            on_delivery(Delivery(topic, 0, 1))
+
+    router = _router(publisher=Raising())
+    acked = []
+    router.route(_msg(), RETRYABLE, lambda: acked.append(1))
+    assert acked == [] and router.waiting == 1
+    monkeypatch.setattr("kafkactl.router.time.monotonic", lambda: 10**9)
+    router.tick()
+    assert acked == [1]
