@@ -24,6 +24,8 @@ T = TypeVar("T")
 
 # A single bootstrap attempt never waits longer than this; the backoff loop does the rest.
 ATTEMPT_TIMEOUT_S = 5.0
+# No attempt starts with less time than this left before the connect timeout.
+MIN_ATTEMPT_S = 0.05
 
 
 class RetryConnect(Exception):
@@ -80,29 +82,42 @@ def connect_with_backoff(
     Before the first client, a raw probe of a bootstrap server (kafkactl.kafka.preflight) turns
     security mistakes into one precise line at once: bad credentials, untrusted certificate,
     hostname mismatch, TLS against a plaintext port and the reverse. Those are not retried.
+
+    Every step gets only the time left before the deadline (an engine's `attempt` must not
+    outlive its `remaining`), and no attempt starts once the deadline is reached, so giving up
+    takes the connect timeout plus the time to close a client, well under a second.
     """
     from kafkactl.log import redact
 
     deadline = time.monotonic() + settings.connect_timeout
     backoff = Backoff(settings.reconnect_backoff_min, settings.reconnect_backoff_max)
     attempt_s = attempt_timeout(settings)
-    state: dict[str, Any] = {"probed": False, "cause": None}
+    state: dict[str, Any] = {"probed": False, "cause": None, "last": None}
+
+    def time_left() -> float:
+        remaining = deadline - time.monotonic()
+        if remaining < MIN_ATTEMPT_S:
+            last = state["last"]
+            raise last if last is not None else RetryConnect("connect timeout reached")
+        return remaining
 
     def once() -> T:
-        remaining = max(0.0, deadline - time.monotonic())
+        remaining = time_left()
         if not state["probed"]:
             try:
-                result = preflight.check(settings, min(attempt_s, max(remaining, 0.5)))
+                result = preflight.check(settings, min(attempt_s, remaining))
             except preflight.NoAnswer as exc:
                 state["cause"] = str(exc)
-                raise RetryConnect(str(exc), exc) from exc
+                state["last"] = RetryConnect(str(exc), exc)
+                raise state["last"] from exc
             if result is not None:
                 state["probed"] = True
                 logger.debug("preflight {}: {}", result.server, result.detail)
         try:
-            return attempt(max(0.5, deadline - time.monotonic()))
+            return attempt(time_left())
         except RetryConnect as exc:
             state["cause"] = exc.cause or state["cause"]
+            state["last"] = exc
             raise
 
     def log_failure(n: int, exc: Exception, delay: float) -> None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import time
 
+import pytest
 from kafka import KafkaProducer
 
 
@@ -14,6 +17,29 @@ def _produce(brokers: str, topic: str, count: int, partition: int = 0) -> None:
         producer.send(topic, value=f"m{i}".encode(), partition=partition)
     producer.flush()
     producer.close()
+
+
+def _commit(brokers: str, group: str, topic: str, offset: int = 0, partition: int = 0) -> None:
+    """Give `group` a committed offset, so health knows it (a group with none is unknown)."""
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.structs import OffsetAndMetadata
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=brokers.split(","), group_id=group, enable_auto_commit=False
+    )
+    consumer.commit({TopicPartition(topic, partition): OffsetAndMetadata(offset, "", -1)})
+    consumer.close()
+
+
+def _one_line_error(result, code: int, *fragments: str) -> str:
+    err = result.stderr.decode()
+    assert result.returncode == code, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "unexpected" not in err and "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
 
 
 def test_cluster_alone_is_healthy(run_cli):
@@ -33,8 +59,9 @@ def test_table_goes_to_stderr(run_cli):
     assert "verdict: healthy" in result.stderr.decode()
 
 
-def test_pipeline_topics_present_is_healthy(run_cli, topic_name):
+def test_pipeline_topics_present_is_healthy(run_cli, brokers, topic_name):
     assert run_cli("create-topics", topic_name, "-g", "g1").returncode == 0
+    _commit(brokers, "g1", topic_name)
     result = run_cli("health", "-t", topic_name, "-g", "g1", "--json")
     assert result.returncode == 0, result.stdout.decode()
     report = json.loads(result.stdout)
@@ -50,8 +77,9 @@ def test_missing_topic_is_unhealthy(run_cli, topic_name):
     assert f"topic {topic_name} is missing" in report["reasons"]
 
 
-def test_missing_retry_tier_is_unhealthy_unless_no_retry(run_cli, topic_name):
+def test_missing_retry_tier_is_unhealthy_unless_no_retry(run_cli, brokers, topic_name):
     assert run_cli("create-topics", topic_name, "--no-retry").returncode == 0
+    _commit(brokers, "g2", topic_name)
     assert run_cli("health", "-t", topic_name, "-g", "g2").returncode == 1
     assert run_cli("health", "-t", topic_name, "-g", "g2", "--no-retry").returncode == 0
 
@@ -59,11 +87,12 @@ def test_missing_retry_tier_is_unhealthy_unless_no_retry(run_cli, topic_name):
 def test_lag_per_partition_and_max_lag(run_cli, brokers, topic_name):
     assert run_cli("create-topics", topic_name, "--no-retry", "-p", "2").returncode == 0
     _produce(brokers, topic_name, 7, partition=1)
+    _commit(brokers, "lagging", topic_name, 0, partition=0)
     result = run_cli("health", "-t", topic_name, "-g", "lagging", "--no-retry", "--json")
     report = json.loads(result.stdout)
     [group] = report["groups"]
     lags = {p["partition"]: (p["committed"], p["end"], p["lag"]) for p in group["partitions"]}
-    assert lags == {0: (None, 0, 0), 1: (None, 7, 7)}
+    assert lags == {0: (0, 0, 0), 1: (None, 7, 7)}
     assert group["total_lag"] == 7
     assert result.returncode == 0, "lag alone does not degrade without --max-lag"
     over = run_cli(
@@ -119,3 +148,138 @@ def test_bad_setting_exits_2_before_connecting(run_cli):
     assert "KAFKA_PRODUCER_ACKS" in err and "0, 1 or all" in err
     assert "cannot reach" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_group_with_no_offsets_and_no_members_is_an_unknown_group(run_cli, topic_name):
+    assert run_cli("create-topics", topic_name, "--no-retry").returncode == 0
+    typo = f"{topic_name}-typo-group"
+    result = run_cli("health", "-t", topic_name, "-g", typo, "--no-retry", "--json")
+    assert result.returncode == 1, result.stderr.decode()
+    report = json.loads(result.stdout)
+    assert report["verdict"] == "degraded"
+    assert report["groups"][0]["status"] == "unknown"
+    assert any(f"unknown group {typo}" in reason for reason in report["reasons"])
+    # Without topics too, and in the table.
+    table = run_cli("health", "-g", typo)
+    assert table.returncode == 1
+    assert "unknown group" in table.stderr.decode()
+
+
+def test_a_known_group_is_not_unknown(run_cli, brokers, topic_name):
+    assert run_cli("create-topics", topic_name, "--no-retry").returncode == 0
+    _commit(brokers, f"{topic_name}-known", topic_name)
+    result = run_cli("health", "-t", topic_name, "-g", f"{topic_name}-known", "--no-retry")
+    assert result.returncode == 0, result.stderr.decode()
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (("--max-lag", "-1"), ("--max-lag -1", "out of range")),
+        (("--interval", "nan"), ("--interval", "nan")),
+        (("--interval", "1e400s"), ("--interval",)),
+        (("--interval", "9" * 400 + "s"), ("--interval", "not a finite duration")),
+        (("--interval", "0s"), ("--interval", "at least 1ms")),
+        (("--timeout", "-5s"), ("--timeout (from flag)",)),
+        (("--connect-timeout", "inf"), ("--connect-timeout (from flag)",)),
+        (("-t", "bad/name*"), ("topic name 'bad/name*'",)),
+        (("-g", "a" * 300), ("group name", "at most 249")),
+        (("-b", ""), ("--brokers (from flag)", "empty")),
+        (("-b", "a:1,,b:2"), ("--brokers (from flag)", "entry 2 of 3 is empty")),
+        (("-b", "a:70000"), ("--brokers (from flag)", "1 to 65535")),
+        (("--engine", "turbo"), ("--engine (from flag)", "turbo")),
+    ],
+)
+def test_bad_flags_exit_2_naming_the_flag_before_connecting(run_cli, args, fragments):
+    result = run_cli("health", *args, env={"KAFKA_CONNECT_TIMEOUT": "2s"}, timeout=60)
+    _one_line_error(result, 2, *fragments)
+
+
+@pytest.mark.parametrize("value", ["", " ", ",", "a:1,"])
+def test_an_empty_or_holey_kafka_brokers_is_an_error_not_localhost(run_cli, value):
+    result = run_cli("health", env={"KAFKA_BROKERS": value}, timeout=60)
+    _one_line_error(result, 2, "KAFKA_BROKERS (from env)")
+
+
+def test_json_into_a_closed_stdout_is_exit_2(run_cli, cli_env, tmp_path):
+    import subprocess
+    import sys
+
+    for args in (("health", "--json"), ("config", "--json")):
+        result = subprocess.run(
+            [sys.executable, "-m", "kafkactl", *args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=cli_env,
+            cwd=tmp_path,
+            timeout=60,
+            close_fds=True,
+            preexec_fn=lambda: os.close(1),
+        )
+        _one_line_error(result, 2, "stdout is closed")
+
+
+def test_json_into_a_full_or_broken_stdout_is_one_line_exit_1(cli_env, tmp_path):
+    import subprocess
+    import sys
+
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "kafkactl", "config", "--json"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            env=cli_env,
+            cwd=tmp_path,
+            timeout=60,
+        )
+    _one_line_error(result, 1, "cannot write to stdout", "No space left")
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "kafkactl", "health", "--json"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            env=cli_env,
+            cwd=tmp_path,
+            timeout=60,
+        )
+    finally:
+        os.close(write)
+    line = _one_line_error(result, 1, "stdout closed")
+    assert "Exception ignored" not in line
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("health",),
+        ("create-topics", "ct-timeout"),
+        ("replay-dlq", "ct-timeout.dlq", "--dry-run"),
+        ("produce", "ct-timeout"),
+        ("consume", "ct-timeout", "-e"),
+        ("consume", "ct-timeout", "-g", "ct-timeout-g", "-e"),
+    ],
+)
+def test_connecting_gives_up_within_the_connect_timeout(cli_env, tmp_path, args):
+    import subprocess
+    import sys
+
+    with socket.socket() as closed:  # a loopback port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    env = {**cli_env, "KAFKA_BROKERS": f"127.0.0.1:{port}"}
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "kafkactl", *args, "--connect-timeout", "3s"],
+        input=b'{"a":1}\n',
+        capture_output=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    elapsed = time.monotonic() - started
+    err = result.stderr.decode()
+    assert result.returncode == 3, err
+    assert "cannot reach Kafka" in err and "Traceback" not in err
+    assert elapsed < 4.0, f"{args[0]} took {elapsed:.2f}s with --connect-timeout 3s"

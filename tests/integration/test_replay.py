@@ -440,7 +440,8 @@ def test_interrupted_replays_resume_without_duplicates_or_gaps(
     stopped = _start(cli_env, tmp_path, *args, "--json", name="stopped")
     wait_for(lambda: _count(brokers, tier) >= after_kill + 8, 60, "the second replay")
     stopped.send_signal(signal.SIGTERM)
-    assert stopped.wait(30) == 0, (tmp_path / "stopped.err").read_text()[-2000:]
+    # A signal stopped it before its work was done: exit 130, with the summary all the same.
+    assert stopped.wait(30) == 130, (tmp_path / "stopped.err").read_text()[-2000:]
     summary = json.loads((tmp_path / "stopped.out").read_text())
     assert summary["stopped_by"] == "SIGTERM"
     assert summary["replayed"] >= 8
@@ -583,3 +584,116 @@ def test_bad_input_gets_one_clear_line_and_its_exit_code(run_cli, topic_name, en
     assert unreachable.returncode == 3, unreachable.stderr.decode()[-2000:]
     assert b"Traceback" not in unreachable.stderr
     assert os.environ.get("KAFKA_BROKERS")  # the fixture's broker was used everywhere else
+
+
+# --- hostile input ----------------------------------------------------------------------------
+
+
+def _one_line_error(result, code: int, *fragments: str) -> str:
+    err = result.stderr.decode()
+    assert result.returncode == code, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "unexpected" not in err and "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+def test_option_values_that_look_like_options_stay_values(run_cli, brokers, topic_name, env, g):
+    gx = g("gx")
+    _create(run_cli, topic_name, gx, env)
+    dlq = _write_filter_dlq(brokers, topic_name, gx)
+    for value in ("-bash: x", "--brokers", "-b"):
+        plan = replay(
+            run_cli, topic_name, "-g", gx, "--dry-run", "--error-contains", value, env=env
+        )
+        assert plan["dlq"] == dlq and plan["matched"] == 0, value
+    # Global options after the command still work, next to such values.
+    plan = replay(
+        run_cli,
+        topic_name,
+        "-g",
+        gx,
+        "--dry-run",
+        "--error-contains",
+        "-bash: x",
+        "-b",
+        brokers,
+        "--connect-timeout",
+        "10s",
+        env=env,
+    )
+    assert plan["matched"] == 0
+
+
+@pytest.mark.parametrize(
+    ("flags", "fragments"),
+    [
+        (["--rate", "nan"], ["--rate nan"]),
+        (["--rate", "inf"], ["--rate inf"]),
+        (["--rate", "-3"], ["--rate -3"]),
+        (["--max-replays", "0"], ["--max-replays 0", "out of range"]),
+        (["--limit", "99999999999999999999"], ["--limit", "out of range"]),
+        (["--partition", "-1"], ["--partition -1", "out of range"]),
+        (["--since", "99999999999999999999"], ["--since", "int64"]),
+        (["-g", "bad/group"], ["group name 'bad/group'"]),
+        (["--to", "bad name*"], ["--to name 'bad name*'"]),
+        (["--replay-group", ""], ["--replay-group name", "empty"]),
+    ],
+)
+def test_bad_numbers_and_names_exit_2_naming_the_flag(run_cli, topic_name, env, flags, fragments):
+    result = run_cli("replay-dlq", topic_name, "--dry-run", *flags, env=env, input="")
+    _one_line_error(result, 2, *fragments)
+
+
+def test_a_missing_target_hint_is_a_command_that_works(run_cli, brokers, topic_name, env, g):
+    gx = g("gx")
+    _create(run_cli, topic_name, gx, env)
+    _write_filter_dlq(brokers, topic_name, gx)
+    target = f"{topic_name}-missing-target"
+    result = run_cli(
+        "replay-dlq", topic_name, "-g", gx, "--to", target, "--dry-run", env=env, input=""
+    )
+    line = _one_line_error(result, 1, f"create it with: kafkactl create-topics {target}")
+    assert line.endswith(f"kafkactl create-topics {target} --no-retry")
+
+
+def test_a_malformed_replay_count_is_parked_not_replayed(run_cli, brokers, topic_name, env, g):
+    gx = g("gx")
+    _create(run_cli, topic_name, gx, env, partitions=1)
+    dlq, tier = f"{topic_name}.{gx}.dlq", f"{topic_name}.{gx}.retry.1"
+    producer = KafkaProducer(bootstrap_servers=brokers.split(","))
+    for count in (b"-5", b"1.5", b"0"):
+        headers = [
+            ("message-id", b"m-" + count),
+            ("kafkactl.original.topic", topic_name.encode()),
+            ("kafkactl.original.partition", b"0"),
+            ("kafkactl.original.offset", b"1"),
+            ("kafkactl.group", gx.encode()),
+            ("kafkactl.replay.count", count),
+        ]
+        producer.send(dlq, b"{}", key=b"k", headers=headers, partition=0).get(30)
+    producer.close()
+    summary = replay(run_cli, topic_name, "-g", gx, "--max-replays", "1", "--yes", env=env)
+    assert (summary["scanned"], summary["parked"], summary["replayed"]) == (3, 2, 1)
+    [copy] = read_all(brokers, tier)
+    assert header(copy, "kafkactl.replay.count") == "1"
+
+
+def test_an_interrupted_dry_run_exits_130(cli_env, topic_name, env, g, tmp_path):
+    g1 = g("g1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kafkactl", "replay-dlq", topic_name, "-g", g1, "--dry-run"],
+        env={**cli_env, **env, "KAFKA_BROKERS": "127.0.0.1:1", "KAFKA_CONNECT_TIMEOUT": "20s"},
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    track(proc)
+    time.sleep(2)  # connecting (to nothing): a signal here stops the run before its work
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err.decode()
+    assert b"Traceback" not in err and b"unexpected" not in err

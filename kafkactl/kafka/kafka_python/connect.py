@@ -15,8 +15,10 @@ T = TypeVar("T")
 def connect(settings: Settings, factory: Callable[[], T], what: str = "Kafka") -> T:
     """Build a kafka-python client with backoff; security mistakes become one line (exit 3).
 
-    With TLS the constructor runs under a deadline (kafka-python's TLS handshake has none),
-    and kafka-python's log is read for the real cause of a failed bootstrap.
+    The constructor runs under a deadline that never outlives the connect timeout
+    (kafka-python's bootstrap can take longer than its bootstrap_timeout_ms, and its TLS
+    handshake has no timeout at all); kafka-python's log is read for the real cause of a
+    failed bootstrap.
     """
     from kafka import errors as kerr
 
@@ -28,12 +30,10 @@ def connect(settings: Settings, factory: Callable[[], T], what: str = "Kafka") -
     def attempt(remaining: float) -> T:
         with preflight.KafkaLogCapture() as captured:
             try:
-                if tls:
-                    # The client bootstraps for up to attempt_s itself; the guard is for a
-                    # handshake that never ends, and never outlives the connect timeout.
-                    guard = max(1.0, min(attempt_s + 2.0, remaining + 0.5))
-                    return preflight.call_with_deadline(factory, guard)
-                return factory()
+                # The client bootstraps for up to attempt_s itself; the guard is for a
+                # bootstrap or handshake that runs longer, and ends with the connect timeout.
+                guard = min(attempt_s + 2.0, remaining) if tls else min(attempt_s + 1.0, remaining)
+                return preflight.call_with_deadline(factory, guard)
             except (kerr.SaslAuthenticationFailedError, kerr.UnsupportedSaslMechanismError) as e:
                 raise preflight.SecurityProblem(
                     preflight.auth_failed_message(settings, brokers, str(e) or None)
