@@ -509,8 +509,6 @@ class ProduceJob:
             bound = min(bound, INTERRUPTED_FLUSH_TIMEOUT_S)
         deadline = time.monotonic() + bound
         while True:
-            if self.summary.error is not None:
-                return self.summary.error
             fault = self._fault()
             if fault:
                 self._fail_run(f"the producer failed: {fault}")

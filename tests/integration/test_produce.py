@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shlex
+import shutil
 import subprocess
 import sys
 import threading
@@ -546,3 +548,361 @@ def test_sigint_stops_cleanly_with_a_summary(cli_env, admin, brokers, topic_name
     assert summary["interrupted"] is True
     assert summary["read"] == summary["published"] == 5000
     assert len(read_all(brokers, topic_name)) == 5000
+
+
+# --- issue 10: hostile input never hangs, never a traceback, nothing lost ---------------------
+#
+# Every case runs on both engines (run_cli/cli_env) under a hard timeout, checks the exit code
+# and the one-line message, and counts what landed with kcat, an independent reader.
+
+
+def kcat_read(brokers: str, topic: str) -> list[tuple[bytes, bytes]]:
+    """(key, value) of every record of `topic`, read by kcat (kafka-python if kcat is missing)."""
+    kcat = shutil.which("kcat")
+    if kcat is None:  # pragma: no cover - CI installs kcat
+        return [(r.key or b"", r.value or b"") for r in read_all(brokers, topic)]
+    result = subprocess.run(
+        [kcat, "-C", "-b", brokers, "-t", topic, "-e", "-q", "-f", "%k\\t%s\\n"],
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    rows = [line.split(b"\t", 1) for line in result.stdout.splitlines()]
+    return [(row[0], row[1]) for row in rows]
+
+
+def one_error_line(result) -> str:
+    """The stderr of a failed run: exactly one line, no traceback, no 'unexpected'."""
+    err = no_traceback(result)
+    assert "unexpected" not in err and "Exception ignored" not in err, err
+    assert len(err.strip().splitlines()) == 1, err
+    return err.strip()
+
+
+def test_numbers_beyond_kafka_limits_are_invalid_lines_on_both_engines(
+    run_cli, admin, brokers, topic_name, tmp_path
+):
+    create_topic(admin, topic_name, 1)
+    data = (
+        b'{"key":"k","payload":"ok"}\n'
+        b'{"key":"k","payload":"b","ts":9223372036854775808}\n'
+        b'{"key":"k","payload":"c","partition":2147483648}\n'
+        b'{"key":"k","payload":"d","ts":-2}\n'
+        b'{"key":"k","payload":"e","ts":99999999999999999999999999}\n'
+        b'{"key":"k","payload":"no-ts","ts":-1}\n'
+        b'{"key":"k","payload":"max","ts":1700000000000}\n'
+    )
+    rejects = tmp_path / "rejects.jsonl"
+    result = run_cli(
+        "produce",
+        topic_name,
+        "-f",
+        "envelope",
+        "--json",
+        "--reject-file",
+        str(rejects),
+        input=data,
+        timeout=60,
+    )
+    err = no_traceback(result)
+    assert result.returncode == 1, err
+    summary = json.loads(result.stdout)
+    assert (summary["read"], summary["published"], summary["invalid"], summary["failed"]) == (
+        7,
+        3,
+        4,
+        0,
+    )
+    assert (
+        "line 2: invalid, skipped: ts 9223372036854775808 is out of range: Kafka timestamps "
+        "are epoch milliseconds 0 to 9223372036854775807" in err
+    )
+    assert "line 3: invalid, skipped: partition 2147483648 is out of range" in err
+    assert "line 4: invalid, skipped: ts -2 is before 1970" in err
+    assert "not delivered" not in err and "OverflowError" not in err
+    assert [orjson.loads(x)["line"] for x in rejects.read_bytes().splitlines()] == [2, 3, 4, 5]
+    assert kcat_read(brokers, topic_name) == [(b"k", b"ok"), (b"k", b"no-ts"), (b"k", b"max")]
+    records = read_all(brokers, topic_name)
+    assert records[2].timestamp == 1_700_000_000_000
+
+
+def test_json_lines_that_are_not_utf8_are_invalid(run_cli, admin, brokers, topic_name):
+    create_topic(admin, topic_name, 1)
+    data = (
+        b'{"n": 1}\n'
+        + b'\xef\xbb\xbf{"n": 2}\n'
+        + '{"n": 3}'.encode("utf-16-le")
+        + b"\n"
+        + b'{"n": "\xff"}\n'
+        + '{"n": 5}'.encode("utf-32")
+        + b"\n"
+        + b'{"n": 6}\n'
+    )
+    result = run_cli("produce", topic_name, "--json", input=data, timeout=60)
+    err = no_traceback(result)
+    assert result.returncode == 1, err
+    summary = json.loads(result.stdout)
+    assert (summary["published"], summary["invalid"]) == (2, summary["read"] - 2)
+    assert "line 2: invalid, skipped: invalid JSON: the line starts with a byte order mark" in err
+    assert "line 3: invalid, skipped: invalid JSON: the line is UTF-16 or UTF-32" in err
+    assert "line 4: invalid, skipped: invalid JSON: the line is not valid UTF-8" in err
+    assert kcat_read(brokers, topic_name) == [(b"", b'{"n": 1}'), (b"", b'{"n": 6}')]
+
+
+def test_key_and_message_id_from_numbers_are_as_written(run_cli, admin, brokers, topic_name):
+    create_topic(admin, topic_name, 1)
+    numbers = [b"1e400", b"1.50", b"-0", b"18446744073709551616", b"7"]
+    data = b"".join(b'{"id": %s}\n' % n for n in numbers)
+    result = run_cli(
+        "produce", topic_name, "--key-field", "id", "--message-id-field", "id", input=data
+    )
+    assert result.returncode == 0, no_traceback(result)
+    assert [k for k, _ in kcat_read(brokers, topic_name)] == numbers
+    assert [header(r, "message-id") for r in read_all(brokers, topic_name)] == numbers
+
+
+def test_record_larger_than_the_producer_can_send_is_an_invalid_line(
+    run_cli, admin, brokers, topic_name
+):
+    create_topic(admin, topic_name, 1)
+    huge = b"x" * (48 * 1024 * 1024)  # over every engine's max request size
+    result = run_cli(
+        "produce", topic_name, "--format", "raw", input=b"small\n" + huge + b"\nlast\n"
+    )
+    err = no_traceback(result)
+    assert result.returncode == 1, err
+    assert "line 2: invalid, skipped: record too large: " in err
+    assert "the producer sends at most" in err
+    assert kcat_read(brokers, topic_name) == [(b"", b"small"), (b"", b"last")]
+
+
+def test_closed_stdin_is_exit_two_with_one_line(cli_env, topic_name, tmp_path):
+    result = subprocess.run(
+        ["sh", "-c", f'exec "{sys.executable}" -m kafkactl produce {topic_name} <&-'],
+        capture_output=True,
+        env=cli_env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert one_error_line(result) == (
+        "error: stdin is closed: nothing to read; pipe lines in, or give -i FILE"
+    )
+
+
+def test_closed_stderr_still_sends_everything(cli_env, admin, brokers, topic_name, tmp_path):
+    create_topic(admin, topic_name, 1)
+    lines = tmp_path / "lines.jsonl"
+    lines.write_bytes(b"".join(b'{"n": %d}\n' % n for n in range(500)) + b"bad\n")
+    cmd = f'exec "{sys.executable}" -m kafkactl produce {topic_name} < {lines} 2>&-'
+    result = subprocess.run(
+        ["sh", "-c", cmd], capture_output=True, env=cli_env, cwd=tmp_path, timeout=60
+    )
+    assert result.returncode == 1  # the one bad line still counts
+    assert len(kcat_read(brokers, topic_name)) == 500
+    lines.write_bytes(b'{"n": 1}\n')
+    result = subprocess.run(
+        ["sh", "-c", cmd], capture_output=True, env=cli_env, cwd=tmp_path, timeout=60
+    )
+    assert result.returncode == 0
+    assert len(kcat_read(brokers, topic_name)) == 501
+
+
+def test_json_summary_into_a_closed_pipe_is_one_line_after_delivering(
+    cli_env, admin, brokers, topic_name, tmp_path
+):
+    create_topic(admin, topic_name, 1)
+    lines = tmp_path / "lines.jsonl"
+    lines.write_bytes(b"".join(b'{"n": %d}\n' % n for n in range(300)))
+    with lines.open("rb") as stdin:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kafkactl", "produce", topic_name, "--json"],
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=cli_env,
+            cwd=tmp_path,
+        )
+        proc.stdout.close()  # the reader is gone before the summary is written (`| true`)
+        _, err = proc.communicate(timeout=60)
+    result = subprocess.CompletedProcess(proc.args, proc.returncode, b"", err)
+    assert proc.returncode == 1
+    assert one_error_line(result) == (
+        "error: stdout closed (broken pipe) before the JSON summary was written; "
+        "300 of 300 records were published"
+    )
+    assert len(kcat_read(brokers, topic_name)) == 300
+
+
+def test_reject_file_on_a_full_disk_fails_the_run_in_one_line(run_cli, admin, brokers, topic_name):
+    create_topic(admin, topic_name, 1)
+    result = run_cli(
+        "produce",
+        topic_name,
+        "-q",
+        "--reject-file",
+        "/dev/full",
+        input=b'{"n": 1}\nbad\n{"n": 3}\n',
+        timeout=60,
+    )
+    err = no_traceback(result)
+    assert result.returncode == 1, err
+    assert "error: unexpected" not in err and "not delivered" not in err
+    assert (
+        "cannot write --reject-file '/dev/full': No space left on device; stopped reading "
+        "at line 2: the rejected lines could no longer be recorded" in err
+    )
+    assert "line 2: invalid, skipped" in err  # the reject is still on stderr
+    assert kcat_read(brokers, topic_name) == [(b"", b'{"n": 1}')]
+
+
+@pytest.mark.parametrize("path", ["/nonexistent/dir/rejects.jsonl", "/proc/version", "/"], ids=str)
+def test_unopenable_reject_file_is_exit_two_before_connecting(run_cli, topic_name, path):
+    started = time.monotonic()
+    result = run_cli(
+        "produce",
+        topic_name,
+        "--reject-file",
+        path,
+        env={"KAFKA_BROKERS": "127.0.0.1:9"},  # never reached: the check comes first
+        input=b'{"n": 1}\n',
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert one_error_line(result).startswith(f"error: cannot write --reject-file {path!r}: ")
+    assert time.monotonic() - started < 20
+
+
+@pytest.mark.parametrize(
+    ("topic", "problem"),
+    [
+        ("bad/name*", "may only hold ASCII letters, digits, '.', '_' and '-'"),
+        ("..", "cannot be '.' or '..'"),
+        ("x" * 250, "is 250 characters long; Kafka allows at most 249"),
+        ("", "is empty"),
+    ],
+    ids=["slash-star", "dotdot", "too-long", "empty"],
+)
+def test_bad_topic_names_are_exit_two_before_connecting(run_cli, topic, problem):
+    result = run_cli(
+        "produce", topic, env={"KAFKA_BROKERS": "127.0.0.1:9"}, input=b"{}\n", timeout=60
+    )
+    assert result.returncode == 2
+    line = one_error_line(result)
+    assert problem in line and "create-topics" not in line
+
+
+def test_missing_topic_hint_is_a_command_that_works(run_cli, topic_name):
+    result = run_cli("produce", topic_name, input='{"a": 1}\n', timeout=60)
+    assert result.returncode == 1
+    hint = one_error_line(result).split("create it with: ", 1)[1]
+    created = run_cli(*shlex.split(hint)[1:], timeout=60)
+    assert created.returncode == 0, no_traceback(created)
+    again = run_cli("produce", topic_name, input='{"a": 1}\n', timeout=60)
+    assert again.returncode == 0, no_traceback(again)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--partition", "2147483648"), "--partition must be a partition number 0 to 2147483647"),
+        (("--partition", "-1"), "--partition must be a partition number 0 to 2147483647"),
+        (("-H", "=v"), "--header '=v' is not k=v"),
+        (("-H", "nokv"), "--header 'nokv' is not k=v"),
+    ],
+)
+def test_bad_partition_and_header_flags_name_the_flag(run_cli, topic_name, args, message):
+    result = run_cli(
+        "produce", topic_name, *args, env={"KAFKA_BROKERS": "127.0.0.1:9"}, input="", timeout=60
+    )
+    assert result.returncode == 2
+    line = one_error_line(result)
+    assert message in line and "--key-delimiter" not in line
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_interrupted_produce_exits_130_on_either_signal(
+    cli_env, admin, brokers, topic_name, tmp_path, signame
+):
+    import signal
+
+    create_topic(admin, topic_name, 1)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kafkactl", "produce", topic_name, "--json"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_env,
+        cwd=tmp_path,
+    )
+    try:
+        proc.stdin.write(b"".join(b'{"n": %d}\n' % n for n in range(100)))
+        proc.stdin.flush()
+        deadline = time.monotonic() + 60
+        while len(kcat_read(brokers, topic_name)) < 100:
+            assert time.monotonic() < deadline, "lines were not published"
+            time.sleep(0.2)
+        proc.send_signal(getattr(signal, signame))
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err.decode()
+    assert b"Traceback" not in err
+    summary = json.loads(out)
+    assert summary["interrupted"] is True and summary["published"] == 100
+    assert len(kcat_read(brokers, topic_name)) == 100
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_client_error_nobody_expected_fails_the_run_with_every_line_reported(
+    brokers, admin, topic_name, engine, tmp_path
+):
+    """The real engine given a record it cannot encode (past the range checks): kafka-python's
+    sender thread raises and would leave the batch unfinished for ever; librdkafka refuses the
+    record. Either way: no wait, exit 1, every unacknowledged line in the reject file."""
+    from kafkactl.config import load_settings
+    from kafkactl.ingest import ProduceJob, ProduceOptions, RejectFile
+    from kafkactl.producer import Publisher
+
+    create_topic(admin, topic_name, 1)
+    settings = load_settings(
+        env={"KAFKA_BROKERS": brokers, "KAFKA_ENGINE": engine}, config_path="/dev/null"
+    )
+    publisher = Publisher(settings, errors_only=True)
+
+    class Unchecked:
+        """Lets a timestamp past int64 reach the client, as no input can any more."""
+
+        errors_only = publisher.errors_only
+        max_record_bytes = publisher.max_record_bytes
+        in_flight = property(lambda self: publisher.in_flight)
+
+        def __getattr__(self, name):
+            return getattr(publisher, name)
+
+        def publish(self, topic, value, key=None, headers=None, partition=None, ts=None, cb=None):
+            ts = 2**63 if value == b'{"n": 2}' else ts
+            publisher.publish(topic, value, key, headers, partition, ts, cb)
+
+    rejects = RejectFile(str(tmp_path / "rejects.jsonl"))
+    job = ProduceJob(Unchecked(), ProduceOptions(topic_name, key="k"), reject_file=rejects)
+    result: list = []
+    thread = threading.Thread(
+        target=lambda: result.append(job.run([b'{"n": 1}\n', b'{"n": 2}\n', b'{"n": 3}\n'])),
+        daemon=True,
+    )
+    started = time.monotonic()
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), "produce waited for ever on a failed client"
+    publisher.close(5)
+    rejects.close()
+    summary = result[0]
+    assert summary.exit_code == 1 and time.monotonic() - started < 30
+    written = [orjson.loads(x) for x in (tmp_path / "rejects.jsonl").read_bytes().splitlines()]
+    landed = len(kcat_read(brokers, topic_name))
+    assert summary.published == landed
+    assert summary.published + summary.failed == 3
+    lines = sorted(e["line"] for e in written)
+    assert 2 in lines and len(lines) == summary.failed
+    assert all(e["error"] for e in written)

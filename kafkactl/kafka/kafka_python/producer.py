@@ -165,8 +165,13 @@ class KafkaPythonProducer:
                 self.abandon(f"not acknowledged within {timeout:g} s of closing")
         sender = getattr(self._producer, "_sender", None)
         if sender is not None:
-            # The sender fails its unfinished batches and stops (kafka-python's force close).
-            sender.force_close()
+            if self._fault is not None:
+                # Failing the batch the sender could not encode would raise again in its
+                # thread: only ask it to stop (it is a daemon thread; the process ends anyway).
+                sender.initiate_close()
+            else:
+                # The sender fails its unfinished batches and stops (kafka-python's force close).
+                sender.force_close()
             sender.join(min(timeout, FORCE_CLOSE_WAIT_S))
         try:
             self._producer.close(timeout=0)
