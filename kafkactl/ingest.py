@@ -632,7 +632,10 @@ def read_lines(stream: IO[bytes]) -> Iterator[bytes]:
 def _describe(exc: BaseException) -> str:
     """An exception as one line: its type, and its message when it has one."""
     text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    name = type(exc).__name__
+    if not text:
+        return name
+    return text if text.startswith(name) else f"{name}: {text}"
 
 
 @contextmanager

@@ -109,7 +109,15 @@ def produce(
     Every record gets a message-id header. An invalid line is reported with its line number,
     skipped and counted (--strict stops instead); a record the broker does not acknowledge
     after retries is reported too. Exit 0 when every line was delivered, 1 if any line was
-    invalid or undelivered, 2 for bad flags, 3 when Kafka cannot be reached.
+    invalid or undelivered, 2 for bad flags, 3 when Kafka cannot be reached, 130 when
+    interrupted (SIGINT/SIGTERM: what was read gets up to 10 s to be acknowledged).
+
+    JSON and envelope lines are UTF-8 (no byte order mark, no UTF-16/32). A key or message-id
+    taken from a number is the number as written (1.50, 1e400). An envelope's ts is epoch
+    milliseconds 0 to 2^63-1 (-1: none, the time of sending) and its partition 0 to 2^31-1;
+    a record over the producer's max request size is an invalid line. Records not
+    acknowledged within 135 s of the end of input, or when the client fails, are reported
+    as not delivered (exit 1).
 
     Examples:
 
