@@ -334,3 +334,207 @@ def test_prometheus_metrics_endpoint(cli_env, brokers, topic_name, pipeline_env,
     finally:
         proc.terminate()
         assert proc.wait(30) == 0
+
+
+# --- hostile input: poison records, copies that cannot land, hostile handlers ----------------
+
+POISON_BYTES = 1_046_000  # just under the broker's default max.message.bytes (1,048,588)
+# A failing command with a long stderr: the copy carries a 4 KiB trace and a 1 KiB message.
+NOISY_FAILURE = "head -c 6000 /dev/zero | tr '\\0' e >&2; echo >&2; echo boom >&2; exit 1"
+
+
+def _poison(index: int) -> bytes:
+    """A JSON value of exactly POISON_BYTES bytes."""
+    head = json.dumps({"id": index, "mode": "poison", "pad": ""})
+    value = json.dumps({"id": index, "mode": "poison", "pad": "p" * (POISON_BYTES - len(head))})
+    assert len(value) == POISON_BYTES
+    return value.encode()
+
+
+def _produce_large(brokers: str, topic: str, values: list[bytes]) -> None:
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=brokers.split(","), max_request_size=2_000_000)
+    for value in values:
+        producer.send(topic, key=b"k", value=value).get(timeout=30)
+    producer.close()
+
+
+def _committed(brokers: str, group: str, topic: str) -> int:
+    [(committed, _end)] = committed_and_end(brokers, group, [topic]).values()
+    return committed
+
+
+def test_a_poison_record_near_the_size_limit_lands_in_the_dlq_and_is_committed(
+    run_cli, brokers, topic_name
+):
+    group = "poison"
+    _create(run_cli, topic_name, group, partitions=1)
+    values = [_poison(0), json.dumps({"id": 1, "mode": "small"}).encode()]
+    _produce_large(brokers, topic_name, values)
+
+    result = run_cli(
+        "consume", topic_name, "-g", group, "-e", "--no-retry", "--exec", NOISY_FAILURE,
+        "--json", timeout=90,
+    )  # fmt: skip
+
+    err = result.stderr.decode()
+    assert result.returncode == 0, err[-3000:]
+    assert "Traceback" not in err
+    dlq = read_all(brokers, f"{topic_name}.{group}.dlq")
+    assert [r.value for r in dlq] == values  # byte-exact, in order
+    big = dlq[0]
+    assert header(big, "kafkactl.original.offset") == "0"
+    assert header(big, "kafkactl.error.class") == "exit:1"
+    assert header(big, "kafkactl.error.message") == "boom"
+    # The DLQ was created with room for the headers: nothing had to be cut.
+    assert len(header(big, "kafkactl.error.trace") or "") >= 4000
+    summary = json.loads(result.stdout)
+    assert summary["metrics"]["sent_to_dlq"] == 2
+    assert _committed(brokers, group, topic_name) == 2
+
+
+def test_a_poison_record_fits_a_dlq_without_headroom_once_its_headers_shrink(
+    run_cli, brokers, topic_name
+):
+    group = "tight"
+    dlq = f"{topic_name}.{group}.dlq"
+    # Both made as an older kafkactl did: the DLQ has the broker's default size limit.
+    for name in (topic_name, dlq):
+        created = run_cli("create-topics", name, "--no-retry", "-p", "1")
+        assert created.returncode == 0, created.stderr.decode()
+    _produce_large(brokers, topic_name, [_poison(0)])
+
+    result = run_cli(
+        "consume", topic_name, "-g", group, "-e", "--no-retry", "--exec", NOISY_FAILURE,
+        timeout=90,
+    )  # fmt: skip
+
+    err = result.stderr.decode()
+    assert result.returncode == 0, err[-3000:]
+    [copy] = read_all(brokers, dlq)
+    assert copy.value == _poison(0)
+    assert header(copy, "kafkactl.error.trace") is None  # shrunk to fit
+    assert header(copy, "kafkactl.error.class") == "exit:1"
+    assert _committed(brokers, group, topic_name) == 1
+
+
+def test_a_copy_that_can_never_land_stops_with_its_coordinates_and_commits_nothing_past_it(
+    run_cli, brokers, topic_name
+):
+    group = "never"
+    dlq = f"{topic_name}.{group}.dlq"
+    created = run_cli("create-topics", topic_name, "--no-retry", "-p", "1")
+    assert created.returncode == 0, created.stderr.decode()
+    small = run_cli("create-topics", dlq, "--no-retry", "-p", "1", "-c", "max.message.bytes=100000")
+    assert small.returncode == 0, small.stderr.decode()
+    _produce_large(brokers, topic_name, [_poison(0)])
+
+    started = time.monotonic()
+    result = run_cli(
+        "consume", topic_name, "-g", group, "-e", "--no-retry", "--exec", "exit 1", timeout=90
+    )
+
+    err = result.stderr.decode()
+    assert result.returncode == 1, err[-3000:]
+    assert time.monotonic() - started < 60
+    assert "Traceback" not in err and "unexpected" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: ") and f"{topic_name}[0]@0" in last and dlq in last
+    assert "max.message.bytes" in last and "not retriable" in last
+    assert read_all(brokers, dlq) == []
+    assert _committed(brokers, group, topic_name) in (-1, 0)  # never past the poison record
+
+
+def test_handlers_raising_base_exceptions_are_dead_lettered_with_their_class(
+    run_cli, brokers, topic_name, pipeline_env, tmp_path
+):
+    group = "base"
+    _create(run_cli, topic_name, group, partitions=1, env=pipeline_env)
+    kinds = ["keyboard", "systemexit", "generatorexit", "custom"]
+    produce(brokers, topic_name, orders([*kinds, "ok", *kinds, "ok"]))
+
+    result = run_cli(
+        "consume", topic_name, "-g", group, "-e", "--no-retry", "--workers", "2",
+        "--handler", f"{HANDLERS}:base_exceptions", env=pipeline_env, timeout=90,
+    )  # fmt: skip
+
+    err = result.stderr.decode()
+    assert result.returncode == 0, err[-3000:]
+    assert "Traceback" not in err
+    assert sorted(i for i, _a, _t in processed(tmp_path / "processed.log")) == [4, 9]
+    classes = sorted(
+        header(r, "kafkactl.error.class") for r in read_all(brokers, f"{topic_name}.{group}.dlq")
+    )
+    expected = ["GeneratorExit", "KeyboardInterrupt", "SystemExit"]
+    expected.append(f"{HANDLERS}.CustomBaseError")
+    assert classes == sorted(expected * 2)
+    assert _committed(brokers, group, topic_name) == 10
+
+
+def test_a_handler_that_never_returns_is_abandoned_at_the_shutdown_timeout(
+    cli_env, brokers, topic_name, pipeline_env, tmp_path, run_cli
+):
+    import signal
+    import subprocess
+    import sys
+
+    group = "stuck"
+    _create(run_cli, topic_name, group, partitions=1, env=pipeline_env)
+    produce(brokers, topic_name, orders(["hang", "ok"]))
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "kafkactl", "consume", topic_name, "-g", group, "-q",
+            "--handler", f"{HANDLERS}:never_returns", "--shutdown-timeout", "2s",
+        ],
+        env={**cli_env, **pipeline_env},
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        log = tmp_path / "processed.log"
+        # `ok` (offset 1) is done once the group has the partition: `hang` is running by then.
+        while time.monotonic() < deadline and proc.poll() is None and not log.exists():
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        _out, err_bytes = proc.communicate(timeout=30)
+        took = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    err = err_bytes.decode()
+    assert proc.returncode == 0, err[-3000:]
+    assert took < 2 + 4, f"stopping took {took:.1f}s with --shutdown-timeout 2s"
+    assert "abandoned" in err and "redelivered" in err
+    assert [i for i, _a, _t in processed(log)] == [1]  # `ok` (another key) was done
+    assert _committed(brokers, group, topic_name) in (-1, 0)  # not past the stuck one
+
+
+def test_a_handler_module_that_exits_at_import_is_one_line(run_cli, topic_name, tmp_path):
+    (tmp_path / "exits_at_import.py").write_text("import sys\nsys.exit(7)\n")
+    result = run_cli("consume", topic_name, "-g", "g", "-e", "--handler", "exits_at_import:f")
+    err = result.stderr.decode().strip()
+    assert result.returncode == 2, err
+    assert err.count("\n") == 0 and "exits_at_import" in err and "exit(7)" in err
+
+
+def test_the_print_handler_with_stdout_closed_is_a_usage_error(cli_env, tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        f"exec {sys.executable} -m kafkactl consume t-closed -g g -e >&-",
+        shell=True,
+        env=cli_env,
+        cwd=tmp_path,
+        capture_output=False,
+        stderr=subprocess.PIPE,
+        timeout=60,
+    )
+    err = result.stderr.decode().strip()
+    assert result.returncode == 2, err
+    assert err.startswith("error: stdout is closed") and "\n" not in err
