@@ -340,8 +340,10 @@ def main() -> None:
     """Console entry point: run the app; expected failures become one line and an exit code."""
     from kafkactl import render
     from kafkactl.cli.streams import guard_closed_streams
+    from kafkactl.kafka import count_from_process_start
     from kafkactl.signals import interrupt_on_signals, interrupted_by
 
+    count_from_process_start()
     guard_closed_streams()
     sys.stdout = _WatchedStream(sys.stdout)
     command = cli_command()

@@ -65,7 +65,7 @@ def health(
     if json_out:
         require_stdout()
     flags = {"connect_timeout": timeout} if timeout else {}
-    settings = settings_with_flags(ctx, flags, {"connect_timeout": "--timeout"})
+    settings = settings_with_flags(ctx, flags, {"connect_timeout": "--timeout"} if timeout else {})
     query = HealthQuery(list(topic or []), group, no_retry, max_lag)
     client = connect_admin(settings)
     report = None

@@ -37,6 +37,19 @@ class RetryConnect(Exception):
         self.error = error
 
 
+def connect_deadline(settings: Settings) -> float:
+    """The monotonic time at which connecting gives up.
+
+    The first connection of a CLI run counts from when the command started (see
+    `kafkactl.kafka.count_from_process_start`), so `--connect-timeout 3s` ends the command
+    about 3 s after it was started, start-up included; any later connection (the producer
+    after the admin client) gets the full time.
+    """
+    from kafkactl import kafka
+
+    return time.monotonic() - kafka.take_startup_credit() + settings.connect_timeout
+
+
 def attempt_timeout(settings: Settings) -> float:
     """How long one bootstrap attempt may take."""
     return min(ATTEMPT_TIMEOUT_S, settings.connect_timeout)
@@ -89,7 +102,7 @@ def connect_with_backoff(
     """
     from kafkactl.log import redact
 
-    deadline = time.monotonic() + settings.connect_timeout
+    deadline = connect_deadline(settings)
     backoff = Backoff(settings.reconnect_backoff_min, settings.reconnect_backoff_max)
     attempt_s = attempt_timeout(settings)
     state: dict[str, Any] = {"probed": False, "cause": None, "last": None}

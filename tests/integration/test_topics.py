@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 
 def test_creates_topic_with_retry_tiers_and_dlq(run_cli, admin, topic_name):
     result = run_cli(
@@ -55,12 +57,48 @@ def test_no_retry_creates_only_the_topic(run_cli, topic_name):
     assert [t["name"] for t in json.loads(result.stdout)["topics"]] == [topic_name]
 
 
-def test_invalid_partition_count_is_a_clear_usage_error(run_cli, topic_name):
-    result = run_cli("create-topics", topic_name, "--partitions", "0")
-    assert result.returncode == 2
+def _one_line_error(result, code: int, *fragments: str) -> str:
     err = result.stderr.decode()
-    assert "--partitions must be 1 or more" in err
-    assert "Traceback" not in err
+    assert result.returncode == code, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "unexpected" not in err and "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("flags", "fragments"),
+    [
+        (("--partitions", "0"), ("--partitions 0 is out of range: use 1 to 2147483647",)),
+        (("-p", "99999999999"), ("--partitions 99999999999", "int32")),
+        (("-p", "2147483648"), ("--partitions 2147483648", "int32")),
+        (("-r", "40000"), ("--replication-factor 40000", "1 to 32767", "int16")),
+        (("-r", "0"), ("--replication-factor 0",)),
+        (("-g", "bad group"), ("group name 'bad group'",)),
+        (("-g", "g" * 250), ("group name", "at most 249")),
+    ],
+)
+def test_out_of_range_numbers_and_bad_names_exit_2_naming_the_flag(
+    run_cli, admin, topic_name, flags, fragments
+):
+    result = run_cli("create-topics", topic_name, *flags)
+    _one_line_error(result, 2, *fragments)
+    assert topic_name not in admin.list_topics()
+
+
+@pytest.mark.parametrize("name", ["adv bad/name*", "t\u00e9", "..", "x" * 250, ""])
+def test_an_illegal_topic_name_exits_2_before_connecting(run_cli, name):
+    result = run_cli("create-topics", "ok-name", name, env={"KAFKA_BROKERS": "127.0.0.1:1"})
+    _one_line_error(result, 2, "topic name")
+
+
+def test_a_tier_name_past_kafkas_limit_is_refused_up_front(run_cli, admin):
+    topic = "t" * 240
+    result = run_cli("create-topics", topic, "-g", "grp")
+    _one_line_error(result, 2, "retry", "at most 249")
+    assert topic not in admin.list_topics()
 
 
 def test_broker_refusal_exits_one_with_the_reason(run_cli, topic_name):
