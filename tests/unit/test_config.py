@@ -764,3 +764,100 @@ def test_number_of_retry_tiers_follows_retry_delays(env: dict[str, str]) -> None
     s = load_settings(env=env)
     assert s.retry_delays == (5.0, 30.0)
     assert len(s.retry_delays) == 2
+
+
+# --- hostile values: bytes that are not UTF-8, empty broker lists, numbers out of range -------
+
+
+@pytest.mark.parametrize("var", ["KAFKA_CLIENT_ID", "KAFKA_BROKERS", "KAFKACTL_CONTEXT"])
+def test_an_env_value_that_is_not_utf8_names_the_variable(env: dict[str, str], var: str) -> None:
+    env[var] = "ab\udcff"  # how Python hands over the byte 0xff of the environment
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(env=env)
+    assert str(excinfo.value) == f"{var} (from env): is not valid UTF-8: 'ab\\xff'"
+
+
+def test_a_config_file_line_that_is_not_utf8_names_the_line_and_setting(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_bytes(b'current-context = "c"\n[contexts.c]\nclient-id = "a\xffb"\n')
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(env=env, config_path=str(path))
+    message = str(excinfo.value)
+    assert "line 3 (setting client-id) is not valid UTF-8" in message
+    assert "\\xff" in message
+    assert "\n" not in message
+
+
+def test_a_flag_value_that_is_not_utf8_names_the_flag(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings({"client_id": "x\udcfe"}, env=env, flag_names={"client_id": "--client"})
+    assert str(excinfo.value) == "--client (from flag): is not valid UTF-8: 'x\\xfe'"
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("", "is empty"),
+        ("  ", "is empty"),
+        (",", "is empty"),
+        ("a:1,,b:2", "entry 2 of 3 is empty"),
+        ("a:1,", "entry 2 of 2 is empty"),
+        ("a:0", "1 to 65535"),
+        ("a:65536", "1 to 65535"),
+        ("a:\u0669\u0660\u0669\u0662", "1 to 65535"),  # Arabic-Indic digits are no port
+        ("a b:1", "is not host:port"),
+        (":9092", "is not host:port"),
+    ],
+)
+def test_an_empty_or_malformed_broker_list_is_an_error(
+    env: dict[str, str], value: str, fragment: str
+) -> None:
+    env["KAFKA_BROKERS"] = value
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(env=env)
+    assert_names(excinfo.value, "KAFKA_BROKERS (from env)", fragment)
+
+
+def test_broker_flags_are_named_as_the_flag(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings({"brokers": ""}, env=env, flag_names={"brokers": "--brokers"})
+    assert_names(excinfo.value, "--brokers (from flag)", "is empty")
+
+
+def test_ipv6_brokers_are_fine(env: dict[str, str]) -> None:
+    env["KAFKA_BROKERS"] = "[::1]:9092,localhost:9093"
+    assert load_settings(env=env).brokers == ("[::1]:9092", "localhost:9093")
+
+
+@pytest.mark.parametrize(
+    ("var", "raw", "fragment"),
+    [
+        ("KAFKA_CONNECT_TIMEOUT", "nan", "not a duration"),
+        ("KAFKA_CONNECT_TIMEOUT", "9" * 400, "not a finite duration"),
+        ("KAFKA_CONNECT_TIMEOUT", "2d", "at most 24h"),
+        ("KAFKA_CONNECT_TIMEOUT", "0.0001ms", "at least 1ms"),
+        ("KAFKA_HEALTH_INTERVAL", "-1s", "not a duration"),
+        ("KAFKA_RECONNECT_BACKOFF_MAX", "2h", "at most 1h"),
+        ("KAFKA_RETRY_DELAYS", "1s,0s", "at least 1ms"),
+        ("KAFKA_RETRY_DELAYS", "1s,30d", "at most"),
+        ("KAFKA_PRODUCER_RETRIES", "1e3", "whole number"),
+        ("KAFKA_PRODUCER_RETRIES", "2147483648", "from 0 to 2147483647"),
+        ("KAFKA_PRODUCER_LINGER_MS", "900001", "from 0 to 900000"),
+        ("KAFKA_PRODUCER_BATCH_SIZE", "99999999999", "from 1 to 2147483647"),
+        ("KAFKA_CONSUMER_FETCH_MIN_BYTES", "100000001", "from 1 to 100000000"),
+        ("KAFKA_CONSUMER_FETCH_MAX_BYTES", "0", "from 1 to"),
+        ("KAFKA_CONSUMER_MAX_POLL_RECORDS", "-1", "from 1 to 1000000"),
+        ("KAFKA_CONSUMER_WORKERS", "\u0664", "whole number"),  # a digit, not an ASCII one
+        ("KAFKA_CONSUMER_GROUP_ID", "bad/group", "group name 'bad/group'"),
+        ("KAFKA_CONSUMER_GROUP_ID", "g" * 250, "at most 249"),
+    ],
+)
+def test_numbers_and_names_out_of_range_are_refused(
+    env: dict[str, str], var: str, raw: str, fragment: str
+) -> None:
+    env[var] = raw
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(env=env)
+    assert_names(excinfo.value, f"{var} (from env)", fragment)

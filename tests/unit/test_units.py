@@ -173,3 +173,21 @@ def test_parse_time_ms_garbage_has_a_helpful_message(text: str) -> None:
 def test_parse_time_ms_bad_relative_duration() -> None:
     with pytest.raises(ValueError, match="not a duration"):
         parse_time_ms("-soon", now_ms=NOW_MS)
+
+
+@pytest.mark.parametrize("text", ["1" * 400, "1" * 400 + "ms", "9" * 310 + "h"])
+def test_parse_duration_rejects_overflow_to_infinity(text: str) -> None:
+    with pytest.raises(ValueError, match="not a finite duration"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "1e400s", "-5s", "\u0665s", "+1s"])
+def test_parse_duration_rejects_non_numbers(text: str) -> None:
+    with pytest.raises(ValueError, match="not a duration"):
+        parse_duration(text)
+
+
+def test_parse_time_ms_rejects_epochs_past_int64() -> None:
+    with pytest.raises(ValueError, match="int64"):
+        parse_time_ms(str(2**63))
+    assert parse_time_ms(str(2**63 - 1)) == 2**63 - 1
