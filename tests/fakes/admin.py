@@ -100,6 +100,11 @@ class FakeAdmin(Admin):
             for tp in partitions
         }
 
+    def offsets_for_time(self, partitions: list[TopicPartition], ms: int) -> dict[Any, int]:
+        """The first offset at or after `ms` per partition (the end offset when none is)."""
+        self._call("offsets_for_time")
+        return {TopicPartition(*tp): self.cluster.offset_for_time(tp, ms) for tp in partitions}
+
     def committed(
         self, group: str, partitions: list[TopicPartition], timeout: float = 15.0
     ) -> dict[TopicPartition, Committed | None]:

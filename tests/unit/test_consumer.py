@@ -753,3 +753,49 @@ def test_a_failing_dedupe_store_neither_kills_a_worker_nor_loses_a_message():
 
     assert sorted(c.value for c in handler.succeeded()) == [b"ok-%d" % i for i in range(6)]
     assert committed(cluster, MAIN) == ends(cluster, MAIN)
+
+
+class BreakingStream:
+    """A binary stream whose reader goes away on demand: writes buffer, flushes then fail."""
+
+    def __init__(self) -> None:
+        self.flushed = 0
+        self.pending = 0
+        self.broken = threading.Event()
+
+    def write(self, data: bytes) -> int:
+        self.pending += data.count(b"\n")
+        return len(data)
+
+    def flush(self) -> None:
+        if self.broken.is_set():
+            raise BrokenPipeError(32, "Broken pipe")
+        self.flushed += self.pending
+        self.pending = 0
+
+    def fileno(self) -> int:
+        raise OSError("no descriptor")
+
+
+def test_after_the_output_closes_only_flushed_lines_are_committed_and_counted():
+    from kafkactl.handlers import PrintHandler
+
+    cluster = make_cluster()
+    for i in range(5):
+        cluster.produce(MAIN, b"ok-%d" % i, key=b"k")
+    stream = BreakingStream()
+    handler = PrintHandler(stream)  # type: ignore[arg-type]
+    handler.succeeded_at = lambda *a: True  # type: ignore[attr-defined]  # (commit checker)
+    pipeline = PipelineRun(cluster, handler, exit_at_end=False).start()  # type: ignore[arg-type]
+    tp = TopicPartition(MAIN, 0)
+    assert cluster.wait_for(lambda: (cluster.committed(GROUP, tp) or (0,))[0] == 5, 5.0)
+    stream.broken.set()
+    for i in range(5, 10):
+        cluster.produce(MAIN, b"ok-%d" % i, key=b"k")  # written to the buffer, never flushed
+    summary = pipeline.wait()
+
+    assert summary.stopped_by == "output closed"
+    assert stream.flushed == 5
+    assert cluster.committed(GROUP, tp).offset == 5  # the lost lines are read again next time
+    assert summary.committed == {f"{MAIN}:0": 5}
+    assert summary.metrics["committed"] == 5
