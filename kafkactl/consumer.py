@@ -530,10 +530,12 @@ class ConsumerPipeline:
 
     def _cannot_route(self, work: _Work, topic: str, error: BaseException) -> None:
         """A copy the broker refused for good: stop, leave its offset uncommitted, say so."""
-        where = f"{work.tp.topic}[{work.tp.partition}]@{work.message.offset}"
+        tp, offset = work.tp, work.message.offset
+        where = f"{tp.topic}[{tp.partition}]@{offset}"
         line = (
-            f"cannot write the copy of {where} to {topic}: {error} (not retriable); stopped "
-            f"with {where} not committed (it will be redelivered): fix {topic} (e.g. its "
+            f"cannot write the copy of {where} (topic {tp.topic}, partition {tp.partition}, "
+            f"offset {offset}) to {topic}: {error} (not retriable); stopped with offset "
+            f"{offset} not committed (it will be redelivered): fix {topic} (e.g. its "
             "max.message.bytes, or this client's write access to it) and run again"
         )
         with self._lock:
