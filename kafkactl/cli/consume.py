@@ -94,6 +94,8 @@ def consume(
 
     for topic in topics:
         check_topic(topic)
+    if group is not None:
+        check_group(group)
     if ordering not in ORDERINGS:
         raise UsageError(f"--ordering must be one of {', '.join(ORDERINGS)}, got {ordering!r}")
     if count is not None and count < 1:
