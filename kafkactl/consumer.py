@@ -135,6 +135,7 @@ class ConsumerPipeline:
         self._capped: set[tuple[TopicPartition, int]] = set()  # due times warned about
         self._size_limits: dict[str, int] = {}
         self._output_lost = False  # the print handler's output closed under it
+        self._inline_failures: list[tuple[_Work, hdr.Failure, float]] = []
         self._flushed: Offsets = {}  # commit points whose lines were flushed to the output
 
     @property
@@ -293,6 +294,10 @@ class ConsumerPipeline:
                             break
                     else:
                         self._dispatch(tp, record)
+        # Routed outside the lock: a publish may wait for room, and acks need the lock.
+        failed, self._inline_failures = self._inline_failures, []
+        for work, failure, started in failed:
+            self._failed(work, failure, started)
 
     def _due_time(
         self, tp: TopicPartition, tier: int, record: Record, now_ms: int
@@ -347,7 +352,7 @@ class ConsumerPipeline:
                 self._tracker.track(tp, record.offset)
                 self._inflight[tp] += 1
                 work = _Work(message, tp, self._epochs[tp])
-                self._failed(work, _failure("retryable", exc), started)
+                self._inline_failures.append((work, _failure("retryable", exc), started))
                 return True
             self.metrics.observe_latency(time.perf_counter() - started)
             self._mark(message)

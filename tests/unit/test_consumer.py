@@ -799,3 +799,28 @@ def test_after_the_output_closes_only_flushed_lines_are_committed_and_counted():
     assert cluster.committed(GROUP, tp).offset == 5  # the lost lines are read again next time
     assert summary.committed == {f"{MAIN}:0": 5}
     assert summary.metrics["committed"] == 5
+
+
+def test_an_exception_from_the_inline_print_handler_is_routed_and_the_poll_loop_goes_on():
+    from kafkactl.handlers import PrintHandler
+
+    def encoder(message: Message) -> bytes:
+        if message.value == b"boom":
+            raise KeyboardInterrupt("encoder bug")
+        return message.value or b""
+
+    cluster = make_cluster()
+    for value in (b"ok-0", b"boom", b"ok-2"):
+        cluster.produce(MAIN, value, key=value)
+    stream = BreakingStream()
+    handler = PrintHandler(stream, encoder=encoder)  # type: ignore[arg-type]
+    handler.succeeded_at = lambda *a: True  # type: ignore[attr-defined]  # (commit checker)
+
+    summary = PipelineRun(cluster, handler, no_retry=True).start().wait()  # type: ignore[arg-type]
+
+    assert summary.stopped_by == "end"
+    assert stream.flushed == 2
+    [copy] = cluster.records(DLQ)
+    assert copy.value == b"boom"
+    assert hdr.get_text(copy.headers, hdr.ERROR_CLASS) == "KeyboardInterrupt"
+    assert committed(cluster, MAIN) == ends(cluster, MAIN)
