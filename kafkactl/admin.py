@@ -62,16 +62,24 @@ class TopicInfo:
 
 
 def pipeline_topics(
-    settings: Settings, topic: str, group: str, with_retry: bool
+    settings: Settings, topic: str, group: str | None, with_retry: bool
 ) -> list[TopicPlan]:
-    """The main topic, then (unless disabled) its group's retry tiers and DLQ."""
-    plans = [TopicPlan(topic, "main")]
+    """The main topic, then its group's retry tiers (unless disabled) and DLQ.
+
+    Without a group there is no pipeline: just the topic. `consume --no-retry` still sends
+    failures to the DLQ, so `with_retry=False` leaves out only the tiers.
+    """
+    from kafkactl.topology import role_of
+
+    plans = [TopicPlan(topic, role_of(settings, topic).label)]
+    if group is None:
+        return plans
     if with_retry:
         plans += [
             TopicPlan(settings.retry_topic(topic, n, group), f"retry {n}", topic)
             for n in range(1, len(settings.retry_delays) + 1)
         ]
-        plans.append(TopicPlan(settings.dlq_topic(topic, group), "dlq", topic))
+    plans.append(TopicPlan(settings.dlq_topic(topic, group), "dlq", topic))
     return plans
 
 

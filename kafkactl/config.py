@@ -273,7 +273,13 @@ SPECS: tuple[SettingSpec, ...] = (
         _int(1, INT32_MAX),
         "batch size in bytes",
     ),
-    SettingSpec("consumer_group_id", "KAFKA_CONSUMER_GROUP_ID", "kafkactl", _group, "group"),
+    SettingSpec(
+        "consumer_group_id",
+        "KAFKA_CONSUMER_GROUP_ID",
+        None,
+        _group,
+        "group (none: consume reads without one)",
+    ),
     SettingSpec("consumer_workers", "KAFKA_CONSUMER_WORKERS", 4, _int(1, 1024), "worker pool"),
     SettingSpec(
         "consumer_fetch_min_bytes",
@@ -368,7 +374,7 @@ class Settings:
     producer_compression: str
     producer_linger_ms: int
     producer_batch_size: int
-    consumer_group_id: str
+    consumer_group_id: str | None
     consumer_workers: int
     consumer_fetch_min_bytes: int | None
     consumer_fetch_max_bytes: int | None
@@ -390,13 +396,23 @@ class Settings:
 
     def retry_topic(self, topic: str, n: int, group: str | None = None) -> str:
         """Name of retry tier `n` (1-based) of `topic` for `group`."""
-        return self.retry_topic_template.format(
-            topic=topic, group=group or self.consumer_group_id, n=n
-        )
+        return self.retry_topic_template.format(topic=topic, group=self._group(group), n=n)
 
     def dlq_topic(self, topic: str, group: str | None = None) -> str:
         """Name of the dead-letter topic of `topic` for `group`."""
-        return self.dlq_topic_template.format(topic=topic, group=group or self.consumer_group_id)
+        return self.dlq_topic_template.format(topic=topic, group=self._group(group))
+
+    def _group(self, group: str | None) -> str:
+        """The group a pipeline topic is named after; there is none without a group."""
+        chosen = group or self.consumer_group_id
+        if not chosen:
+            from kafkactl.errors import UsageError
+
+            raise UsageError(
+                "retry tiers and the DLQ belong to a consumer group: give -g/--group "
+                "(or KAFKA_CONSUMER_GROUP_ID)"
+            )
+        return chosen
 
     def secrets(self) -> list[str]:
         """Secret values that must never be printed or logged."""

@@ -15,7 +15,7 @@ import traceback
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from loguru import logger
 
@@ -24,6 +24,7 @@ from kafkactl.config import Settings
 from kafkactl.dedupe import DedupeStore
 from kafkactl.dispatch import WorkerPool, lane_for
 from kafkactl.errors import FatalError, KafkactlError
+from kafkactl.filters import RecordFilter
 from kafkactl.gctune import fewer_collections, fewer_thread_switches
 from kafkactl.kafka import ConsumerPort, Offsets, Record, TopicPartition, connect_admin
 from kafkactl.kafka import connect_consumer as default_connect_consumer
@@ -61,6 +62,15 @@ class ConsumeOptions:
     commit_interval: float = 1.0
     max_in_flight_per_partition: int = 4000
     poll_timeout_ms: int = 100
+    # dlq: route failures through the tiers into the DLQ; stop: exit 1 at the first failure,
+    # nothing from it on committed; skip: count it and go on (neither needs tiers or a DLQ).
+    on_failure: Literal["dlq", "stop", "skip"] = "dlq"
+    record_filter: RecordFilter = field(default_factory=RecordFilter)
+
+    @property
+    def routes(self) -> bool:
+        """True when failures go to retry tiers / the DLQ (which must then exist)."""
+        return self.on_failure == "dlq"
 
 
 @dataclass
@@ -131,7 +141,7 @@ class ConsumerPipeline:
         self._max_records = settings.consumer_max_poll_records or 500
         self._async_commit_since: float | None = None
         self._lost_points: Offsets = {}  # done before partitions were lost (finish_revoke)
-        self._undeliverable: list[str] = []  # copies the broker refused for good
+        self._undeliverable: list[str] = []  # copies the broker refused for good, stop failures
         self._capped: set[tuple[TopicPartition, int]] = set()  # due times warned about
         self._size_limits: dict[str, int] = {}
         self._output_lost = False  # the print handler's output closed under it
@@ -163,7 +173,7 @@ class ConsumerPipeline:
             raise
         health = HealthLoop(admin.describe_cluster, self.settings.health_interval).start()
         self._publisher = self._connect_publisher(self.settings, self.metrics)
-        self._size_limits = self._copy_limits(admin)
+        self._size_limits = self._copy_limits(admin) if self.options.routes else {}
         self._router = RetryRouter(
             self.tiers,
             self._publisher,
@@ -216,13 +226,20 @@ class ConsumerPipeline:
         needed = self.tiers.subscribed() + [self.tiers.dlq(t) for t in self.options.topics]
         if self.options.no_retry:
             needed = list(self.options.topics) + [self.tiers.dlq(t) for t in self.options.topics]
+        if not self.options.routes:
+            needed = list(self.options.topics)
         missing = [
             n for n, info in kadmin.describe_topics(admin, needed).items() if not info.exists
         ]
         if missing:
-            # Without --no-retry: create-topics --no-retry makes no DLQ, which consume needs.
+            flags = ("--no-retry",) if self.options.no_retry else ()
             hint = shell_command(
-                "kafkactl", "create-topics", *self.options.topics, "--group", self.options.group
+                "kafkactl",
+                "create-topics",
+                *self.options.topics,
+                "--group",
+                self.options.group,
+                *flags,
             )
             raise KafkactlError(
                 f"missing topic(s) {', '.join(missing)}; create them with: {hint}"
@@ -232,7 +249,8 @@ class ConsumerPipeline:
         consumer = self._connect_consumer_port(
             self.settings, self.options.group, on_commit=self._commit_done
         )
-        topics = self.options.topics if self.options.no_retry else self.tiers.subscribed()
+        routed_tiers = self.options.routes and not self.options.no_retry
+        topics = self.tiers.subscribed() if routed_tiers else self.options.topics
         consumer.subscribe(topics, self)
         return consumer
 
@@ -331,9 +349,21 @@ class ConsumerPipeline:
             )
         return latest
 
+    def _filtered_out(self, tp: TopicPartition, message: Message) -> bool:
+        """True (and counted, and complete) when --key/--header/--grep leave the message out."""
+        wanted = self.options.record_filter
+        if not wanted.active or wanted.matches(message):
+            return False
+        self.metrics.incr("received")
+        self.metrics.incr("filtered")
+        self._tracker.skip(tp, message.offset)
+        return True
+
     def _handle_inline(self, tp: TopicPartition, record: Record) -> bool:
         """Run a handler that cannot fail (print) on the poll thread; False once output closed."""
         message = _to_message(record)
+        if self._filtered_out(tp, message):
+            return True
         self._dispatched += 1
         self.metrics.incr("received")
         if self._seen(message):
@@ -362,6 +392,8 @@ class ConsumerPipeline:
 
     def _dispatch(self, tp: TopicPartition, record: Record) -> None:
         message = _to_message(record)
+        if self._filtered_out(tp, message):
+            return
         self._tracker.track(tp, record.offset)
         self._inflight[tp] += 1
         self._dispatched += 1
@@ -525,6 +557,13 @@ class ConsumerPipeline:
             message_id=message.message_id,
             attempt=message.attempt,
         ).warning("handler failed ({}): {} {}", failure.kind, failure.error_class, failure.message)
+        if self.options.on_failure == "skip":
+            self.metrics.incr("skipped")
+            self._complete(work)
+            return
+        if self.options.on_failure == "stop":
+            self._stop_on_failure(work, failure)
+            return
         assert self._router is not None
         self._router.route(
             message,
@@ -532,6 +571,19 @@ class ConsumerPipeline:
             lambda: self._complete(work),
             lambda route, error: self._cannot_route(work, route.topic, error),
         )
+
+    def _stop_on_failure(self, work: _Work, failure: hdr.Failure) -> None:
+        """--on-failure stop: end the run at this message, leaving its offset uncommitted."""
+        tp, offset = work.tp, work.message.offset
+        line = (
+            f"handler failed on {tp.topic}[{tp.partition}]@{offset}: {failure.error_class}: "
+            f"{failure.message}; stopped with offset {offset} not committed (--on-failure skip "
+            "passes failures over; --on-failure dlq routes them to the retry tiers and DLQ)"
+        )
+        with self._lock:
+            self._undeliverable.append(line)
+        self._abandon(work)
+        self.request_stop("failure")
 
     def _cannot_route(self, work: _Work, topic: str, error: BaseException) -> None:
         """A copy the broker refused for good: stop, leave its offset uncommitted, say so."""
@@ -639,7 +691,8 @@ class ConsumerPipeline:
                 self._inflight[tp] = 0
                 self._tracker.add_partition(tp)
             self._assigned_once = True
-        logger.info("assigned {}", _names(assigned))
+        # The rebalance lines are news only when something moved.
+        (logger.info if assigned else logger.debug)("assigned {}", _names(assigned))
 
     def begin_revoke(self, revoked: set[TopicPartition]) -> None:
         """Stop handing out work of revoked partitions; queued work is dropped (redelivered)."""

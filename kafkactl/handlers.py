@@ -51,6 +51,7 @@ import orjson
 from kafkactl.errors import FatalError, UsageError
 from kafkactl.headers import MAX_MESSAGE_BYTES, MAX_TRACE_BYTES, Failure, truncate
 from kafkactl.message import HandlerFailure, Message
+from kafkactl.print_formats import PrintFormat
 
 __all__ = [
     "ExecHandler",
@@ -147,16 +148,18 @@ class PrintHandler:
         stream: BinaryIO | None = None,
         *,
         encoder: Callable[[Message], bytes] | None = None,
+        exact: bool = False,
     ) -> None:
         self._stream = stream if stream is not None else _buffered_stdout()
         self._encode = encoder or _envelope_encoder()
+        self._exact = exact  # a template writes exactly its bytes: no newline added
         self._lock = threading.Lock()
         self._closed = False
 
     def handle(self, message: Message) -> None:
         """Encode outside the lock, then write the whole line under it."""
         line = self._encode(message)
-        if not line.endswith(b"\n"):
+        if not self._exact and not line.endswith(b"\n"):
             line += b"\n"
         with self._lock:
             if self._closed:
@@ -554,12 +557,15 @@ def build_handler(
     exec_timeout: float,
     fatal_exit_codes: set[int],
     stream: BinaryIO | None = None,
+    print_format: PrintFormat | None = None,
 ) -> Handler:
-    """The handler the flags ask for: --exec, --handler, or the envelope printer."""
+    """The handler the flags ask for: --exec, --handler, or the printer (in `print_format`)."""
     if exec_cmd is not None and handler_spec is not None:
         raise UsageError("--exec and --handler cannot be combined; choose one")
     if exec_cmd is not None:
         return ExecHandler(exec_cmd, exec_timeout, fatal_exit_codes)
     if handler_spec is not None:
         return PythonHandler(handler_spec)
+    if print_format is not None:
+        return PrintHandler(stream, encoder=print_format.encode, exact=not print_format.newline)
     return PrintHandler(stream)

@@ -50,10 +50,7 @@ class ReadSummary:
     metrics: dict[str, Any]
     stopped_by: str
     committed: dict[str, int] = field(default_factory=dict)  # always empty: nothing committed
-
-
-class HandlerStopped(KafkactlError):
-    """`--on-failure stop`: the handler failed on one record; nothing after it was handled."""
+    failure: str | None = None  # --on-failure stop: the record it stopped at, as one line
 
 
 class TopicReader:
@@ -78,6 +75,7 @@ class TopicReader:
         self._connect_cluster = connect_cluster
         self._stop = threading.Event()
         self._stopped_by = "end"
+        self._failure: str | None = None
 
     def request_stop(self, reason: str = "signal") -> None:
         """Stop after the record being handled."""
@@ -104,7 +102,7 @@ class TopicReader:
             close = getattr(self.handler, "close", None)
             if close is not None:
                 close()
-        return ReadSummary(self.metrics.snapshot(), self._stopped_by)
+        return ReadSummary(self.metrics.snapshot(), self._stopped_by, failure=self._failure)
 
     # --- where to start and stop ---------------------------------------------------------
 
@@ -213,11 +211,11 @@ class TopicReader:
                 "handler failed on {} (skipped): {}", where, reason
             )
             return
-        self._stopped_by = "failure"
-        raise HandlerStopped(
+        self._failure = (
             f"handler failed on {where}: {reason}; nothing after it was handled "
             "(--on-failure skip passes failures over; a group (-g) routes them to retry tiers)"
         )
+        self.request_stop("failure")
 
 
 def _describe(exc: BaseException) -> str:

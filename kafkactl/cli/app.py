@@ -139,17 +139,31 @@ def settings_with_flags(
         merged, config_path=opts.config, context=opts.context, flag_names=names
     )
     register_secrets(settings.secrets())
-    setup_logging(settings.log_level, settings.log_format)
+    level = settings.log_level
+    from kafkactl.cli.options import QUIET_KEY
+
+    if ctx.meta.get(QUIET_KEY) and settings.sources.get("log_level") == "default":
+        level = "WARNING"  # -q: warnings and errors only, unless a log level was asked for
+    setup_logging(level, settings.log_format)
     engine_name(settings)  # an engine that is not installed is a usage error, before connecting
     return settings
 
 
 def _register_commands() -> None:
-    from kafkactl.cli import config_cmd, consume, health, produce, replay, topics
+    from kafkactl.cli import (
+        config_cmd,
+        consume,
+        groups,
+        health,
+        produce,
+        replay,
+        topics,
+        topics_view,
+    )
 
     if app.registered_commands:
         return
-    for module in (produce, consume, config_cmd, topics, health, replay):
+    for module in (produce, consume, topics_view, groups, config_cmd, topics, health, replay):
         module.register(app)
 
 
@@ -170,7 +184,7 @@ def add_global_options(group: TyperGroup) -> TyperGroup:
     spellings set the same thing and --help of a command lists them in their own panel.
     """
     globals_ = [p for p in group.params if p.name in GLOBAL_FLAGS]
-    for command in group.commands.values():
+    for command in _leaf_commands(group):
         taken = {opt for p in command.params for opt in (*p.opts, *p.secondary_opts)}
         for param in globals_:
             if taken & set(param.opts):
@@ -181,6 +195,17 @@ def add_global_options(group: TyperGroup) -> TyperGroup:
             option.rich_help_panel = GLOBAL_PANEL  # type: ignore[attr-defined]
             command.params.append(option)
     return group
+
+
+def _leaf_commands(group: TyperGroup) -> list[click.Command]:
+    """Every command that runs, inside command groups too (`topics list`, `groups describe`)."""
+    out: list[click.Command] = []
+    for command in group.commands.values():
+        if isinstance(command, TyperGroup):
+            out.extend(_leaf_commands(command))
+        else:
+            out.append(command)
+    return out
 
 
 class _CarriedOSError(Exception):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -64,43 +65,98 @@ def consume(
         int | None,
         typer.Option(help="Serve Prometheus /metrics on this port (KAFKA_METRICS_PORT)."),
     ] = None,
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Where to start: beginning (default), end, an offset, -N (the last N per "
+            "partition), or a time (ISO-8601, -15m, @EPOCH_MS). With a group: beginning or end, "
+            "for partitions the group has no offset for.",
+        ),
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            help="Without a group: stop each partition before this offset or time, or at its "
+            "end (exit 0 when all are done).",
+        ),
+    ] = None,
+    partition: Annotated[
+        list[int] | None,
+        typer.Option("--partition", "-p", help="Without a group: read only this partition."),
+    ] = None,
+    key: Annotated[str | None, typer.Option("--key", help="Only records with this key.")] = None,
+    header: Annotated[
+        list[str] | None,
+        typer.Option("--header", help="Only records with header NAME, or NAME=VALUE (repeatable)."),
+    ] = None,
+    grep: Annotated[
+        str | None, typer.Option("--grep", help="Only records whose value matches this regex.")
+    ] = None,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Print handler output: envelope (JSON line), value, key-value, or a template "
+            "like '{key}\\t{value}\\n' ({topic} {partition} {offset} {ts} {key} {value} "
+            "{headers} {header:NAME}).",
+        ),
+    ] = "envelope",
+    key_delimiter: Annotated[
+        str | None,
+        typer.Option("--key-delimiter", "-K", help="Delimiter of --format key-value (tab)."),
+    ] = None,
+    on_failure: Annotated[
+        str | None,
+        typer.Option(
+            "--on-failure",
+            help="When --exec/--handler fails: dlq (group default: retry tiers, then the DLQ), "
+            "stop (default without a group: exit 1 naming the record), skip (count, go on).",
+        ),
+    ] = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Consume in a group with a worker pool; failures go through retry tiers into a DLQ.
+    """Read a topic like kcat, or run a group's pipeline with retry tiers and a DLQ.
 
-    The default handler prints each message as one JSON line (kcat -J fields). Offsets are
-    committed only past messages that are handled or safely in a retry tier / the DLQ.
+    Without a group (no -g, no KAFKA_CONSUMER_GROUP_ID) it reads without joining a group and
+    commits nothing: run it again and it prints the same. With a group it is a worker-pool
+    consumer whose failures go through retry tiers into a DLQ; offsets are committed only
+    past messages that are handled or safely in a retry tier / the DLQ.
 
     Examples:
 
-      kafkactl consume orders -g billing -e > orders.jsonl
+      kafkactl consume orders -e                       # the whole topic, then exit
+
+      kafkactl consume orders --from -10 -e -f value   # the last 10 values per partition
+
+      kafkactl consume orders --from -1h --to -5m --grep 'status":"failed'
 
       kafkactl consume orders -g billing --exec './bill.sh' --workers 8
 
       kafkactl consume orders -g billing --handler app.handlers:process --dedupe sqlite:billing.db
-
-      kafkactl consume orders -g billing --no-retry --count 100
     """
-    from kafkactl import render
     from kafkactl.cli.streams import require_stdout
-    from kafkactl.consumer import ConsumeOptions, ConsumerPipeline
-    from kafkactl.dedupe import open_store
-    from kafkactl.dispatch import ORDERINGS
+    from kafkactl.consumer import ConsumeOptions
+    from kafkactl.filters import build_filter
     from kafkactl.handlers import build_handler, parse_exit_codes
-    from kafkactl.metrics import Metrics, serve_prometheus
-    from kafkactl.render.consume import MetricsView, final_summary
-    from kafkactl.signals import stop_on_signals
+    from kafkactl.print_formats import print_format
 
     for topic in topics:
         check_topic(topic)
     if group is not None:
         check_group(group)
-    if ordering not in ORDERINGS:
-        raise UsageError(f"--ordering must be one of {', '.join(ORDERINGS)}, got {ordering!r}")
     if count is not None and count < 1:
         raise UsageError(f"--count must be 1 or more, got {count}")
+    for p in partition or []:
+        int_flag("--partition", p, 0, 2**31 - 1, "Kafka's partition ids are int32")
     int_flag("--metrics-port", metrics_port, 1, 65535, "a TCP port")
+    if on_failure is not None and on_failure not in ("dlq", "stop", "skip"):
+        raise UsageError(f"--on-failure must be dlq, stop or skip, got {on_failure!r}")
+    printer = print_format(output_format, key_delimiter)
+    record_filter = build_filter(key, header or [], grep)
     settings = settings_with_flags(
         ctx,
         {
@@ -116,36 +172,169 @@ def consume(
             "metrics_port": "--metrics-port",
         },
     )
-    _check_pipeline_names(settings, list(topics), no_retry)
     if exec_cmd is None and handler is None:
         require_stdout(
             "the default handler prints each message there; redirect it, or use --exec or --handler"
         )
+    elif printer is not None:
+        raise UsageError("--format shapes the print handler's output; not with --exec/--handler")
     handler_impl = build_handler(
         exec_cmd,
         handler,
         duration_flag("--exec-timeout", exec_timeout),
         parse_exit_codes(fatal_exit_codes),
+        print_format=printer,
     )
-    options = ConsumeOptions(
-        topics=list(topics),
-        group=settings.consumer_group_id,
-        workers=settings.consumer_workers,
-        ordering=ordering,
-        no_retry=no_retry,
+    shutdown = duration_flag("--shutdown-timeout", shutdown_timeout)
+    interval = duration_flag("--metrics-interval", metrics_interval)
+    if settings.consumer_group_id is None:
+        run: Callable[[Any, Any], Any] = _reader(
+            settings,
+            list(topics),
+            handler_impl,
+            from_,
+            to,
+            partition,
+            exit_at_end,
+            count,
+            on_failure,
+            record_filter,
+            no_retry,
+        )
+    else:
+        _check_pipeline_names(settings, list(topics), no_retry)
+        run = _pipeline(
+            settings,
+            handler_impl,
+            dedupe,
+            ConsumeOptions(
+                topics=list(topics),
+                group=settings.consumer_group_id,
+                workers=settings.consumer_workers,
+                ordering=_ordering(ordering),
+                no_retry=no_retry,
+                count=count,
+                exit_at_end=exit_at_end,
+                shutdown_timeout=shutdown,
+                metrics_interval=interval,
+                on_failure=_on_failure(on_failure or "dlq"),
+                record_filter=record_filter,
+            ),
+            from_,
+            to,
+            partition,
+        )
+    _run_and_report(settings, run, quiet, json_out)
+
+
+def _ordering(value: str) -> str:
+    from kafkactl.dispatch import ORDERINGS
+
+    if value not in ORDERINGS:
+        raise UsageError(f"--ordering must be one of {', '.join(ORDERINGS)}, got {value!r}")
+    return value
+
+
+def _on_failure(value: str) -> Literal["dlq", "stop", "skip"]:
+    return value  # type: ignore[return-value]
+
+
+def _reader(
+    settings: Any,
+    topics: list[str],
+    handler: Any,
+    from_: str | None,
+    to: str | None,
+    partitions: list[int] | None,
+    exit_at_end: bool,
+    count: int | None,
+    on_failure: str | None,
+    record_filter: Any,
+    no_retry: bool,
+) -> Callable[[Any, Any], Any]:
+    """consume without a group: TopicReader, nothing committed, no tiers or DLQ."""
+    from kafkactl.positions import Position, parse_position
+    from kafkactl.reader import ReadOptions, TopicReader
+
+    if on_failure == "dlq" or no_retry:
+        flag = "--on-failure dlq" if on_failure == "dlq" else "--no-retry"
+        raise UsageError(
+            f"{flag} needs a consumer group (-g): retry tiers and the DLQ belong to one"
+        )
+    start = parse_position(
+        "--from", from_ or "beginning", ("beginning", "end", "offset", "last", "time")
+    )
+    stop = parse_position("--to", to, ("end", "offset", "time")) if to is not None else None
+    if stop is None and exit_at_end:
+        stop = Position("end")
+    options = ReadOptions(
+        topics=topics,
+        partitions=partitions or None,
+        start=start,
+        stop=stop,
         count=count,
-        exit_at_end=exit_at_end,
-        shutdown_timeout=duration_flag("--shutdown-timeout", shutdown_timeout),
-        metrics_interval=duration_flag("--metrics-interval", metrics_interval),
+        on_failure="skip" if on_failure == "skip" else "stop",
+        record_filter=record_filter,
     )
+    return lambda metrics, on_tick: TopicReader(settings, options, handler, metrics, on_tick)
+
+
+def _pipeline(
+    settings: Any,
+    handler: Any,
+    dedupe: str,
+    options: Any,
+    from_: str | None,
+    to: str | None,
+    partitions: list[int] | None,
+) -> Callable[[Any, Any], Any]:
+    """consume in a group: ConsumerPipeline with retry tiers, a DLQ and commits."""
+    from dataclasses import replace
+
+    from kafkactl.consumer import ConsumerPipeline
+    from kafkactl.dedupe import open_store
+    from kafkactl.positions import parse_position
+
+    if to is not None or partitions:
+        flag = "--to" if to is not None else "--partition"
+        raise UsageError(
+            f"{flag} reads without a group; a group gets its partitions from the broker and "
+            "commits as it goes (drop -g, or use -e to stop at the end)"
+        )
+    if from_ is not None:
+        where = parse_position("--from", from_, ("beginning", "end", "offset", "last", "time"))
+        if where.kind not in ("beginning", "end"):
+            raise UsageError(
+                f"--from {from_}: a group starts where it committed; --from beginning|end "
+                "picks the start of partitions it has no offset for. To move the group: "
+                "kafkactl groups reset-offsets GROUP -t TOPIC --to ..."
+            )
+        settings = replace(
+            settings,
+            consumer_auto_offset_reset="earliest" if where.kind == "beginning" else "latest",
+        )
     store = open_store(dedupe)
+    return lambda metrics, on_tick: ConsumerPipeline(
+        settings, options, handler, store, metrics, on_tick
+    )
+
+
+def _run_and_report(
+    settings: Any, make: Callable[[Any, Any], Any], quiet: bool, json_out: bool
+) -> None:
+    """Run the reader or the pipeline with metrics, signals and the live view; report it."""
+    from kafkactl import render
+    from kafkactl.metrics import Metrics, serve_prometheus
+    from kafkactl.render.consume import MetricsView, final_summary
+    from kafkactl.signals import stop_on_signals
+
     metrics = Metrics()
     if settings.metrics_port is not None:
         serve_prometheus(metrics, settings.metrics_port)
     with MetricsView(enabled=not quiet and not json_out) as view:
-        pipeline = ConsumerPipeline(settings, options, handler_impl, store, metrics, view.update)
-        stop_on_signals(pipeline.request_stop)
-        summary = pipeline.run()
+        runner = make(metrics, view.update)
+        stop_on_signals(runner.request_stop)
+        summary = runner.run()
     if json_out:
         render.print_json(
             {

@@ -17,7 +17,7 @@ groups_app = typer.Typer(
 
 
 @groups_app.command("list")
-def list_cmd(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+def list_cmd(ctx: typer.Context, json_out: JsonOpt = False, quiet: QuietOpt = False) -> None:
     """List every consumer group: state, members, topics, total lag.
 
     Examples:
@@ -38,7 +38,7 @@ def list_cmd(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         admin.close()
     if json_out:
         render.print_json([vars(r) for r in rows])
-    else:
+    elif not quiet:
         group_list(rows)
 
 
@@ -47,6 +47,7 @@ def describe_cmd(
     ctx: typer.Context,
     group: Annotated[str, typer.Argument(help="Consumer group.", show_default=False)],
     json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Describe a group: members and their partitions, lag per partition, tiers and DLQ depth.
 
@@ -73,7 +74,7 @@ def describe_cmd(
         admin.close()
     if json_out:
         render.print_json(detail.as_dict())
-    elif detail.exists:
+    elif detail.exists and not quiet:
         group_detail(detail)
     if not detail.exists:
         render.error(f"group {group} is unknown: no members and no committed offsets")

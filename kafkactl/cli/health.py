@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 
 from kafkactl.cli.app import settings_with_flags
-from kafkactl.cli.options import GroupOpt, JsonOpt, NoRetryOpt, duration_flag, int_flag
+from kafkactl.cli.options import (
+    GroupOpt,
+    JsonOpt,
+    NoRetryOpt,
+    QuietOpt,
+    duration_flag,
+    int_flag,
+)
 from kafkactl.errors import EXIT_FAILED
 
 
@@ -33,6 +40,7 @@ def health(
     ] = False,
     interval: Annotated[str, typer.Option(help="Refresh period with --watch.")] = "5s",
     json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Check the cluster, topics (with retry tiers and DLQ) and a group's lag; give a verdict.
 
@@ -71,13 +79,13 @@ def health(
     report = None
     try:
         if watch:
-            with render.LiveView(enabled=not json_out) as view:
+            with render.LiveView(enabled=not json_out and not quiet) as view:
                 try:
                     while True:
                         report = check(client, settings, query)
                         if json_out:
                             render.print_json(report.as_dict())
-                        else:
+                        elif not quiet:
                             view.update_health(report)
                         time.sleep(period)
                 except KeyboardInterrupt:
@@ -86,7 +94,7 @@ def health(
             report = check(client, settings, query)
             if json_out:
                 render.print_json(report.as_dict())
-            else:
+            elif not quiet:
                 render.health_report(report)
     finally:
         client.close()

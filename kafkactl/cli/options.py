@@ -11,15 +11,34 @@ from kafkactl.errors import UsageError
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print the result as one JSON document on stdout.")
 ]
+QUIET_KEY = "kafkactl.quiet"
+
+
+def _note_quiet(ctx: typer.Context, value: bool) -> bool:
+    """Remember -q where settings_for finds it: logging then starts at WARNING."""
+    if value:
+        ctx.meta[QUIET_KEY] = True
+    return value
+
+
 QuietOpt = Annotated[
-    bool, typer.Option("--quiet", "-q", help="No progress display, tables or info lines.")
+    bool,
+    typer.Option(
+        "--quiet",
+        "-q",
+        callback=_note_quiet,
+        help="Nothing on stderr but warnings and errors (no progress, tables or info lines).",
+    ),
 ]
 GroupOpt = Annotated[
     str | None,
     typer.Option("--group", "-g", help="Consumer group (default KAFKA_CONSUMER_GROUP_ID)."),
 ]
 NoRetryOpt = Annotated[
-    bool, typer.Option("--no-retry", help="Leave out the group's retry tiers and DLQ.")
+    bool,
+    typer.Option(
+        "--no-retry", help="Leave out the group's retry tiers (its DLQ stays: failures go there)."
+    ),
 ]
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from kafkactl.cli.app import settings_for
-from kafkactl.cli.options import GroupOpt, JsonOpt, NoRetryOpt, int_flag
+from kafkactl.cli.options import GroupOpt, JsonOpt, NoRetryOpt, QuietOpt, int_flag
 from kafkactl.errors import EXIT_FAILED, UsageError
 
 INT32_MAX = 2_147_483_647  # Kafka's partition count is an int32
@@ -32,8 +32,9 @@ def create_topics(
     ] = None,
     no_retry: NoRetryOpt = False,
     json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
-    """Create topics and, unless --no-retry, their group's retry tiers and DLQ.
+    """Create topics and, with --group, the group's retry tiers (unless --no-retry) and DLQ.
 
     A topic that already exists is reported as `exists`, not as an error, so this is safe to
     run again. Exit 1 if any topic could not be created, 2 for bad flags or names, 3 when
@@ -43,7 +44,9 @@ def create_topics(
 
       kafkactl create-topics orders --group billing --partitions 3
 
-      kafkactl create-topics audit --no-retry -c retention.ms=604800000 --json
+      kafkactl create-topics orders --group billing --no-retry   # orders and its DLQ
+
+      kafkactl create-topics audit -c retention.ms=604800000 --json
     """
     from kafkactl import admin, render
     from kafkactl.cli.streams import require_stdout
@@ -84,7 +87,7 @@ def create_topics(
             render.warning(f"topic {result.name} {result.detail}")
     if json_out:
         render.print_json({"topics": [r.as_dict() for r in results]})
-    else:
+    elif not quiet or any(r.status == "failed" for r in results):
         render.topics_table(results)
     if any(r.status == "failed" for r in results):
         raise typer.Exit(EXIT_FAILED)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from kafkactl.cli.app import settings_for
-from kafkactl.cli.options import JsonOpt
+from kafkactl.cli.options import JsonOpt, QuietOpt
 
 topics_app = typer.Typer(help="List topics, describe one.", no_args_is_help=True)
 
@@ -19,6 +19,7 @@ def list_cmd(
         bool, typer.Option("--all", help="Include internal topics (__consumer_offsets).")
     ] = False,
     json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """List topics: partitions, replication, messages retained, retry/DLQ role.
 
@@ -41,7 +42,7 @@ def list_cmd(
         admin.close()
     if json_out:
         render.print_json([vars(r) for r in rows])
-    else:
+    elif not quiet:
         topic_list(rows)
 
 
@@ -50,6 +51,7 @@ def describe_cmd(
     ctx: typer.Context,
     topic: Annotated[str, typer.Argument(help="Topic.", show_default=False)],
     json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Describe a topic: leader, replicas, ISR and watermarks per partition; non-default configs.
 
@@ -74,7 +76,7 @@ def describe_cmd(
         admin.close()
     if json_out:
         render.print_json(detail.as_dict())
-    else:
+    elif not quiet:
         topic_detail(detail)
 
 

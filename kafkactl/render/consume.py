@@ -23,6 +23,8 @@ def metrics_table(snapshot: dict[str, Any], title: str = "Metrics") -> Any:
             "replayed",
             "undeliverable",
             "abandoned",
+            "filtered",
+            "skipped",
         ):
             continue
         rows.append((name, f"{value:,}"))

@@ -90,10 +90,14 @@ def test_partition_choice_and_filters(run_cli, admin, brokers, topic_name):
     fill(admin, brokers, topic_name, partitions=2, n=6)
     only_one = run_cli("consume", topic_name, "-e", "-p", "1", "-f", "{partition}\\n")
     assert only_one.stdout == b"1\n" * 6
-    by_key = lines(run_cli("consume", topic_name, "-e", "-p", "0", "--key", "k1", "--json"))
-    summary = by_key.pop()
+    by_key = lines(run_cli("consume", topic_name, "-e", "-p", "0", "--key", "k1"))
     assert [json.loads(r["payload"])["i"] for r in by_key] == [1, 3, 5]
-    assert summary["metrics"]["filtered"] == 3
+    counted = run_cli(
+        "consume", topic_name, "-e", "-p", "0", "--key", "k1", "--exec", "true", "--json"
+    )
+    assert counted.returncode == 0, counted.stderr.decode()
+    metrics = json.loads(counted.stdout)["metrics"]
+    assert (metrics["filtered"], metrics["processed"]) == (3, 3)
     by_header = run_cli(
         "consume", topic_name, "-e", "-p", "0", "--header", "h=4", "-f", "{value}\\n"
     )

@@ -9,7 +9,7 @@ from textwrap import dedent
 import pytest
 
 from kafkactl.config import MASK, SPECS, load_settings
-from kafkactl.errors import EXIT_USAGE, ConfigError
+from kafkactl.errors import EXIT_USAGE, ConfigError, UsageError
 
 PASSWORD = "pw-S3cret!xyz"
 
@@ -66,7 +66,7 @@ def test_defaults_when_nothing_is_configured(env: dict[str, str]) -> None:
     assert s.producer_idempotent is True
     assert s.producer_retries == 10
     assert s.producer_compression == "none"
-    assert s.consumer_group_id == "kafkactl"
+    assert s.consumer_group_id is None  # consume reads without a group unless given one
     assert s.consumer_workers == 4
     assert s.consumer_auto_offset_reset == "earliest"
     assert s.retry_delays == (1.0, 10.0, 60.0)
@@ -107,7 +107,7 @@ def test_precedence_flag_over_env_over_file_over_default(
     assert s.sources["client_id"] == "env"
     assert s.producer_compression == "gzip"
     assert s.sources["producer_compression"] == "file:ctx"
-    assert s.consumer_group_id == "kafkactl"
+    assert s.consumer_group_id is None  # consume reads without a group unless given one
     assert s.sources["consumer_group_id"] == "default"
     assert s.context == "ctx"
     assert s.config_file == str(path)
@@ -722,12 +722,18 @@ def test_as_dict_is_json_ready(env: dict[str, str]) -> None:
 
 def test_default_retry_and_dlq_topic_names(env: dict[str, str]) -> None:
     s = load_settings(env=env)
-    assert [s.retry_topic("orders", n) for n in (1, 2, 3)] == [
-        "orders.kafkactl.retry.1",
-        "orders.kafkactl.retry.2",
-        "orders.kafkactl.retry.3",
+    assert [s.retry_topic("orders", n, "billing") for n in (1, 2, 3)] == [
+        "orders.billing.retry.1",
+        "orders.billing.retry.2",
+        "orders.billing.retry.3",
     ]
-    assert s.dlq_topic("orders") == "orders.kafkactl.dlq"
+    assert s.dlq_topic("orders", "billing") == "orders.billing.dlq"
+
+
+def test_pipeline_topic_names_need_a_group(env: dict[str, str]) -> None:
+    s = load_settings(env=env)
+    with pytest.raises(UsageError, match="belong to a consumer group"):
+        s.dlq_topic("orders")
 
 
 def test_topic_names_use_the_configured_group(env: dict[str, str]) -> None:
@@ -756,7 +762,7 @@ def test_custom_topic_templates(env: dict[str, str]) -> None:
 
 def test_template_with_format_spec(env: dict[str, str]) -> None:
     env["KAFKA_RETRY_TOPIC_TEMPLATE"] = "{topic}.retry.{n:02d}"
-    assert load_settings(env=env).retry_topic("t", 3) == "t.retry.03"
+    assert load_settings(env=env).retry_topic("t", 3, "g") == "t.retry.03"
 
 
 def test_number_of_retry_tiers_follows_retry_delays(env: dict[str, str]) -> None:
