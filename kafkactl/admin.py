@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kafkactl.config import Settings
 from kafkactl.kafka import TopicPartition
 from kafkactl.kafka.admin import (
     BROKER_DEFAULT_MAX_MESSAGE_BYTES,
@@ -15,15 +14,7 @@ from kafkactl.kafka.admin import (
     Admin,
     TopicAnswer,
 )
-
-
-@dataclass(frozen=True)
-class TopicPlan:
-    """A topic to create, and the part it plays in the pipeline (main, retry N, dlq)."""
-
-    name: str
-    role: str
-    main: str | None = None  # the main topic of a retry tier or DLQ
+from kafkactl.topology import TopicPlan
 
 
 @dataclass
@@ -59,28 +50,6 @@ class TopicInfo:
     name: str
     partitions: list[PartitionInfo] = field(default_factory=list)
     exists: bool = True
-
-
-def pipeline_topics(
-    settings: Settings, topic: str, group: str | None, with_retry: bool
-) -> list[TopicPlan]:
-    """The main topic, then its group's retry tiers (unless disabled) and DLQ.
-
-    Without a group there is no pipeline: just the topic. `consume --no-retry` still sends
-    failures to the DLQ, so `with_retry=False` leaves out only the tiers.
-    """
-    from kafkactl.topology import role_of
-
-    plans = [TopicPlan(topic, role_of(settings, topic).label)]
-    if group is None:
-        return plans
-    if with_retry:
-        plans += [
-            TopicPlan(settings.retry_topic(topic, n, group), f"retry {n}", topic)
-            for n in range(1, len(settings.retry_delays) + 1)
-        ]
-    plans.append(TopicPlan(settings.dlq_topic(topic, group), "dlq", topic))
-    return plans
 
 
 def describe_topics(admin: Admin, names: list[str]) -> dict[str, TopicInfo]:

@@ -394,26 +394,6 @@ class Settings:
     context: str | None = None
     config_file: str | None = None
 
-    def retry_topic(self, topic: str, n: int, group: str | None = None) -> str:
-        """Name of retry tier `n` (1-based) of `topic` for `group`."""
-        return self.retry_topic_template.format(topic=topic, group=self._group(group), n=n)
-
-    def dlq_topic(self, topic: str, group: str | None = None) -> str:
-        """Name of the dead-letter topic of `topic` for `group`."""
-        return self.dlq_topic_template.format(topic=topic, group=self._group(group))
-
-    def _group(self, group: str | None) -> str:
-        """The group a pipeline topic is named after; there is none without a group."""
-        chosen = group or self.consumer_group_id
-        if not chosen:
-            from kafkactl.errors import UsageError
-
-            raise UsageError(
-                "retry tiers and the DLQ belong to a consumer group: give -g/--group "
-                "(or KAFKA_CONSUMER_GROUP_ID)"
-            )
-        return chosen
-
     def secrets(self) -> list[str]:
         """Secret values that must never be printed or logged."""
         return [str(getattr(self, s.name)) for s in SPECS if s.secret and getattr(self, s.name)]

@@ -34,7 +34,8 @@ from kafkactl.metrics import Metrics
 from kafkactl.names import shell_command
 from kafkactl.offsets import OffsetTracker
 from kafkactl.producer import Publisher
-from kafkactl.router import RetryRouter, TierMap
+from kafkactl.router import RetryRouter
+from kafkactl.topology import TierMap, default_message_id
 
 # Asynchronous commits go one at a time: a client may retry a commit that failed (librdkafka
 # does, across a broker restart), and an older commit landing after a newer one would move the
@@ -853,8 +854,7 @@ def _to_message(record: Record) -> Message:
     headers = list(record.headers or [])
     message_id = hdr.get_text(headers, hdr.MESSAGE_ID)
     if not message_id:
-        # Stable across redeliveries, so dedupe and the retry copies agree on it.
-        message_id = f"{record.topic}-{record.partition}-{record.offset}"
+        message_id = default_message_id(record.topic, record.partition, record.offset)
     # A negative or absurd attempt header (by hand, or a foreign tool) counts as no attempt yet.
     attempt = (hdr.get_bounded(headers, hdr.ATTEMPT, 0, hdr.MAX_ATTEMPT) or 0) + 1
     return Message(

@@ -9,6 +9,7 @@ from typing import Any
 from kafkactl import admin as kadmin
 from kafkactl.config import Settings
 from kafkactl.kafka import TopicPartition
+from kafkactl.topology import TopicPlan, pipeline_topics, replay_group
 
 
 @dataclass
@@ -85,11 +86,6 @@ class HealthQuery:
     max_lag: int | None = None
 
 
-def replay_group(dlq_topic: str) -> str:
-    """The consumer group in which replay-dlq keeps its progress through a DLQ."""
-    return f"kafkactl-replay.{dlq_topic}"
-
-
 def check(admin: Any, settings: Settings, query: HealthQuery) -> HealthReport:
     """Run every check of SPEC §10 with a connected admin client and return the report."""
     started = time.monotonic()
@@ -108,7 +104,7 @@ def check(admin: Any, settings: Settings, query: HealthQuery) -> HealthReport:
     plans = [
         plan
         for topic in query.topics
-        for plan in kadmin.pipeline_topics(settings, topic, group, with_retry=not query.no_retry)
+        for plan in pipeline_topics(settings, topic, group, with_retry=not query.no_retry)
     ]
     described = kadmin.describe_topics(admin, [p.name for p in plans])
     for plan in plans:
@@ -120,7 +116,7 @@ def check(admin: Any, settings: Settings, query: HealthQuery) -> HealthReport:
     return report
 
 
-def _topic_check(plan: kadmin.TopicPlan, info: kadmin.TopicInfo) -> TopicCheck:
+def _topic_check(plan: TopicPlan, info: kadmin.TopicInfo) -> TopicCheck:
     if not info.exists:
         return TopicCheck(plan.name, plan.role, "missing")
     leaderless = [p.partition for p in info.partitions if p.leader < 0]
@@ -141,7 +137,7 @@ def _group_check(
     consumed: list[Any] = []
     dlqs: list[str] = []
     for topic in query.topics:
-        for plan in kadmin.pipeline_topics(settings, topic, query.group, not query.no_retry):
+        for plan in pipeline_topics(settings, topic, query.group, not query.no_retry):
             info = described[plan.name]
             if not info.exists:
                 continue

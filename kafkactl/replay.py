@@ -73,6 +73,7 @@ from kafkactl.config import Settings
 from kafkactl.errors import KafkactlError, UsageError
 from kafkactl.metrics import Metrics
 from kafkactl.names import shell_command
+from kafkactl.topology import default_message_id, retry_topic
 
 # Kafka Connect dead-letter headers (values are UTF-8 text).
 CONNECT_TOPIC = "__connect.errors.topic"
@@ -325,7 +326,7 @@ def target_for(
                 "no consumer group: it has no kafkactl.group header; pass --group G "
                 "(with --dlq when TOPIC is the DLQ) or use --to original"
             )
-        target = settings.retry_topic(dl.original_topic or "", 1, group)
+        target = retry_topic(settings, dl.original_topic or "", 1, group)
     else:
         target = to
     if target == dlq:
@@ -375,9 +376,11 @@ def replay_headers(
     out = hdr.replace(list(dl.headers), dict.fromkeys(hdr.RETRY_STATE))
     if dl.original_topic and dl.original_partition is not None and dl.original_offset is not None:
         # What the consumer would have used for a record without one, so dedupe agrees.
-        default_id = f"{dl.original_topic}-{dl.original_partition}-{dl.original_offset}"
+        default_id = default_message_id(
+            dl.original_topic, dl.original_partition, dl.original_offset
+        )
     else:
-        default_id = f"{dlq}-{dl.partition}-{dl.offset}"
+        default_id = default_message_id(dlq, dl.partition, dl.offset)
     out = hdr.set_once(out, hdr.MESSAGE_ID, default_id)
     if dl.original_topic:
         out = hdr.set_once(out, hdr.ORIGINAL_TOPIC, dl.original_topic)
@@ -765,7 +768,7 @@ class ReplayEngine:
         connect_producer: Callable[[Settings], Any] | None = None,
     ) -> None:
         from kafkactl import kafka
-        from kafkactl.health import replay_group
+        from kafkactl.topology import replay_group
 
         # The clients it connects (kafkactl.kafka's by default; tests pass in-memory fakes).
         self._connect_admin = connect_admin or kafka.connect_admin

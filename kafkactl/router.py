@@ -14,52 +14,10 @@ from loguru import logger
 
 from kafkactl import headers as hdr
 from kafkactl.backoff import Backoff
-from kafkactl.config import Settings
 from kafkactl.message import Message
 from kafkactl.metrics import Metrics
 from kafkactl.producer import Delivery, Publisher
-
-
-@dataclass(frozen=True)
-class TopicRole:
-    """What a subscribed topic is: the main topic (tier 0) or retry tier n of a main topic."""
-
-    main: str
-    tier: int
-
-
-class TierMap:
-    """Names of the retry tiers and DLQ of each main topic for one group."""
-
-    def __init__(self, settings: Settings, topics: list[str], group: str) -> None:
-        self.settings = settings
-        self.group = group
-        self.tiers = len(settings.retry_delays)
-        self._roles: dict[str, TopicRole] = {}
-        for topic in topics:
-            self._roles[topic] = TopicRole(topic, 0)
-            for n in range(1, self.tiers + 1):
-                self._roles[settings.retry_topic(topic, n, group)] = TopicRole(topic, n)
-
-    def role(self, topic: str) -> TopicRole:
-        """The role of a subscribed topic."""
-        return self._roles[topic]
-
-    def subscribed(self) -> list[str]:
-        """Every topic the consumer reads: main topics and all their tiers."""
-        return list(self._roles)
-
-    def tier_topic(self, main: str, n: int) -> str:
-        """Name of tier n of `main`."""
-        return self.settings.retry_topic(main, n, self.group)
-
-    def dlq(self, main: str) -> str:
-        """Name of the DLQ of `main`."""
-        return self.settings.dlq_topic(main, self.group)
-
-    def delay_ms(self, n: int) -> int:
-        """Delay of tier n in milliseconds."""
-        return int(self.settings.retry_delays[n - 1] * 1000)
+from kafkactl.topology import TierMap
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from kafkactl.cli.app import settings_with_flags
 from kafkactl.cli.options import GroupOpt, JsonOpt, QuietOpt, duration_flag, int_flag
 from kafkactl.errors import KafkactlError, UsageError
 from kafkactl.names import check_group, check_topic
+from kafkactl.topology import dlq_topic, retry_topic
 
 
 def consume(
@@ -364,14 +365,14 @@ def _check_pipeline_names(settings: Any, topics: list[str], no_retry: bool) -> N
         raise UsageError(f"{exc} [from {source}]" if source else str(exc)) from None
     for topic in topics:
         names = [
-            ("dlq_topic_template", "KAFKA_DLQ_TOPIC_TEMPLATE", settings.dlq_topic(topic, group))
+            ("dlq_topic_template", "KAFKA_DLQ_TOPIC_TEMPLATE", dlq_topic(settings, topic, group))
         ]
         if not no_retry:
             names += [
                 (
                     "retry_topic_template",
                     "KAFKA_RETRY_TOPIC_TEMPLATE",
-                    settings.retry_topic(topic, n, group),
+                    retry_topic(settings, topic, n, group),
                 )
                 for n in range(1, len(settings.retry_delays) + 1)
             ]

@@ -10,6 +10,7 @@ import typer
 from kafkactl.cli.app import settings_for
 from kafkactl.cli.options import GroupOpt, JsonOpt, QuietOpt, int_flag, positive_float_flag
 from kafkactl.errors import EXIT_FAILED, UsageError
+from kafkactl.topology import dlq_topic
 
 INT32_MAX = 2_147_483_647
 INT64_MAX = 2**63 - 1
@@ -187,7 +188,7 @@ def replay_dlq(
             "refusing to replay without confirmation: stdin is not a terminal; add --yes "
             "(or --dry-run to see what would be replayed)"
         )
-    dlq = settings.dlq_topic(topic, group) if group and not dlq_flag else topic
+    dlq = dlq_topic(settings, topic, group) if group and not dlq_flag else topic
     check_topic(dlq, "DLQ topic")
     options = ReplayOptions(
         dlq=dlq,

@@ -9,6 +9,7 @@ import typer
 from kafkactl.cli.app import settings_for
 from kafkactl.cli.options import GroupOpt, JsonOpt, NoRetryOpt, QuietOpt, int_flag
 from kafkactl.errors import EXIT_FAILED, UsageError
+from kafkactl.topology import pipeline_topics
 
 INT32_MAX = 2_147_483_647  # Kafka's partition count is an int32
 INT16_MAX = 32_767  # and its replication factor an int16
@@ -73,7 +74,7 @@ def create_topics(
     plans = [
         plan
         for topic in topics
-        for plan in admin.pipeline_topics(settings, topic, group_id, not no_retry)
+        for plan in pipeline_topics(settings, topic, group_id, not no_retry)
     ]
     for plan in plans:
         check_topic(plan.name, f"{plan.role} topic")

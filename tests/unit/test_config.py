@@ -9,7 +9,7 @@ from textwrap import dedent
 import pytest
 
 from kafkactl.config import MASK, SPECS, load_settings
-from kafkactl.errors import EXIT_USAGE, ConfigError, UsageError
+from kafkactl.errors import EXIT_USAGE, ConfigError
 
 PASSWORD = "pw-S3cret!xyz"
 
@@ -715,54 +715,6 @@ def test_as_dict_is_json_ready(env: dict[str, str]) -> None:
     assert json.loads(json.dumps(data)) == data
     assert data["brokers"] == {"value": ["a:1", "b:2"], "env": "KAFKA_BROKERS", "source": "flag"}
     assert data["retry_delays"]["value"] == [1.0, 10.0, 60.0]
-
-
-# --- retry / DLQ topic names ------------------------------------------------------------------
-
-
-def test_default_retry_and_dlq_topic_names(env: dict[str, str]) -> None:
-    s = load_settings(env=env)
-    assert [s.retry_topic("orders", n, "billing") for n in (1, 2, 3)] == [
-        "orders.billing.retry.1",
-        "orders.billing.retry.2",
-        "orders.billing.retry.3",
-    ]
-    assert s.dlq_topic("orders", "billing") == "orders.billing.dlq"
-
-
-def test_pipeline_topic_names_need_a_group(env: dict[str, str]) -> None:
-    s = load_settings(env=env)
-    with pytest.raises(UsageError, match="belong to a consumer group"):
-        s.dlq_topic("orders")
-
-
-def test_topic_names_use_the_configured_group(env: dict[str, str]) -> None:
-    env["KAFKA_CONSUMER_GROUP_ID"] = "billing"
-    s = load_settings(env=env)
-    assert s.retry_topic("orders", 2) == "orders.billing.retry.2"
-    assert s.dlq_topic("orders") == "orders.billing.dlq"
-
-
-def test_topic_names_with_explicit_group(env: dict[str, str]) -> None:
-    s = load_settings(env=env)
-    assert s.retry_topic("orders", 1, group="audit") == "orders.audit.retry.1"
-    assert s.dlq_topic("orders", group="audit") == "orders.audit.dlq"
-
-
-def test_custom_topic_templates(env: dict[str, str]) -> None:
-    env.update(
-        KAFKA_RETRY_TOPIC_TEMPLATE="{topic}-retry-{n}",
-        KAFKA_DLQ_TOPIC_TEMPLATE="dlq.{group}.{topic}",
-        KAFKA_CONSUMER_GROUP_ID="g",
-    )
-    s = load_settings(env=env)
-    assert s.retry_topic("orders", 1) == "orders-retry-1"
-    assert s.dlq_topic("orders") == "dlq.g.orders"
-
-
-def test_template_with_format_spec(env: dict[str, str]) -> None:
-    env["KAFKA_RETRY_TOPIC_TEMPLATE"] = "{topic}.retry.{n:02d}"
-    assert load_settings(env=env).retry_topic("t", 3, "g") == "t.retry.03"
 
 
 def test_number_of_retry_tiers_follows_retry_delays(env: dict[str, str]) -> None:

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from kafkactl import headers as hdr
-from kafkactl.admin import pipeline_topics
 from kafkactl.config import Settings, load_settings
 from kafkactl.consumer import ConsumeOptions, ConsumerPipeline, ConsumeSummary
 from kafkactl.dedupe import MemoryDedupeStore
@@ -20,14 +19,15 @@ from kafkactl.kafka.ports import ConsumedRecord, TopicPartition
 from kafkactl.message import Message
 from kafkactl.metrics import Metrics
 from kafkactl.producer import Publisher
+from kafkactl.topology import dlq_topic, pipeline_topics, retry_topic
 from tests.fakes import FakeCluster, FakeConsumer, FakeProducer
 
 MAIN = "orders"
 GROUP = "billing"
 SETTINGS = load_settings(env={"KAFKA_RETRY_DELAYS": "100ms,200ms"}, config_path=os.devnull)
-T1 = SETTINGS.retry_topic(MAIN, 1, GROUP)
-T2 = SETTINGS.retry_topic(MAIN, 2, GROUP)
-DLQ = SETTINGS.dlq_topic(MAIN, GROUP)
+T1 = retry_topic(SETTINGS, MAIN, 1, GROUP)
+T2 = retry_topic(SETTINGS, MAIN, 2, GROUP)
+DLQ = dlq_topic(SETTINGS, MAIN, GROUP)
 RUN_TIMEOUT = 10.0
 
 
@@ -515,7 +515,7 @@ def test_backpressure_pauses_a_partition_and_holds_back_its_buffered_records():
         config_path=os.devnull,
     )
     cluster = FakeCluster()
-    cluster.create_topics([MAIN, settings.retry_topic(MAIN, 1, GROUP), DLQ])
+    cluster.create_topics([MAIN, retry_topic(settings, MAIN, 1, GROUP), DLQ])
     for i in range(30):
         cluster.produce(MAIN, b"ok-%d" % i, key=b"k")
     handler = ScriptedHandler()

@@ -7,6 +7,7 @@ import pytest
 from kafkactl import admin as kadmin
 from kafkactl.errors import KafkactlError
 from kafkactl.kafka.ports import Delivery, TopicPartition
+from kafkactl.topology import TopicPlan
 from tests.fakes import FakeCluster, FakeProducer
 
 TP = TopicPartition("t", 0)
@@ -132,7 +133,7 @@ def test_admin_answers_in_the_shapes_kafkactl_reads():
     admin = cluster.connect_admin()
     info = kadmin.describe_topics(admin, ["t", "missing"])
     assert len(info["t"].partitions) == 2 and not info["missing"].exists
-    plans = [kadmin.TopicPlan("t", "main"), kadmin.TopicPlan("new", "dlq")]
+    plans = [TopicPlan("t", "main"), TopicPlan("new", "dlq")]
     results = kadmin.create_topics(admin, plans, partitions=3, replication=1)
     assert [(r.name, r.status, r.detail) for r in results] == [
         ("t", "exists", "has 2 partitions, not the 3 asked for"),

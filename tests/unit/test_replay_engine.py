@@ -11,23 +11,23 @@ import pytest
 from kafkactl import headers as hdr
 from kafkactl.config import load_settings
 from kafkactl.errors import KafkactlError
-from kafkactl.health import replay_group
 from kafkactl.kafka.ports import ConsumedRecord, TopicPartition
 from kafkactl.replay import Filters, ReplayEngine, ReplayOptions, decode_progress, replay_from
+from kafkactl.topology import dlq_topic, replay_group, retry_topic
 from tests.fakes import FakeCluster, FakeProducer
 
 MAIN = "orders"
 GROUP = "billing"
 SETTINGS = load_settings(env={"KAFKA_RETRY_DELAYS": "100ms,200ms"}, config_path=os.devnull)
-T1 = SETTINGS.retry_topic(MAIN, 1, GROUP)
-DLQ = SETTINGS.dlq_topic(MAIN, GROUP)
+T1 = retry_topic(SETTINGS, MAIN, 1, GROUP)
+DLQ = dlq_topic(SETTINGS, MAIN, GROUP)
 REPLAY_GROUP = replay_group(DLQ)
 
 
 def make_cluster(keys_by_partition: list[list[bytes]]) -> FakeCluster:
     """The pipeline's topics, with kafkactl dead letters in the DLQ (one list per partition)."""
     cluster = FakeCluster()
-    cluster.create_topics([MAIN, T1, SETTINGS.retry_topic(MAIN, 2, GROUP)], 2)
+    cluster.create_topics([MAIN, T1, retry_topic(SETTINGS, MAIN, 2, GROUP)], 2)
     cluster.create_topic(DLQ, len(keys_by_partition))
     origin_offset = 0
     for partition, keys in enumerate(keys_by_partition):

@@ -5,7 +5,8 @@ from kafkactl.headers import Failure
 from kafkactl.message import Message
 from kafkactl.metrics import Metrics
 from kafkactl.producer import Delivery
-from kafkactl.router import RetryRouter, TierMap
+from kafkactl.router import RetryRouter
+from kafkactl.topology import TierMap
 
 SETTINGS = load_settings(env={"KAFKA_RETRY_DELAYS": "1s,10s"})
 RETRYABLE = Failure("retryable", "ValueError", "x")
