@@ -23,7 +23,7 @@ from kafkactl import headers as hdr
 from kafkactl.config import Settings
 from kafkactl.dedupe import DedupeStore
 from kafkactl.dispatch import WorkerPool, lane_for
-from kafkactl.errors import FatalError, KafkactlError
+from kafkactl.errors import FatalError, KafkactlError, OutputClosed
 from kafkactl.filters import RecordFilter
 from kafkactl.gctune import fewer_collections, fewer_thread_switches
 from kafkactl.kafka import ConsumerPort, Offsets, Record, TopicPartition, connect_admin
@@ -374,7 +374,7 @@ class ConsumerPipeline:
             try:
                 self.handler.handle(message)
             except BaseException as exc:
-                if type(exc).__name__ == "OutputClosed":
+                if isinstance(exc, OutputClosed):
                     self._output_lost = True
                     self.request_stop("output closed")
                     return False
@@ -510,7 +510,7 @@ class ConsumerPipeline:
             # Any exception a handler raises is its failure, BaseExceptions included
             # (KeyboardInterrupt, SystemExit, GeneratorExit, a custom one): signals reach the
             # main thread only, so none of these can be a request to stop kafkactl.
-            if type(exc).__name__ == "OutputClosed":
+            if isinstance(exc, OutputClosed):
                 self._output_lost = True
                 self.request_stop("output closed")
                 self._abandon(work)  # not complete: redelivered next time
@@ -634,7 +634,7 @@ class ConsumerPipeline:
             try:
                 flush()  # what the handler wrote must be out before its offsets are committed
             except Exception as exc:
-                if type(exc).__name__ != "OutputClosed":
+                if not isinstance(exc, OutputClosed):
                     raise
                 self._output_lost = True
                 self.request_stop("output closed")

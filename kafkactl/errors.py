@@ -49,3 +49,7 @@ class DeliveryError(KafkactlError):
 
 class FatalError(Exception):
     """Raised by a handler for a failure that retrying cannot fix: the message goes to the DLQ."""
+
+
+class OutputClosed(Exception):
+    """Stdout was closed by its reader: stop consuming cleanly; the message is not complete."""

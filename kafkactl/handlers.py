@@ -9,7 +9,7 @@ Exceptions a handler raises, and what the consumer should do with them:
 - `HandlerFailure` (kafkactl.message): the message failed; `.failure` is a fully described
   `Failure` (kind `retryable`, `fatal`, `timeout` or `decode`; class; message; trace) ready for
   the retry/DLQ headers of SPEC §8. `ExecHandler` and `PythonHandler` raise only this.
-- `OutputClosed` (this module): stdout is gone (the reader of the pipe exited, as in
+- `OutputClosed` (kafkactl.errors): stdout is gone (the reader of the pipe exited, as in
   `kafkactl consume t | head -n 5`). It is not a failure of the message: the message is NOT
   complete, so its offset must not be committed; the consumer should stop as on a shutdown
   signal and exit 0 quietly. `PrintHandler` raises only this.
@@ -48,7 +48,7 @@ from typing import Any, BinaryIO, Protocol, runtime_checkable
 
 import orjson
 
-from kafkactl.errors import FatalError, UsageError
+from kafkactl.errors import FatalError, OutputClosed, UsageError
 from kafkactl.headers import MAX_MESSAGE_BYTES, MAX_TRACE_BYTES, Failure, truncate
 from kafkactl.message import HandlerFailure, Message
 from kafkactl.print_formats import PrintFormat
@@ -80,10 +80,6 @@ class Handler(Protocol):
     def close(self) -> None:
         """Release resources; called once, after the last handle() returned."""
         ...
-
-
-class OutputClosed(Exception):
-    """Stdout was closed by its reader: stop consuming cleanly; the message is not complete."""
 
 
 def tail(text: str, limit: int) -> str:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from loguru import logger
 
 from kafkactl.config import Settings
-from kafkactl.errors import KafkactlError, UsageError
+from kafkactl.errors import KafkactlError, OutputClosed, UsageError
 from kafkactl.filters import RecordFilter
 from kafkactl.kafka import ConsumerPort, Record, TopicPartition, connect_admin
 from kafkactl.kafka import connect_consumer as default_connect_consumer
@@ -192,7 +192,7 @@ class TopicReader:
         try:
             self.handler.handle(message)
         except BaseException as exc:  # a handler's exception of any kind is its failure
-            if type(exc).__name__ == "OutputClosed":
+            if isinstance(exc, OutputClosed):
                 self.request_stop("output closed")
                 return False
             self._failed(message, exc)
