@@ -1,4 +1,5 @@
-"""Durations (`250ms`, `10s`, `5m`, `1h`) and points in time (ISO-8601, epoch ms, `-15m`)."""
+"""Durations (`250ms`, `10s`, `5m`, `1h`), points in time (ISO-8601, epoch ms, `-15m`), and
+text from the operating system that was not UTF-8 (argv, environment)."""
 
 from __future__ import annotations
 
@@ -62,3 +63,13 @@ def parse_time_ms(text: str, now_ms: int | None = None) -> int:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return int(parsed.timestamp() * 1000)
+
+
+def not_utf8(text: str) -> bool:
+    """True when `text` holds bytes that were not UTF-8 (Python's surrogate escapes)."""
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
+def printable(text: str) -> str:
+    """`text` as one printable line: bytes that are not UTF-8 as \\xNN."""
+    return text.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")

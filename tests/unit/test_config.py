@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import types
+import typing
 from pathlib import Path
 from textwrap import dedent
 
 import pytest
 
-from kafkactl.config import MASK, SPECS, load_settings
+from kafkactl.config import MASK, SPECS, Settings, load_settings
 from kafkactl.errors import EXIT_USAGE, ConfigError
 
 PASSWORD = "pw-S3cret!xyz"
@@ -819,3 +822,44 @@ def test_numbers_and_names_out_of_range_are_refused(
     with pytest.raises(ConfigError) as excinfo:
         load_settings(env=env)
     assert_names(excinfo.value, f"{var} (from env)", fragment)
+
+
+# --- Settings and the SPECS table agree -------------------------------------------------------
+
+BOOKKEEPING = ("sources", "context", "config_file")
+
+
+def _matches(value: object, hint: object) -> bool:
+    """True when `value` is of the type `hint` names (unions, tuple[X, ...], None)."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return any(_matches(value, arg) for arg in typing.get_args(hint))
+    if typing.get_origin(hint) is tuple:
+        item = typing.get_args(hint)[0]
+        return isinstance(value, tuple) and all(_matches(v, item) for v in value)
+    if hint is type(None):
+        return value is None
+    assert isinstance(hint, type), hint
+    return isinstance(value, hint)
+
+
+def test_settings_has_one_field_per_spec_in_the_table_order() -> None:
+    names = [f.name for f in dataclasses.fields(Settings)]
+    assert names == [spec.name for spec in SPECS] + list(BOOKKEEPING)
+
+
+def test_each_field_type_holds_the_parsed_default_and_none_only_without_one() -> None:
+    hints = typing.get_type_hints(Settings)
+    for spec in SPECS:
+        hint = hints[spec.name]
+        assert _matches(None, hint) == (spec.default is None), spec.name
+        if spec.default is not None:
+            assert _matches(spec.parse(spec.default), hint), spec.name
+
+
+def test_secret_fields_stay_out_of_repr(env: dict[str, str]) -> None:
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    assert [s.name for s in SPECS if s.secret] == ["sasl_password"]
+    for spec in SPECS:
+        assert fields[spec.name].repr is not spec.secret, spec.name
+    settings = load_settings(env={**env, "KAFKA_SASL_PASSWORD": PASSWORD})
+    assert PASSWORD not in repr(settings)

@@ -1,4 +1,5 @@
-"""Durations (`250ms`, `10s`, `5m`, `1h`) and points in time (ISO-8601, epoch ms, `-15m`)."""
+"""Durations (`250ms`, `10s`, `5m`, `1h`), points in time (ISO-8601, epoch ms, `-15m`), and text
+that was not UTF-8."""
 
 from __future__ import annotations
 
@@ -6,7 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kafkactl.units import format_duration, parse_duration, parse_durations, parse_time_ms
+from kafkactl.units import (
+    format_duration,
+    not_utf8,
+    parse_duration,
+    parse_durations,
+    parse_time_ms,
+    printable,
+)
 
 NOW_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 
@@ -191,3 +199,11 @@ def test_parse_time_ms_rejects_epochs_past_int64() -> None:
     with pytest.raises(ValueError, match="int64"):
         parse_time_ms(str(2**63))
     assert parse_time_ms(str(2**63 - 1)) == 2**63 - 1
+
+
+def test_bytes_that_were_not_utf8_are_found_and_shown_as_hex() -> None:
+    raw = b"caf\xe9 ok".decode("utf-8", "surrogateescape")  # how Python hands over argv/env
+    assert not_utf8(raw)
+    assert printable(raw) == "caf\\xe9 ok"
+    assert not not_utf8("café ok")
+    assert printable("plain") == "plain"

@@ -1,0 +1,50 @@
+"""Rules across settings: an idempotent producer needs acks=all, backoffs in order, SASL
+needs a mechanism and credentials."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kafkactl.config.parsers import SASL_MECHANISMS
+from kafkactl.config.specs import SPEC_BY_NAME
+from kafkactl.errors import ConfigError
+
+
+def check_combinations(values: dict[str, Any], sources: dict[str, str]) -> None:
+    """Cross-setting rules; an idempotent producer needs acks=all."""
+    if values["producer_idempotent"] and values["producer_acks"] != "all":
+        if sources["producer_idempotent"] == "default":
+            # acks was lowered on purpose: idempotence is off rather than an error.
+            values["producer_idempotent"] = False
+            sources["producer_idempotent"] = f"default (off: acks={values['producer_acks']})"
+        else:
+            raise ConfigError(
+                "KAFKA_PRODUCER_IDEMPOTENT",
+                sources["producer_idempotent"],
+                f"an idempotent producer requires acks=all, but acks is "
+                f"{values['producer_acks']} (from {sources['producer_acks']}); "
+                "set acks=all or turn idempotence off",
+            )
+    if values["reconnect_backoff_min"] > values["reconnect_backoff_max"]:
+        raise ConfigError(
+            "KAFKA_RECONNECT_BACKOFF_MIN",
+            sources["reconnect_backoff_min"],
+            "must not be longer than KAFKA_RECONNECT_BACKOFF_MAX",
+        )
+    mechanism = values["sasl_mechanism"]
+    if values["security_protocol"].startswith("SASL_"):
+        if not mechanism:
+            raise ConfigError(
+                "KAFKA_SASL_MECHANISM",
+                sources["sasl_mechanism"],
+                f"required with {values['security_protocol']}; use one of "
+                + ", ".join(SASL_MECHANISMS),
+            )
+        for name in ("sasl_username", "sasl_password"):
+            if not values[name]:
+                hint = " (or KAFKA_SASL_PASSWORD_FILE)" if name == "sasl_password" else ""
+                raise ConfigError(
+                    SPEC_BY_NAME[name].env,
+                    sources[name],
+                    f"required with {values['security_protocol']} ({mechanism}){hint}",
+                )

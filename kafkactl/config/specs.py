@@ -1,0 +1,220 @@
+"""The settings table: one row per setting (name, environment variable, default, parser, help).
+
+`Settings` (settings.py) has one field per row, in this order; tests/unit/test_config.py checks
+that the two agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kafkactl.config import parsers as p
+from kafkactl.units import format_duration
+
+MASK = "********"
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One setting: its attribute name, environment variable, default, parser and help."""
+
+    name: str
+    env: str
+    default: Any
+    parse: Callable[[Any], Any]
+    help: str
+    secret: bool = False
+
+    @property
+    def file_key(self) -> str:
+        """The key of this setting inside a config-file context."""
+        return self.name.replace("_", "-")
+
+
+SPECS: tuple[SettingSpec, ...] = (
+    SettingSpec("brokers", "KAFKA_BROKERS", "localhost:9092", p.brokers, "bootstrap servers"),
+    SettingSpec("client_id", "KAFKA_CLIENT_ID", "kafkactl", p.non_empty, "client id"),
+    SettingSpec(
+        "engine",
+        "KAFKA_ENGINE",
+        "auto",
+        p.choice(p.ENGINE_CHOICES),
+        "auto (librdkafka when installed), kafka-python, librdkafka",
+    ),
+    SettingSpec(
+        "security_protocol",
+        "KAFKA_SECURITY_PROTOCOL",
+        "PLAINTEXT",
+        p.choice(p.SECURITY_PROTOCOLS, upper=True),
+        "PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL",
+    ),
+    SettingSpec(
+        "sasl_mechanism",
+        "KAFKA_SASL_MECHANISM",
+        None,
+        p.choice(p.SASL_MECHANISMS, upper=True),
+        "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512",
+    ),
+    SettingSpec("sasl_username", "KAFKA_SASL_USERNAME", None, p.non_empty, "SASL user"),
+    SettingSpec("sasl_password", "KAFKA_SASL_PASSWORD", None, p.non_empty, "SASL password", True),
+    SettingSpec(
+        "sasl_password_file",
+        "KAFKA_SASL_PASSWORD_FILE",
+        None,
+        p.existing_file,
+        "file holding the SASL password (used unless KAFKA_SASL_PASSWORD is set as high)",
+    ),
+    SettingSpec("ssl_cafile", "KAFKA_SSL_CAFILE", None, p.existing_file, "CA certificate (PEM)"),
+    SettingSpec(
+        "ssl_certfile", "KAFKA_SSL_CERTFILE", None, p.existing_file, "client certificate (PEM)"
+    ),
+    SettingSpec("ssl_keyfile", "KAFKA_SSL_KEYFILE", None, p.existing_file, "client key (PEM)"),
+    SettingSpec(
+        "ssl_check_hostname",
+        "KAFKA_SSL_CHECK_HOSTNAME",
+        True,
+        p.boolean,
+        "check that the broker certificate names the host connected to",
+    ),
+    SettingSpec("producer_acks", "KAFKA_PRODUCER_ACKS", "all", p.acks, "0, 1, all"),
+    SettingSpec(
+        "producer_idempotent",
+        "KAFKA_PRODUCER_IDEMPOTENT",
+        True,
+        p.boolean,
+        "idempotent producer (requires acks=all)",
+    ),
+    SettingSpec(
+        "producer_retries",
+        "KAFKA_PRODUCER_RETRIES",
+        10,
+        p.whole_number(0, p.INT32_MAX),
+        "publish attempts on retriable errors",
+    ),
+    SettingSpec(
+        "producer_compression",
+        "KAFKA_PRODUCER_COMPRESSION",
+        "none",
+        p.choice(p.COMPRESSIONS),
+        "none, gzip, snappy, lz4, zstd",
+    ),
+    SettingSpec(
+        "producer_linger_ms",
+        "KAFKA_PRODUCER_LINGER_MS",
+        20,
+        p.whole_number(0, 900_000),
+        "batching delay",
+    ),
+    SettingSpec(
+        "producer_batch_size",
+        "KAFKA_PRODUCER_BATCH_SIZE",
+        262144,
+        p.whole_number(1, p.INT32_MAX),
+        "batch size in bytes",
+    ),
+    SettingSpec(
+        "consumer_group_id",
+        "KAFKA_CONSUMER_GROUP_ID",
+        None,
+        p.group,
+        "group (none: consume reads without one)",
+    ),
+    SettingSpec(
+        "consumer_workers", "KAFKA_CONSUMER_WORKERS", 4, p.whole_number(1, 1024), "worker pool"
+    ),
+    SettingSpec(
+        "consumer_fetch_min_bytes",
+        "KAFKA_CONSUMER_FETCH_MIN_BYTES",
+        None,
+        p.whole_number(1, 100_000_000),
+        "fetch.min.bytes",
+    ),
+    SettingSpec(
+        "consumer_fetch_max_bytes",
+        "KAFKA_CONSUMER_FETCH_MAX_BYTES",
+        None,
+        p.whole_number(1, 2_147_483_135),
+        "fetch.max.bytes",
+    ),
+    SettingSpec(
+        "consumer_max_poll_records",
+        "KAFKA_CONSUMER_MAX_POLL_RECORDS",
+        None,
+        p.whole_number(1, 1_000_000),
+        "max.poll.records",
+    ),
+    SettingSpec(
+        "consumer_auto_offset_reset",
+        "KAFKA_CONSUMER_AUTO_OFFSET_RESET",
+        "earliest",
+        p.choice(("earliest", "latest")),
+        "earliest, latest",
+    ),
+    SettingSpec(
+        "retry_delays", "KAFKA_RETRY_DELAYS", "1s,10s,60s", p.delays, "one delay per retry tier"
+    ),
+    SettingSpec(
+        "retry_topic_template",
+        "KAFKA_RETRY_TOPIC_TEMPLATE",
+        "{topic}.{group}.retry.{n}",
+        p.template({"topic", "n"}, {"topic", "group", "n"}),
+        "retry tier names",
+    ),
+    SettingSpec(
+        "dlq_topic_template",
+        "KAFKA_DLQ_TOPIC_TEMPLATE",
+        "{topic}.{group}.dlq",
+        p.template({"topic"}, {"topic", "group"}),
+        "DLQ name",
+    ),
+    SettingSpec(
+        "reconnect_backoff_min", "KAFKA_RECONNECT_BACKOFF_MIN", "1s", p.backoff, "first backoff"
+    ),
+    SettingSpec(
+        "reconnect_backoff_max", "KAFKA_RECONNECT_BACKOFF_MAX", "30s", p.backoff, "longest backoff"
+    ),
+    SettingSpec(
+        "connect_timeout",
+        "KAFKA_CONNECT_TIMEOUT",
+        "30s",
+        p.duration,
+        "give up connecting after this long (exit 3)",
+    ),
+    SettingSpec(
+        "health_interval", "KAFKA_HEALTH_INTERVAL", "30s", p.duration, "health loop period"
+    ),
+    SettingSpec(
+        "metrics_port",
+        "KAFKA_METRICS_PORT",
+        None,
+        p.whole_number(0, 65535),
+        "Prometheus /metrics port",
+    ),
+    SettingSpec(
+        "log_level", "KAFKA_LOG_LEVEL", "INFO", p.choice(p.LOG_LEVELS, upper=True), "level"
+    ),
+    SettingSpec(
+        "log_format", "KAFKA_LOG_FORMAT", "auto", p.choice(p.LOG_FORMATS), "json, pretty, auto"
+    ),
+)
+SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
+SPEC_BY_FILE_KEY = {spec.file_key: spec for spec in SPECS}
+
+
+def display_value(spec: SettingSpec, value: Any) -> str:
+    """How a value is shown to a person (durations as `10s`, lists comma-joined, secrets masked)."""
+    if value is None:
+        return "-"
+    if spec.secret:
+        return MASK
+    if spec.parse in (p.duration, p.backoff):
+        return format_duration(value)
+    if spec.parse is p.delays:
+        return ",".join(format_duration(v) for v in value)
+    if isinstance(value, tuple):
+        return ",".join(value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
