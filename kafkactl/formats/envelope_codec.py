@@ -1,0 +1,77 @@
+"""The envelope `consume` prints (SPEC §7): kcat's `-J` shape plus binary safety.
+
+Key and payload are UTF-8 text, or base64 with `key_encoding` / `payload_encoding: "base64"`.
+Header values are all text, or, when any of them is not UTF-8, all base64 with
+`headers_encoding: "base64"`. `kafkactl.formats.envelope` reads these lines back.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+BASE64 = "base64"
+TIMESTAMP_TYPES = {0: "create", 1: "logappend"}
+
+
+def tstype_name(timestamp_type: int | str | None) -> str:
+    """kcat's name for a timestamp type: create, logappend, or none."""
+    if isinstance(timestamp_type, str):
+        return timestamp_type
+    return TIMESTAMP_TYPES.get(timestamp_type, "none") if timestamp_type is not None else "none"
+
+
+def encode_envelope(
+    topic: str,
+    partition: int,
+    offset: int,
+    timestamp: int | None,
+    timestamp_type: int | str | None,
+    key: bytes | None,
+    value: bytes | None,
+    headers: Sequence[tuple[str, bytes | None]] | None,
+) -> bytes:
+    """One envelope line (without newline), kcat -J shape, binary-safe:
+    `{"topic","partition","offset","tstype","ts","headers":[k,v,...],"key","payload"}`."""
+    doc: dict[str, Any] = {
+        "topic": topic,
+        "partition": partition,
+        "offset": offset,
+        "tstype": tstype_name(timestamp_type),
+        "ts": timestamp if timestamp is not None else -1,
+        "headers": None,
+        "key": None,
+        "payload": None,
+    }
+    flat: list[str | None] = []
+    headers_b64 = False
+    if headers:
+        try:
+            for name, hv in headers:
+                flat.append(name)
+                flat.append(None if hv is None else hv.decode("utf-8"))
+        except UnicodeDecodeError:
+            headers_b64 = True
+            flat = []
+            for name, hv in headers:
+                flat.append(name)
+                flat.append(None if hv is None else base64.b64encode(hv).decode("ascii"))
+    doc["headers"] = flat
+    if key is not None:
+        try:
+            doc["key"] = key.decode("utf-8")
+        except UnicodeDecodeError:
+            doc["key"] = base64.b64encode(key).decode("ascii")
+            doc["key_encoding"] = BASE64
+    if value is not None:
+        try:
+            doc["payload"] = value.decode("utf-8")
+        except UnicodeDecodeError:
+            doc["payload"] = base64.b64encode(value).decode("ascii")
+            doc["payload_encoding"] = BASE64
+    if headers_b64:
+        doc["headers_encoding"] = BASE64
+    return orjson.dumps(doc)

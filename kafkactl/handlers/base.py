@@ -1,0 +1,51 @@
+"""The handler contract (SPEC §7) and the small helpers every handler shares.
+
+`handle(message)` returns on success and raises on failure; `close()` releases what the handler
+holds. Handlers are called from many worker threads at once and are thread-safe.
+
+Exceptions a handler raises, and what the consumer should do with them:
+
+- `HandlerFailure` (kafkactl.message): the message failed; `.failure` is a fully described
+  `Failure` (kind `retryable`, `fatal`, `timeout` or `decode`; class; message; trace) ready for
+  the retry/DLQ headers of SPEC §8. `ExecHandler` and `PythonHandler` raise only this.
+- `OutputClosed` (kafkactl.errors): stdout is gone (the reader of the pipe exited, as in
+  `kafkactl consume t | head -n 5`). It is not a failure of the message: the message is NOT
+  complete, so its offset must not be committed; the consumer should stop as on a shutdown
+  signal and exit 0 quietly. `PrintHandler` raises only this.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from kafkactl.message import Message
+
+DEFAULT_FATAL_EXIT_CODES = frozenset({100})
+
+
+@runtime_checkable
+class Handler(Protocol):
+    """Handles one message: returns on success, raises (HandlerFailure, OutputClosed) otherwise."""
+
+    def handle(self, message: Message) -> None:
+        """Handle one message; called concurrently from worker threads."""
+        ...
+
+    def close(self) -> None:
+        """Release resources; called once, after the last handle() returned."""
+        ...
+
+
+def tail(text: str, limit: int) -> str:
+    """The end of `text` cut to at most `limit` UTF-8 bytes, never inside a character."""
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    return "..." + data[len(data) - (limit - 3) :].decode("utf-8", "ignore")
+
+
+def class_name(cls: type) -> str:
+    """`Name` for builtins, `module.Qualname` otherwise."""
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"

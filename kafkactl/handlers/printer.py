@@ -1,0 +1,118 @@
+"""The default handler (SPEC §7): each message as one envelope JSON line on stdout."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any, BinaryIO
+
+from kafkactl.errors import OutputClosed
+from kafkactl.formats.envelope_codec import encode_envelope
+from kafkactl.message import Message
+
+
+def _envelope_encoder() -> Callable[[Message], bytes]:
+    """The envelope encoder of kafkactl.formats bound to a Message."""
+    encode = encode_envelope
+
+    def encoder(message: Message) -> bytes:
+        return encode(
+            message.topic,
+            message.partition,
+            message.offset,
+            message.timestamp,
+            message.timestamp_type,
+            message.key,
+            message.value,
+            message.headers,
+        )
+
+    return encoder
+
+
+def _buffered_stdout() -> BinaryIO:
+    """Standard output with a 64 KiB buffer of its own, whatever Python's settings.
+
+    Under PYTHONUNBUFFERED=1 (common in containers) sys.stdout.buffer writes every line with
+    its own system call, which costs more than everything else per record. Lines are flushed
+    before each offset commit and at close, so buffering loses nothing.
+    """
+    try:
+        sys.stdout.flush()
+        return open(sys.stdout.fileno(), "wb", buffering=64 * 1024, closefd=False)
+    except (AttributeError, OSError, ValueError):  # no real stdout (embedded, tests)
+        return sys.stdout.buffer
+
+
+class PrintHandler:
+    """Writes each message as one envelope JSON line (SPEC §7) to a binary stream; never fails.
+
+    Lines are buffered; the consumer calls flush() before every offset commit, so a committed
+    offset always has its line written to the OS. Raises OutputClosed once the reader is gone.
+    `inline` tells the consumer to run it on the poll thread: it cannot fail, so a worker pool
+    would only add hand-offs.
+    """
+
+    inline = True
+
+    def __init__(
+        self,
+        stream: BinaryIO | None = None,
+        *,
+        encoder: Callable[[Message], bytes] | None = None,
+        exact: bool = False,
+    ) -> None:
+        self._stream = stream if stream is not None else _buffered_stdout()
+        self._encode = encoder or _envelope_encoder()
+        self._exact = exact  # a template writes exactly its bytes: no newline added
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def handle(self, message: Message) -> None:
+        """Encode outside the lock, then write the whole line under it."""
+        line = self._encode(message)
+        if not self._exact and not line.endswith(b"\n"):
+            line += b"\n"
+        with self._lock:
+            if self._closed:
+                raise OutputClosed("output closed")
+            self._guarded(self._stream.write, line)
+
+    def flush(self) -> None:
+        """Push buffered lines to the OS (called before offsets are committed)."""
+        with self._lock:
+            if self._closed:
+                raise OutputClosed("output closed")
+            self._guarded(self._stream.flush)
+
+    def _guarded(self, call: Callable[..., Any], *args: Any) -> None:
+        try:
+            call(*args)
+        except (BrokenPipeError, ValueError) as exc:
+            # ValueError: "I/O operation on closed file".
+            self._closed = True
+            self._silence()
+            raise OutputClosed(f"output closed ({exc})") from None
+
+    def _silence(self) -> None:
+        """Point the dead stream's fd at /dev/null so the flush at interpreter exit is quiet."""
+        try:
+            fd = self._stream.fileno()
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, fd)
+            finally:
+                os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def close(self) -> None:
+        """Flush what is buffered (quietly if the reader is gone)."""
+        with self._lock:
+            if self._closed:
+                return
+            with contextlib.suppress(BrokenPipeError, ValueError):
+                self._stream.flush()
