@@ -78,14 +78,16 @@ def test_missing_topic_is_unhealthy(run_cli, topic_name):
 
 
 def test_missing_retry_tier_is_unhealthy_unless_no_retry(run_cli, brokers, topic_name):
-    assert run_cli("create-topics", topic_name, "--no-retry").returncode == 0
+    # --no-retry makes the topic and the group's DLQ (what consume --no-retry needs), no tiers
+    made = run_cli("create-topics", topic_name, "-g", "g2", "--no-retry")
+    assert made.returncode == 0, made.stderr.decode()
     _commit(brokers, "g2", topic_name)
     assert run_cli("health", "-t", topic_name, "-g", "g2").returncode == 1
     assert run_cli("health", "-t", topic_name, "-g", "g2", "--no-retry").returncode == 0
 
 
 def test_lag_per_partition_and_max_lag(run_cli, brokers, topic_name):
-    assert run_cli("create-topics", topic_name, "--no-retry", "-p", "2").returncode == 0
+    assert run_cli("create-topics", topic_name, "-g", "lagging", "--no-retry", "-p", "2").returncode == 0
     _produce(brokers, topic_name, 7, partition=1)
     _commit(brokers, "lagging", topic_name, 0, partition=0)
     result = run_cli("health", "-t", topic_name, "-g", "lagging", "--no-retry", "--json")
@@ -106,7 +108,7 @@ def test_committed_offsets_reduce_lag(run_cli, brokers, topic_name):
     from kafka import KafkaConsumer, TopicPartition
     from kafka.structs import OffsetAndMetadata
 
-    assert run_cli("create-topics", topic_name, "--no-retry", "-p", "1").returncode == 0
+    assert run_cli("create-topics", topic_name, "-g", "half", "--no-retry", "-p", "1").returncode == 0
     _produce(brokers, topic_name, 10)
     consumer = KafkaConsumer(
         bootstrap_servers=brokers.split(","), group_id="half", enable_auto_commit=False
@@ -151,8 +153,8 @@ def test_bad_setting_exits_2_before_connecting(run_cli):
 
 
 def test_a_group_with_no_offsets_and_no_members_is_an_unknown_group(run_cli, topic_name):
-    assert run_cli("create-topics", topic_name, "--no-retry").returncode == 0
     typo = f"{topic_name}-typo-group"
+    assert run_cli("create-topics", topic_name, "-g", typo, "--no-retry").returncode == 0
     result = run_cli("health", "-t", topic_name, "-g", typo, "--no-retry", "--json")
     assert result.returncode == 1, result.stderr.decode()
     report = json.loads(result.stdout)
@@ -166,7 +168,8 @@ def test_a_group_with_no_offsets_and_no_members_is_an_unknown_group(run_cli, top
 
 
 def test_a_known_group_is_not_unknown(run_cli, brokers, topic_name):
-    assert run_cli("create-topics", topic_name, "--no-retry").returncode == 0
+    made = run_cli("create-topics", topic_name, "-g", f"{topic_name}-known", "--no-retry")
+    assert made.returncode == 0
     _commit(brokers, f"{topic_name}-known", topic_name)
     result = run_cli("health", "-t", topic_name, "-g", f"{topic_name}-known", "--no-retry")
     assert result.returncode == 0, result.stderr.decode()
