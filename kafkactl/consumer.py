@@ -29,13 +29,13 @@ from kafkactl.gctune import fewer_collections, fewer_thread_switches
 from kafkactl.kafka import ConsumerPort, Offsets, Record, TopicPartition, connect_admin
 from kafkactl.kafka import connect_consumer as default_connect_consumer
 from kafkactl.kafka.admin import Admin
-from kafkactl.message import HandlerFailure, Message
+from kafkactl.message import HandlerFailure, Message, message_from_record
 from kafkactl.metrics import Metrics
 from kafkactl.names import shell_command
 from kafkactl.offsets import OffsetTracker
 from kafkactl.producer import Publisher
 from kafkactl.router import RetryRouter
-from kafkactl.topology import TierMap, default_message_id
+from kafkactl.topology import TierMap
 
 # Asynchronous commits go one at a time: a client may retry a commit that failed (librdkafka
 # does, across a broker restart), and an older commit landing after a newer one would move the
@@ -362,7 +362,7 @@ class ConsumerPipeline:
 
     def _handle_inline(self, tp: TopicPartition, record: Record) -> bool:
         """Run a handler that cannot fail (print) on the poll thread; False once output closed."""
-        message = _to_message(record)
+        message = message_from_record(record)
         if self._filtered_out(tp, message):
             return True
         self._dispatched += 1
@@ -392,7 +392,7 @@ class ConsumerPipeline:
         return True
 
     def _dispatch(self, tp: TopicPartition, record: Record) -> None:
-        message = _to_message(record)
+        message = message_from_record(record)
         if self._filtered_out(tp, message):
             return
         self._tracker.track(tp, record.offset)
@@ -848,27 +848,6 @@ class ConsumerPipeline:
             if close is not None:
                 close()
         return {f"{tp.topic}:{tp.partition}": offset for tp, offset in committed.items()}
-
-
-def _to_message(record: Record) -> Message:
-    headers = list(record.headers or [])
-    message_id = hdr.get_text(headers, hdr.MESSAGE_ID)
-    if not message_id:
-        message_id = default_message_id(record.topic, record.partition, record.offset)
-    # A negative or absurd attempt header (by hand, or a foreign tool) counts as no attempt yet.
-    attempt = (hdr.get_bounded(headers, hdr.ATTEMPT, 0, hdr.MAX_ATTEMPT) or 0) + 1
-    return Message(
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        key=record.key,
-        value=record.value,
-        headers=headers,
-        timestamp=record.timestamp,
-        timestamp_type=record.timestamp_type,
-        message_id=message_id,
-        attempt=attempt,
-    )
 
 
 def _failure(kind: str, exc: BaseException) -> hdr.Failure:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from kafkactl import headers as hdr
 from kafkactl.headers import Failure
+from kafkactl.topology import default_message_id
+
+if TYPE_CHECKING:
+    from kafkactl.kafka.ports import Record
 
 
 @dataclass
@@ -42,9 +47,30 @@ class Message:
 
     def header(self, name: str) -> bytes | None:
         """The last value of header `name`."""
-        from kafkactl.headers import get
+        return hdr.get(self.headers, name)
 
-        return get(self.headers, name)
+
+def message_from_record(record: Record) -> Message:
+    """The Message a handler gets for a consumed record: its id (the record's message-id, else
+    topic-partition-offset) and its attempt (one past the record's attempt header)."""
+    headers = list(record.headers or [])
+    message_id = hdr.get_text(headers, hdr.MESSAGE_ID)
+    if not message_id:
+        message_id = default_message_id(record.topic, record.partition, record.offset)
+    # A negative or absurd attempt header (by hand, or a foreign tool) counts as no attempt yet.
+    attempt = (hdr.get_bounded(headers, hdr.ATTEMPT, 0, hdr.MAX_ATTEMPT) or 0) + 1
+    return Message(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        key=record.key,
+        value=record.value,
+        headers=headers,
+        timestamp=record.timestamp,
+        timestamp_type=record.timestamp_type,
+        message_id=message_id,
+        attempt=attempt,
+    )
 
 
 class HandlerFailure(Exception):

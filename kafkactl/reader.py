@@ -22,7 +22,7 @@ from kafkactl.filters import RecordFilter
 from kafkactl.kafka import ConsumerPort, Record, TopicPartition, connect_admin
 from kafkactl.kafka import connect_consumer as default_connect_consumer
 from kafkactl.kafka.admin import Admin
-from kafkactl.message import HandlerFailure, Message
+from kafkactl.message import HandlerFailure, Message, message_from_record
 from kafkactl.metrics import Metrics
 from kafkactl.positions import Position
 
@@ -181,10 +181,8 @@ class TopicReader:
 
     def _handle(self, record: Record) -> bool:
         """Filter, then handle one record; True when the handler ran (and counted for --count)."""
-        from kafkactl.consumer import _to_message
-
         self.metrics.incr("received")
-        message = _to_message(record)
+        message = message_from_record(record)
         if self.options.record_filter.active and not self.options.record_filter.matches(message):
             self.metrics.incr("filtered")
             return False
