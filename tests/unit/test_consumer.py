@@ -369,7 +369,7 @@ def test_revoke_waits_for_running_work_within_the_drain_timeout():
     assert started.wait(5.0)
     tp = TopicPartition(MAIN, 0)
     # Only the slow message is still running when the rebalance comes (the others are done).
-    assert cluster.wait_for(lambda: pipeline.pipeline.revoked_busy({tp}) == 1, 5.0)
+    assert cluster.wait_for(lambda: pipeline.pipeline.listener.revoked_busy({tp}) == 1, 5.0)
     consumer = pipeline.consumer
     consumer.rebalance()
     # The drain runs inside poll(): opening the gate lets it finish and commit past offset 1.
@@ -674,9 +674,9 @@ def test_a_copy_over_its_topics_limit_is_shrunk_to_fit(limit_known: bool):
 def test_a_due_time_years_ahead_is_capped_at_the_tiers_delay(monkeypatch: pytest.MonkeyPatch):
     from loguru import logger
 
-    import kafkactl.consumer as consumer_module
+    from kafkactl.consumer import flow
 
-    monkeypatch.setattr(consumer_module, "DUE_TIME_SKEW_MS", 0)
+    monkeypatch.setattr(flow, "DUE_TIME_SKEW_MS", 0)
     cluster = make_cluster()
     years = int(time.time() * 1000) + 10 * 365 * 86_400_000
     for value, not_before in ((b"far", years), (b"negative", -5), (b"junk", "soon")):

@@ -1,0 +1,165 @@
+"""Commits: commit points, one asynchronous commit at a time, lost-partition recommits, the final
+commit.
+
+A partition's commit point is its lowest message not yet complete (OffsetTracker): a message is
+complete when its handler succeeded or its retry/DLQ copy was acknowledged. What a handler wrote
+(the print handler's buffered lines) is flushed before its offsets are committed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from loguru import logger
+
+from kafkactl.consumer.state import Partitions
+from kafkactl.errors import OutputClosed
+from kafkactl.kafka import ConsumerPort, Offsets, TopicPartition
+from kafkactl.kafka.admin import Admin
+from kafkactl.metrics import Metrics
+
+# Asynchronous commits go one at a time: a client may retry a commit that failed (librdkafka
+# does, across a broker restart), and an older commit landing after a newer one would move the
+# group's offset back. A commit not settled after this long no longer blocks the next one.
+ASYNC_COMMIT_PATIENCE_S = 30.0
+
+
+class Commits:
+    """When and what the pipeline commits. Its state is guarded by `Partitions.lock`."""
+
+    def __init__(
+        self,
+        partitions: Partitions,
+        group: str,
+        handler: Any,
+        metrics: Metrics,
+        request_stop: Callable[[str], None],
+    ) -> None:
+        self._partitions = partitions
+        self._group = group
+        self._handler = handler
+        self._metrics = metrics
+        self._request_stop = request_stop
+        self._async_commit_since: float | None = None
+        self.lost_points: Offsets = {}  # done before partitions were lost (finish_revoke)
+        self._flushed: Offsets = {}  # commit points whose lines were flushed to the output
+        self._output_lost = False  # the print handler's output closed under it
+
+    @property
+    def settling(self) -> bool:
+        """An asynchronous commit is under way (not settled yet)."""
+        return self._async_commit_since is not None
+
+    def output_closed(self) -> None:
+        """The handler's output closed: commit only what was flushed before, and stop."""
+        self._output_lost = True
+        self._request_stop("output closed")
+
+    def commit(
+        self, consumer: ConsumerPort, sync: bool, partitions: list[TopicPartition] | None = None
+    ) -> Offsets:
+        """Commit the points that moved (sync: every point, and wait); returns what was sent."""
+        now = time.monotonic()
+        since = self._async_commit_since
+        if not sync and since is not None and now - since < ASYNC_COMMIT_PATIENCE_S:
+            return {}  # one at a time: see ASYNC_COMMIT_PATIENCE_S
+        with self._partitions.lock:
+            # The final commit sends every commit point again: an older commit the client
+            # retried may have landed after a newer one.
+            offsets = self._partitions.tracker.to_commit(partitions, every=sync)
+        flush = getattr(self._handler, "flush", None)
+        if flush is not None and not self._output_lost:
+            try:
+                flush()  # what the handler wrote must be out before its offsets are committed
+            except Exception as exc:
+                if not isinstance(exc, OutputClosed):
+                    raise
+                self.output_closed()
+            else:
+                with self._partitions.lock:
+                    self._flushed.update(offsets)
+        offsets = self.out_for_sure(offsets)
+        if not offsets:
+            return {}
+        if sync:
+            consumer.commit(offsets)
+            self._committed(offsets)
+        else:
+            self._async_commit_since = now
+            consumer.commit(offsets, asynchronous=True)
+        return offsets
+
+    def out_for_sure(self, offsets: Offsets) -> Offsets:
+        """Once the output closed, only the points whose lines were flushed before it did.
+
+        Lines still in the print handler's buffer were lost with the output: their offsets
+        must not be committed, so they are read again next time.
+        """
+        if not self._output_lost:
+            return offsets
+        with self._partitions.lock:
+            return {
+                tp: min(point, self._flushed[tp])
+                for tp, point in offsets.items()
+                if tp in self._flushed
+            }
+
+    def commit_done(self, offsets: Offsets, error: BaseException | None) -> None:
+        """An asynchronous commit settled (engine thread: kafka-python IO, librdkafka poll)."""
+        self._async_commit_since = None
+        if error is not None:
+            logger.warning("offset commit failed (will retry): {}", error)
+            return
+        self._committed(offsets)
+
+    def _committed(self, offsets: Offsets) -> None:
+        with self._partitions.lock:
+            moved = self._partitions.tracker.mark_committed(offsets)
+        self._metrics.incr("committed", moved)
+
+    def revoked(self, revoked: set[TopicPartition], commit: bool) -> Offsets:
+        """The commit points of revoked partitions, before they are forgotten.
+
+        Lost partitions (`commit` False) are kept in `lost_points` instead, to commit once they
+        are ours again. The caller holds the lock.
+        """
+        owned = self._partitions.epochs
+        offsets = self._partitions.tracker.to_commit([tp for tp in revoked if tp in owned])
+        offsets = self.out_for_sure(offsets)
+        for tp in revoked:
+            self._flushed.pop(tp, None)
+        if not commit:
+            # Lost (the group fenced us, e.g. a session that expired while the broker
+            # restarted): no commit is possible now. Kept, to commit once they are ours again.
+            self.lost_points.update(offsets)
+        return offsets
+
+    def recommit_lost(self, consumer: ConsumerPort, admin: Admin) -> None:
+        """Commit what was done on lost partitions that came back to this member.
+
+        Only forward: a point at or below what the group has committed (another member went
+        on) is dropped. The records in between were handled here (dedupe remembers them).
+        """
+        with self._partitions.lock:
+            back = {tp: o for tp, o in self.lost_points.items() if tp in self._partitions.epochs}
+        if not back:
+            return
+        try:
+            group_now = admin.committed(self._group, list(back))
+            ahead = {}
+            for tp, point in back.items():
+                done = group_now.get(tp)
+                if done is None or done.offset < point:
+                    ahead[tp] = point
+            if ahead:
+                consumer.commit(ahead)
+                done_at = ", ".join(f"{tp.topic}[{tp.partition}]@{o}" for tp, o in ahead.items())
+                logger.info("committed work done before the partitions were lost: {}", done_at)
+        except Exception as exc:
+            logger.warning("could not commit work done before a rebalance (will retry): {}", exc)
+            return
+        with self._partitions.lock:
+            for tp in back:
+                self.lost_points.pop(tp, None)

@@ -1,0 +1,247 @@
+"""Handling: running the handler on each message and handing every outcome on.
+
+A message runs on a worker (WorkerPool lanes keep the --ordering), or inline on the poll thread
+for a handler that cannot fail (print). Success is recorded in the dedupe store, then the
+message is complete; a failure is routed to its retry tier or the DLQ (complete once the copy
+is acknowledged), or stops the run, or is skipped (--on-failure).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from loguru import logger
+
+from kafkactl import headers as hdr
+from kafkactl.consumer.commits import Commits
+from kafkactl.consumer.failures import classify, failure
+from kafkactl.consumer.options import ConsumeOptions
+from kafkactl.consumer.state import Partitions, Work
+from kafkactl.dedupe import DedupeStore
+from kafkactl.dispatch import WorkerPool, lane_for
+from kafkactl.errors import OutputClosed
+from kafkactl.kafka import Record, TopicPartition
+from kafkactl.message import Message, message_from_record
+from kafkactl.metrics import Metrics
+from kafkactl.router import RetryRouter
+
+
+class Handling:
+    """Takes fetched records (under the lock, from the poll loop) and settles each one."""
+
+    def __init__(
+        self,
+        options: ConsumeOptions,
+        handler: Any,
+        dedupe: DedupeStore,
+        metrics: Metrics,
+        partitions: Partitions,
+        commits: Commits,
+        router: RetryRouter,
+        request_stop: Callable[[str], None],
+    ) -> None:
+        self.options = options
+        self.handler = handler
+        self.dedupe = dedupe
+        self.metrics = metrics
+        self._partitions = partitions
+        self._commits = commits
+        self._router = router
+        self._request_stop = request_stop
+        self.dispatched = 0  # records handed to the handler (--count)
+        self.stop_lines: list[str] = []  # copies the broker refused for good, stop failures
+        self._inline_failures: list[tuple[Work, hdr.Failure, float]] = []
+        self.pool = WorkerPool(options.workers, self._handle)
+
+    # --- on the poll thread, under the lock ---------------------------------------------
+
+    def filtered_out(self, tp: TopicPartition, message: Message) -> bool:
+        """True (and counted, and complete) when --key/--header/--grep leave the message out."""
+        wanted = self.options.record_filter
+        if not wanted.active or wanted.matches(message):
+            return False
+        self.metrics.incr("received")
+        self.metrics.incr("filtered")
+        self._partitions.tracker.skip(tp, message.offset)
+        return True
+
+    def handle_inline(self, tp: TopicPartition, record: Record) -> bool:
+        """Run a handler that cannot fail (print) on the poll thread; False once output closed."""
+        message = message_from_record(record)
+        if self.filtered_out(tp, message):
+            return True
+        partitions = self._partitions
+        self.dispatched += 1
+        self.metrics.incr("received")
+        if self._seen(message):
+            self.metrics.incr("deduplicated")
+        else:
+            started = time.perf_counter()
+            try:
+                self.handler.handle(message)
+            except BaseException as exc:
+                if isinstance(exc, OutputClosed):
+                    self._commits.output_closed()
+                    return False
+                # "Never fails", yet it did (an encoder bug, a custom stream): a failure like
+                # any other, routed, and the poll loop goes on.
+                partitions.tracker.track(tp, record.offset)
+                partitions.inflight[tp] += 1
+                work = Work(message, tp, partitions.epochs[tp])
+                self._inline_failures.append((work, failure("retryable", exc), started))
+                return True
+            self.metrics.observe_latency(time.perf_counter() - started)
+            self._mark(message)
+            self.metrics.incr("processed")
+        partitions.tracker.skip(tp, record.offset)
+        return True
+
+    def dispatch(self, tp: TopicPartition, record: Record) -> None:
+        """Hand the record to a worker, in its lane."""
+        message = message_from_record(record)
+        if self.filtered_out(tp, message):
+            return
+        partitions = self._partitions
+        partitions.tracker.track(tp, record.offset)
+        partitions.inflight[tp] += 1
+        self.dispatched += 1
+        self.metrics.incr("received")
+        lane = lane_for(self.options.ordering, tp, record.key)
+        self.pool.submit(Work(message, tp, partitions.epochs[tp]), lane)
+
+    # --- on the poll thread, outside the lock ---------------------------------------------
+
+    def route_inline_failures(self) -> None:
+        """Route what the inline handler failed: outside the lock, since a publish may wait for
+        room, and acks need the lock."""
+        failed, self._inline_failures = self._inline_failures, []
+        for work, why, started in failed:
+            self._failed(work, why, started)
+
+    # --- on a worker ----------------------------------------------------------------------
+
+    def _handle(self, work: Work) -> None:
+        """Run the handler on a worker; every outcome settles the work (a worker never dies)."""
+        try:
+            self._run_handler(work)
+        except BaseException as exc:  # a bug of ours: the message stays unfinished, not lost
+            logger.opt(exception=exc).error(
+                "{}[{}]@{}: could not settle the message ({}: {}); it is not committed and "
+                "will be redelivered",
+                work.tp.topic,
+                work.tp.partition,
+                work.message.offset,
+                type(exc).__name__,
+                exc,
+            )
+            self._partitions.abandon(work)
+
+    def _run_handler(self, work: Work) -> None:
+        message = work.message
+        if self._seen(message):
+            self.metrics.incr("deduplicated")
+            self._partitions.complete(work)
+            return
+        started = time.perf_counter()
+        try:
+            self.handler.handle(message)
+        except BaseException as exc:
+            # Any exception a handler raises is its failure, BaseExceptions included
+            # (KeyboardInterrupt, SystemExit, GeneratorExit, a custom one): signals reach the
+            # main thread only, so none of these can be a request to stop kafkactl.
+            if isinstance(exc, OutputClosed):
+                self._commits.output_closed()
+                self._partitions.abandon(work)  # not complete: redelivered next time
+                return
+            why = classify(exc)
+        else:
+            elapsed = time.perf_counter() - started
+            self._mark(message)  # first thing after success: a crash before it re-runs it
+            self.metrics.observe_latency(elapsed)
+            self.metrics.incr("processed")
+            self._partitions.complete(work)
+            return
+        self._failed(work, why, started)
+
+    def _seen(self, message: Message) -> bool:
+        """Whether the dedupe store had this message; a store that fails says no (at least once)."""
+        try:
+            return self.dedupe.seen(self.options.group, message.message_id)
+        except Exception as exc:
+            logger.warning(
+                "dedupe store failed ({}); handling {} again rather than skipping it",
+                exc,
+                message.message_id,
+            )
+            return False
+
+    def _mark(self, message: Message) -> None:
+        """Record a success in the dedupe store; a store that fails is logged, not fatal."""
+        try:
+            self.dedupe.mark(self.options.group, message.message_id)
+        except Exception as exc:
+            # The handler did succeed; only a later redelivery could run it twice.
+            logger.error("could not record {} in the dedupe store: {}", message.message_id, exc)
+
+    # --- the failure hand-off -------------------------------------------------------------
+
+    def _failed(self, work: Work, why: hdr.Failure, started: float) -> None:
+        """Count a handler failure and route the message to its retry tier or the DLQ."""
+        message = work.message
+        self.metrics.observe_latency(time.perf_counter() - started)
+        self.metrics.incr("failed")
+        logger.bind(
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            key=message.key_text(),
+            message_id=message.message_id,
+            attempt=message.attempt,
+        ).warning("handler failed ({}): {} {}", why.kind, why.error_class, why.message)
+        if self.options.on_failure == "skip":
+            self.metrics.incr("skipped")
+            self._partitions.complete(work)
+            return
+        if self.options.on_failure == "stop":
+            self._stop_on_failure(work, why)
+            return
+        self._router.route(
+            message,
+            why,
+            lambda: self._partitions.complete(work),
+            lambda route, error: self._cannot_route(work, route.topic, error),
+        )
+
+    def _stop_on_failure(self, work: Work, why: hdr.Failure) -> None:
+        """--on-failure stop: end the run at this message, leaving its offset uncommitted."""
+        tp, offset = work.tp, work.message.offset
+        line = (
+            f"handler failed on {tp.topic}[{tp.partition}]@{offset}: {why.error_class}: "
+            f"{why.message}; stopped with offset {offset} not committed (--on-failure skip "
+            "passes failures over; --on-failure dlq routes them to the retry tiers and DLQ)"
+        )
+        with self._partitions.lock:
+            self.stop_lines.append(line)
+        self._partitions.abandon(work)
+        self._request_stop("failure")
+
+    def _cannot_route(self, work: Work, topic: str, error: BaseException) -> None:
+        """A copy the broker refused for good: stop, leave its offset uncommitted, say so."""
+        tp, offset = work.tp, work.message.offset
+        where = f"{tp.topic}[{tp.partition}]@{offset}"
+        line = (
+            f"cannot write the copy of {where} (topic {tp.topic}, partition {tp.partition}, "
+            f"offset {offset}) to {topic}: {error} (not retriable); stopped with offset "
+            f"{offset} not committed (it will be redelivered): fix {topic} (e.g. its "
+            "max.message.bytes, or this client's write access to it) and run again"
+        )
+        with self._partitions.lock:
+            self.stop_lines.append(line)
+        # The run ends with `line` as its error (exit 1); meanwhile, say why it is stopping.
+        logger.bind(
+            topic=work.tp.topic, partition=work.tp.partition, offset=work.message.offset
+        ).warning("stopping: {} refused the copy of {} for good ({})", topic, where, error)
+        self._partitions.abandon(work)
+        self._request_stop("undeliverable")

@@ -1,0 +1,50 @@
+"""What the pipeline is told to do (ConsumeOptions) and what it reports (ConsumeSummary)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from kafkactl.filters import RecordFilter
+
+# dlq: route failures through the tiers into the DLQ; stop: exit 1 at the first failure,
+# nothing from it on committed; skip: count it and go on (neither needs tiers or a DLQ).
+OnFailure = Literal["dlq", "stop", "skip"]
+
+
+@dataclass
+class ConsumeOptions:
+    """How to run the pipeline (the `consume` flags)."""
+
+    topics: list[str]
+    group: str
+    workers: int = 4
+    ordering: str = "key"
+    no_retry: bool = False
+    count: int | None = None
+    exit_at_end: bool = False
+    shutdown_timeout: float = 30.0
+    drain_timeout: float = 10.0
+    metrics_interval: float = 10.0
+    commit_interval: float = 1.0
+    max_in_flight_per_partition: int = 4000
+    poll_timeout_ms: int = 100
+    on_failure: OnFailure = "dlq"
+    record_filter: RecordFilter = field(default_factory=RecordFilter)
+
+    @property
+    def routes(self) -> bool:
+        """True when failures go to retry tiers / the DLQ (which must then exist)."""
+        return self.on_failure == "dlq"
+
+
+@dataclass
+class ConsumeSummary:
+    """The outcome of a run: counters, the reason it stopped, and the offsets committed last."""
+
+    metrics: dict[str, Any]
+    stopped_by: str
+    committed: dict[str, int] = field(default_factory=dict)
+    # Set when the run stopped on a failure (a copy that can never be delivered): one line,
+    # the command exits 1 with it.
+    failure: str | None = None

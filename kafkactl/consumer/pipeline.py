@@ -1,0 +1,348 @@
+"""ConsumerPipeline: the lifecycle of a run and its poll loop.
+
+The loop polls, hands fetched records to Handling (pausing a tier partition at its first record
+not yet due), lets the router retry its publishes, reconciles pauses (FlowControl), commits
+(Commits) and checks for the end. The rebalance hooks are PartitionListener's; the threads and
+the one lock they share are described in `kafkactl.consumer.state`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from loguru import logger
+
+from kafkactl.config import Settings
+from kafkactl.consumer.commits import Commits
+from kafkactl.consumer.flow import FlowControl
+from kafkactl.consumer.handling import Handling
+from kafkactl.consumer.options import ConsumeOptions, ConsumeSummary
+from kafkactl.consumer.rebalance import PartitionListener
+from kafkactl.consumer.state import Partitions, partition_names
+from kafkactl.consumer.topics import check_topics, copy_limits
+from kafkactl.dedupe import DedupeStore
+from kafkactl.gctune import fewer_collections, fewer_thread_switches
+from kafkactl.kafka import ConsumerPort, Offsets, Record, TopicPartition, connect_admin
+from kafkactl.kafka import connect_consumer as default_connect_consumer
+from kafkactl.kafka.admin import Admin
+from kafkactl.metrics import Metrics
+from kafkactl.producer import Publisher
+from kafkactl.router import RetryRouter
+from kafkactl.topology import TierMap
+
+ConsumerFactory = Callable[..., ConsumerPort]
+
+
+class ConsumerPipeline:
+    """At-least-once consumer: commit only past complete messages, route failures, never sleep."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        options: ConsumeOptions,
+        handler: Any,
+        dedupe: DedupeStore,
+        metrics: Metrics | None = None,
+        on_tick: Callable[[dict[str, Any]], None] | None = None,
+        connect_consumer: ConsumerFactory = default_connect_consumer,
+        connect_publisher: Callable[[Settings, Metrics], Publisher] | None = None,
+        connect_cluster: Callable[[Settings], Admin] = connect_admin,
+    ) -> None:
+        self.settings = settings
+        self.options = options
+        self.handler = handler
+        self.dedupe = dedupe
+        self.metrics = metrics or Metrics()
+        self.on_tick = on_tick
+        self._connect_consumer_port = connect_consumer
+        self._connect_publisher = connect_publisher or Publisher
+        self._connect_cluster = connect_cluster
+        self.tiers = TierMap(settings, options.topics, options.group)
+        self._stop = threading.Event()
+        self._stopped_by = "end"
+        self.partitions = Partitions()
+        self.flow = FlowControl(
+            self.partitions, self.tiers, options.max_in_flight_per_partition, self._stop
+        )
+        self.commits = Commits(
+            self.partitions, options.group, handler, self.metrics, self.request_stop
+        )
+        # Made by run(), once the clients they use are connected:
+        self.handling: Handling | None = None
+        self.listener: PartitionListener | None = None
+        self._consumer: ConsumerPort | None = None
+        self._admin: Admin | None = None
+        self._publisher: Publisher | None = None
+        self._router: RetryRouter | None = None
+        self._inline = bool(getattr(handler, "inline", False))
+        self._max_records = settings.consumer_max_poll_records or 500
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def request_stop(self, reason: str = "signal") -> None:
+        """Stop fetching, let in-flight work finish, commit, and return from run()."""
+        if not self._stop.is_set():
+            self._stopped_by = reason
+            self._stop.set()
+
+    def run(self) -> ConsumeSummary:
+        """Consume until stopped (signal, --count, --exit-at-end); returns the summary."""
+        from kafkactl.kafka.connect import HealthLoop
+
+        admin = self._admin = self._connect_cluster(self.settings)
+        try:
+            check_topics(admin, self.tiers, self.options)
+        except BaseException:
+            admin.close()
+            raise
+        health = HealthLoop(admin.describe_cluster, self.settings.health_interval).start()
+        self._publisher = self._connect_publisher(self.settings, self.metrics)
+        size_limits = copy_limits(admin, self.tiers, self.options) if self.options.routes else {}
+        self._router = RetryRouter(
+            self.tiers,
+            self._publisher,
+            self.metrics,
+            self.options.no_retry,
+            size_limit=size_limits.get,
+        )
+        self._consumer = self._connect_consumer(self._router)
+        committed: dict[str, int] = {}
+        try:
+            # Longer GIL slices only for the inline (print) handler: with workers, a worker that
+            # finished a handler could wait up to a slice to record its success in the dedupe
+            # store, which widens the window in which a crash re-runs a handled message.
+            switches = fewer_thread_switches() if self._inline else contextlib.nullcontext()
+            with fewer_collections(), switches:
+                self._loop()
+        finally:
+            committed = self._shutdown()
+            health.stop()
+            admin.close()
+        failure = None
+        lines = self.handling.stop_lines if self.handling is not None else []
+        if lines:
+            failure = lines[0]
+            if len(lines) > 1:
+                failure += f" ({len(lines) - 1} more like it in the log)"
+        return ConsumeSummary(self.metrics.snapshot(), self._stopped_by, committed, failure)
+
+    def _connect_consumer(self, router: RetryRouter) -> ConsumerPort:
+        """Connect, start the workers, and subscribe with the rebalance listener."""
+        consumer = self._connect_consumer_port(
+            self.settings, self.options.group, on_commit=self.commits.commit_done
+        )
+        handling = self.handling = Handling(
+            self.options,
+            self.handler,
+            self.dedupe,
+            self.metrics,
+            self.partitions,
+            self.commits,
+            router,
+            self.request_stop,
+        )
+        self.listener = PartitionListener(
+            self.partitions,
+            self.flow,
+            self.commits,
+            handling.pool,
+            router,
+            self.options.drain_timeout,
+        )
+        routed_tiers = self.options.routes and not self.options.no_retry
+        topics = self.tiers.subscribed() if routed_tiers else self.options.topics
+        consumer.subscribe(topics, self.listener)
+        return consumer
+
+    # --- the poll loop ------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        consumer = self._consumer
+        assert self._router is not None and self._admin is not None and consumer is not None
+        poll_timeout = self.options.poll_timeout_ms / 1000
+        next_commit = next_end_check = time.monotonic()
+        next_tick = next_commit + self.options.metrics_interval
+        while not self._stop.is_set():
+            records = consumer.poll(poll_timeout, self._max_records)
+            now = time.monotonic()
+            if records:
+                self._accept(records)
+            self._router.tick()
+            self.flow.reconcile(consumer)
+            if now >= next_commit:
+                self.commits.commit(consumer, sync=False)
+                if self.commits.lost_points:
+                    self.commits.recommit_lost(consumer, self._admin)
+                next_commit = now + self.options.commit_interval
+            if now >= next_tick:
+                if self.on_tick is not None:
+                    self.on_tick(self.metrics.snapshot())
+                self._log_state()
+                next_tick = now + self.options.metrics_interval
+            if self._count_reached():
+                self.request_stop("count")
+            elif self.options.exit_at_end and not records and now >= next_end_check:
+                next_end_check = now + 0.5
+                if self._at_end():
+                    self.request_stop("end")
+
+    def _accept(self, records: dict[TopicPartition, list[Record]]) -> None:
+        """Dispatch fetched records; pause a tier partition at its first record not yet due."""
+        consumer, handling = self._consumer, self.handling
+        assert consumer is not None and handling is not None
+        now_ms = int(time.time() * 1000)
+        limit = self.options.count
+        partitions = self.partitions
+        with partitions.lock:
+            for tp, batch in records.items():
+                if tp not in partitions.epochs:
+                    continue  # fetched just before it was revoked; the new owner reads it
+                tier = self.tiers.role(tp.topic).tier
+                for record in batch:
+                    if tier > 0 and self.flow.holds(tp, tier, record, now_ms):
+                        consumer.seek(tp, record.offset)
+                        break
+                    if limit is not None and handling.dispatched >= limit:
+                        consumer.seek(tp, record.offset)
+                        break
+                    if self._inline:
+                        if not handling.handle_inline(tp, record):
+                            break
+                    else:
+                        handling.dispatch(tp, record)
+        # Routed outside the lock: a publish may wait for room, and acks need the lock.
+        handling.route_inline_failures()
+
+    def _log_state(self) -> None:
+        """One DEBUG line with the pipeline's state, for diagnosing a stalled partition."""
+        consumer = self._consumer
+        assert consumer is not None
+        with self.partitions.lock:
+            inflight = self.partitions.inflight.items()
+            busy = {f"{tp.topic}[{tp.partition}]": n for tp, n in inflight if n}
+            due = {f"{tp.topic}[{tp.partition}]": t for tp, t in self.flow.due.items()}
+        logger.debug(
+            "state: assigned={} paused={} in_flight={} due={} {}",
+            partition_names(consumer.assignment()),
+            partition_names(consumer.paused()),
+            busy,
+            due,
+            consumer.describe_state(),
+        )
+
+    def _count_reached(self) -> bool:
+        limit = self.options.count
+        if limit is None:
+            return False
+        assert self.handling is not None
+        with self.partitions.lock:
+            return self.handling.dispatched >= limit and self.partitions.busy() == 0
+
+    def _at_end(self) -> bool:
+        """True once every assigned partition is read to its end and nothing is pending."""
+        assert self._router is not None and self._publisher is not None
+        partitions = self.partitions
+        with partitions.lock:
+            if not partitions.assigned_once or self.flow.due or partitions.busy():
+                return False
+            owned = list(partitions.epochs)
+        if not owned or self._publisher.in_flight or self._router.waiting:
+            return False
+        assert self._consumer is not None and self._admin is not None
+        try:
+            ends = self._admin.list_offsets(owned, latest=True)
+        except Exception as exc:  # a broker hiccup: the next check asks again
+            logger.debug("end-of-topic check failed, will retry: {}", exc)
+            return False
+        return self._consumer.at_end(ends)
+
+    # --- shutdown -----------------------------------------------------------------------
+
+    def _abandon_unfinished(self) -> None:
+        """Give up on work still running or queued when --shutdown-timeout is over.
+
+        Its offsets stay uncommitted (redelivered on the next run) and a late result is
+        dropped: a new epoch per partition. Without this, closing the consumer would revoke
+        the partitions and wait --drain-timeout again for the same work.
+        """
+        partitions = self.partitions
+        with partitions.lock:
+            busy = {tp: n for tp, n in partitions.inflight.items() if n > 0}
+            if self.handling is not None:
+                self.handling.pool.drop(lambda w: True)  # queued behind stuck work: never started
+            for tp in busy:
+                partitions.renew_epoch(tp)
+        if not busy:
+            return
+        count = sum(busy.values())
+        self.metrics.incr("abandoned", count)
+        logger.warning(
+            "{} message(s) still unfinished after --shutdown-timeout {:g}s in {}: abandoned, "
+            "not committed; they will be redelivered on the next run",
+            count,
+            self.options.shutdown_timeout,
+            partition_names(busy),
+        )
+
+    def _shutdown(self) -> dict[str, int]:
+        """Stop fetching, drain in-flight work, flush routing, commit synchronously, close."""
+        self._stop.set()
+        committed: Offsets = {}
+        deadline = time.monotonic() + self.options.shutdown_timeout
+        consumer = self._consumer
+        try:
+            if consumer is not None:
+                self.flow.reconcile(consumer)  # pause everything: stop fetching
+            while time.monotonic() < deadline:
+                if not self.partitions.busy():
+                    break
+                if self._router is not None:
+                    self._router.tick()
+                if consumer is not None:
+                    consumer.poll(0.05, 1)  # keeps the group membership alive
+                else:
+                    time.sleep(0.05)
+            self._abandon_unfinished()
+            if self._publisher is not None:
+                self._publisher.flush(max(0.5, deadline - time.monotonic()))
+            if consumer is not None and self.commits.lost_points:
+                assert self._admin is not None
+                # Partitions were lost and the group has not given them back yet (a rejoin
+                # under way): wait a little for them, so the work done on them is committed.
+                logger.info(
+                    "waiting up to {:.0f}s for the group to give back lost partitions, to commit "
+                    "the work done on them (Ctrl-C again to skip)",
+                    max(0.0, deadline - time.monotonic()),
+                )
+                while time.monotonic() < deadline:
+                    with self.partitions.lock:
+                        owned = bool(self.partitions.epochs)
+                    if owned:
+                        self.commits.recommit_lost(consumer, self._admin)
+                        break
+                    consumer.poll(0.1, 1)
+            if consumer is not None:
+                # An asynchronous commit still under way could land after the final one.
+                settle_by = min(deadline, time.monotonic() + 5.0)
+                while self.commits.settling and time.monotonic() < settle_by:
+                    consumer.poll(0.05, 1)
+                try:
+                    committed = self.commits.commit(consumer, sync=True)
+                except Exception as exc:
+                    logger.error("final offset commit failed: {}", exc)
+        finally:
+            if self.handling is not None:
+                self.handling.pool.close(timeout=0.5)  # a handler still running is abandoned
+            if consumer is not None:
+                consumer.close()
+            if self._publisher is not None:
+                self._publisher.close(timeout=5.0)
+            self.dedupe.close()
+            close = getattr(self.handler, "close", None)
+            if close is not None:
+                close()
+        return {f"{tp.topic}:{tp.partition}": offset for tp, offset in committed.items()}

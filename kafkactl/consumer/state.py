@@ -1,0 +1,91 @@
+"""Partitions: the state the pipeline's threads share, under its one lock.
+
+Threads: the poll loop owns the consumer (it is not thread-safe); workers run handlers; the
+producer's delivery thread reports routing acks; the rebalance hooks run where the engine runs
+them (kafka-python: its IO thread; librdkafka: inside poll, on the poll loop's thread). Shared
+state (tracker, in-flight counts, epochs, and the flow and commit state kept beside them) is
+guarded by one lock: `Partitions.lock`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from kafkactl.kafka import TopicPartition
+from kafkactl.message import Message
+from kafkactl.offsets import OffsetTracker
+
+
+@dataclass
+class Work:
+    """One message handed out, under the epoch of its partition when it was fetched."""
+
+    message: Message
+    tp: TopicPartition
+    epoch: int
+
+
+class Partitions:
+    """Owned partitions: their epochs, work in flight and commit points (OffsetTracker).
+
+    An epoch changes whenever a partition is assigned anew (or its work is abandoned): a result
+    carrying an older epoch is late, for a partition no longer owned, and is dropped.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.tracker: OffsetTracker[TopicPartition] = OffsetTracker()
+        self.epochs: dict[TopicPartition, int] = {}
+        self.inflight: dict[TopicPartition, int] = defaultdict(int)
+        self.assigned_once = False
+        self._epoch_seq = 0
+
+    def add(self, tp: TopicPartition) -> None:
+        """Track a newly assigned partition under a fresh epoch (the caller holds the lock)."""
+        self._epoch_seq += 1
+        self.epochs[tp] = self._epoch_seq
+        self.inflight[tp] = 0
+        self.tracker.add_partition(tp)
+
+    def renew_epoch(self, tp: TopicPartition) -> None:
+        """A new epoch for `tp` (if owned) and nothing in flight: late results are dropped
+        (the caller holds the lock)."""
+        self._epoch_seq += 1
+        if tp in self.epochs:
+            self.epochs[tp] = self._epoch_seq
+        self.inflight[tp] = 0
+
+    def forget(self, tp: TopicPartition) -> None:
+        """Stop tracking a revoked partition (the caller holds the lock)."""
+        self.epochs.pop(tp, None)
+        self.inflight.pop(tp, None)
+        self.tracker.remove_partition(tp)
+
+    def busy(self, partitions: Iterable[TopicPartition] | None = None) -> int:
+        """Messages in flight: handed out, not complete (of `partitions`, default all)."""
+        with self.lock:
+            if partitions is None:
+                return sum(self.inflight.values())
+            return sum(self.inflight.get(tp, 0) for tp in partitions)
+
+    def complete(self, work: Work) -> None:
+        """The message is done: its offset may be committed past."""
+        with self.lock:
+            if self.epochs.get(work.tp) != work.epoch:
+                return  # a late result for a partition we no longer own: dropped
+            self.tracker.complete(work.tp, work.message.offset)
+            self.inflight[work.tp] -= 1
+
+    def abandon(self, work: Work) -> None:
+        """Stop counting work that will not complete here; its offset stays uncommitted."""
+        with self.lock:
+            if self.epochs.get(work.tp) == work.epoch:
+                self.inflight[work.tp] -= 1
+
+
+def partition_names(partitions: Iterable[TopicPartition]) -> str:
+    """`topic[p], ...` sorted, or `nothing`."""
+    return ", ".join(sorted(f"{tp.topic}[{tp.partition}]" for tp in partitions)) or "nothing"
