@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kafkactl.cli.app import settings_for
 from kafkactl.cli.options import GroupOpt, JsonOpt, QuietOpt, int_flag, positive_float_flag
-from kafkactl.errors import EXIT_FAILED, UsageError
+from kafkactl.errors import EXIT_FAILED, KafkactlError, UsageError
 from kafkactl.topology import dlq_topic
+
+if TYPE_CHECKING:
+    from kafkactl.render.replay import ReplayProgress
+    from kafkactl.replay import Filters, ReplaySummary
+    from kafkactl.replay.operation import ReplayOutcome
 
 INT32_MAX = 2_147_483_647
 INT64_MAX = 2**63 - 1
@@ -153,17 +159,10 @@ def replay_dlq(
     """
     from kafkactl import render
     from kafkactl.cli.streams import require_stdout
-    from kafkactl.metrics import Metrics
     from kafkactl.names import check_group, check_topic
-    from kafkactl.render.replay import (
-        ReplayProgress,
-        confirm_prompt,
-        confirmation,
-        plan_table,
-        summary_table,
-    )
-    from kafkactl.replay import ReplayEngine, ReplayOptions
-    from kafkactl.signals import stop_on_signals
+    from kafkactl.render.replay import plan_table, summary_table
+    from kafkactl.replay import ReplayOptions
+    from kafkactl.replay.operation import replay_dlq as run_replay
 
     check_topic(topic)
     if group is not None:
@@ -202,42 +201,29 @@ def replay_dlq(
         rate=rate,
         from_beginning=from_beginning,
     )
-    show_progress = not quiet and not json_out
-    metrics = Metrics()
-    with ReplayEngine(settings, options, metrics) as engine:
-        engine.open()
-        stop_on_signals(engine.request_stop)
-        if dry_run or not yes:
-            with ReplayProgress(show_progress, "reading") as view:
-                engine.on_progress = view.update
-                plan = engine.plan()
-            engine.on_progress = None
-            if dry_run:
-                if json_out:
-                    render.print_json(plan.as_dict())
-                elif not quiet:
-                    plan_table(plan)
-                    summary_table(plan)
-                if plan.stopped_by.startswith("SIG"):
-                    render.error(f"{plan.stopped_by}: the dry run stopped before the end")
-                    raise typer.Exit(EXIT_INTERRUPTED)
-                return
-            if plan.stopped_by.startswith("SIG"):
-                render.error("interrupted before anything was replayed")
-                raise typer.Exit(EXIT_INTERRUPTED)
-            if plan.to_replay:
-                confirmation(plan)
-                if not _confirm(confirm_prompt(plan)):
-                    render.info("nothing was replayed")
-                    raise typer.Exit(0)
-                stop_on_signals(engine.request_stop)
-            # else: nothing would be sent; the run only records progress over parked records.
-        with ReplayProgress(show_progress) as view:
-            engine.on_progress = view.update
-            summary = engine.run()
-        engine.on_progress = None
+    view = _TerminalView(show_progress=not quiet and not json_out)
+    outcome = _blaming_flags(
+        lambda: run_replay(settings, options, view, dry_run=dry_run, confirm=not yes)
+    )
+    summary = outcome.summary
+    if outcome.ending == "dry-run":
+        if json_out:
+            render.print_json(summary.as_dict())
+        elif not quiet:
+            plan_table(summary)
+            summary_table(summary)
+        if summary.interrupted:
+            render.error(f"{summary.stopped_by}: the dry run stopped before the end")
+            raise typer.Exit(EXIT_INTERRUPTED)
+        return
+    if outcome.ending == "interrupted":
+        render.error("interrupted before anything was replayed")
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if outcome.ending == "declined":
+        render.info("nothing was replayed")
+        raise typer.Exit(0)
     _report(summary, json_out, quiet)
-    if summary.stopped_by.startswith("SIG"):
+    if summary.interrupted:
         render.error(
             f"{summary.stopped_by}: replay stopped before the end; run it again to resume "
             "(what was replayed is remembered)"
@@ -247,7 +233,44 @@ def replay_dlq(
         raise typer.Exit(EXIT_FAILED)
 
 
-def _report(summary, json_out: bool, quiet: bool) -> None:
+# The flag of each ReplayOptions field a core error can name.
+FLAGS = {"to": "--to", "partitions": "--partition"}
+
+
+def _blaming_flags(call: Callable[[], ReplayOutcome]) -> ReplayOutcome:
+    """Run the operation; its errors about option fields name the flags instead."""
+    from kafkactl.replay import DlqNotFound, OptionError
+
+    try:
+        return call()
+    except OptionError as exc:
+        raise exc.worded(FLAGS.get(exc.option, exc.option)) from None
+    except DlqNotFound as exc:
+        raise KafkactlError(
+            f"{exc}; check the topic name and --group (with --group G, TOPIC is the main "
+            "topic; without it, TOPIC is the DLQ)"
+        ) from None
+
+
+class _TerminalView:
+    """The operation's view: a progress bar on stderr, the confirmation and its prompt."""
+
+    def __init__(self, show_progress: bool) -> None:
+        self.show_progress = show_progress
+
+    def progress(self, description: str) -> ReplayProgress:
+        from kafkactl.render.replay import ReplayProgress
+
+        return ReplayProgress(self.show_progress, description)
+
+    def confirm(self, plan: ReplaySummary) -> bool:
+        from kafkactl.render.replay import confirm_prompt, confirmation
+
+        confirmation(plan)
+        return _confirm(confirm_prompt(plan))
+
+
+def _report(summary: ReplaySummary, json_out: bool, quiet: bool) -> None:
     from kafkactl import render
     from kafkactl.render.replay import summary_table
 
@@ -288,7 +311,7 @@ def _filters(
     keys: list[str] | None,
     error_contains: list[str] | None,
     error_class: list[str] | None,
-):
+) -> Filters:
     """The record filters from the flags; a bad time is a usage error."""
     from kafkactl.replay import Filters
     from kafkactl.units import parse_time_ms

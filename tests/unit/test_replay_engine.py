@@ -12,9 +12,20 @@ from kafkactl import headers as hdr
 from kafkactl.config import load_settings
 from kafkactl.errors import KafkactlError
 from kafkactl.kafka.ports import ConsumedRecord, TopicPartition
-from kafkactl.replay import Filters, ReplayEngine, ReplayOptions, decode_progress, replay_from
+from kafkactl.ranges import RangeSet
+from kafkactl.replay import (
+    Fence,
+    Filters,
+    ReplayEngine,
+    ReplayOptions,
+    decode_progress,
+    encode_progress,
+    parse_replay_from,
+    replay_from,
+)
 from kafkactl.topology import dlq_topic, replay_group, retry_topic
-from tests.fakes import FakeCluster, FakeProducer
+from tests.fakes import FakeCluster, FakeConsumer, FakeProducer
+from tests.unit.replay_samples import kafkactl_headers
 
 MAIN = "orders"
 GROUP = "billing"
@@ -244,3 +255,169 @@ def test_nothing_is_sent_when_the_progress_fence_cannot_be_committed():
     assert producer.sent == []
     assert cluster.records(T1) == []
     assert cluster.committed(REPLAY_GROUP, TopicPartition(DLQ, 0)) is None
+
+
+# --- one partition, record by record (what test_replay.py checked with hand-made fakes) ---------
+
+SPARE = load_settings(env={"KAFKA_RETRY_DELAYS": "1s,10s"}, config_path=os.devnull)
+SPARE_DLQ = "orders.billing.dlq"
+SPARE_T1 = "orders.billing.retry.1"
+SPARE_TP = TopicPartition(SPARE_DLQ, 0)
+SPARE_GROUP = replay_group(SPARE_DLQ)
+
+
+class MarkerConsumer(FakeConsumer):
+    """A read_committed consumer: records at `markers` are transaction markers, never returned."""
+
+    def __init__(self, cluster: FakeCluster, group: str | None, markers: set[int], **kw: Any):
+        super().__init__(cluster, group, **kw)
+        self.markers = markers
+
+    def poll(self, timeout: float, max_records: int):
+        out = super().poll(timeout, max_records)
+        return {
+            tp: [r for r in records if r.offset not in self.markers]
+            for tp, records in out.items()
+        }
+
+
+class FailingProducer(FakeProducer):
+    """Sends of the copies of DLQ offsets in `fail` are reported failed; reports come at once."""
+
+    def __init__(self, cluster: FakeCluster, fail: set[int]):
+        super().__init__(cluster, asynchronous=False)
+        self.fail = fail
+
+    def send(self, topic, value, key, headers, partition, timestamp_ms, on_delivery):
+        if _origin(headers) in self.fail:
+            self.fail_next(topic)
+        super().send(topic, value, key, headers, partition, timestamp_ms, on_delivery)
+
+
+def _origin(headers) -> int:
+    return parse_replay_from(hdr.get_text(headers, hdr.REPLAY_FROM))[2]
+
+
+def spare_cluster(keys: list[str | None], replay_counts: dict[int, int] | None = None):
+    """One DLQ partition of kafkactl dead letters, one per key (None: a transaction marker)."""
+    cluster = FakeCluster()
+    cluster.create_topics(["orders", SPARE_T1])
+    cluster.create_topic(SPARE_DLQ)
+    for offset, key in enumerate(keys):
+        count = (replay_counts or {}).get(offset)
+        extra = {} if count is None else {hdr.REPLAY_COUNT: count}
+        cluster.produce(SPARE_DLQ, b"v", (key or "marker").encode(), kafkactl_headers(**extra), 0)
+    return cluster, {o for o, k in enumerate(keys) if k is None}
+
+
+def spare_engine(cluster: FakeCluster, markers: set[int] = frozenset(), producer=None, **options):
+    """An opened ReplayEngine on the fakes, its producer synchronous (reports inside send)."""
+    replay = ReplayEngine(
+        SPARE,
+        ReplayOptions(dlq=SPARE_DLQ, poll_timeout_ms=10, **options),
+        connect_admin=cluster.connect_admin,
+        connect_consumer=lambda s, group, **kw: MarkerConsumer(cluster, group, set(markers), **kw),
+        connect_producer=lambda _s: producer or FakeProducer(cluster, asynchronous=False),
+    )
+    replay.open()
+    return replay
+
+
+def sent_offsets(cluster: FakeCluster) -> list[int]:
+    """DLQ offsets of the copies sent, in order (of the last producer)."""
+    return [_origin(r.headers) for r in cluster.producers[-1].sent]
+
+
+def last_commit(cluster: FakeCluster):
+    return cluster.commits(SPARE_GROUP, SPARE_TP)[-1]
+
+
+def test_engine_commits_past_everything_when_nothing_is_filtered():
+    cluster, markers = spare_cluster(["a", "b", None, "c"])
+    summary = spare_engine(cluster, markers).run()
+    assert (summary.scanned, summary.replayed) == (3, 3)
+    assert [(r.topic, _origin(r.headers)) for r in cluster.producers[-1].sent] == [
+        (SPARE_T1, o) for o in (0, 1, 3)
+    ]
+    commit = last_commit(cluster)
+    assert commit.offset == 4, "the gap (a transaction marker) does not hold progress back"
+    done, fence = decode_progress(4, commit.metadata)
+    assert done.ranges() == [] and fence is None, "a clean end drops the fence"
+    assert summary.committed == {f"{SPARE_DLQ}:0": 4}
+
+
+def test_engine_fences_before_the_first_send():
+    cluster, _ = spare_cluster(["a"])
+    spare_engine(cluster).run()
+    first = cluster.commits(SPARE_GROUP, SPARE_TP)[0]
+    assert first.offset == 0
+    assert decode_progress(0, first.metadata)[1].topics == (SPARE_T1,)
+
+
+def test_filtered_out_records_hold_progress_and_replayed_ones_are_remembered():
+    cluster, _ = spare_cluster(["a", "x", "a", "a", "x", "a"])
+    summary = spare_engine(cluster, filters=Filters(keys=(b"a",))).run()
+    assert (summary.matched, summary.replayed, summary.filtered) == (4, 4, 2)
+    commit = last_commit(cluster)
+    assert commit.offset == 1, "the first filtered-out record holds the committed offset"
+    done, fence = decode_progress(commit.offset, commit.metadata)
+    assert done.ranges() == [(2, 3), (5, 5)] and fence is None
+
+    # The same replay again: nothing new.
+    summary = spare_engine(cluster, filters=Filters(keys=(b"a",))).run()
+    assert sent_offsets(cluster) == []
+    assert (summary.replayed, summary.skipped, summary.filtered) == (0, 3, 2)
+
+    # Without the filter: exactly the records left behind, and progress reaches the end.
+    spare_engine(cluster).run()
+    assert sent_offsets(cluster) == [1, 4]
+    assert last_commit(cluster).offset == 6
+
+
+def test_a_failed_publish_stops_and_keeps_the_record():
+    cluster, _ = spare_cluster(["a", "b", "c"])
+    summary = spare_engine(cluster, producer=FailingProducer(cluster, {1})).run()
+    assert summary.stopped_by == "publish failed"
+    assert (summary.replayed, summary.failed) == (1, 1)
+    assert last_commit(cluster).offset == 1
+
+
+def test_limit_and_parking():
+    cluster, _ = spare_cluster(["a", "b", "c", "d"], replay_counts={1: 3})
+    summary = spare_engine(cluster, limit=2).run()
+    assert summary.stopped_by == "limit"
+    assert (summary.replayed, summary.parked, summary.scanned) == (2, 1, 3)
+    assert last_commit(cluster).offset == 3, "parked records are done too"
+
+
+def test_recovery_counts_copies_of_an_interrupted_run_as_done():
+    cluster, _ = spare_cluster(["a", "b", "c"])
+    # An interrupted run: its fence committed, copies of offsets 0 and 1 landed, no commit after.
+    fence = Fence(1, (SPARE_T1,))
+    cluster.commit(SPARE_GROUP, {SPARE_TP: 0}, {SPARE_TP: encode_progress(0, RangeSet(), fence)})
+    for offset in (0, 1):
+        origin = replay_from(SPARE_DLQ, 0, offset).encode()
+        cluster.produce(SPARE_T1, b"v", b"a", [(hdr.REPLAY_FROM, origin), (hdr.REPLAY_AT, b"2")])
+    summary = spare_engine(cluster).run()
+    assert sent_offsets(cluster) == [2]
+    assert (summary.skipped, summary.recovered, summary.replayed) == (2, 2, 1)
+    assert last_commit(cluster).offset == 3
+
+
+def test_dry_run_plan_sends_and_commits_nothing():
+    cluster, _ = spare_cluster(["a", "b"])
+    plan = spare_engine(cluster).plan()
+    assert plan.dry_run and plan.to_replay == 2 and plan.targets == {SPARE_T1: 2}
+    assert [(r.offset, r.action, r.target) for r in plan.rows] == [
+        (0, "replay", SPARE_T1),
+        (1, "replay", SPARE_T1),
+    ]
+    assert cluster.commit_log == []
+    assert plan.as_dict()["records"][0]["key"] == "a"
+
+
+def test_a_negative_replay_count_is_never_replayed_by_the_engine():
+    cluster, _ = spare_cluster(["a", "b"], replay_counts={0: -5})
+    summary = spare_engine(cluster).run()
+    assert sent_offsets(cluster) == [1]
+    assert (summary.replayed, summary.parked) == (1, 1)

@@ -1,0 +1,80 @@
+"""DLQ replay (SPEC §11): read dead letters, pick a target, republish, keep progress.
+
+No Typer or Rich here: the command (cli/replay.py) parses flags into ReplayOptions, calls
+`operation.replay_dlq` and renders (render/replay.py).
+
+    deadletter  reading a dead letter: kafkactl / Kafka Connect / Spring headers, the group
+    selection   filters, targets and the decision for each dead letter
+    copy        the headers of the replayed copy, `kafkactl.replay.from`
+    progress    done ranges per partition, the commit-metadata codec and fence
+    recovery    finding the copies of an interrupted run (kill -9)
+    model       options, summary, and the errors that name an option
+    engine      ReplayEngine: open, plan (dry run), run, close
+    operation   plan -> confirm -> run, as the command runs it
+"""
+
+from kafkactl.ranges import RangeSet, len_offsets
+from kafkactl.ratelimit import RateLimiter
+from kafkactl.replay.copy import parse_replay_from, replay_from, replay_headers
+from kafkactl.replay.deadletter import (
+    DeadLetter,
+    decode_int,
+    header_int,
+    read_dead_letter,
+    replay_group_for,
+)
+from kafkactl.replay.engine import ReplayEngine
+from kafkactl.replay.model import (
+    DlqNotFound,
+    OptionError,
+    PlanRow,
+    ReplayOptions,
+    ReplaySummary,
+)
+from kafkactl.replay.progress import (
+    MEMO_MAX_RANGES,
+    METADATA_MAX_CHARS,
+    Fence,
+    PartitionProgress,
+    decode_progress,
+    decode_ranges,
+    encode_progress,
+    encode_ranges,
+)
+from kafkactl.replay.recovery import RECOVERY_MARGIN_MS
+from kafkactl.replay.selection import TO_ORIGINAL, TO_RETRY, Decision, Filters, decide, target_for
+
+__all__ = [
+    "MEMO_MAX_RANGES",
+    "METADATA_MAX_CHARS",
+    "RECOVERY_MARGIN_MS",
+    "TO_ORIGINAL",
+    "TO_RETRY",
+    "DeadLetter",
+    "Decision",
+    "DlqNotFound",
+    "Fence",
+    "Filters",
+    "OptionError",
+    "PartitionProgress",
+    "PlanRow",
+    "RangeSet",
+    "RateLimiter",
+    "ReplayEngine",
+    "ReplayOptions",
+    "ReplaySummary",
+    "decide",
+    "decode_int",
+    "decode_progress",
+    "decode_ranges",
+    "encode_progress",
+    "encode_ranges",
+    "header_int",
+    "len_offsets",
+    "parse_replay_from",
+    "read_dead_letter",
+    "replay_from",
+    "replay_group_for",
+    "replay_headers",
+    "target_for",
+]

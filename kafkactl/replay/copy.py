@@ -1,0 +1,69 @@
+"""The headers of a replayed copy, and `kafkactl.replay.from`, which ties a copy to its source.
+
+Key, value, `message-id` and every other header are kept; the retry state of SPEC §8 is
+removed; `kafkactl.replay.count` (+1), `.at` and `.from` (`dlq:partition:offset`) are set
+exactly once. Where the origin came from Connect or Spring headers, `kafkactl.original.*` (and,
+for the retry target, `kafkactl.group`) are filled in so a later failure in the kafkactl
+pipeline keeps pointing at the real origin.
+"""
+
+from __future__ import annotations
+
+from kafkactl import headers as hdr
+from kafkactl.replay.deadletter import DeadLetter
+from kafkactl.topology import default_message_id
+
+
+def replay_headers(
+    dl: DeadLetter,
+    dlq: str,
+    now_ms: int,
+    group: str | None = None,
+) -> hdr.Headers:
+    """Headers of the replayed copy (see the module docstring); `group` only for --to retry."""
+    out = hdr.replace(list(dl.headers), dict.fromkeys(hdr.RETRY_STATE))
+    if dl.original_topic and dl.original_partition is not None and dl.original_offset is not None:
+        # What the consumer would have used for a record without one, so dedupe agrees.
+        default_id = default_message_id(
+            dl.original_topic, dl.original_partition, dl.original_offset
+        )
+    else:
+        default_id = default_message_id(dlq, dl.partition, dl.offset)
+    out = hdr.set_once(out, hdr.MESSAGE_ID, default_id)
+    if dl.original_topic:
+        out = hdr.set_once(out, hdr.ORIGINAL_TOPIC, dl.original_topic)
+        for name, value in (
+            (hdr.ORIGINAL_PARTITION, dl.original_partition),
+            (hdr.ORIGINAL_OFFSET, dl.original_offset),
+            (hdr.ORIGINAL_TIMESTAMP, dl.original_timestamp),
+        ):
+            if value is not None:
+                out = hdr.set_once(out, name, value)
+    if group:
+        out = hdr.set_once(out, hdr.GROUP, group)
+    return hdr.replace(
+        out,
+        {
+            hdr.REPLAY_COUNT: dl.replay_count + 1,
+            hdr.REPLAY_AT: now_ms,
+            hdr.REPLAY_FROM: replay_from(dlq, dl.partition, dl.offset),
+        },
+    )
+
+
+def replay_from(dlq: str, partition: int, offset: int) -> str:
+    """The `kafkactl.replay.from` value: `dlq-topic:partition:offset`."""
+    return f"{dlq}:{partition}:{offset}"
+
+
+def parse_replay_from(text: str | None) -> tuple[str, int, int] | None:
+    """(dlq, partition, offset) from a `kafkactl.replay.from` value (topics never contain ':')."""
+    if not text:
+        return None
+    parts = text.rsplit(":", 2)
+    if len(parts) != 3:
+        return None
+    try:
+        return parts[0], int(parts[1]), int(parts[2])
+    except ValueError:
+        return None

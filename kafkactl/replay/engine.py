@@ -1,0 +1,426 @@
+"""ReplayEngine: one replay of one DLQ - read each partition's range, decide, send, commit.
+
+Partitions are assigned explicitly (no rebalancing) and read one after the other, from the
+committed offset up to the end offset taken when the run started. What is done, and how it is
+committed, is in `progress`; how an interrupted run's copies are found again, in `recovery`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from loguru import logger
+
+from kafkactl.config import Settings
+from kafkactl.errors import KafkactlError
+from kafkactl.kafka.ports import ConsumerPort, Delivery, Record
+from kafkactl.metrics import Metrics
+from kafkactl.ranges import len_offsets
+from kafkactl.ratelimit import RateLimiter
+from kafkactl.replay.copy import replay_headers
+from kafkactl.replay.deadletter import DeadLetter, read_dead_letter, replay_group_for
+from kafkactl.replay.model import (
+    ReplayOptions,
+    ReplaySummary,
+    check_target,
+    chosen_partitions,
+)
+from kafkactl.replay.progress import PartitionProgress, load_progress
+from kafkactl.replay.recovery import find_copies
+from kafkactl.replay.selection import TO_RETRY, Decision, decide
+
+
+class ReplayEngine:
+    """Runs one replay of one DLQ: `open()`, then `plan()` (dry run) and/or `run()`, `close()`.
+
+    Threads: the caller's thread reads the DLQ, decides and commits; the producer's IO thread
+    reports acknowledgements (guarded by one lock). The clients come from `connect_admin`,
+    `connect_consumer` and `connect_producer` (kafkactl.kafka's by default; tests pass fakes).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        options: ReplayOptions,
+        metrics: Metrics | None = None,
+        on_progress: Callable[[ReplaySummary], None] | None = None,
+        clock: Callable[[], float] = time.time,
+        connect_admin: Callable[[Settings], Any] | None = None,
+        connect_consumer: Callable[..., ConsumerPort] | None = None,
+        connect_producer: Callable[[Settings], Any] | None = None,
+    ) -> None:
+        from kafkactl import kafka
+        from kafkactl.topology import replay_group
+
+        self._connect_admin = connect_admin or kafka.connect_admin
+        self._connect_consumer = connect_consumer or kafka.connect_consumer
+        self._connect_producer = connect_producer or kafka.connect_producer
+        self.settings = settings
+        self.options = options
+        self.group = options.replay_group or replay_group(options.dlq)
+        self.metrics = metrics or Metrics()
+        self.on_progress = on_progress
+        self._clock = clock
+        self._stop = threading.Event()
+        self._stopped_by: str | None = None
+        self._lock = threading.Lock()
+        self._admin: Any = None
+        self._consumer: Any = None
+        self._publisher: Any = None
+        self._parts: list[PartitionProgress] = []
+        self._topic_exists: dict[str, bool] = {}
+        self._last_now = 0
+        self._summary: ReplaySummary = self._new_summary(dry_run=True)
+        self._publish_error: str | None = None
+        self._replays = 0
+        self._pass_started = time.monotonic()
+        self._next_progress = 0.0
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def request_stop(self, reason: str = "signal") -> None:
+        """Stop reading; in-flight copies are awaited and what was acknowledged is committed."""
+        if not self._stop.is_set():
+            self._stopped_by = reason
+            self._stop.set()
+
+    def open(self) -> None:
+        """Connect, check the DLQ and the target, and read each partition's range and progress."""
+        from kafkactl import admin as kadmin
+        from kafkactl.kafka import TopicPartition
+
+        opts = self.options
+        check_target(opts)
+        self._admin = self._connect_admin(self.settings)
+        info = kadmin.describe_topics(self._admin, [opts.dlq])[opts.dlq]
+        chosen = chosen_partitions(opts, info, self._exists)
+        self._consumer = self._connect_consumer(self.settings, self.group, read_committed=True)
+        tps = [TopicPartition(opts.dlq, p) for p in chosen]
+        self._parts = load_progress(self._consumer, self._admin, self.group, tps)
+        self._reset()
+
+    def close(self) -> None:
+        """Close every client (the producer after a last flush)."""
+        for client, name in (
+            (self._publisher, "producer"),
+            (self._consumer, "consumer"),
+            (self._admin, "admin"),
+        ):
+            if client is None:
+                continue
+            try:
+                if name == "producer":
+                    client.close(timeout=5.0)
+                else:
+                    client.close()
+            except Exception as exc:  # closing must not hide the summary
+                logger.debug("closing the {} failed: {}", name, exc)
+        self._publisher = self._consumer = self._admin = None
+
+    def __enter__(self) -> ReplayEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the two passes -------------------------------------------------------------------
+
+    def plan(self) -> ReplaySummary:
+        """Read the range and decide, sending and committing nothing (dry run, confirmation)."""
+        return self._pass(publish=False)
+
+    def run(self) -> ReplaySummary:
+        """Replay: send the copies, commit progress as they are acknowledged."""
+        from kafkactl.producer import Publisher
+
+        if self._publisher is None:
+            self._publisher = Publisher(
+                self.settings, self.metrics, max_in_flight=1000, connect=self._connect_producer
+            )
+        return self._pass(publish=True)
+
+    def _new_summary(self, dry_run: bool) -> ReplaySummary:
+        return ReplaySummary(self.options.dlq, self.group, self.options.to, dry_run)
+
+    def _reset(self) -> None:
+        """Fresh per-pass state from what was committed when the engine opened."""
+        self._stop.clear()
+        self._stopped_by = None
+        self._publish_error = None
+        self._replays = 0
+        for part in self._parts:
+            part.reset(self.options.from_beginning)
+
+    def _pass(self, publish: bool) -> ReplaySummary:
+        self._reset()
+        summary = self._summary = self._new_summary(dry_run=not publish)
+        self._pass_started = time.monotonic()
+        self._next_progress = 0.0
+        summary.total = sum(max(0, p.end - p.start) for p in self._parts)
+        limiter = RateLimiter(self.options.rate) if publish and self.options.rate else None
+        for part in self._parts:
+            if self._stop.is_set():
+                break
+            if part.fence is not None and not self.options.from_beginning:
+                self._recover(part, commit=publish)
+            if part.start < part.end:
+                self._read_partition(part, publish, limiter)
+            if publish:
+                self._settle_partition(part)
+        if self._publish_error:
+            summary.warnings.append(self._publish_error)
+        self._progress(force=True)
+        summary.stopped_by = self._stopped_by or "end"
+        summary.seconds = time.monotonic() - self._pass_started
+        summary.metrics = self.metrics.snapshot()
+        if self.on_progress is not None:
+            self.on_progress(summary)
+        return summary
+
+    # --- one partition --------------------------------------------------------------------
+
+    def _read_partition(
+        self, part: PartitionProgress, publish: bool, limiter: RateLimiter | None
+    ) -> None:
+        """Read from the start to the end offset taken at open(), or until told to stop."""
+        consumer = self._consumer
+        consumer.assign([part.tp])
+        consumer.seek(part.tp, part.start)
+        cursor = part.start  # the next offset not seen yet
+        next_commit = time.monotonic() + self.options.commit_interval
+        while not self._stop.is_set():
+            fetched = consumer.poll(self.options.poll_timeout_ms / 1000, 500)
+            for record in fetched.get(part.tp, []):
+                if self._stop.is_set():
+                    return
+                if record.offset >= part.end:
+                    self._mark_absent(part, cursor, part.end - 1)
+                    return
+                if record.offset < cursor:
+                    continue
+                # Offsets with no record (transaction markers, compaction) count as done.
+                self._mark_absent(part, cursor, record.offset - 1)
+                if not self._visit(part, record, publish, limiter):
+                    return
+                cursor = record.offset + 1
+                next_commit = self._tick(part, publish, next_commit)
+            position = consumer.position(part.tp)
+            if position is not None and position >= part.end:
+                self._mark_absent(part, cursor, part.end - 1)
+                return
+            next_commit = self._tick(part, publish, next_commit)
+
+    def _tick(self, part: PartitionProgress, publish: bool, next_commit: float) -> float:
+        """Commit when the interval is up (when publishing); show progress; the next commit."""
+        if publish and time.monotonic() >= next_commit:
+            self._commit(part)
+            next_commit = time.monotonic() + self.options.commit_interval
+        self._progress()
+        return next_commit
+
+    def _mark_absent(self, part: PartitionProgress, start: int, end: int) -> None:
+        if end < start:
+            return
+        with self._lock:
+            part.mark_done(start, end)
+
+    def _visit(
+        self, part: PartitionProgress, record: Record, publish: bool, limiter: RateLimiter | None
+    ) -> bool:
+        """Handle one record; False stops reading the partition (the record is left as is)."""
+        summary = self._summary
+        offset = record.offset
+        if offset in part.done:
+            summary.scanned += 1
+            summary.skipped += 1  # replayed by an earlier run (remembered or recovered)
+            return True
+        dl = read_dead_letter(record)
+        opts = self.options
+        decision = decide(
+            dl,
+            filters=opts.filters,
+            to=opts.to,
+            settings=self.settings,
+            dlq=opts.dlq,
+            fallback_group=opts.group,
+            max_replays=opts.max_replays,
+        )
+        if decision.action == "replay" and not self._exists(decision.target):
+            decision = Decision("failed", reason=f"target topic {decision.target} does not exist")
+        if decision.action in ("replay", "parked") and part.memo_full(offset):
+            summary.warnings.append(
+                f"partition {part.partition}: stopped at offset {offset}: too many separate "
+                f"replayed ranges beyond offset {part.watermark()} (the first dead letter left "
+                "in the DLQ by the filters or a failure) to remember; replay or include those "
+                "records so progress can move on, then run again"
+            )
+            return False
+        if decision.action == "replay" and limiter and not limiter.acquire(self._stop):
+            return False
+        summary.scanned += 1
+        if decision.action == "filtered":
+            summary.filtered += 1
+            return True
+        summary.matched += 1
+        summary.add_row(dl, decision, opts.max_rows)
+        if decision.action == "parked":
+            summary.parked += 1
+            if dl.malformed:
+                logger.bind(topic=opts.dlq, partition=dl.partition, offset=dl.offset).warning(
+                    "parked {}:{}:{}: {}", opts.dlq, dl.partition, dl.offset, decision.reason
+                )
+            with self._lock:
+                part.mark_done(offset, offset)
+                part.touched = True
+            return True
+        if decision.action == "failed":
+            self._fail(decision.reason or "unknown", dl)
+            return True
+        assert decision.target is not None
+        if publish:
+            self._send(part, dl, decision.target)
+        else:
+            summary.count_target(decision.target)
+            part.mark_done(offset, offset)
+        self._replays += 1
+        if opts.limit is not None and self._replays >= opts.limit:
+            self.request_stop("limit")
+        return True
+
+    def _fail(self, reason: str, dl: DeadLetter) -> None:
+        with self._lock:
+            self._summary.count_failure(reason)
+        logger.bind(topic=self.options.dlq, partition=dl.partition, offset=dl.offset).debug(
+            "not replayed: {}", reason
+        )
+
+    # --- sending ---------------------------------------------------------------------------
+
+    def _send(self, part: PartitionProgress, dl: DeadLetter, target: str) -> None:
+        if target not in part.fence_topics:
+            # The fence must be committed before anything reaches a new target (crash recovery).
+            part.fence_topics.append(target)
+            self._commit(part, required=True)
+        group = replay_group_for(dl, self.options.group) if self.options.to == TO_RETRY else None
+        headers = replay_headers(dl, self.options.dlq, self._now_ms(), group)
+        with self._lock:
+            part.claimed.add(dl.offset)
+            part.pending += 1
+            part.touched = True
+        assert self._publisher is not None
+        self._publisher.publish(
+            target,
+            dl.value,
+            key=dl.key,
+            headers=headers,
+            on_delivery=partial(self._delivered, part, dl.offset, target),
+        )
+
+    def _delivered(
+        self, part: PartitionProgress, offset: int, target: str, delivery: Delivery
+    ) -> None:
+        """Producer IO thread: the copy of `offset` settled."""
+        summary = self._summary
+        with self._lock:
+            part.pending -= 1
+            if delivery.ok:
+                part.done.add(offset)
+                summary.replayed += 1
+                summary.count_target(target)
+            else:
+                part.claimed.discard(offset)
+                summary.count_failure(f"publish to {target} failed: {delivery.error}")
+        if delivery.ok:
+            self.metrics.incr("replayed")
+            return
+        logger.bind(topic=self.options.dlq, partition=part.partition, offset=offset).error(
+            "could not replay to {}: {}; stopping (the record stays in the DLQ)",
+            target,
+            delivery.error,
+        )
+        self._publish_error = f"publish to {target} failed: {delivery.error}"
+        self.request_stop("publish failed")
+
+    def _now_ms(self) -> int:
+        # Never goes back within a run: replay.at must not be older than the fence.
+        self._last_now = max(self._last_now, int(self._clock() * 1000))
+        return self._last_now
+
+    # --- commits ---------------------------------------------------------------------------
+
+    def _settle_partition(self, part: PartitionProgress) -> None:
+        """Wait for the partition's copies, then commit; the fence stays if some never settled."""
+        if self._publisher is not None and part.pending:
+            self._publisher.flush(self.options.flush_timeout)
+        if part.touched:
+            self._commit(part, final=True)
+
+    def _commit(self, part: PartitionProgress, final: bool = False, required: bool = False) -> None:
+        """Commit the watermark and memo, with the fence while a copy may be unaccounted for."""
+        with self._lock:
+            offset, metadata, fence = part.commit_point(self._now_ms, final)
+        try:
+            self._consumer.commit({part.tp: offset}, metadata={part.tp: metadata})
+        except Exception as exc:
+            if required:
+                self.request_stop("commit failed")
+                raise KafkactlError(
+                    f"could not commit replay progress to group {self.group}: {exc}; "
+                    "nothing more was sent"
+                ) from None
+            logger.warning("committing replay progress failed (will retry): {}", exc)
+            return
+        self._summary.committed[f"{part.tp.topic}:{part.partition}"] = offset
+        if final and fence is not None:
+            logger.warning(
+                "partition {}: {} copies were not acknowledged in time; the next run looks "
+                "for them in {} before replaying",
+                part.partition,
+                part.pending,
+                ", ".join(part.fence_topics),
+            )
+
+    # --- crash recovery ---------------------------------------------------------------------
+
+    def _recover(self, part: PartitionProgress, commit: bool) -> None:
+        """Count copies an interrupted run sent but did not commit as done (see `recovery`)."""
+        if part.recovered is None:
+            part.recovered = find_copies(
+                part,
+                self.options.dlq,
+                lambda: self._connect_consumer(self.settings, None),
+                self._exists,
+                self._stop,
+            )
+        self._summary.recovered += len_offsets(part.recovered)
+        for start, end in part.recovered.ranges():
+            part.mark_done(start, end)
+        if commit:
+            # Record what was found, and drop the old fence, before anything new is sent.
+            part.touched = True
+            self._commit(part, final=True, required=True)
+
+    def _exists(self, topic: str | None) -> bool:
+        from kafkactl import admin as kadmin
+
+        if topic is None:
+            return False
+        known = self._topic_exists.get(topic)
+        if known is None:
+            known = kadmin.describe_topics(self._admin, [topic])[topic].exists
+            self._topic_exists[topic] = known
+        return known
+
+    # --- progress display -------------------------------------------------------------------
+
+    def _progress(self, force: bool = False) -> None:
+        if self.on_progress is None:
+            return
+        now = time.monotonic()
+        if force or now >= self._next_progress:
+            self._next_progress = now + 0.2
+            self.on_progress(self._summary)

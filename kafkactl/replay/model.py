@@ -1,0 +1,200 @@
+"""What a replay is asked to do (ReplayOptions), what it reports (ReplaySummary, PlanRow), and
+the errors that blame an option: they name the option's field, and the command line words
+them with its flags."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from kafkactl.errors import KafkactlError, UsageError
+from kafkactl.names import shell_command
+from kafkactl.replay.deadletter import DeadLetter
+from kafkactl.replay.selection import TO_ORIGINAL, TO_RETRY, Action, Decision, Filters
+
+if TYPE_CHECKING:
+    from kafkactl.admin import TopicInfo
+
+
+@dataclass
+class ReplayOptions:
+    """What to replay, where to, and how (the `replay-dlq` flags)."""
+
+    dlq: str
+    to: str = TO_RETRY
+    group: str | None = None
+    replay_group: str | None = None
+    filters: Filters = field(default_factory=Filters)
+    partitions: tuple[int, ...] = ()
+    limit: int | None = None
+    max_replays: int = 3
+    rate: float | None = None
+    from_beginning: bool = False
+    commit_interval: float = 1.0
+    flush_timeout: float = 60.0
+    max_rows: int = 10_000
+    poll_timeout_ms: int = 200
+
+
+class OptionError(UsageError):
+    """A value of one ReplayOptions field that cannot work; `problem` follows the field's name
+    (`str()` uses the field's name; `worded(name)` another, such as its flag)."""
+
+    def __init__(self, option: str, problem: str) -> None:
+        self.option = option
+        self.problem = problem
+        super().__init__(f"{option} {problem}")
+
+    def worded(self, name: str) -> UsageError:
+        """The same error, naming the option `name`."""
+        return UsageError(f"{name} {self.problem}")
+
+
+class DlqNotFound(KafkactlError):
+    """The DLQ topic does not exist."""
+
+    def __init__(self, dlq: str) -> None:
+        self.dlq = dlq
+        super().__init__(f"DLQ topic {dlq} does not exist")
+
+
+def check_target(opts: ReplayOptions) -> None:
+    """A target topic named in `to` must not be the DLQ itself."""
+    if opts.to not in (TO_RETRY, TO_ORIGINAL) and opts.to == opts.dlq:
+        raise OptionError("to", f"{opts.to} is the DLQ itself; pick another target")
+
+
+def chosen_partitions(
+    opts: ReplayOptions, info: TopicInfo, exists: Callable[[str], bool]
+) -> list[int]:
+    """The DLQ partitions to read, once the DLQ, a named target and the partitions exist."""
+    if not info.exists:
+        raise DlqNotFound(opts.dlq)
+    if opts.to not in (TO_RETRY, TO_ORIGINAL) and not exists(opts.to):
+        raise KafkactlError(
+            f"target topic {opts.to} does not exist; create it with: "
+            + shell_command("kafkactl", "create-topics", opts.to, "--no-retry")
+        )
+    available = [p.partition for p in info.partitions]
+    unknown = sorted(set(opts.partitions) - set(available))
+    if unknown:
+        raise OptionError(
+            "partitions",
+            f"{','.join(map(str, unknown))} does not exist: {opts.dlq} has "
+            f"partitions 0-{max(available)}",
+        )
+    return sorted(set(opts.partitions)) if opts.partitions else sorted(available)
+
+
+@dataclass
+class PlanRow:
+    """One dead letter as the dry run shows it."""
+
+    partition: int
+    offset: int
+    key: str | None
+    original_topic: str | None
+    error: str
+    action: Action  # replay | parked | failed
+    target: str | None
+    reason: str | None = None
+
+    @classmethod
+    def of(cls, dl: DeadLetter, decision: Decision) -> PlanRow:
+        """The row of a dead letter and what was decided for it."""
+        return cls(
+            dl.partition,
+            dl.offset,
+            dl.key_text(),
+            dl.original_topic,
+            dl.error_text(),
+            decision.action,
+            decision.target,
+            decision.reason,
+        )
+
+
+@dataclass
+class ReplaySummary:
+    """Counts of a replay (or of a dry run: what it would do) and how it ended."""
+
+    dlq: str
+    replay_group: str
+    to: str
+    dry_run: bool
+    scanned: int = 0
+    matched: int = 0
+    replayed: int = 0
+    skipped: int = 0
+    parked: int = 0
+    failed: int = 0
+    filtered: int = 0
+    targets: dict[str, int] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)
+    committed: dict[str, int] = field(default_factory=dict)
+    recovered: int = 0
+    stopped_by: str = "end"
+    warnings: list[str] = field(default_factory=list)
+    rows: list[PlanRow] = field(default_factory=list)
+    rows_omitted: int = 0
+    seconds: float = 0.0
+    metrics: dict[str, Any] = field(default_factory=dict)
+    total: int = 0  # records in the range to scan
+
+    @property
+    def to_replay(self) -> int:
+        """Records a run would send (dry run / plan) or sent (run)."""
+        return sum(self.targets.values())
+
+    @property
+    def interrupted(self) -> bool:
+        """Stopped by SIGINT or SIGTERM before the end."""
+        return self.stopped_by.startswith("SIG")
+
+    def add_row(self, dl: DeadLetter, decision: Decision, max_rows: int) -> None:
+        """A dry run lists each matching dead letter (up to `max_rows`; the rest are counted)."""
+        if not self.dry_run:
+            return
+        if len(self.rows) >= max_rows:
+            self.rows_omitted += 1
+            return
+        self.rows.append(PlanRow.of(dl, decision))
+
+    def count_target(self, target: str) -> None:
+        """One more record (to be) replayed to `target`."""
+        self.targets[target] = self.targets.get(target, 0) + 1
+
+    def count_failure(self, reason: str) -> None:
+        """One more record that could not be replayed, for `reason`."""
+        self.failed += 1
+        self.failures[reason] = self.failures.get(reason, 0) + 1
+
+    def as_dict(self, rows: bool = True) -> dict[str, Any]:
+        """JSON-ready form."""
+        out: dict[str, Any] = {
+            "dlq": self.dlq,
+            "replay_group": self.replay_group,
+            "to": self.to,
+            "dry_run": self.dry_run,
+            "scanned": self.scanned,
+            "matched": self.matched,
+            "replayed": self.replayed,
+            "skipped": self.skipped,
+            "parked": self.parked,
+            "failed": self.failed,
+            "filtered": self.filtered,
+            "recovered": self.recovered,
+            "targets": dict(self.targets),
+            "failures": dict(self.failures),
+            "committed": dict(self.committed),
+            "stopped_by": self.stopped_by,
+            "warnings": list(self.warnings),
+            "seconds": round(self.seconds, 3),
+        }
+        if self.metrics:
+            out["metrics"] = self.metrics
+        if rows and self.dry_run:
+            out["records"] = [r.__dict__ for r in self.rows]
+            out["records_omitted"] = self.rows_omitted
+        return out

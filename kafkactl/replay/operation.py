@@ -1,0 +1,91 @@
+"""replay-dlq as one operation: open, plan (dry run or confirmation), confirm, run.
+
+The caller supplies the options and a view: how progress shows and how the user is asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from kafkactl.config import Settings
+from kafkactl.metrics import Metrics
+from kafkactl.replay.engine import ReplayEngine
+from kafkactl.replay.model import ReplayOptions, ReplaySummary
+from kafkactl.signals import stop_on_signals
+
+# How the operation ended: a dry run; the user said no; a signal stopped the confirmation pass
+# before anything was sent; or the replay ran (to the end, or until it was stopped).
+Ending = Literal["dry-run", "declined", "interrupted", "ran"]
+
+
+class ProgressView(Protocol):
+    """Shows the summary as it grows (a few times a second)."""
+
+    def update(self, summary: ReplaySummary) -> None: ...
+
+
+class ReplayView(Protocol):
+    """How the operation shows progress and asks for confirmation."""
+
+    def progress(self, description: str) -> AbstractContextManager[ProgressView]:
+        """A progress display for one pass (`reading` for the plan, `replaying` for the run)."""
+        ...
+
+    def confirm(self, plan: ReplaySummary) -> bool:
+        """Show what the run would send and ask; True to go ahead."""
+        ...
+
+
+@dataclass(frozen=True)
+class ReplayOutcome:
+    """How the operation ended, and the summary of its last pass."""
+
+    ending: Ending
+    summary: ReplaySummary
+
+
+def replay_dlq(
+    settings: Settings,
+    options: ReplayOptions,
+    view: ReplayView,
+    *,
+    dry_run: bool = False,
+    confirm: bool = True,
+    metrics: Metrics | None = None,
+    watch_signals: Callable[[Callable[[str], None]], object] = stop_on_signals,
+    **connect: Any,
+) -> ReplayOutcome:
+    """Replay `options.dlq`: a dry run plans only; otherwise the plan is confirmed (unless
+    `confirm` is False) and then run. `watch_signals` gets the engine's stop request once it is
+    open (and again after the prompt); `connect` passes client factories to the engine."""
+    with ReplayEngine(settings, options, metrics or Metrics(), **connect) as engine:
+        engine.open()
+        watch_signals(engine.request_stop)
+        if dry_run or confirm:
+            plan = _pass(engine, view, "reading", engine.plan)
+            if dry_run:
+                return ReplayOutcome("dry-run", plan)
+            if plan.interrupted:
+                return ReplayOutcome("interrupted", plan)
+            if plan.to_replay:
+                if not view.confirm(plan):
+                    return ReplayOutcome("declined", plan)
+                watch_signals(engine.request_stop)
+            # else: nothing would be sent; the run only records progress over parked records.
+        return ReplayOutcome("ran", _pass(engine, view, "replaying", engine.run))
+
+
+def _pass(
+    engine: ReplayEngine,
+    view: ReplayView,
+    description: str,
+    run: Callable[[], ReplaySummary],
+) -> ReplaySummary:
+    with view.progress(description) as shown:
+        engine.on_progress = shown.update
+        summary = run()
+    engine.on_progress = None
+    return summary

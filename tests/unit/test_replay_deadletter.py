@@ -1,0 +1,66 @@
+"""Reading dead letters: kafkactl, Kafka Connect and Spring Kafka headers."""
+
+from __future__ import annotations
+
+from kafkactl import headers as hdr
+from kafkactl.replay.deadletter import decode_int, read_dead_letter
+from tests.unit.replay_samples import CONNECT, SPRING, kafkactl_headers, record
+
+
+def test_spring_binary_ints():
+    assert decode_int((5).to_bytes(4, "big")) == 5
+    assert decode_int((2**40).to_bytes(8, "big")) == 2**40
+    assert decode_int((-1).to_bytes(4, "big", signed=True)) == -1
+    assert decode_int(b"17") == 17  # text from other writers
+    assert decode_int(b"12345") == 12345
+    assert decode_int(b"\xff\xfe\x00") is None
+    assert decode_int(None) is None
+
+
+def test_reads_kafkactl_dead_letters():
+    dl = read_dead_letter(record(kafkactl_headers(**{hdr.REPLAY_COUNT: 2})))
+    assert dl.style == "kafkactl"
+    assert (dl.original_topic, dl.original_partition, dl.original_offset) == ("orders", 2, 40)
+    assert dl.original_timestamp == 900
+    assert dl.group == "billing"
+    assert dl.error_class == "requests.exceptions.Timeout"
+    assert dl.error_message == "Read timed out after 30s"
+    assert dl.replay_count == 2
+    assert dl.error_text() == "requests.exceptions.Timeout: Read timed out after 30s"
+
+
+def test_reads_connect_dead_letters():
+    dl = read_dead_letter(record(CONNECT))
+    assert dl.style == "connect"
+    assert (dl.original_topic, dl.original_partition, dl.original_offset) == ("payments", 3, 1234)
+    assert dl.group is None and dl.foreign_group is None
+    assert dl.error_class == "org.apache.kafka.connect.errors.DataException"
+    assert dl.error_message.startswith("Converting byte[]")
+    assert dl.replay_count == 0
+
+
+def test_reads_spring_dead_letters():
+    dl = read_dead_letter(record(SPRING))
+    assert dl.style == "spring"
+    assert (dl.original_topic, dl.original_partition, dl.original_offset) == (
+        "invoices",
+        5,
+        2**40 + 3,
+    )
+    assert dl.original_timestamp == 1_700_000_000_000
+    assert dl.foreign_group == "invoicing"
+    assert dl.error_classes == (
+        "org.springframework.kafka.listener.ListenerExecutionFailedException",
+        "java.lang.IllegalStateException",
+    )
+    assert "bad state" in dl.error_message
+
+
+def test_kafkactl_headers_win_over_foreign_ones():
+    dl = read_dead_letter(record(CONNECT + kafkactl_headers()))
+    assert dl.style == "kafkactl" and dl.original_topic == "orders"
+
+
+def test_a_record_without_dlq_headers():
+    dl = read_dead_letter(record([("x", b"y")]))
+    assert dl.style == "unknown" and dl.original_topic is None and dl.error_classes == ()
