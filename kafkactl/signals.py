@@ -1,31 +1,81 @@
-"""Clean stops on SIGINT/SIGTERM: the first asks the job to finish, a second SIGINT forces exit."""
+"""Clean stops on SIGINT/SIGTERM: the first asks the run to finish, a second one forces exit.
+
+One helper for every command that stops cleanly: `stop_on_signals` installs the handlers
+(consume and replay-dlq keep them to the end of the process), `stopping_on_signals` does the
+same for the length of a block (produce). What a command does on the first signal is its
+`request_stop`; which second signals force exit 130 at once is `force_on`.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-def stop_on_signals(request_stop: Callable[[str], None]) -> None:
-    """Install handlers: first SIGINT/SIGTERM calls `request_stop`; a second SIGINT exits 130."""
+
+def _say_finishing(name: str) -> None:
+    sys.stderr.write(
+        f"kafkactl: {name} received, finishing in-flight work (Ctrl-C again to force)\n"
+    )
+
+
+def stop_on_signals(
+    request_stop: Callable[[str], None],
+    *,
+    announce: Callable[[str], None] | None = None,
+    force_on: tuple[signal.Signals, ...] = (signal.SIGINT,),
+) -> Callable[[], None]:
+    """Install handlers for SIGINT and SIGTERM: the first calls `announce(name)` (default: a
+    "finishing in-flight work" line on stderr), then `request_stop(name)`; a later signal in
+    `force_on` (default: a second SIGINT) exits 130 at once, any other calls them again.
+    Returns a function that puts the previous handlers back."""
     received: list[str] = []
+    say = announce if announce is not None else _say_finishing
+    word = "interrupt" if force_on == (signal.SIGINT,) else "signal"
 
     def handler(signum: int, _frame: Any) -> None:
         name = signal.Signals(signum).name
-        if received and signum == signal.SIGINT:
-            sys.stderr.write("kafkactl: second interrupt, exiting now\n")
+        if received and signum in force_on:
+            with contextlib.suppress(OSError):
+                os.write(2, f"kafkactl: second {word}, exiting now\n".encode())
             os._exit(130)
         received.append(name)
-        sys.stderr.write(
-            f"kafkactl: {name} received, finishing in-flight work (Ctrl-C again to force)\n"
-        )
+        say(name)
         request_stop(name)
 
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+    return restore
+
+
+@contextmanager
+def stopping_on_signals(
+    request_stop: Callable[[str], None],
+    *,
+    announce: Callable[[str], None] | None = None,
+    force_on: tuple[signal.Signals, ...] = (signal.SIGINT,),
+) -> Iterator[None]:
+    """`stop_on_signals` for the length of the block, the previous handlers again after it.
+    Only in the main thread (where Python runs signal handlers); elsewhere a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    restore = stop_on_signals(request_stop, announce=announce, force_on=force_on)
+    try:
+        yield
+    finally:
+        restore()
 
 
 _interrupted: list[str] = []

@@ -131,7 +131,7 @@ def produce(
 
       jq -r .input rejects.jsonl | kafkactl produce orders --key-field id
     """
-    from kafkactl import admin, render
+    from kafkactl import render
     from kafkactl.cli.streams import require_stdin, require_stdout
     from kafkactl.formats import FORMATS, MAX_PARTITION, parse_key_delimiter
     from kafkactl.ingest import (
@@ -141,12 +141,12 @@ def produce(
         log_rejection,
         parse_header_flag,
         read_lines,
-        stop_on_signals,
     )
-    from kafkactl.kafka import connect_admin
-    from kafkactl.names import check_topic, shell_command
+    from kafkactl.ingest.target import partition_count
+    from kafkactl.names import check_topic
     from kafkactl.producer import Publisher
     from kafkactl.render.produce import ProduceProgress, summary_table
+    from kafkactl.signals import STOP_SIGNALS, stopping_on_signals
 
     check_topic(topic)
     if fmt not in FORMATS:
@@ -197,20 +197,7 @@ def produce(
                 raise UsageError(
                     f"cannot write --reject-file {reject_file!r}: {exc.strerror}"
                 ) from None
-        client = connect_admin(settings)
-        try:
-            info = admin.describe_topics(client, [topic]).get(topic)
-        finally:
-            client.close()
-        if info is None or not info.exists:
-            create = shell_command("kafkactl", "create-topics", topic)
-            raise KafkactlError(f"topic {topic} does not exist; create it with: {create}")
-        count = len(info.partitions)
-        if partition is not None and partition >= count:
-            raise UsageError(
-                f"--partition {partition} does not exist: {topic} has {count} partitions "
-                f"(0-{count - 1})"
-            )
+        count = partition_count(settings, topic, partition)
         options = ProduceOptions(
             topic=topic,
             format=fmt,
@@ -237,7 +224,7 @@ def produce(
             on_progress=view.update,
         )
         # Signals stop the job (what was read is flushed, briefly); a second one forces exit.
-        with stop_on_signals(job, _say_stopping):
+        with stopping_on_signals(job.on_signal, announce=_say_stopping, force_on=STOP_SIGNALS):
             try:
                 with view:
                     summary = job.run(read_lines(stream))

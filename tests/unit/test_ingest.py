@@ -19,9 +19,9 @@ from kafkactl.ingest import (
     Rejection,
     parse_header_flag,
     read_lines,
-    stop_on_signals,
 )
 from kafkactl.producer import Delivery
+from kafkactl.signals import STOP_SIGNALS, stopping_on_signals
 
 
 class FakePublisher:
@@ -426,13 +426,14 @@ def test_first_signal_is_honoured_while_flush_is_blocked(signum):
     job = ProduceJob(publisher, ProduceOptions("t", flush_timeout=3600), on_reject=rejected.append)
     timer = threading.Timer(0.3, os.kill, (os.getpid(), signum))
     started = time.monotonic()
-    with stop_on_signals(job):
+    announced: list[str] = []
+    with stopping_on_signals(job.on_signal, announce=announced.append, force_on=STOP_SIGNALS):
         timer.start()
         summary = job.run(lines(b'{"n": 1}', b'{"n": 2}'))
     timer.join()
     assert time.monotonic() - started < 3
     assert summary.interrupted and summary.exit_code == 130
-    assert publisher.cancelled
+    assert publisher.cancelled and announced == [signal.Signals(signum).name]
     assert [r.line for r in rejected] == [1, 2]
     assert rejected[0].error.startswith("interrupted before the broker acknowledged it")
 

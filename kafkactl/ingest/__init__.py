@@ -1,0 +1,36 @@
+"""The produce job (SPEC §6) as a library: read lines → parse → publish, streaming.
+
+`job` runs it (backpressure, deliveries, counts), `options` says what to do, `rejects` reports
+and keeps the lines that did not make it, `flush` ends the run within a bound, `summary` holds
+the counts, `size` says whether a record can be sent at all, `reading` streams the input and
+`target` checks the topic (and partition) records go to. Signals: kafkactl.signals.
+"""
+
+from __future__ import annotations
+
+from kafkactl.ingest.flush import FLUSH_TIMEOUT_S, INTERRUPTED_FLUSH_TIMEOUT_S
+from kafkactl.ingest.job import ProduceJob
+from kafkactl.ingest.options import (
+    MAX_BYTES_IN_FLIGHT,
+    ProduceOptions,
+    PublisherLike,
+    parse_header_flag,
+)
+from kafkactl.ingest.reading import read_lines
+from kafkactl.ingest.rejects import RejectFile, Rejection, log_rejection
+from kafkactl.ingest.summary import ProduceSummary
+
+__all__ = [
+    "FLUSH_TIMEOUT_S",
+    "INTERRUPTED_FLUSH_TIMEOUT_S",
+    "MAX_BYTES_IN_FLIGHT",
+    "ProduceJob",
+    "ProduceOptions",
+    "ProduceSummary",
+    "PublisherLike",
+    "RejectFile",
+    "Rejection",
+    "log_rejection",
+    "parse_header_flag",
+    "read_lines",
+]

@@ -1,0 +1,68 @@
+"""What a produce run is asked to do (ProduceOptions, the --header flags) and what it needs from
+the Publisher."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from kafkactl.formats import FORMATS
+from kafkactl.ingest.flush import FLUSH_TIMEOUT_S
+
+# Bytes of records in flight (sent, not yet acknowledged) before reading pauses; together with
+# the Publisher's record bound this caps memory for large records too.
+MAX_BYTES_IN_FLIGHT = 64 * 1024 * 1024
+
+
+class PublisherLike(Protocol):
+    """What the job needs from kafkactl.producer.Publisher (a fake in unit tests)."""
+
+    def publish(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+        partition: int | None = None,
+        timestamp_ms: int | None = None,
+        on_delivery: Callable[[Any], None] | None = None,
+    ) -> None: ...
+
+    def flush(self, timeout: float | None = None) -> bool: ...
+
+    @property
+    def in_flight(self) -> int: ...
+
+
+@dataclass
+class ProduceOptions:
+    """What to produce and how to read it."""
+
+    topic: str
+    format: str = "json"
+    key_field: str | None = None
+    key: str | None = None
+    key_delimiter: bytes | None = None
+    message_id_field: str | None = None
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+    partition: int | None = None
+    partitions: int | None = None  # the topic's partition count, to check record partitions
+    strict: bool = False
+    max_bytes_in_flight: int = MAX_BYTES_IN_FLIGHT
+    flush_timeout: float = FLUSH_TIMEOUT_S
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise ValueError(f"unknown format {self.format!r}; use one of {', '.join(FORMATS)}")
+
+
+def parse_header_flag(text: str) -> tuple[str, bytes]:
+    """A `--header k=v` flag as a header; ValueError when it is not k=v."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise ValueError(f"{text!r} is not k=v (e.g. --header source=import)")
+    try:
+        return name.strip().encode("utf-8").decode("utf-8"), value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{text!r} is not UTF-8 text") from None
