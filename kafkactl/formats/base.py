@@ -39,6 +39,21 @@ class Parser(Protocol):
         ...
 
 
+class FieldParser:
+    """A JSON format whose key may be fixed or come from a field, and whose message-id may
+    come from a field (json, envelope)."""
+
+    def __init__(
+        self,
+        key_field: str | None = None,
+        fixed_key: str | bytes | None = None,
+        message_id_field: str | None = None,
+    ) -> None:
+        self.key_field = key_field
+        self.fixed_key = fixed_key
+        self.message_id_field = message_id_field
+
+
 def strip_newline(line: bytes) -> bytes:
     """The line without its trailing `\\n` (and a `\\r` before it, for CRLF files)."""
     if line.endswith(b"\n"):

@@ -12,7 +12,7 @@ import base64
 import binascii
 from typing import Any
 
-from kafkactl.formats.base import FormatError, ParsedRecord, strip_newline
+from kafkactl.formats.base import FieldParser, FormatError, ParsedRecord, strip_newline
 from kafkactl.formats.envelope_codec import BASE64
 from kafkactl.formats.jsontext import (
     Number,
@@ -208,19 +208,9 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
-class EnvelopeParser:
+class EnvelopeParser(FieldParser):
     """`--format envelope` as a Parser: `fixed_key` replaces the envelope's key; `key_field`
     and `message_id_field` are looked up in a JSON payload."""
-
-    def __init__(
-        self,
-        key_field: str | None = None,
-        fixed_key: str | bytes | None = None,
-        message_id_field: str | None = None,
-    ) -> None:
-        self.key_field = key_field
-        self.fixed_key = fixed_key
-        self.message_id_field = message_id_field
 
     def parse(self, line: bytes) -> ParsedRecord:
         """The record of one envelope line."""

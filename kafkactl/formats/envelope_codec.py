@@ -60,18 +60,19 @@ def encode_envelope(
                 flat.append(name)
                 flat.append(None if hv is None else base64.b64encode(hv).decode("ascii"))
     doc["headers"] = flat
-    if key is not None:
-        try:
-            doc["key"] = key.decode("utf-8")
-        except UnicodeDecodeError:
-            doc["key"] = base64.b64encode(key).decode("ascii")
-            doc["key_encoding"] = BASE64
-    if value is not None:
-        try:
-            doc["payload"] = value.decode("utf-8")
-        except UnicodeDecodeError:
-            doc["payload"] = base64.b64encode(value).decode("ascii")
-            doc["payload_encoding"] = BASE64
+    _put_data(doc, "key", key)
+    _put_data(doc, "payload", value)
     if headers_b64:
         doc["headers_encoding"] = BASE64
     return orjson.dumps(doc)
+
+
+def _put_data(doc: dict[str, Any], name: str, data: bytes | None) -> None:
+    """Key or payload bytes as UTF-8 text, or as base64 with `<name>_encoding: "base64"`."""
+    if data is None:
+        return
+    try:
+        doc[name] = data.decode("utf-8")
+    except UnicodeDecodeError:
+        doc[name] = base64.b64encode(data).decode("ascii")
+        doc[f"{name}_encoding"] = BASE64

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kafkactl.formats.base import ParsedRecord, strip_newline
+from kafkactl.formats.base import FieldParser, ParsedRecord, strip_newline
 from kafkactl.formats.jsontext import field_bytes, loads
 from kafkactl.headers import MESSAGE_ID
 
@@ -31,18 +31,8 @@ def parse_json_line(
     return ParsedRecord(key, value, headers)
 
 
-class JsonLinesParser:
+class JsonLinesParser(FieldParser):
     """`--format json` as a Parser: key from `key_field` or `fixed_key`; message-id field."""
-
-    def __init__(
-        self,
-        key_field: str | None = None,
-        fixed_key: str | bytes | None = None,
-        message_id_field: str | None = None,
-    ) -> None:
-        self.key_field = key_field
-        self.fixed_key = fixed_key
-        self.message_id_field = message_id_field
 
     def parse(self, line: bytes) -> ParsedRecord:
         """The record of one JSON line."""

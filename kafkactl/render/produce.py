@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kafkactl.render import err, show, table
+
+if TYPE_CHECKING:
+    from kafkactl.ingest import ProduceSummary, Rejection
 
 
 def _size(n: float) -> str:
@@ -15,7 +18,7 @@ def _size(n: float) -> str:
     return f"{n:.1f} GiB"  # pragma: no cover
 
 
-def _progress_text(s: Any) -> str:
+def _progress_text(s: ProduceSummary) -> str:
     rate = s.published / s.seconds if s.seconds > 0 else 0.0
     text = (
         f"[bold]{s.topic}[/]  {s.published:,} published of {s.read:,} read  "
@@ -43,12 +46,12 @@ class ProduceProgress:
             self._live.__enter__()
         return self
 
-    def update(self, snapshot: Any) -> None:
+    def update(self, snapshot: ProduceSummary) -> None:
         """Show the latest counters (called a few times a second by the job)."""
         if self._live is not None:
             self._live.update(_progress_text(snapshot), refresh=True)
 
-    def report(self, rejection: Any) -> None:
+    def report(self, rejection: Rejection) -> None:
         """Print a rejected line above the live progress (a log line written straight to the
         terminal would land at the end of the progress line)."""
         if self._live is None:
@@ -73,7 +76,7 @@ class ProduceProgress:
             self._live = None
 
 
-def summary_table(summary: Any) -> None:
+def summary_table(summary: ProduceSummary) -> None:
     """The summary of SPEC §6 as a table on stderr."""
     data = summary.as_dict()
     title = f"Produced to {summary.topic}"
