@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kafkactl.cli.app import settings_for
+from kafkactl.cli.context import settings_for
 from kafkactl.cli.options import JsonOpt
 
 

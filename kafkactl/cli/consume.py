@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from kafkactl.cli.app import settings_with_flags
+from kafkactl.cli.context import settings_with_flags
 from kafkactl.cli.options import GroupOpt, JsonOpt, QuietOpt, duration_flag, int_flag
 from kafkactl.errors import KafkactlError, UsageError
 from kafkactl.names import check_group, check_topic

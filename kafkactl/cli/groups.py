@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from kafkactl.cli.app import settings_for
+from kafkactl.cli.context import settings_for
 from kafkactl.cli.options import JsonOpt, QuietOpt
 from kafkactl.errors import EXIT_FAILED
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from kafkactl.cli.app import settings_with_flags
+from kafkactl.cli.context import settings_with_flags
 from kafkactl.cli.options import (
     GroupOpt,
     JsonOpt,

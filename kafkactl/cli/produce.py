@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kafkactl.cli.app import settings_for
+from kafkactl.cli.context import settings_for
 from kafkactl.cli.options import JsonOpt, QuietOpt
 from kafkactl.errors import ConfigError, KafkactlError, UsageError
 
@@ -264,7 +264,7 @@ def _say_stopping(signal_name: str) -> None:
 def _print_summary_json(summary: ProduceSummary) -> None:
     """The summary on stdout; a closed stdout is one line and exit 1 (the records went out)."""
     from kafkactl import render
-    from kafkactl.cli.app import _silence_stdout
+    from kafkactl.cli.streams import silence_stdout as _silence_stdout
 
     try:
         render.print_json(summary.as_dict())

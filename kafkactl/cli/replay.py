@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kafkactl.cli.app import settings_for
+from kafkactl.cli.context import settings_for
 from kafkactl.cli.options import GroupOpt, JsonOpt, QuietOpt, int_flag, positive_float_flag
 from kafkactl.errors import EXIT_FAILED, KafkactlError, UsageError
 from kafkactl.topology import dlq_topic

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from kafkactl.cli.app import settings_for
+from kafkactl.cli.context import settings_for
 from kafkactl.cli.options import GroupOpt, JsonOpt, NoRetryOpt, QuietOpt, int_flag
 from kafkactl.errors import EXIT_FAILED, UsageError
 from kafkactl.topology import pipeline_topics

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from kafkactl.cli.app import settings_for
+from kafkactl.cli.context import settings_for
 from kafkactl.cli.options import JsonOpt, QuietOpt
 
 topics_app = typer.Typer(help="List topics, describe one.", no_args_is_help=True)

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from kafkactl.cli.app import GLOBAL_FLAGS, GlobalOptions, cli_command, non_utf8_argument
+from kafkactl.cli.app import cli_command
+from kafkactl.cli.argv import non_utf8_argument
+from kafkactl.cli.context import GLOBAL_FLAGS, GlobalOptions
 from kafkactl.cli.options import duration_flag, int_flag, positive_float_flag
 from kafkactl.errors import UsageError
 

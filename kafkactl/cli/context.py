@@ -1,0 +1,71 @@
+"""What the global flags said, and the settings a command runs with (global and command flags,
+environment, config file), loaded and validated with logging set up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import typer
+
+# The flag each global option sets a setting with, for messages that name the flag.
+GLOBAL_FLAGS = {
+    "brokers": "--brokers",
+    "engine": "--engine",
+    "config": "--config",
+    "context": "--context",
+    "connect_timeout": "--connect-timeout",
+    "log_level": "--log-level",
+    "log_format": "--log-format",
+}
+
+
+@dataclass
+class GlobalOptions:
+    """What the global flags said; None means "not given on the command line"."""
+
+    brokers: str | None = None
+    engine: str | None = None
+    config: str | None = None
+    context: str | None = None
+    connect_timeout: str | None = None
+    log_level: str | None = None
+    log_format: str | None = None
+
+
+def settings_for(ctx: typer.Context, **flags: Any) -> Any:
+    """Load and validate settings with the global and command flags, and set up logging."""
+    return settings_with_flags(ctx, flags)
+
+
+def settings_with_flags(
+    ctx: typer.Context, flags: dict[str, Any], flag_names: dict[str, str] | None = None
+) -> Any:
+    """Like settings_for; `flag_names` maps a command flag's setting to the flag's name, so a
+    bad value is reported under the flag (`--timeout (from flag): ...`)."""
+    from kafkactl.cli.options import QUIET_KEY
+    from kafkactl.config import load_settings
+    from kafkactl.kafka import engine_name
+    from kafkactl.log import register_secrets, setup_logging
+
+    opts: GlobalOptions = ctx.find_root().obj or GlobalOptions()
+    merged = {
+        "brokers": opts.brokers,
+        "engine": opts.engine,
+        "connect_timeout": opts.connect_timeout,
+        "log_level": opts.log_level,
+        "log_format": opts.log_format,
+        **flags,
+    }
+    names = {k: v for k, v in GLOBAL_FLAGS.items() if k not in ("config", "context")}
+    names.update(flag_names or {})
+    settings = load_settings(
+        merged, config_path=opts.config, context=opts.context, flag_names=names
+    )
+    register_secrets(settings.secrets())
+    level = settings.log_level
+    if ctx.meta.get(QUIET_KEY) and settings.sources.get("log_level") == "default":
+        level = "WARNING"  # -q: warnings and errors only, unless a log level was asked for
+    setup_logging(level, settings.log_format)
+    engine_name(settings)  # an engine that is not installed is a usage error, before connecting
+    return settings
