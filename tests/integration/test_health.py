@@ -87,7 +87,10 @@ def test_missing_retry_tier_is_unhealthy_unless_no_retry(run_cli, brokers, topic
 
 
 def test_lag_per_partition_and_max_lag(run_cli, brokers, topic_name):
-    assert run_cli("create-topics", topic_name, "-g", "lagging", "--no-retry", "-p", "2").returncode == 0
+    assert (
+        run_cli("create-topics", topic_name, "-g", "lagging", "--no-retry", "-p", "2").returncode
+        == 0
+    )
     _produce(brokers, topic_name, 7, partition=1)
     _commit(brokers, "lagging", topic_name, 0, partition=0)
     result = run_cli("health", "-t", topic_name, "-g", "lagging", "--no-retry", "--json")
@@ -108,7 +111,9 @@ def test_committed_offsets_reduce_lag(run_cli, brokers, topic_name):
     from kafka import KafkaConsumer, TopicPartition
     from kafka.structs import OffsetAndMetadata
 
-    assert run_cli("create-topics", topic_name, "-g", "half", "--no-retry", "-p", "1").returncode == 0
+    assert (
+        run_cli("create-topics", topic_name, "-g", "half", "--no-retry", "-p", "1").returncode == 0
+    )
     _produce(brokers, topic_name, 10)
     consumer = KafkaConsumer(
         bootstrap_servers=brokers.split(","), group_id="half", enable_auto_commit=False
