@@ -305,3 +305,16 @@ def execute_reset(admin: GroupAdmin, plan: ResetPlan) -> ResetPlan:
         row.status, row.error = ("failed", error) if error else ("done", None)
     plan.executed = True
     return plan
+
+
+def reset_offsets(
+    admin: GroupAdmin,
+    group: str,
+    topic: str,
+    partitions: list[int] | None,
+    target: ResetTarget,
+    execute: bool,
+) -> ResetPlan:
+    """The reset plan; applied too when `execute` (refused while the group has members)."""
+    plan = plan_reset(admin, group, topic, partitions, target)
+    return execute_reset(admin, plan) if execute else plan

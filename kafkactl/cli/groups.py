@@ -28,18 +28,11 @@ def list_cmd(ctx: typer.Context, json_out: JsonOpt = False, quiet: QuietOpt = Fa
     """
     from kafkactl import render
     from kafkactl.groups import list_groups
-    from kafkactl.kafka import connect_admin
+    from kafkactl.kafka import with_admin
     from kafkactl.render.inventory import group_list
 
-    admin = connect_admin(settings_for(ctx))
-    try:
-        rows = list_groups(admin)
-    finally:
-        admin.close()
-    if json_out:
-        render.print_json([vars(r) for r in rows])
-    elif not quiet:
-        group_list(rows)
+    rows = with_admin(settings_for(ctx), list_groups)
+    render.emit([vars(r) for r in rows], json_out, quiet, lambda: group_list(rows))
 
 
 @groups_app.command("describe")
@@ -61,21 +54,16 @@ def describe_cmd(
     """
     from kafkactl import render
     from kafkactl.groups import describe_group
-    from kafkactl.kafka import connect_admin
+    from kafkactl.kafka import with_admin
     from kafkactl.names import check_group
     from kafkactl.render.inventory import group_detail
 
     check_group(group)
     settings = settings_for(ctx)
-    admin = connect_admin(settings)
-    try:
-        detail = describe_group(admin, settings, group)
-    finally:
-        admin.close()
-    if json_out:
-        render.print_json(detail.as_dict())
-    elif detail.exists and not quiet:
-        group_detail(detail)
+    detail = with_admin(settings, lambda admin: describe_group(admin, settings, group))
+    render.emit(
+        detail.as_dict(), json_out, quiet or not detail.exists, lambda: group_detail(detail)
+    )
     if not detail.exists:
         render.error(f"group {group} is unknown: no members and no committed offsets")
         raise typer.Exit(EXIT_FAILED)
@@ -121,25 +109,19 @@ def reset_offsets_cmd(
       kafkactl groups reset-offsets billing -t orders -p 0 --shift-by -100 --execute
     """
     from kafkactl import render
-    from kafkactl.groups import execute_reset, plan_reset, reset_target
-    from kafkactl.kafka import connect_admin
+    from kafkactl.groups import reset_offsets, reset_target
+    from kafkactl.kafka import with_admin
     from kafkactl.names import check_group, check_topic
     from kafkactl.render.inventory import reset_plan
 
     check_group(group)
     check_topic(topic)
     target = reset_target(to, shift_by)
-    admin = connect_admin(settings_for(ctx))
-    try:
-        plan = plan_reset(admin, group, topic, partition, target)
-        if execute:
-            plan = execute_reset(admin, plan)
-    finally:
-        admin.close()
-    if json_out:
-        render.print_json(plan.as_dict())
-    elif not quiet or plan.failed:
-        reset_plan(plan)
+    plan = with_admin(
+        settings_for(ctx),
+        lambda admin: reset_offsets(admin, group, topic, partition, target, execute),
+    )
+    render.emit(plan.as_dict(), json_out, quiet and not plan.failed, lambda: reset_plan(plan))
     if plan.failed:
         raise typer.Exit(EXIT_FAILED)
 

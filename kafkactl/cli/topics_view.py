@@ -30,20 +30,13 @@ def list_cmd(
       kafkactl topics list --json | jq -r '.[] | select(.role == "dlq") | .name'
     """
     from kafkactl import render
-    from kafkactl.kafka import connect_admin
+    from kafkactl.kafka import with_admin
     from kafkactl.render.inventory import topic_list
     from kafkactl.topics import list_topics
 
     settings = settings_for(ctx)
-    admin = connect_admin(settings)
-    try:
-        rows = list_topics(admin, settings, all_topics)
-    finally:
-        admin.close()
-    if json_out:
-        render.print_json([vars(r) for r in rows])
-    elif not quiet:
-        topic_list(rows)
+    rows = with_admin(settings, lambda admin: list_topics(admin, settings, all_topics))
+    render.emit([vars(r) for r in rows], json_out, quiet, lambda: topic_list(rows))
 
 
 @topics_app.command("describe")
@@ -62,22 +55,15 @@ def describe_cmd(
       kafkactl topics describe orders --json | jq '.partitions[] | .high - .low'
     """
     from kafkactl import render
-    from kafkactl.kafka import connect_admin
+    from kafkactl.kafka import with_admin
     from kafkactl.names import check_topic
     from kafkactl.render.inventory import topic_detail
     from kafkactl.topics import describe_topic
 
     check_topic(topic)
     settings = settings_for(ctx)
-    admin = connect_admin(settings)
-    try:
-        detail = describe_topic(admin, settings, topic)
-    finally:
-        admin.close()
-    if json_out:
-        render.print_json(detail.as_dict())
-    elif not quiet:
-        topic_detail(detail)
+    detail = with_admin(settings, lambda admin: describe_topic(admin, settings, topic))
+    render.emit(detail.as_dict(), json_out, quiet, lambda: topic_detail(detail))
 
 
 def register(app: typer.Typer) -> None:

@@ -9,8 +9,9 @@ both. Nothing here imports a Kafka library until a client is asked for.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from kafkactl.errors import ConfigError
 from kafkactl.kafka.ports import (
@@ -32,6 +33,8 @@ from kafkactl.kafka.ports import (
 if TYPE_CHECKING:
     from kafkactl.config import Settings
     from kafkactl.kafka.admin import Admin
+
+T = TypeVar("T")
 
 __all__ = [
     "ENGINES",
@@ -157,6 +160,15 @@ def connect_admin(settings: Settings) -> Admin:
     from kafkactl.kafka.admin import Admin
 
     return Admin.connect(settings)
+
+
+def with_admin(settings: Settings, work: Callable[[Admin], T]) -> T:
+    """Run `work` with a connected admin client, closed afterwards whatever happens."""
+    admin = connect_admin(settings)
+    try:
+        return work(admin)
+    finally:
+        admin.close()
 
 
 def versions() -> dict[str, str | None]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -64,6 +64,14 @@ def print_json(document: Any) -> None:
         orjson.dumps(document, option=orjson.OPT_INDENT_2, default=str).decode() + "\n"
     )
     sys.stdout.flush()
+
+
+def emit(document: Any, json_out: bool, quiet: bool, table: Callable[[], None]) -> None:
+    """A command's result: JSON on stdout with --json, else the table (nothing with -q)."""
+    if json_out:
+        print_json(document)
+    elif not quiet:
+        table()
 
 
 def styled(status: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import time
 import uuid
@@ -107,3 +108,25 @@ def wait_for(predicate: Any, timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.1)
+
+
+def kcat(brokers: str, *args: str, data: bytes | None = None) -> bytes:
+    """Run kcat, the independent peer; fails (never skips) the test when it is not installed."""
+    path = shutil.which("kcat")
+    assert path, "kcat is needed for these tests (apt-get install kcat; .ci/run installs it)"
+    done = subprocess.run(
+        [path, "-b", brokers, *args], input=data, capture_output=True, timeout=60, check=True
+    )
+    return done.stdout
+
+
+def one_line_error(result: Any, code: int, *fragments: str) -> str:
+    """Assert exit `code` and exactly one stderr line, no traceback, holding each fragment."""
+    err = result.stderr.decode()
+    assert result.returncode == code, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "unexpected" not in err and "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]

@@ -10,6 +10,8 @@ import time
 import pytest
 from kafka import KafkaProducer
 
+from tests.integration.kafka_helpers import one_line_error
+
 
 def _produce(brokers: str, topic: str, count: int, partition: int = 0) -> None:
     producer = KafkaProducer(bootstrap_servers=brokers.split(","))
@@ -29,17 +31,6 @@ def _commit(brokers: str, group: str, topic: str, offset: int = 0, partition: in
     )
     consumer.commit({TopicPartition(topic, partition): OffsetAndMetadata(offset, "", -1)})
     consumer.close()
-
-
-def _one_line_error(result, code: int, *fragments: str) -> str:
-    err = result.stderr.decode()
-    assert result.returncode == code, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, lines
-    assert "unexpected" not in err and "Traceback" not in err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 def test_cluster_alone_is_healthy(run_cli):
@@ -200,13 +191,13 @@ def test_a_known_group_is_not_unknown(run_cli, brokers, topic_name):
 )
 def test_bad_flags_exit_2_naming_the_flag_before_connecting(run_cli, args, fragments):
     result = run_cli("health", *args, env={"KAFKA_CONNECT_TIMEOUT": "2s"}, timeout=60)
-    _one_line_error(result, 2, *fragments)
+    one_line_error(result, 2, *fragments)
 
 
 @pytest.mark.parametrize("value", ["", " ", ",", "a:1,"])
 def test_an_empty_or_holey_kafka_brokers_is_an_error_not_localhost(run_cli, value):
     result = run_cli("health", env={"KAFKA_BROKERS": value}, timeout=60)
-    _one_line_error(result, 2, "KAFKA_BROKERS (from env)")
+    one_line_error(result, 2, "KAFKA_BROKERS (from env)")
 
 
 def test_json_into_a_closed_stdout_is_exit_2(run_cli, cli_env, tmp_path):
@@ -224,7 +215,7 @@ def test_json_into_a_closed_stdout_is_exit_2(run_cli, cli_env, tmp_path):
             close_fds=True,
             preexec_fn=lambda: os.close(1),
         )
-        _one_line_error(result, 2, "stdout is closed")
+        one_line_error(result, 2, "stdout is closed")
 
 
 def test_json_into_a_full_or_broken_stdout_is_one_line_exit_1(cli_env, tmp_path):
@@ -240,7 +231,7 @@ def test_json_into_a_full_or_broken_stdout_is_one_line_exit_1(cli_env, tmp_path)
             cwd=tmp_path,
             timeout=60,
         )
-    _one_line_error(result, 1, "cannot write to stdout", "No space left")
+    one_line_error(result, 1, "cannot write to stdout", "No space left")
     read, write = os.pipe()
     os.close(read)
     try:
@@ -254,7 +245,7 @@ def test_json_into_a_full_or_broken_stdout_is_one_line_exit_1(cli_env, tmp_path)
         )
     finally:
         os.close(write)
-    line = _one_line_error(result, 1, "stdout closed")
+    line = one_line_error(result, 1, "stdout closed")
     assert "Exception ignored" not in line
 
 

@@ -7,8 +7,6 @@ group positions are made with kcat and kafka-python's own consumer: tools other 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import time
 import uuid
 
@@ -16,21 +14,13 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 
+from tests.integration.kafka_helpers import kcat
+
 
 @pytest.fixture
 def engine() -> str:
     """One engine: the admin commands run the same client on both."""
     return "kafka-python"
-
-
-def kcat(brokers: str, *args: str, data: bytes | None = None) -> bytes:
-    """Run kcat (the independent peer); fails the test if it is not installed."""
-    path = shutil.which("kcat")
-    assert path, "kcat is needed for these tests (apt-get install kcat; .ci/run installs it)"
-    done = subprocess.run(
-        [path, "-b", brokers, *args], input=data, capture_output=True, timeout=60, check=True
-    )
-    return done.stdout
 
 
 def make_topic(admin, brokers: str, name: str, partitions: int, per_partition: int) -> None:

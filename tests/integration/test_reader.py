@@ -6,20 +6,10 @@ Topics are written by kcat, never by kafkactl, so what is read was made by anoth
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 
 from kafka.admin import NewTopic
 
-
-def kcat(brokers: str, *args: str, data: bytes | None = None) -> bytes:
-    """Run kcat (the independent peer); fails the test if it is not installed."""
-    path = shutil.which("kcat")
-    assert path, "kcat is needed for these tests (apt-get install kcat; .ci/run installs it)"
-    done = subprocess.run(
-        [path, "-b", brokers, *args], input=data, capture_output=True, timeout=60, check=True
-    )
-    return done.stdout
+from tests.integration.kafka_helpers import kcat
 
 
 def fill(admin, brokers: str, topic: str, partitions: int = 1, n: int = 6) -> list[int]:

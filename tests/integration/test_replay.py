@@ -23,6 +23,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from tests.conftest import REPO
 from tests.integration.kafka_helpers import (
     header,
+    one_line_error,
     orders,
     produce,
     read_all,
@@ -589,17 +590,6 @@ def test_bad_input_gets_one_clear_line_and_its_exit_code(run_cli, topic_name, en
 # --- hostile input ----------------------------------------------------------------------------
 
 
-def _one_line_error(result, code: int, *fragments: str) -> str:
-    err = result.stderr.decode()
-    assert result.returncode == code, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, lines
-    assert "unexpected" not in err and "Traceback" not in err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
-
-
 def test_option_values_that_look_like_options_stay_values(run_cli, brokers, topic_name, env, g):
     gx = g("gx")
     _create(run_cli, topic_name, gx, env)
@@ -644,7 +634,7 @@ def test_option_values_that_look_like_options_stay_values(run_cli, brokers, topi
 )
 def test_bad_numbers_and_names_exit_2_naming_the_flag(run_cli, topic_name, env, flags, fragments):
     result = run_cli("replay-dlq", topic_name, "--dry-run", *flags, env=env, input="")
-    _one_line_error(result, 2, *fragments)
+    one_line_error(result, 2, *fragments)
 
 
 def test_a_missing_target_hint_is_a_command_that_works(run_cli, brokers, topic_name, env, g):
@@ -655,7 +645,7 @@ def test_a_missing_target_hint_is_a_command_that_works(run_cli, brokers, topic_n
     result = run_cli(
         "replay-dlq", topic_name, "-g", gx, "--to", target, "--dry-run", env=env, input=""
     )
-    line = _one_line_error(result, 1, f"create it with: kafkactl create-topics {target}")
+    line = one_line_error(result, 1, f"create it with: kafkactl create-topics {target}")
     assert line.endswith(f"kafkactl create-topics {target} --no-retry")
 
 

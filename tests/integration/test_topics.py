@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from tests.integration.kafka_helpers import one_line_error
+
 
 def test_creates_topic_with_retry_tiers_and_dlq(run_cli, admin, topic_name):
     result = run_cli(
@@ -57,17 +59,6 @@ def test_no_retry_creates_only_the_topic(run_cli, topic_name):
     assert [t["name"] for t in json.loads(result.stdout)["topics"]] == [topic_name]
 
 
-def _one_line_error(result, code: int, *fragments: str) -> str:
-    err = result.stderr.decode()
-    assert result.returncode == code, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, lines
-    assert "unexpected" not in err and "Traceback" not in err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
-
-
 @pytest.mark.parametrize(
     ("flags", "fragments"),
     [
@@ -84,20 +75,20 @@ def test_out_of_range_numbers_and_bad_names_exit_2_naming_the_flag(
     run_cli, admin, topic_name, flags, fragments
 ):
     result = run_cli("create-topics", topic_name, *flags)
-    _one_line_error(result, 2, *fragments)
+    one_line_error(result, 2, *fragments)
     assert topic_name not in admin.list_topics()
 
 
 @pytest.mark.parametrize("name", ["adv bad/name*", "t\u00e9", "..", "x" * 250, ""])
 def test_an_illegal_topic_name_exits_2_before_connecting(run_cli, name):
     result = run_cli("create-topics", "ok-name", name, env={"KAFKA_BROKERS": "127.0.0.1:1"})
-    _one_line_error(result, 2, "topic name")
+    one_line_error(result, 2, "topic name")
 
 
 def test_a_tier_name_past_kafkas_limit_is_refused_up_front(run_cli, admin):
     topic = "t" * 240
     result = run_cli("create-topics", topic, "-g", "grp")
-    _one_line_error(result, 2, "retry", "at most 249")
+    one_line_error(result, 2, "retry", "at most 249")
     assert topic not in admin.list_topics()
 
 
