@@ -195,30 +195,26 @@ def _health_tables(report: Any) -> Any:
 
 
 class LiveView:
-    """A live-refreshing view on a terminal; a plain print elsewhere."""
+    """`health --watch`: the report redrawn in place on a terminal; printed each time elsewhere."""
 
     def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled and err.is_terminal
-        self._live: Any = None
+        from kafkactl.render.live import LiveRegion
+
+        self._region = LiveRegion(enabled, transient=False)
 
     def __enter__(self) -> LiveView:
-        if self.enabled:
-            from rich.live import Live
-
-            self._live = Live(console=err, auto_refresh=False, transient=False)
-            self._live.__enter__()
+        self._region.__enter__()
         return self
 
     def update_health(self, report: Any) -> None:
         """Show a fresh health report in place."""
-        if self._live is not None:
-            self._live.update(_health_tables(report), refresh=True)
+        if self._region.active:
+            self._region.draw(_health_tables(report))
         else:
             health_report(report)
 
     def __exit__(self, *exc: Any) -> None:
-        if self._live is not None:
-            self._live.__exit__(*exc)
+        self._region.__exit__(*exc)
 
 
 def _ids(values: Sequence[int]) -> str:

@@ -7,7 +7,8 @@ from typing import Any
 from rich.console import Group
 
 from kafkactl.metrics import COUNTERS
-from kafkactl.render import err, show, table
+from kafkactl.render import show, table
+from kafkactl.render.live import LiveRegion
 
 
 def metrics_table(snapshot: dict[str, Any], title: str = "Metrics") -> Any:
@@ -45,29 +46,23 @@ class MetricsView:
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
-        self._live: Any = None
+        self._region = LiveRegion(enabled)
 
     def __enter__(self) -> MetricsView:
-        if self.enabled and err.is_terminal:
-            from rich.live import Live
-
-            self._live = Live(console=err, auto_refresh=False, transient=True)
-            self._live.__enter__()
+        self._region.__enter__()
         return self
 
     def update(self, snapshot: dict[str, Any]) -> None:
         """Show the latest counters."""
         if not self.enabled:
             return
-        if self._live is not None:
-            self._live.update(Group(metrics_table(snapshot)), refresh=True)
+        if self._region.active:
+            self._region.draw(Group(metrics_table(snapshot)))
         else:
             show(metrics_table(snapshot))
 
     def __exit__(self, *exc: Any) -> None:
-        if self._live is not None:
-            self._live.__exit__(*exc)
-            self._live = None
+        self._region.__exit__(*exc)
 
 
 def final_summary(snapshot: dict[str, Any], stopped_by: str) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kafkactl.render import err, show, table
+from kafkactl.render import show, table
+from kafkactl.render.live import LiveRegion
 
 if TYPE_CHECKING:
     from kafkactl.ingest import ProduceSummary, Rejection
@@ -35,26 +36,21 @@ class ProduceProgress:
     """Records, records/s and bytes, refreshed in place; only on a terminal and not --quiet."""
 
     def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled and err.is_terminal
-        self._live: Any = None
+        self._region = LiveRegion(enabled)
+        self.enabled = self._region.enabled
 
     def __enter__(self) -> ProduceProgress:
-        if self.enabled:
-            from rich.live import Live
-
-            self._live = Live(console=err, auto_refresh=False, transient=True)
-            self._live.__enter__()
+        self._region.__enter__()
         return self
 
     def update(self, snapshot: ProduceSummary) -> None:
         """Show the latest counters (called a few times a second by the job)."""
-        if self._live is not None:
-            self._live.update(_progress_text(snapshot), refresh=True)
+        self._region.draw(_progress_text(snapshot))
 
     def report(self, rejection: Rejection) -> None:
         """Print a rejected line above the live progress (a log line written straight to the
         terminal would land at the end of the progress line)."""
-        if self._live is None:
+        if not self._region.active:
             from kafkactl.ingest import log_rejection
 
             log_rejection(rejection)
@@ -68,12 +64,10 @@ class ProduceProgress:
             text = f"[yellow]WARNING[/] line {rejection.line}: invalid, skipped: "
         else:
             text = f"[red]ERROR  [/] line {rejection.line}: not delivered: "
-        self._live.console.print(f"[dim]{now}[/] {text}{escape(rejection.error)}", soft_wrap=True)
+        self._region.print_above(f"[dim]{now}[/] {text}{escape(rejection.error)}")
 
     def __exit__(self, *exc: Any) -> None:
-        if self._live is not None:
-            self._live.__exit__(*exc)
-            self._live = None
+        self._region.__exit__(*exc)
 
 
 def summary_table(summary: ProduceSummary) -> None:

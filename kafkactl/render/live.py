@@ -1,0 +1,49 @@
+"""The one live region of the terminal: redrawn in place (Rich Live), inactive off a terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kafkactl.render import err
+
+
+class LiveRegion:
+    """A block of stderr redrawn in place while a command runs; only on a terminal.
+
+    `transient` regions vanish at exit (a final table is printed instead); others stay.
+    """
+
+    def __init__(self, enabled: bool, transient: bool = True) -> None:
+        self.enabled = enabled and err.is_terminal
+        self._transient = transient
+        self._live: Any = None
+
+    @property
+    def active(self) -> bool:
+        """True while the region is on screen."""
+        return self._live is not None
+
+    def __enter__(self) -> LiveRegion:
+        if self.enabled:
+            from rich.live import Live
+
+            self._live = Live(console=err, auto_refresh=False, transient=self._transient)
+            self._live.__enter__()
+        return self
+
+    def draw(self, renderable: Any) -> None:
+        """Replace what the region shows (no-op when inactive)."""
+        if self._live is not None:
+            self._live.update(renderable, refresh=True)
+
+    def print_above(self, text: str) -> None:
+        """A line printed above the region, which stays whole below it."""
+        if self._live is not None:
+            self._live.console.print(text, soft_wrap=True)
+        else:
+            err.print(text, soft_wrap=True)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._live is not None:
+            self._live.__exit__(*exc)
+            self._live = None
