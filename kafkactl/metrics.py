@@ -53,7 +53,10 @@ class LatencyWindow:
         if not self._values:
             return {"p50": None, "p95": None, "p99": None}
         ordered = sorted(self._values)
-        pick = lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 3)  # noqa: E731
+
+        def pick(q: float) -> float:
+            return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 3)
+
         return {"p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99)}
 
 

@@ -10,10 +10,10 @@ from typing import Generic, TypeVar
 
 @dataclass
 class _PartitionState:
-    # Offsets in the order they were fetched, each with its done flag; a fetched offset is
-    # always larger than the ones before it, so the left end is the lowest incomplete one.
-    window: deque[list] = field(default_factory=deque)
-    index: dict[int, list] = field(default_factory=dict)
+    # Offsets in the order they were fetched, each as [offset, done (0/1)]; a fetched offset
+    # is always larger than the ones before it, so the left end is the lowest incomplete one.
+    window: deque[list[int]] = field(default_factory=deque)
+    index: dict[int, list[int]] = field(default_factory=dict)
     next_offset: int | None = None  # one past the highest offset completed in order
     committed: int | None = None
     first: int | None = None  # the first offset tracked, for counting committed progress
@@ -51,7 +51,7 @@ class OffsetTracker(Generic[K]):
         state = self._parts.setdefault(tp, _PartitionState())
         if state.first is None:
             state.first = offset
-        entry = [offset, False]
+        entry = [offset, 0]
         state.window.append(entry)
         state.index[offset] = entry
 
@@ -68,7 +68,7 @@ class OffsetTracker(Generic[K]):
         entry = state.index.pop(offset, None)
         if entry is None:
             return False
-        entry[1] = True
+        entry[1] = 1
         window = state.window
         while window and window[0][1]:
             state.next_offset = window.popleft()[0] + 1

@@ -7,7 +7,7 @@ import errno
 import os
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, BinaryIO
 
 import typer
 
@@ -288,7 +288,7 @@ def _flag_error(exc: ConfigError, flags: Mapping[str, object]) -> ConfigError | 
     return exc
 
 
-def _open_input(path: str | None):
+def _open_input(path: str | None) -> BinaryIO:
     if path is None or path == "-":
         return sys.stdin.buffer
     try:

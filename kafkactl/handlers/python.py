@@ -87,7 +87,8 @@ def _load(spec: str) -> Callable[..., Any]:
             f"{where}: '{attr_path}' in module '{module_name}' is a "
             f"{type(target).__name__}, not a function; name a callable taking a Message"
         )
-    return target
+    handler: Callable[..., Any] = target
+    return handler
 
 
 class PythonHandler:
