@@ -61,11 +61,17 @@ say "every order is keyed by its id; broken lines are reported with their line n
 kafkactl produce "$topic" --key-field id --input "$orders" --reject-file "$orders.rejects" \
   || say "produce exited $? because 2 lines were rejected (see above); they are in $orders.rejects"
 
+step "4b. Read the topic like kcat: no group, no commits, no side effect (the last 2 per partition)"
+kafkactl consume "$topic" --from -2 -e -q -f '{partition}:{offset}  key {key}  {value}\n'
+
 step "5. Consume with a handler that fails some orders (-e: stop when everything settled)"
 say "negative amounts: fatal -> DLQ; currency XXX: a bug -> 3 retry tiers -> DLQ; ids ending in 7: fail once"
 kafkactl consume "$topic" --group "$group" --handler demo_handler:process --workers 4 -e
 
-step "6. Health: lag, tiers and the dead letters waiting"
+step "6. The group as an operator sees it: members, lag per partition, tiers and DLQ depth"
+kafkactl groups describe "$group"
+
+step "6b. Health: lag, tiers and the dead letters waiting"
 kafkactl health --topic "$topic" --group "$group" || say "health exited $?: degraded, dead letters are waiting"
 
 step "7. What would a replay do? (--dry-run changes nothing)"
@@ -81,5 +87,5 @@ kafkactl consume "$topic" --group "$group" --handler demo_handler:process -e
 step "10. Health after the replay"
 kafkactl health --topic "$topic" --group "$group" || say "health exited $?: the negative-amount orders stay parked in the DLQ, as they should"
 
-step "Done. Try: kafkactl consume $topic.$group.dlq --group inspect -e | head -1"
+step "Done. Try: kafkactl consume $topic.$group.dlq -e -f '{header:kafkactl.error.class} {value}\\n'"
 rm -f "$orders" "$orders.rejects"
