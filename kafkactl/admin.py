@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from kafkactl.kafka import TopicPartition
 from kafkactl.kafka.admin import (
@@ -16,6 +16,8 @@ from kafkactl.kafka.admin import (
 )
 from kafkactl.topology import TopicPlan
 
+CreateStatus = Literal["created", "exists", "failed"]
+
 
 @dataclass
 class TopicResult:
@@ -23,7 +25,7 @@ class TopicResult:
 
     name: str
     role: str
-    status: str  # created | exists | failed
+    status: CreateStatus
     partitions: int | None = None
     replication: int | None = None
     detail: str | None = None

@@ -7,14 +7,16 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import Any, Literal
 
 from loguru import logger
 
-ORDERINGS = ("key", "partition", "none")
+# key: one at a time per (partition, key); partition: one at a time per partition; none: no lanes.
+Ordering = Literal["key", "partition", "none"]
+ORDERINGS: tuple[Ordering, ...] = ("key", "partition", "none")
 
 
-def lane_for(ordering: str, tp: Hashable, key: bytes | None) -> Hashable | None:
+def lane_for(ordering: Ordering, tp: Hashable, key: bytes | None) -> Hashable | None:
     """The lane of a message: same lane means one after another, in offset order.
 
     `key`: one lane per (partition, key) — a null key is its own lane per partition, so keyless

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 Headers = list[tuple[str, bytes]]
 
@@ -40,7 +41,10 @@ RETRY_STATE = (
     ERROR_MESSAGE,
     ERROR_TRACE,
 )
-ERROR_KINDS = ("retryable", "fatal", "timeout", "decode")
+# `retryable` goes to the next tier, `fatal` and `decode` straight to the DLQ (retrying cannot
+# fix them), `timeout` (an --exec handler ran too long) is retried.
+FailureKind = Literal["retryable", "fatal", "timeout", "decode"]
+ERROR_KINDS: tuple[FailureKind, ...] = ("retryable", "fatal", "timeout", "decode")
 MAX_MESSAGE_BYTES = 1024
 MAX_TRACE_BYTES = 4096
 # A copy that would not fit its topic keeps this much of its error message (and no trace).
@@ -173,7 +177,7 @@ def _encode(value: str | int | bytes) -> bytes:
 class Failure:
     """Why a handler failed a message: kind (SPEC §8), class (or exit:N), message, trace."""
 
-    kind: str
+    kind: FailureKind
     error_class: str
     message: str
     trace: str | None = None

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from kafkactl import admin as kadmin
 from kafkactl.config import Settings
 from kafkactl.kafka import TopicPartition
 from kafkactl.topology import TopicPlan, pipeline_topics, replay_group
+
+TopicStatus = Literal["ok", "missing", "leaderless", "under-replicated"]
+# unknown: no committed offset anywhere and no members (a typo, or a group that never committed).
+GroupStatus = Literal["ok", "unknown"]
+# unhealthy: missing topics or leaderless partitions; degraded: lag, dead letters, ISR, an
+# unknown group.
+Verdict = Literal["healthy", "degraded", "unhealthy"]
 
 
 @dataclass
@@ -28,7 +35,7 @@ class TopicCheck:
 
     name: str
     role: str
-    status: str  # ok | missing | leaderless | under-replicated
+    status: TopicStatus
     partitions: int = 0
     leaderless: list[int] = field(default_factory=list)
     under_replicated: list[int] = field(default_factory=list)
@@ -53,7 +60,7 @@ class GroupCheck:
     partitions: list[PartitionLag] = field(default_factory=list)
     total_lag: int = 0
     dlq_depth: int = 0
-    status: str = "ok"  # ok | unknown (no committed offset anywhere and no members)
+    status: GroupStatus = "ok"
     members: int = 0
 
 
@@ -67,7 +74,7 @@ class HealthReport:
     brokers: list[BrokerInfo] = field(default_factory=list)
     topics: list[TopicCheck] = field(default_factory=list)
     groups: list[GroupCheck] = field(default_factory=list)
-    verdict: str = "healthy"
+    verdict: Verdict = "healthy"
     reasons: list[str] = field(default_factory=list)
     elapsed_ms: int = 0
 
@@ -121,7 +128,7 @@ def _topic_check(plan: TopicPlan, info: kadmin.TopicInfo) -> TopicCheck:
         return TopicCheck(plan.name, plan.role, "missing")
     leaderless = [p.partition for p in info.partitions if p.leader < 0]
     under = [p.partition for p in info.partitions if len(p.isr) < len(p.replicas)]
-    status = "leaderless" if leaderless else "under-replicated" if under else "ok"
+    status: TopicStatus = "leaderless" if leaderless else "under-replicated" if under else "ok"
     return TopicCheck(plan.name, plan.role, status, len(info.partitions), leaderless, under)
 
 
@@ -169,7 +176,7 @@ def dlq_depth(admin: Any, dlq: str, info: kadmin.TopicInfo) -> int:
     return sum(max(0, ends[tp] - max(starts[tp], replayed[tp] or 0)) for tp in tps)
 
 
-def verdict(report: HealthReport, max_lag: int | None) -> tuple[str, list[str]]:
+def verdict(report: HealthReport, max_lag: int | None) -> tuple[Verdict, list[str]]:
     """`unhealthy` for missing topics or leaderless partitions; `degraded` for lag, DLQ, ISR
     and an unknown group (no committed offsets, no members): both exit 1."""
     bad: list[str] = list(report.reasons)

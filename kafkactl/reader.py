@@ -25,6 +25,7 @@ from kafkactl.kafka.admin import Admin
 from kafkactl.message import HandlerFailure, Message, message_from_record
 from kafkactl.metrics import Metrics
 from kafkactl.positions import Position
+from kafkactl.signals import SignalName
 
 OnFailure = Literal["stop", "skip"]
 
@@ -43,12 +44,17 @@ class ReadOptions:
     poll_timeout_s: float = 0.1
 
 
+# Why a read stopped: every partition reached its stop, --count, the output closed, a record
+# failed (--on-failure stop), or a signal.
+ReadStop = Literal["end", "count", "output closed", "failure", "signal", SignalName]
+
+
 @dataclass
 class ReadSummary:
     """The outcome of a read: counters and why it stopped."""
 
     metrics: dict[str, Any]
-    stopped_by: str
+    stopped_by: ReadStop
     committed: dict[str, int] = field(default_factory=dict)  # always empty: nothing committed
     failure: str | None = None  # --on-failure stop: the record it stopped at, as one line
 
@@ -74,10 +80,10 @@ class TopicReader:
         self._connect_consumer = connect_consumer
         self._connect_cluster = connect_cluster
         self._stop = threading.Event()
-        self._stopped_by = "end"
+        self._stopped_by: ReadStop = "end"
         self._failure: str | None = None
 
-    def request_stop(self, reason: str = "signal") -> None:
+    def request_stop(self, reason: ReadStop = "signal") -> None:
         """Stop after the record being handled."""
         if not self._stop.is_set():
             self._stopped_by = reason

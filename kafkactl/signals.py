@@ -15,9 +15,11 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# The name of a STOP_SIGNALS signal: what a run stopped by one reports as its reason.
+SignalName = Literal["SIGINT", "SIGTERM"]
 
 
 def _say_finishing(name: str) -> None:
@@ -27,7 +29,7 @@ def _say_finishing(name: str) -> None:
 
 
 def stop_on_signals(
-    request_stop: Callable[[str], None],
+    request_stop: Callable[[SignalName], None],
     *,
     announce: Callable[[str], None] | None = None,
     force_on: tuple[signal.Signals, ...] = (signal.SIGINT,),
@@ -41,7 +43,7 @@ def stop_on_signals(
     word = "interrupt" if force_on == (signal.SIGINT,) else "signal"
 
     def handler(signum: int, _frame: Any) -> None:
-        name = signal.Signals(signum).name
+        name: SignalName = "SIGINT" if signum == signal.SIGINT else "SIGTERM"
         if received and signum in force_on:
             with contextlib.suppress(OSError):
                 os.write(2, f"kafkactl: second {word}, exiting now\n".encode())
@@ -61,7 +63,7 @@ def stop_on_signals(
 
 @contextmanager
 def stopping_on_signals(
-    request_stop: Callable[[str], None],
+    request_stop: Callable[[SignalName], None],
     *,
     announce: Callable[[str], None] | None = None,
     force_on: tuple[signal.Signals, ...] = (signal.SIGINT,),

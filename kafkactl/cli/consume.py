@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -12,6 +12,10 @@ from kafkactl.cli.options import GroupOpt, JsonOpt, QuietOpt, duration_flag, int
 from kafkactl.errors import KafkactlError, UsageError
 from kafkactl.names import check_group, check_topic
 from kafkactl.topology import dlq_topic, retry_topic
+
+if TYPE_CHECKING:
+    from kafkactl.consumer import OnFailure
+    from kafkactl.dispatch import Ordering
 
 
 def consume(
@@ -228,16 +232,17 @@ def consume(
     _run_and_report(settings, run, quiet, json_out)
 
 
-def _ordering(value: str) -> str:
+def _ordering(value: str) -> Ordering:
     from kafkactl.dispatch import ORDERINGS
 
-    if value not in ORDERINGS:
-        raise UsageError(f"--ordering must be one of {', '.join(ORDERINGS)}, got {value!r}")
-    return value
+    for ordering in ORDERINGS:
+        if value == ordering:
+            return ordering
+    raise UsageError(f"--ordering must be one of {', '.join(ORDERINGS)}, got {value!r}")
 
 
-def _on_failure(value: str) -> Literal["dlq", "stop", "skip"]:
-    return value  # type: ignore[return-value]
+def _on_failure(value: str) -> OnFailure:
+    return "stop" if value == "stop" else "skip" if value == "skip" else "dlq"
 
 
 def _reader(

@@ -14,6 +14,7 @@ from typing import Any
 
 from loguru import logger
 
+from kafkactl.consumer.options import ConsumeStop
 from kafkactl.consumer.state import Partitions
 from kafkactl.errors import OutputClosed
 from kafkactl.kafka import ConsumerPort, Offsets, TopicPartition
@@ -35,7 +36,7 @@ class Commits:
         group: str,
         handler: Any,
         metrics: Metrics,
-        request_stop: Callable[[str], None],
+        request_stop: Callable[[ConsumeStop], None],
     ) -> None:
         self._partitions = partitions
         self._group = group

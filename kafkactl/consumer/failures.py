@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import traceback
-from typing import Literal
 
 from kafkactl import headers as hdr
 from kafkactl.errors import FatalError
+from kafkactl.headers import FailureKind as FailureKind
 from kafkactl.message import HandlerFailure
-
-# The kinds of hdr.ERROR_KINDS: `retryable` goes to the next tier, `fatal` and `decode` straight
-# to the DLQ (retrying cannot fix them), `timeout` (an --exec handler ran too long) is retried.
-FailureKind = Literal["retryable", "fatal", "timeout", "decode"]
 
 
 def failure(kind: FailureKind, exc: BaseException) -> hdr.Failure:

@@ -17,7 +17,7 @@ from loguru import logger
 from kafkactl import headers as hdr
 from kafkactl.consumer.commits import Commits
 from kafkactl.consumer.failures import classify, failure
-from kafkactl.consumer.options import ConsumeOptions
+from kafkactl.consumer.options import ConsumeOptions, ConsumeStop
 from kafkactl.consumer.state import Partitions, Work
 from kafkactl.dedupe import DedupeStore
 from kafkactl.dispatch import WorkerPool, lane_for
@@ -40,7 +40,7 @@ class Handling:
         partitions: Partitions,
         commits: Commits,
         router: RetryRouter,
-        request_stop: Callable[[str], None],
+        request_stop: Callable[[ConsumeStop], None],
     ) -> None:
         self.options = options
         self.handler = handler

@@ -5,11 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from kafkactl.dispatch import Ordering
 from kafkactl.filters import RecordFilter
+from kafkactl.signals import SignalName
 
 # dlq: route failures through the tiers into the DLQ; stop: exit 1 at the first failure,
 # nothing from it on committed; skip: count it and go on (neither needs tiers or a DLQ).
 OnFailure = Literal["dlq", "stop", "skip"]
+# Why a pipeline run stopped: drained (--exit-at-end), --count, a stop failure, a copy that can
+# never be delivered, the print handler's output closed, or a signal.
+ConsumeStop = Literal[
+    "end", "count", "failure", "undeliverable", "output closed", "signal", SignalName
+]
 
 
 @dataclass
@@ -19,7 +26,7 @@ class ConsumeOptions:
     topics: list[str]
     group: str
     workers: int = 4
-    ordering: str = "key"
+    ordering: Ordering = "key"
     no_retry: bool = False
     count: int | None = None
     exit_at_end: bool = False
@@ -43,7 +50,7 @@ class ConsumeSummary:
     """The outcome of a run: counters, the reason it stopped, and the offsets committed last."""
 
     metrics: dict[str, Any]
-    stopped_by: str
+    stopped_by: ConsumeStop
     committed: dict[str, int] = field(default_factory=dict)
     # Set when the run stopped on a failure (a copy that can never be delivered): one line,
     # the command exits 1 with it.

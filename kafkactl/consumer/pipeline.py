@@ -20,7 +20,7 @@ from kafkactl.config import Settings
 from kafkactl.consumer.commits import Commits
 from kafkactl.consumer.flow import FlowControl
 from kafkactl.consumer.handling import Handling
-from kafkactl.consumer.options import ConsumeOptions, ConsumeSummary
+from kafkactl.consumer.options import ConsumeOptions, ConsumeStop, ConsumeSummary
 from kafkactl.consumer.rebalance import PartitionListener
 from kafkactl.consumer.state import Partitions, partition_names
 from kafkactl.consumer.topics import check_topics, copy_limits
@@ -63,7 +63,7 @@ class ConsumerPipeline:
         self._connect_cluster = connect_cluster
         self.tiers = TierMap(settings, options.topics, options.group)
         self._stop = threading.Event()
-        self._stopped_by = "end"
+        self._stopped_by: ConsumeStop = "end"
         self.partitions = Partitions()
         self.flow = FlowControl(
             self.partitions, self.tiers, options.max_in_flight_per_partition, self._stop
@@ -83,7 +83,7 @@ class ConsumerPipeline:
 
     # --- lifecycle ---------------------------------------------------------------------
 
-    def request_stop(self, reason: str = "signal") -> None:
+    def request_stop(self, reason: ConsumeStop = "signal") -> None:
         """Stop fetching, let in-flight work finish, commit, and return from run()."""
         if not self._stop.is_set():
             self._stopped_by = reason

@@ -28,7 +28,13 @@ import orjson
 
 from kafkactl.errors import UsageError
 from kafkactl.handlers.base import DEFAULT_FATAL_EXIT_CODES, class_name, tail
-from kafkactl.headers import MAX_MESSAGE_BYTES, MAX_TRACE_BYTES, Failure, truncate
+from kafkactl.headers import (
+    MAX_MESSAGE_BYTES,
+    MAX_TRACE_BYTES,
+    Failure,
+    FailureKind,
+    truncate,
+)
 from kafkactl.message import HandlerFailure, Message
 
 SHELL = "/bin/sh"
@@ -187,7 +193,7 @@ class ExecHandler:
             last = f"exit code {code}"
             if proc.returncode < 0:
                 last += f" (killed by {_signal_name(-proc.returncode)})"
-        kind = "fatal" if code in self.fatal_exit_codes else "retryable"
+        kind: FailureKind = "fatal" if code in self.fatal_exit_codes else "retryable"
         raise HandlerFailure(
             Failure(kind, f"exit:{code}", truncate(last, MAX_MESSAGE_BYTES), trace)
         )

@@ -16,11 +16,17 @@ from typing import Any
 
 from kafkactl.errors import FatalError, UsageError
 from kafkactl.handlers.base import class_name, tail
-from kafkactl.headers import MAX_MESSAGE_BYTES, MAX_TRACE_BYTES, Failure, truncate
+from kafkactl.headers import (
+    MAX_MESSAGE_BYTES,
+    MAX_TRACE_BYTES,
+    Failure,
+    FailureKind,
+    truncate,
+)
 from kafkactl.message import HandlerFailure, Message
 
 
-def _describe(exc: BaseException, kind: str) -> Failure:
+def _describe(exc: BaseException, kind: FailureKind) -> Failure:
     """A Failure for an exception raised by a user handler (traceback without our own frame)."""
     tb = exc.__traceback__
     if tb is not None and tb.tb_frame.f_code.co_filename == __file__ and tb.tb_next is not None:

@@ -37,7 +37,7 @@ from kafkactl.ingest.flush import (
     flush_bounded,
 )
 from kafkactl.ingest.options import ProduceOptions, PublisherLike
-from kafkactl.ingest.rejects import RejectFile, Rejection, log_rejection
+from kafkactl.ingest.rejects import RejectFile, Rejection, RejectKind, log_rejection
 from kafkactl.ingest.size import record_too_large
 from kafkactl.ingest.summary import ProduceSummary
 
@@ -348,7 +348,9 @@ class ProduceJob:
             return original[:-1] if original.endswith(b"\n") else original
         return strip_newline(original)
 
-    def _reject(self, number: int, text: bytes, reason: str, kind: str, count: bool = True) -> None:
+    def _reject(
+        self, number: int, text: bytes, reason: str, kind: RejectKind, count: bool = True
+    ) -> None:
         if count:
             self.summary.invalid += 1
         rejection = Rejection(number, text, reason, kind)

@@ -6,10 +6,13 @@ import base64
 import threading
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from loguru import logger
+
+# invalid: the line could not be read into a record; failed: the record was not delivered.
+RejectKind = Literal["invalid", "failed"]
 
 
 @dataclass(frozen=True)
@@ -19,7 +22,7 @@ class Rejection:
     line: int
     input: bytes
     error: str
-    kind: str  # "invalid" | "failed"
+    kind: RejectKind
 
     def as_json(self) -> bytes:
         """The reject-file line: {"line", "input", "error"} (+ input_encoding for binary)."""

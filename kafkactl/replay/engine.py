@@ -25,6 +25,7 @@ from kafkactl.replay.copy import replay_headers
 from kafkactl.replay.deadletter import DeadLetter, read_dead_letter, replay_group_for
 from kafkactl.replay.model import (
     ReplayOptions,
+    ReplayStop,
     ReplaySummary,
     check_target,
     chosen_partitions,
@@ -66,7 +67,7 @@ class ReplayEngine:
         self.on_progress = on_progress
         self._clock = clock
         self._stop = threading.Event()
-        self._stopped_by: str | None = None
+        self._stopped_by: ReplayStop | None = None
         self._lock = threading.Lock()
         self._admin: Any = None
         self._consumer: Any = None
@@ -82,7 +83,7 @@ class ReplayEngine:
 
     # --- lifecycle ------------------------------------------------------------------------
 
-    def request_stop(self, reason: str = "signal") -> None:
+    def request_stop(self, reason: ReplayStop = "signal") -> None:
         """Stop reading; in-flight copies are awaited and what was acknowledged is committed."""
         if not self._stop.is_set():
             self._stopped_by = reason

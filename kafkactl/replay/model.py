@@ -6,12 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from kafkactl.errors import KafkactlError, UsageError
 from kafkactl.names import shell_command
 from kafkactl.replay.deadletter import DeadLetter
 from kafkactl.replay.selection import TO_ORIGINAL, TO_RETRY, Action, Decision, Filters
+from kafkactl.signals import SignalName
+
+# Why a replay pass stopped: the end of the range, --limit, a copy or a commit that failed, or a
+# signal.
+ReplayStop = Literal["end", "limit", "publish failed", "commit failed", "signal", SignalName]
 
 if TYPE_CHECKING:
     from kafkactl.admin import TopicInfo
@@ -134,7 +139,7 @@ class ReplaySummary:
     failures: dict[str, int] = field(default_factory=dict)
     committed: dict[str, int] = field(default_factory=dict)
     recovered: int = 0
-    stopped_by: str = "end"
+    stopped_by: ReplayStop = "end"
     warnings: list[str] = field(default_factory=list)
     rows: list[PlanRow] = field(default_factory=list)
     rows_omitted: int = 0

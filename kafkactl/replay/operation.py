@@ -14,7 +14,7 @@ from kafkactl.config import Settings
 from kafkactl.metrics import Metrics
 from kafkactl.replay.engine import ReplayEngine
 from kafkactl.replay.model import ReplayOptions, ReplaySummary
-from kafkactl.signals import stop_on_signals
+from kafkactl.signals import SignalName, stop_on_signals
 
 # How the operation ended: a dry run; the user said no; a signal stopped the confirmation pass
 # before anything was sent; or the replay ran (to the end, or until it was stopped).
@@ -55,7 +55,7 @@ def replay_dlq(
     dry_run: bool = False,
     confirm: bool = True,
     metrics: Metrics | None = None,
-    watch_signals: Callable[[Callable[[str], None]], object] = stop_on_signals,
+    watch_signals: Callable[[Callable[[SignalName], None]], object] = stop_on_signals,
     **connect: Any,
 ) -> ReplayOutcome:
     """Replay `options.dlq`: a dry run plans only; otherwise the plan is confirmed (unless
