@@ -7,13 +7,15 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
-from typing import Any, Literal
+from typing import Generic, Literal, TypeVar
 
 from loguru import logger
 
 # key: one at a time per (partition, key); partition: one at a time per partition; none: no lanes.
 Ordering = Literal["key", "partition", "none"]
 ORDERINGS: tuple[Ordering, ...] = ("key", "partition", "none")
+
+T = TypeVar("T")
 
 
 def lane_for(ordering: Ordering, tp: Hashable, key: bytes | None) -> Hashable | None:
@@ -29,13 +31,13 @@ def lane_for(ordering: Ordering, tp: Hashable, key: bytes | None) -> Hashable | 
     return None
 
 
-class WorkerPool:
+class WorkerPool(Generic[T]):
     """Thread pool with lanes: items of one lane never run concurrently and keep their order."""
 
-    def __init__(self, workers: int, run: Callable[[Any], None], name: str = "worker") -> None:
+    def __init__(self, workers: int, run: Callable[[T], None], name: str = "worker") -> None:
         self._run = run
         self._cond = threading.Condition()
-        self._lanes: dict[Hashable, deque[Any]] = {}
+        self._lanes: dict[Hashable, deque[T]] = {}
         self._ready: deque[Hashable] = deque()
         self._unique = itertools.count()
         self._queued = 0
@@ -48,7 +50,7 @@ class WorkerPool:
         for thread in self._threads:
             thread.start()
 
-    def submit(self, item: Any, lane: Hashable | None) -> None:
+    def submit(self, item: T, lane: Hashable | None) -> None:
         """Queue `item` behind the other items of its lane (None: a lane of its own)."""
         if lane is None:
             lane = ("#", next(self._unique))
@@ -62,15 +64,15 @@ class WorkerPool:
                 queue.append(item)
             self._queued += 1
 
-    def drop(self, predicate: Callable[[Any], bool]) -> list[Any]:
+    def drop(self, predicate: Callable[[T], bool]) -> list[T]:
         """Remove queued (not yet running) items matching `predicate`; returns them."""
-        dropped: list[Any] = []
+        dropped: list[T] = []
         with self._cond:
             for queue in self._lanes.values():
                 if not queue:
                     continue
                 # The head of a lane that is running is no longer queued; keep lanes intact.
-                keep: deque[Any] = deque()
+                keep: deque[T] = deque()
                 for item in queue:
                     (dropped if predicate(item) else keep).append(item)
                 queue.clear()

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from kafkactl import admin as kadmin
 from kafkactl.config import Settings
 from kafkactl.kafka import TopicPartition
+from kafkactl.kafka.admin import Admin
 from kafkactl.topology import TopicPlan, pipeline_topics, replay_group
 
 TopicStatus = Literal["ok", "missing", "leaderless", "under-replicated"]
@@ -93,7 +94,7 @@ class HealthQuery:
     max_lag: int | None = None
 
 
-def check(admin: Any, settings: Settings, query: HealthQuery) -> HealthReport:
+def check(admin: Admin, settings: Settings, query: HealthQuery) -> HealthReport:
     """Run every check of SPEC §10 with a connected admin client and return the report."""
     started = time.monotonic()
     report = HealthReport(bootstrap=list(settings.brokers))
@@ -133,7 +134,7 @@ def _topic_check(plan: TopicPlan, info: kadmin.TopicInfo) -> TopicCheck:
 
 
 def _group_check(
-    admin: Any, settings: Settings, query: HealthQuery, described: dict[str, kadmin.TopicInfo]
+    admin: Admin, settings: Settings, query: HealthQuery, described: dict[str, kadmin.TopicInfo]
 ) -> GroupCheck:
     assert query.group is not None
     check = GroupCheck(query.group)
@@ -141,7 +142,7 @@ def _group_check(
     check.members = members
     if members == 0 and not admin.group_offsets(query.group):
         check.status = "unknown"
-    consumed: list[Any] = []
+    consumed: list[TopicPartition] = []
     dlqs: list[str] = []
     for topic in query.topics:
         for plan in pipeline_topics(settings, topic, query.group, not query.no_retry):
@@ -167,7 +168,7 @@ def _group_check(
     return check
 
 
-def dlq_depth(admin: Any, dlq: str, info: kadmin.TopicInfo) -> int:
+def dlq_depth(admin: Admin, dlq: str, info: kadmin.TopicInfo) -> int:
     """Dead letters not yet passed over by replay-dlq (all retained records if never replayed)."""
     tps = [TopicPartition(dlq, p.partition) for p in info.partitions]
     ends = kadmin.end_offsets(admin, tps)

@@ -19,6 +19,7 @@ from loguru import logger
 from kafkactl.config import Settings
 from kafkactl.errors import KafkactlError, OutputClosed, UsageError
 from kafkactl.filters import RecordFilter
+from kafkactl.handlers.base import Handler
 from kafkactl.kafka import ConsumerPort, Record, TopicPartition, connect_admin
 from kafkactl.kafka import connect_consumer as default_connect_consumer
 from kafkactl.kafka.admin import Admin
@@ -66,7 +67,7 @@ class TopicReader:
         self,
         settings: Settings,
         options: ReadOptions,
-        handler: Any,
+        handler: Handler,
         metrics: Metrics | None = None,
         on_tick: Callable[[dict[str, Any]], None] | None = None,
         connect_consumer: Callable[..., ConsumerPort] = default_connect_consumer,
@@ -231,8 +232,8 @@ def _resolve(
     admin: Admin,
     position: Position,
     partitions: list[TopicPartition],
-    lows: dict[Any, int],
-    highs: dict[Any, int],
+    lows: dict[TopicPartition, int],
+    highs: dict[TopicPartition, int],
 ) -> dict[TopicPartition, int]:
     """Each partition's offset for a position, clamped to what the partition retains."""
     if position.kind == "time":

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from loguru import logger
 
@@ -18,6 +18,9 @@ from kafkactl.message import Message
 from kafkactl.metrics import Metrics
 from kafkactl.producer import Delivery, Publisher
 from kafkactl.topology import TierMap
+
+if TYPE_CHECKING:
+    from loguru import Logger
 
 
 @dataclass(frozen=True)
@@ -194,7 +197,7 @@ class _Pending:
     shrunk: bool = False
 
 
-def _bound(message: Message) -> Any:
+def _bound(message: Message) -> Logger:
     """The logger with the message's coordinates."""
     return logger.bind(
         topic=message.topic,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import typer
 
@@ -14,8 +14,26 @@ from kafkactl.names import check_group, check_topic
 from kafkactl.topology import dlq_topic, retry_topic
 
 if TYPE_CHECKING:
-    from kafkactl.consumer import OnFailure
+    from kafkactl.config import Settings
+    from kafkactl.consumer import ConsumeOptions, ConsumeSummary, OnFailure
     from kafkactl.dispatch import Ordering
+    from kafkactl.filters import RecordFilter
+    from kafkactl.handlers.base import Handler
+    from kafkactl.metrics import Metrics
+    from kafkactl.reader import ReadSummary
+    from kafkactl.signals import SignalName
+
+
+class _Run(Protocol):
+    """What consume runs: the TopicReader (no group) or the ConsumerPipeline."""
+
+    def request_stop(self, reason: SignalName) -> None: ...
+
+    def run(self) -> ConsumeSummary | ReadSummary: ...
+
+
+# Makes the run from its metrics and the live view's tick.
+_Make = Callable[["Metrics", Callable[[dict[str, Any]], None]], _Run]
 
 
 def consume(
@@ -193,7 +211,7 @@ def consume(
     shutdown = duration_flag("--shutdown-timeout", shutdown_timeout)
     interval = duration_flag("--metrics-interval", metrics_interval)
     if settings.consumer_group_id is None:
-        run: Callable[[Any, Any], Any] = _reader(
+        run: _Make = _reader(
             settings,
             list(topics),
             handler_impl,
@@ -207,7 +225,7 @@ def consume(
             no_retry,
         )
     else:
-        _check_pipeline_names(settings, list(topics), no_retry)
+        _check_pipeline_names(settings, settings.consumer_group_id, list(topics), no_retry)
         run = _pipeline(
             settings,
             handler_impl,
@@ -246,18 +264,18 @@ def _on_failure(value: str) -> OnFailure:
 
 
 def _reader(
-    settings: Any,
+    settings: Settings,
     topics: list[str],
-    handler: Any,
+    handler: Handler,
     from_: str | None,
     to: str | None,
     partitions: list[int] | None,
     exit_at_end: bool,
     count: int | None,
     on_failure: str | None,
-    record_filter: Any,
+    record_filter: RecordFilter,
     no_retry: bool,
-) -> Callable[[Any, Any], Any]:
+) -> _Make:
     """consume without a group: TopicReader, nothing committed, no tiers or DLQ."""
     from kafkactl.positions import Position, parse_position
     from kafkactl.reader import ReadOptions, TopicReader
@@ -286,14 +304,14 @@ def _reader(
 
 
 def _pipeline(
-    settings: Any,
-    handler: Any,
+    settings: Settings,
+    handler: Handler,
     dedupe: str,
-    options: Any,
+    options: ConsumeOptions,
     from_: str | None,
     to: str | None,
     partitions: list[int] | None,
-) -> Callable[[Any, Any], Any]:
+) -> _Make:
     """consume in a group: ConsumerPipeline with retry tiers, a DLQ and commits."""
     from dataclasses import replace
 
@@ -325,9 +343,7 @@ def _pipeline(
     )
 
 
-def _run_and_report(
-    settings: Any, make: Callable[[Any, Any], Any], quiet: bool, json_out: bool
-) -> None:
+def _run_and_report(settings: Settings, make: _Make, quiet: bool, json_out: bool) -> None:
     """Run the reader or the pipeline with metrics, signals and the live view; report it."""
     from kafkactl import render
     from kafkactl.metrics import Metrics, serve_prometheus
@@ -356,13 +372,14 @@ def _run_and_report(
         raise KafkactlError(summary.failure)
 
 
-def _check_pipeline_names(settings: Any, topics: list[str], no_retry: bool) -> None:
+def _check_pipeline_names(
+    settings: Settings, group: str, topics: list[str], no_retry: bool
+) -> None:
     """The group and every topic consume will use are legal Kafka names (exit 2 otherwise).
 
     The group and the templates may come from a config file or the environment: checked here,
     before any client sees a name it could hang on.
     """
-    group = settings.consumer_group_id
     source = settings.sources.get("consumer_group_id", "")
     try:
         check_group(group)

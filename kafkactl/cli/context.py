@@ -4,9 +4,12 @@ environment, config file), loaded and validated with logging set up."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from kafkactl.config import Settings
 
 # The flag each global option sets a setting with, for messages that name the flag.
 GLOBAL_FLAGS = {
@@ -33,14 +36,14 @@ class GlobalOptions:
     log_format: str | None = None
 
 
-def settings_for(ctx: typer.Context, **flags: Any) -> Any:
+def settings_for(ctx: typer.Context, **flags: Any) -> Settings:
     """Load and validate settings with the global and command flags, and set up logging."""
     return settings_with_flags(ctx, flags)
 
 
 def settings_with_flags(
     ctx: typer.Context, flags: dict[str, Any], flag_names: dict[str, str] | None = None
-) -> Any:
+) -> Settings:
     """Like settings_for; `flag_names` maps a command flag's setting to the flag's name, so a
     bad value is reported under the flag (`--timeout (from flag): ...`)."""
     from kafkactl.cli.options import QUIET_KEY

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
 from loguru import logger
 
 from kafkactl.consumer.options import ConsumeStop
 from kafkactl.consumer.state import Partitions
 from kafkactl.errors import OutputClosed
+from kafkactl.handlers.base import Handler
 from kafkactl.kafka import ConsumerPort, Offsets, TopicPartition
 from kafkactl.kafka.admin import Admin
 from kafkactl.metrics import Metrics
@@ -34,7 +34,7 @@ class Commits:
         self,
         partitions: Partitions,
         group: str,
-        handler: Any,
+        handler: Handler,
         metrics: Metrics,
         request_stop: Callable[[ConsumeStop], None],
     ) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
 from loguru import logger
 
@@ -22,6 +21,7 @@ from kafkactl.consumer.state import Partitions, Work
 from kafkactl.dedupe import DedupeStore
 from kafkactl.dispatch import WorkerPool, lane_for
 from kafkactl.errors import OutputClosed
+from kafkactl.handlers.base import Handler
 from kafkactl.kafka import Record, TopicPartition
 from kafkactl.message import Message, message_from_record
 from kafkactl.metrics import Metrics
@@ -34,7 +34,7 @@ class Handling:
     def __init__(
         self,
         options: ConsumeOptions,
-        handler: Any,
+        handler: Handler,
         dedupe: DedupeStore,
         metrics: Metrics,
         partitions: Partitions,

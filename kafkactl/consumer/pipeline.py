@@ -26,6 +26,7 @@ from kafkactl.consumer.state import Partitions, partition_names
 from kafkactl.consumer.topics import check_topics, copy_limits
 from kafkactl.dedupe import DedupeStore
 from kafkactl.gctune import fewer_collections, fewer_thread_switches
+from kafkactl.handlers.base import Handler
 from kafkactl.kafka import ConsumerPort, Offsets, Record, TopicPartition, connect_admin
 from kafkactl.kafka import connect_consumer as default_connect_consumer
 from kafkactl.kafka.admin import Admin
@@ -44,7 +45,7 @@ class ConsumerPipeline:
         self,
         settings: Settings,
         options: ConsumeOptions,
-        handler: Any,
+        handler: Handler,
         dedupe: DedupeStore,
         metrics: Metrics | None = None,
         on_tick: Callable[[dict[str, Any]], None] | None = None,

@@ -28,7 +28,7 @@ class PartitionListener:
         partitions: Partitions,
         flow: FlowControl,
         commits: Commits,
-        pool: WorkerPool,
+        pool: WorkerPool[Work],
         router: RetryRouter,
         drain_timeout: float,
     ) -> None:

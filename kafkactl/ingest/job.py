@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any
 
 from kafkactl.errors import DeliveryError
 from kafkactl.formats import (
@@ -40,6 +39,7 @@ from kafkactl.ingest.options import ProduceOptions, PublisherLike
 from kafkactl.ingest.rejects import RejectFile, Rejection, RejectKind, log_rejection
 from kafkactl.ingest.size import record_too_large
 from kafkactl.ingest.summary import ProduceSummary
+from kafkactl.kafka.ports import Delivery
 
 PROGRESS_EVERY_S = 0.25
 
@@ -303,7 +303,9 @@ class ProduceJob:
         if self._on_progress is not None:
             self._on_progress(self.progress())
 
-    def _delivered(self, number: int, size: int, original: bytes | None, delivery: Any) -> None:
+    def _delivered(
+        self, number: int, size: int, original: bytes | None, delivery: Delivery
+    ) -> None:
         """Delivery callback (producer IO thread): count, and report a failure."""
         with self._lock:
             self._settled += 1
@@ -317,7 +319,7 @@ class ProduceJob:
         reason = error.reason if isinstance(error, DeliveryError) else describe(error)
         self._reject(number, self._original(original), reason, "failed", count=False)
 
-    def _failed(self, number: int, size: int, original: bytes | None, delivery: Any) -> None:
+    def _failed(self, number: int, size: int, original: bytes | None, delivery: Delivery) -> None:
         """Failure report of an errors-only Publisher (its acknowledged records report nothing)."""
         with self._lock:
             self._failed_count += 1

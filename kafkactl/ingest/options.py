@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from kafkactl.formats import FORMATS
 from kafkactl.ingest.flush import FLUSH_TIMEOUT_S
+from kafkactl.kafka.ports import Delivery
 
 # Bytes of records in flight (sent, not yet acknowledged) before reading pauses; together with
 # the Publisher's record bound this caps memory for large records too.
@@ -26,7 +27,7 @@ class PublisherLike(Protocol):
         headers: list[tuple[str, bytes]] | None = None,
         partition: int | None = None,
         timestamp_ms: int | None = None,
-        on_delivery: Callable[[Any], None] | None = None,
+        on_delivery: Callable[[Delivery], None] | None = None,
     ) -> None: ...
 
     def flush(self, timeout: float | None = None) -> bool: ...

@@ -9,13 +9,17 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 
 from kafkactl.log import redact
+
+if TYPE_CHECKING:
+    from kafkactl.admin import TopicResult
+    from kafkactl.health import HealthReport
 
 
 def _console() -> Console:
@@ -95,7 +99,7 @@ def table(
     return result
 
 
-def show(*renderables: Any) -> None:
+def show(*renderables: RenderableType) -> None:
     """Print tables or text on stderr."""
     for item in renderables:
         err.print(item)
@@ -111,7 +115,7 @@ def settings_table(
     show(table(title, ("setting", "value", "source"), ((e, _escape(v), s) for e, v, s in rows)))
 
 
-def topics_table(results: Iterable[Any]) -> None:
+def topics_table(results: Iterable[TopicResult]) -> None:
     """`kafkactl create-topics`: one row per topic with what happened to it."""
     rows = [
         (
@@ -134,15 +138,13 @@ def topics_table(results: Iterable[Any]) -> None:
     )
 
 
-def health_report(report: Any) -> None:
+def health_report(report: HealthReport) -> None:
     """`kafkactl health`: cluster, topics, group lag, and the verdict."""
     show(_health_tables(report))
 
 
-def _health_tables(report: Any) -> Any:
-    from rich.console import Group
-
-    parts: list[Any] = []
+def _health_tables(report: HealthReport) -> Group:
+    parts: list[RenderableType] = []
     cluster = table(
         "Cluster",
         ("cluster id", "controller", "brokers", "bootstrap", "checked in"),
@@ -206,7 +208,7 @@ class LiveView:
         self._region.__enter__()
         return self
 
-    def update_health(self, report: Any) -> None:
+    def update_health(self, report: HealthReport) -> None:
         """Show a fresh health report in place."""
         if self._region.active:
             self._region.draw(_health_tables(report))

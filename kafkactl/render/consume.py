@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Group
+from rich.table import Table
 
 from kafkactl.metrics import COUNTERS
 from kafkactl.render import show, table
 from kafkactl.render.live import LiveRegion
 
 
-def metrics_table(snapshot: dict[str, Any], title: str = "Metrics") -> Any:
+def metrics_table(snapshot: dict[str, Any], title: str = "Metrics") -> Table:
     """Counters (with per-tier retries), throughput and handler latency as one Rich table."""
     seconds = snapshot.get("seconds") or 0.0
     rows: list[tuple[str, str]] = []

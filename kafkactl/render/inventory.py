@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kafkactl.render import show, styled, table
 
+if TYPE_CHECKING:
+    from kafkactl.groups import GroupDetail, GroupRow, ResetPlan
+    from kafkactl.topics import TopicDetail, TopicRow
 
-def topic_list(rows: list[Any]) -> None:
+
+def topic_list(rows: list[TopicRow]) -> None:
     """`topics list`: one row per topic."""
     show(
         table(
@@ -19,7 +23,7 @@ def topic_list(rows: list[Any]) -> None:
     )
 
 
-def topic_detail(detail: Any) -> None:
+def topic_detail(detail: TopicDetail) -> None:
     """`topics describe`: partitions, then the configs that differ from the defaults."""
     show(
         table(
@@ -44,7 +48,7 @@ def topic_detail(detail: Any) -> None:
         show(table("Configs (not default)", ("config", "value"), detail.configs.items()))
 
 
-def group_list(rows: list[Any]) -> None:
+def group_list(rows: list[GroupRow]) -> None:
     """`groups list`: one row per group."""
     show(
         table(
@@ -56,7 +60,7 @@ def group_list(rows: list[Any]) -> None:
     )
 
 
-def group_detail(detail: Any) -> None:
+def group_detail(detail: GroupDetail) -> None:
     """`groups describe`: members, lag per partition, and the pipeline's tiers and DLQ."""
     parts: list[Any] = []
     if detail.members:
@@ -97,7 +101,7 @@ def group_detail(detail: Any) -> None:
     show(*parts)
 
 
-def reset_plan(plan: Any) -> None:
+def reset_plan(plan: ResetPlan) -> None:
     """`groups reset-offsets`: current → new per partition, and whether it was applied."""
     verb = "Reset" if plan.executed else "Reset plan (dry run; --execute applies it)"
     show(

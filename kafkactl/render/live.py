@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from rich.console import RenderableType
 
 from kafkactl.render import err
+
+if TYPE_CHECKING:
+    from rich.live import Live
 
 
 class LiveRegion:
@@ -16,7 +21,7 @@ class LiveRegion:
     def __init__(self, enabled: bool, transient: bool = True) -> None:
         self.enabled = enabled and err.is_terminal
         self._transient = transient
-        self._live: Any = None
+        self._live: Live | None = None
 
     @property
     def active(self) -> bool:
@@ -31,7 +36,7 @@ class LiveRegion:
             self._live.__enter__()
         return self
 
-    def draw(self, renderable: Any) -> None:
+    def draw(self, renderable: RenderableType) -> None:
         """Replace what the region shows (no-op when inactive)."""
         if self._live is not None:
             self._live.update(renderable, refresh=True)

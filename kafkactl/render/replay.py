@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
+from rich.table import Table
 
 from kafkactl.render import err, show, table
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from kafkactl.replay.model import ReplaySummary
 
 # The dry-run table shows this many records at most (all of them go to --json).
 TABLE_ROWS = 500
@@ -20,7 +26,7 @@ def _cut(text: str | None, width: int = ERROR_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def plan_table(summary: Any, max_rows: int = TABLE_ROWS) -> None:
+def plan_table(summary: ReplaySummary, max_rows: int = TABLE_ROWS) -> None:
     """What a replay would do, one row per matching dead letter (stderr)."""
     rows = []
     for row in summary.rows[:max_rows]:
@@ -54,7 +60,7 @@ def plan_table(summary: Any, max_rows: int = TABLE_ROWS) -> None:
         show(f"... and {hidden:,} more (narrow it with filters or --limit; --json lists them)")
 
 
-def targets_table(summary: Any, title: str) -> Any:
+def targets_table(summary: ReplaySummary, title: str) -> Table:
     """Records per target topic."""
     rows = sorted(summary.targets.items(), key=lambda kv: (-kv[1], kv[0]))
     return table(
@@ -65,7 +71,7 @@ def targets_table(summary: Any, title: str) -> Any:
     )
 
 
-def confirmation(summary: Any) -> None:
+def confirmation(summary: ReplaySummary) -> None:
     """What the replay is about to do, before the prompt (stderr)."""
     show(
         targets_table(
@@ -85,13 +91,13 @@ def confirmation(summary: Any) -> None:
         show(_failures_table(summary))
 
 
-def confirm_prompt(summary: Any) -> str:
+def confirm_prompt(summary: ReplaySummary) -> str:
     """The question asked before replaying."""
     targets = ", ".join(f"{t} ({n:,})" for t, n in sorted(summary.targets.items()))
     return f"Replay {summary.to_replay:,} dead letters to {targets}?"
 
 
-def _failures_table(summary: Any) -> Any:
+def _failures_table(summary: ReplaySummary) -> Table:
     rows = sorted(summary.failures.items(), key=lambda kv: (-kv[1], kv[0]))
     return table(
         "Not replayed",
@@ -101,7 +107,7 @@ def _failures_table(summary: Any) -> Any:
     )
 
 
-def summary_table(summary: Any) -> None:
+def summary_table(summary: ReplaySummary) -> None:
     """Counts of the run (or of the dry run) on stderr."""
     title = f"Replay of {summary.dlq} (group {summary.replay_group})"
     if summary.dry_run:
@@ -127,7 +133,7 @@ def summary_table(summary: Any) -> None:
         "failed",
         "seconds",
     )
-    parts: list[Any] = [table(title, columns, [counts], numeric=columns)]
+    parts: list[Table] = [table(title, columns, [counts], numeric=columns)]
     if summary.targets:
         parts.append(
             targets_table(summary, "Per target (would replay)" if summary.dry_run else "Per target")
@@ -150,8 +156,8 @@ class ReplayProgress:
     def __init__(self, enabled: bool, description: str = "replaying") -> None:
         self.enabled = enabled and err.is_terminal
         self.description = description
-        self._progress: Any = None
-        self._task: Any = None
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
 
     def __enter__(self) -> ReplayProgress:
         if self.enabled:
@@ -176,9 +182,9 @@ class ReplayProgress:
             self._task = self._progress.add_task(self.description, total=None, counts="")
         return self
 
-    def update(self, summary: Any) -> None:
+    def update(self, summary: ReplaySummary) -> None:
         """Show the latest counts (called a few times a second by the engine)."""
-        if self._progress is None:
+        if self._progress is None or self._task is None:
             return
         if summary.dry_run:
             counts = f"would replay {summary.to_replay:,}"

@@ -17,7 +17,8 @@ from loguru import logger
 
 from kafkactl.config import Settings
 from kafkactl.errors import KafkactlError
-from kafkactl.kafka.ports import ConsumerPort, Delivery, Record
+from kafkactl.kafka.admin import Admin
+from kafkactl.kafka.ports import ConsumerPort, Delivery, ProducerPort, Record
 from kafkactl.metrics import Metrics
 from kafkactl.ranges import len_offsets
 from kafkactl.ratelimit import RateLimiter
@@ -50,9 +51,9 @@ class ReplayEngine:
         metrics: Metrics | None = None,
         on_progress: Callable[[ReplaySummary], None] | None = None,
         clock: Callable[[], float] = time.time,
-        connect_admin: Callable[[Settings], Any] | None = None,
+        connect_admin: Callable[[Settings], Admin] | None = None,
         connect_consumer: Callable[..., ConsumerPort] | None = None,
-        connect_producer: Callable[[Settings], Any] | None = None,
+        connect_producer: Callable[[Settings], ProducerPort] | None = None,
     ) -> None:
         from kafkactl import kafka
         from kafkactl.topology import replay_group

@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 from loguru import logger
 
+from kafkactl.kafka.admin import Admin
 from kafkactl.kafka.ports import ConsumerPort, TopicPartition
 from kafkactl.ranges import RangeSet
 
@@ -201,7 +202,7 @@ class PartitionProgress:
 
 
 def load_progress(
-    consumer: ConsumerPort, admin: Any, group: str, tps: list[TopicPartition]
+    consumer: ConsumerPort, admin: Admin, group: str, tps: list[TopicPartition]
 ) -> list[PartitionProgress]:
     """Each partition's range (its watermarks now) and the progress `group` committed on it."""
     marks = consumer.watermarks(tps)
