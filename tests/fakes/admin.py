@@ -10,6 +10,7 @@ from kafkactl.kafka.admin import (
     TOPIC_ALREADY_EXISTS,
     Admin,
     Committed,
+    GroupState,
     TopicAnswer,
 )
 from kafkactl.kafka.ports import TopicPartition
@@ -111,6 +112,19 @@ class FakeAdmin(Admin):
         """The group's committed offset and metadata per partition (None: nothing committed)."""
         self._call("committed")
         return {TopicPartition(*tp): self.cluster.committed(group, tp) for tp in partitions}
+
+    def describe_group(self, group: str) -> GroupState:
+        """`Stable` with the members set in `cluster.members`; `Empty` without members but
+        with commits; `Dead` (no members) for a group the cluster never heard of."""
+        self._call("describe_group")
+        members = list(self.cluster.members.get(group, []))
+        state = "Stable" if members else "Empty" if self.cluster.group_commits(group) else "Dead"
+        return GroupState(group, state, members)
+
+    def group_offsets(self, group: str) -> dict[TopicPartition, Committed]:
+        """Every offset the group has committed, with its metadata."""
+        self._call("group_offsets")
+        return self.cluster.group_commits(group)
 
     def close(self) -> None:
         """Nothing to release; remembered for assertions."""

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kafkactl.headers import record_size
-from kafkactl.kafka.admin import Committed
+from kafkactl.kafka.admin import Committed, GroupMember
 from kafkactl.kafka.ports import CREATE_TIME, ConsumedRecord, Headers, TopicPartition
 
 if TYPE_CHECKING:
@@ -60,6 +60,8 @@ class FakeCluster:
         self.admins: list[FakeAdmin] = []
         # topic -> max.message.bytes, enforced on produce (unset: no limit)
         self.max_message_bytes: dict[str, int] = {}
+        # group -> its members as a group description lists them (set by tests; none by default)
+        self.members: dict[str, list[GroupMember]] = {}
 
     # --- topics and records ---------------------------------------------------------------
 
@@ -194,6 +196,11 @@ class FakeCluster:
         """The group's committed offset and metadata on `tp` (None: nothing committed)."""
         with self._lock:
             return self._commits.get(group, {}).get(TopicPartition(*tp))
+
+    def group_commits(self, group: str) -> dict[TopicPartition, Committed]:
+        """Every committed offset of the group, with its metadata."""
+        with self._lock:
+            return dict(self._commits.get(group, {}))
 
     def committed_offsets(self, group: str) -> dict[TopicPartition, int]:
         """Every committed offset of the group."""
