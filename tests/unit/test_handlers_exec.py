@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 import threading
 import time
@@ -56,8 +57,11 @@ def exec_handler(command: str, timeout: float = 10.0, fatal: set[int] | None = N
     return ExecHandler(command, timeout, {100} if fatal is None else fatal, **kw)
 
 
-def test_exec_exit_zero_is_success() -> None:
-    exec_handler("cat >/dev/null; exit 0").handle(make_message())
+def test_exec_exit_zero_is_success(tmp_path: Path) -> None:
+    ran = tmp_path / "ran"
+    handler = exec_handler(f"cat >/dev/null; touch {shlex.quote(str(ran))}; exit 0")
+    assert handler.handle(make_message()) is None  # no HandlerFailure raised
+    assert ran.exists()  # the command did run
 
 
 def test_exec_nonzero_exit_is_retryable_with_last_stderr_line() -> None:

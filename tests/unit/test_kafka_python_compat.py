@@ -26,5 +26,17 @@ def test_live_records_are_kept():
     assert consumer._fetcher._next_partition_records is live
 
 
+def test_an_empty_slot_stays_empty():
+    fetcher = SimpleNamespace(_next_partition_records=None)
+    release_drained_records(SimpleNamespace(_fetcher=fetcher))
+    assert vars(fetcher) == {"_next_partition_records": None}
+
+
 def test_a_consumer_without_the_private_fetcher_is_left_alone():
-    release_drained_records(object())
+    # Another kafka-python version may not have them: nothing is added, nothing raises.
+    consumer = SimpleNamespace()
+    release_drained_records(consumer)
+    assert vars(consumer) == {}
+    fetcher = SimpleNamespace()
+    release_drained_records(SimpleNamespace(_fetcher=fetcher))
+    assert vars(fetcher) == {}
