@@ -20,6 +20,23 @@ class UsageError(KafkactlError):
     exit_code = EXIT_USAGE
 
 
+class OptionError(UsageError):
+    """A value of one options field that cannot work; `problem` follows the field's name.
+
+    The core names its own field (`str()`: "partitions 3 does not exist..."); `cli/` words it
+    with the flag the user typed (`worded("--partition")`).
+    """
+
+    def __init__(self, option: str, problem: str) -> None:
+        self.option = option
+        self.problem = problem
+        super().__init__(f"{option} {problem}")
+
+    def worded(self, name: str) -> UsageError:
+        """The same error, naming the option `name`."""
+        return UsageError(f"{name} {self.problem}")
+
+
 class ConfigError(UsageError):
     """A setting with a bad value: names the setting, where it came from, and what is allowed."""
 

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
 from kafkactl.config import Settings
-from kafkactl.errors import KafkactlError, UsageError
+from kafkactl.errors import KafkactlError, OptionError, UsageError
 from kafkactl.kafka.admin import Committed, GroupListing, GroupState
 from kafkactl.kafka.ports import TopicPartition
 from kafkactl.topology import pipeline_of, role_of
@@ -255,8 +255,8 @@ def plan_reset(
     chosen = known if not partitions else sorted(set(partitions))
     unknown = [p for p in chosen if p not in known]
     if unknown:
-        raise UsageError(
-            f"--partition {unknown[0]}: topic {topic} has partitions 0..{len(known) - 1}"
+        raise OptionError(
+            "partitions", f"{unknown[0]}: topic {topic} has partitions 0..{len(known) - 1}"
         )
     tps = [TopicPartition(topic, p) for p in chosen]
     lows = admin.list_offsets(tps, latest=False)

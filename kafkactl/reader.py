@@ -17,7 +17,7 @@ from typing import Any, Literal
 from loguru import logger
 
 from kafkactl.config import Settings
-from kafkactl.errors import KafkactlError, OutputClosed, UsageError
+from kafkactl.errors import KafkactlError, OptionError, OutputClosed
 from kafkactl.filters import RecordFilter
 from kafkactl.handlers.base import Handler
 from kafkactl.kafka import ConsumerPort, Record, TopicPartition, connect_admin
@@ -130,8 +130,8 @@ class TopicReader:
             wanted = self.options.partitions or ids
             for p in wanted:
                 if p not in ids:
-                    raise UsageError(
-                        f"--partition {p}: topic {name} has partitions 0..{len(ids) - 1}"
+                    raise OptionError(
+                        "partitions", f"{p}: topic {name} has partitions 0..{len(ids) - 1}"
                     )
                 out.append(TopicPartition(name, p))
         return out

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Protocol
 import typer
 
 from kafkactl.cli.context import settings_with_flags
-from kafkactl.cli.options import GroupOpt, JsonOpt, QuietOpt, duration_flag, int_flag
+from kafkactl.cli.options import (
+    GroupOpt,
+    JsonOpt,
+    QuietOpt,
+    duration_flag,
+    int_flag,
+    naming_flags,
+)
 from kafkactl.errors import KafkactlError, UsageError
 from kafkactl.names import check_group, check_topic
 from kafkactl.topology import dlq_topic, retry_topic
@@ -356,7 +363,8 @@ def _run_and_report(settings: Settings, make: _Make, quiet: bool, json_out: bool
     with MetricsView(enabled=not quiet and not json_out) as view:
         runner = make(metrics, view.update)
         stop_on_signals(runner.request_stop)
-        summary = runner.run()
+        with naming_flags({"partitions": "--partition"}):
+            summary = runner.run()
     if json_out:
         render.print_json(
             {

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from kafkactl.cli.context import settings_for
-from kafkactl.cli.options import JsonOpt, QuietOpt
+from kafkactl.cli.options import JsonOpt, QuietOpt, naming_flags
 from kafkactl.errors import EXIT_FAILED
 
 groups_app = typer.Typer(
@@ -117,10 +117,11 @@ def reset_offsets_cmd(
     check_group(group)
     check_topic(topic)
     target = reset_target(to, shift_by)
-    plan = with_admin(
-        settings_for(ctx),
-        lambda admin: reset_offsets(admin, group, topic, partition, target, execute),
-    )
+    settings = settings_for(ctx)
+    with naming_flags({"partitions": "--partition"}):
+        plan = with_admin(
+            settings, lambda admin: reset_offsets(admin, group, topic, partition, target, execute)
+        )
     render.emit(plan.as_dict(), json_out, quiet and not plan.failed, lambda: reset_plan(plan))
     if plan.failed:
         raise typer.Exit(EXIT_FAILED)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 
-from kafkactl.errors import UsageError
+from kafkactl.errors import OptionError, UsageError
 
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print the result as one JSON document on stdout.")
@@ -69,3 +71,13 @@ def positive_float_flag(flag: str, value: float | None, high: float) -> float | 
     if value is not None and not (math.isfinite(value) and 0 < value <= high):
         raise UsageError(f"{flag} {value:g} is not allowed: use a number above 0, at most {high:g}")
     return value
+
+
+@contextmanager
+def naming_flags(flags: Mapping[str, str]) -> Iterator[None]:
+    """Core errors name an options field (OptionError); reword them with the flag the user
+    typed, e.g. {"partitions": "--partition"}."""
+    try:
+        yield
+    except OptionError as exc:
+        raise exc.worded(flags.get(exc.option, exc.option)) from None

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, BinaryIO
 import typer
 
 from kafkactl.cli.context import settings_for
-from kafkactl.cli.options import JsonOpt, QuietOpt
+from kafkactl.cli.options import JsonOpt, QuietOpt, naming_flags
 from kafkactl.errors import ConfigError, KafkactlError, UsageError
 
 if TYPE_CHECKING:
@@ -197,7 +197,8 @@ def produce(
                 raise UsageError(
                     f"cannot write --reject-file {reject_file!r}: {exc.strerror}"
                 ) from None
-        count = partition_count(settings, topic, partition)
+        with naming_flags({"partition": "--partition"}):
+            count = partition_count(settings, topic, partition)
         options = ProduceOptions(
             topic=topic,
             format=fmt,

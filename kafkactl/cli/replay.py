@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from kafkactl.cli.context import settings_for
-from kafkactl.cli.options import GroupOpt, JsonOpt, QuietOpt, int_flag, positive_float_flag
+from kafkactl.cli.options import (
+    GroupOpt,
+    JsonOpt,
+    QuietOpt,
+    int_flag,
+    naming_flags,
+    positive_float_flag,
+)
 from kafkactl.errors import EXIT_FAILED, KafkactlError, UsageError
 from kafkactl.topology import dlq_topic
 
@@ -239,12 +246,11 @@ FLAGS = {"to": "--to", "partitions": "--partition"}
 
 def _blaming_flags(call: Callable[[], ReplayOutcome]) -> ReplayOutcome:
     """Run the operation; its errors about option fields name the flags instead."""
-    from kafkactl.replay import DlqNotFound, OptionError
+    from kafkactl.replay import DlqNotFound
 
     try:
-        return call()
-    except OptionError as exc:
-        raise exc.worded(FLAGS.get(exc.option, exc.option)) from None
+        with naming_flags(FLAGS):
+            return call()
     except DlqNotFound as exc:
         raise KafkactlError(
             f"{exc}; check the topic name and --group (with --group G, TOPIC is the main "

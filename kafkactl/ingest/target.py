@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from kafkactl import admin
 from kafkactl.config import Settings
-from kafkactl.errors import KafkactlError, UsageError
+from kafkactl.errors import KafkactlError, OptionError
 from kafkactl.kafka import connect_admin
 from kafkactl.names import shell_command
 
@@ -21,8 +21,8 @@ def partition_count(
     partition: int | None = None,
     connect: Callable[[Settings], Admin] = connect_admin,
 ) -> int:
-    """The partition count of `topic`; KafkactlError when it does not exist, UsageError when
-    `partition` (the --partition of every record) is not one of its partitions."""
+    """The partition count of `topic`; KafkactlError when it does not exist, OptionError on
+    `partition` when that partition (of every record) is not one of its partitions."""
     client = connect(settings)
     try:
         info = admin.describe_topics(client, [topic]).get(topic)
@@ -33,8 +33,8 @@ def partition_count(
         raise KafkactlError(f"topic {topic} does not exist; create it with: {create}")
     count = len(info.partitions)
     if partition is not None and partition >= count:
-        raise UsageError(
-            f"--partition {partition} does not exist: {topic} has {count} partitions "
-            f"(0-{count - 1})"
+        raise OptionError(
+            "partition",
+            f"{partition} does not exist: {topic} has {count} partitions (0-{count - 1})",
         )
     return count

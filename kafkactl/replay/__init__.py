@@ -13,6 +13,7 @@ No Typer or Rich here: the command (cli/replay.py) parses flags into ReplayOptio
     operation   plan -> confirm -> run, as the command runs it
 """
 
+from kafkactl.errors import OptionError
 from kafkactl.ranges import RangeSet, len_offsets
 from kafkactl.ratelimit import RateLimiter
 from kafkactl.replay.copy import parse_replay_from, replay_from, replay_headers
@@ -26,7 +27,6 @@ from kafkactl.replay.deadletter import (
 from kafkactl.replay.engine import ReplayEngine
 from kafkactl.replay.model import (
     DlqNotFound,
-    OptionError,
     PlanRow,
     ReplayOptions,
     ReplaySummary,

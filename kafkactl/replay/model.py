@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from kafkactl.errors import KafkactlError, UsageError
+from kafkactl.errors import KafkactlError, OptionError
 from kafkactl.names import shell_command
 from kafkactl.replay.deadletter import DeadLetter
 from kafkactl.replay.selection import TO_ORIGINAL, TO_RETRY, Action, Decision, Filters
@@ -40,20 +40,6 @@ class ReplayOptions:
     flush_timeout: float = 60.0
     max_rows: int = 10_000
     poll_timeout_ms: int = 200
-
-
-class OptionError(UsageError):
-    """A value of one ReplayOptions field that cannot work; `problem` follows the field's name
-    (`str()` uses the field's name; `worded(name)` another, such as its flag)."""
-
-    def __init__(self, option: str, problem: str) -> None:
-        self.option = option
-        self.problem = problem
-        super().__init__(f"{option} {problem}")
-
-    def worded(self, name: str) -> UsageError:
-        """The same error, naming the option `name`."""
-        return UsageError(f"{name} {self.problem}")
 
 
 class DlqNotFound(KafkactlError):

@@ -172,3 +172,16 @@ def test_rate_must_be_finite_and_positive(value: float) -> None:
         positive_float_flag("--rate", value, 1e6)
     assert positive_float_flag("--rate", 0.5, 1e6) == 0.5
     assert positive_float_flag("--rate", None, 1e6) is None
+
+
+def test_naming_flags_words_a_core_field_error_with_its_flag() -> None:
+    from kafkactl.cli.options import naming_flags
+    from kafkactl.errors import OptionError
+
+    with pytest.raises(UsageError) as worded, naming_flags({"partitions": "--partition"}):
+        raise OptionError("partitions", "9: topic t has partitions 0..2")
+    assert not isinstance(worded.value, OptionError)
+    assert str(worded.value) == "--partition 9: topic t has partitions 0..2"
+    # a field with no flag keeps its own name
+    with pytest.raises(UsageError, match=r"^limit must be positive$"), naming_flags({}):
+        raise OptionError("limit", "must be positive")

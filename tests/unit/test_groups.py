@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from kafkactl.config import load_settings
-from kafkactl.errors import UsageError
+from kafkactl.errors import OptionError, UsageError
 from kafkactl.groups import (
     GroupActiveError,
     ResetTarget,
@@ -163,5 +163,7 @@ def test_execute_refuses_an_active_group(admin: GroupsAdmin) -> None:
 def test_unknown_topic_and_partition_are_usage_errors(admin: GroupsAdmin) -> None:
     with pytest.raises(UsageError, match="does not exist"):
         plan_reset(admin, "billing", "nope", None, ResetTarget("end"))
-    with pytest.raises(UsageError, match="--partition 5"):
+    with pytest.raises(OptionError) as info:
         plan_reset(admin, "billing", "orders", [5], ResetTarget("end"))
+    assert info.value.option == "partitions"
+    assert str(info.value.worded("--partition")).startswith("--partition 5: topic orders has ")

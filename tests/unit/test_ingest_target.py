@@ -7,7 +7,7 @@ import os
 import pytest
 
 from kafkactl.config import load_settings
-from kafkactl.errors import KafkactlError, UsageError
+from kafkactl.errors import KafkactlError, OptionError, UsageError
 from kafkactl.ingest.target import partition_count
 from tests.fakes import FakeCluster
 
@@ -35,7 +35,11 @@ def test_a_missing_topic_says_how_to_create_it(cluster: FakeCluster) -> None:
 
 
 def test_a_partition_out_of_range_is_a_usage_error(cluster: FakeCluster) -> None:
-    with pytest.raises(
-        UsageError, match=r"--partition 3 does not exist: orders has 3 partitions \(0-2\)"
-    ):
+    with pytest.raises(OptionError) as info:
         partition_count(SETTINGS, "orders", 3, connect=cluster.connect_admin)
+    assert isinstance(info.value, UsageError)
+    assert info.value.option == "partition"
+    assert (
+        str(info.value.worded("--partition"))
+        == "--partition 3 does not exist: orders has 3 partitions (0-2)"
+    )
