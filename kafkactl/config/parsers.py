@@ -11,7 +11,6 @@ import re
 import string
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from kafkactl.units import format_duration, parse_duration, parse_durations, printable
 
@@ -28,10 +27,10 @@ HOUR_S = 3600.0
 DAY_S = 86400.0
 
 
-def choice(allowed: tuple[str, ...], upper: bool = False) -> Callable[[Any], str]:
+def choice(allowed: tuple[str, ...], upper: bool = False) -> Callable[[object], str]:
     """One of `allowed`, compared in lower case (upper case with `upper`)."""
 
-    def parse(raw: Any) -> str:
+    def parse(raw: object) -> str:
         text = str(raw).strip()
         text = text.upper() if upper else text.lower()
         if text not in allowed:
@@ -41,10 +40,10 @@ def choice(allowed: tuple[str, ...], upper: bool = False) -> Callable[[Any], str
     return parse
 
 
-def whole_number(low: int, high: int | None = None) -> Callable[[Any], int]:
+def whole_number(low: int, high: int | None = None) -> Callable[[object], int]:
     """A whole number from `low` to `high` (no upper bound when None)."""
 
-    def parse(raw: Any) -> int:
+    def parse(raw: object) -> int:
         text = str(raw).strip()
         if isinstance(raw, bool) or not re.fullmatch(r"[+-]?[0-9]+", text):
             raise ValueError(f"{raw!r} is not a whole number")
@@ -57,7 +56,7 @@ def whole_number(low: int, high: int | None = None) -> Callable[[Any], int]:
     return parse
 
 
-def boolean(raw: Any) -> bool:
+def boolean(raw: object) -> bool:
     """true/false, 1/0, yes/no, on/off."""
     if isinstance(raw, bool):
         return raw
@@ -69,7 +68,7 @@ def boolean(raw: Any) -> bool:
     raise ValueError(f"{raw!r} is not a boolean; use true or false")
 
 
-def non_empty(raw: Any) -> str:
+def non_empty(raw: object) -> str:
     """Any text that is not empty (whitespace stripped)."""
     value = str(raw).strip()
     if not value:
@@ -80,7 +79,7 @@ def non_empty(raw: Any) -> str:
 _HOST = re.compile(r"[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]")
 
 
-def group(raw: Any) -> str:
+def group(raw: object) -> str:
     """A consumer group name that can be part of a topic name (retry and DLQ topics)."""
     from kafkactl.names import topic_problem
 
@@ -93,7 +92,7 @@ def group(raw: Any) -> str:
     return value
 
 
-def brokers(raw: Any) -> tuple[str, ...]:
+def brokers(raw: object) -> tuple[str, ...]:
     """host:port[,host:port...] (a TOML list of them too)."""
     items = raw if isinstance(raw, list) else str(raw).split(",")
     servers = tuple(str(s).strip() for s in items)
@@ -113,7 +112,7 @@ def brokers(raw: Any) -> tuple[str, ...]:
     return servers
 
 
-def acks(raw: Any) -> int | str:
+def acks(raw: object) -> int | str:
     """0, 1 or all (-1 spelled as all)."""
     value = str(raw).strip().lower()
     if value in ("all", "-1"):
@@ -134,8 +133,8 @@ def check_duration(value: float, text: str, longest: float = DAY_S) -> float:
     return value
 
 
-def _bounded_duration(longest: float) -> Callable[[Any], float]:
-    def parse(raw: Any) -> float:
+def _bounded_duration(longest: float) -> Callable[[object], float]:
+    def parse(raw: object) -> float:
         return check_duration(parse_duration(str(raw)), str(raw), longest)
 
     return parse
@@ -145,16 +144,16 @@ duration = _bounded_duration(DAY_S)
 backoff = _bounded_duration(HOUR_S)
 
 
-def delays(raw: Any) -> tuple[float, ...]:
+def delays(raw: object) -> tuple[float, ...]:
     """Comma-separated durations (a TOML list too), each at most a week."""
     value = ",".join(str(x) for x in raw) if isinstance(raw, list) else str(raw)
     return tuple(check_duration(v, value, 7 * DAY_S) for v in parse_durations(value))
 
 
-def template(required: set[str], allowed: set[str]) -> Callable[[Any], str]:
+def template(required: set[str], allowed: set[str]) -> Callable[[object], str]:
     """A format string using only `allowed` placeholders and every `required` one."""
 
-    def parse(raw: Any) -> str:
+    def parse(raw: object) -> str:
         value = non_empty(raw)
         try:
             names = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
@@ -172,7 +171,7 @@ def template(required: set[str], allowed: set[str]) -> Callable[[Any], str]:
     return parse
 
 
-def existing_file(raw: Any) -> str:
+def existing_file(raw: object) -> str:
     """The path of a file that exists (`~` expanded)."""
     path = Path(str(raw)).expanduser()
     if not path.is_file():
