@@ -190,13 +190,14 @@ def tracer() -> NoopTracer:
         if config.enabled:
             try:
                 from kafkactl.tracing import otel
+
+                current = otel.build(config)
             except ImportError as exc:
                 raise UsageError(
                     f"OTEL_TRACES_EXPORTER={','.join(config.exporters)} needs OpenTelemetry "
                     f"({exc.name or exc} is not installed): {INSTALL_OTEL} (or unset "
                     "OTEL_TRACES_EXPORTER)"
                 ) from None
-            current = otel.build(config)
         else:
             current = NoopTracer()
         _state["tracer"] = current
