@@ -9,7 +9,7 @@ the specification lets a carrier drop it).
 
 from __future__ import annotations
 
-import os
+import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -92,24 +92,18 @@ def clean_tracestate(value: str | bytes | None) -> str | None:
 
 
 def new_trace_id() -> str:
-    """A random, non-zero 128-bit trace id in hex."""
-    while True:
-        trace_id = os.urandom(16).hex()
-        if trace_id != _ZERO_TRACE:
-            return trace_id
+    """A random, non-zero 128-bit trace id in hex (OpenTelemetry's SDK draws them alike)."""
+    return f"{random.getrandbits(128) or 1:032x}"
 
 
 def new_span_id() -> str:
     """A random, non-zero 64-bit span id in hex."""
-    while True:
-        span_id = os.urandom(8).hex()
-        if span_id != _ZERO_SPAN:
-            return span_id
+    return f"{random.getrandbits(64) or 1:016x}"
 
 
 def new_traceparent() -> str:
     """A `traceparent` that starts a new, sampled trace."""
-    return f"00-{new_trace_id()}-{new_span_id()}-01"
+    return f"00-{random.getrandbits(128) or 1:032x}-{random.getrandbits(64) or 1:016x}-01"
 
 
 def from_headers(headers: Sequence[tuple[str, bytes]] | None) -> TraceContext | None:
@@ -130,8 +124,10 @@ def ensure_traceparent(headers: list[tuple[str, bytes]]) -> list[tuple[str, byte
     An invalid `traceparent` is replaced (and its `tracestate`, which belonged to it, dropped),
     as the specification asks of a participant that cannot parse it.
     """
-    current = from_headers(headers)
-    if current is not None:
+    # The common case first (a record without one): no parsing, one new header.
+    if not any(key == TRACEPARENT for key, _ in headers):
+        return [*headers, (TRACEPARENT, new_traceparent().encode())]
+    if from_headers(headers) is not None:
         return headers
     kept = [(k, v) for k, v in headers if k not in (TRACEPARENT, TRACESTATE)]
     kept.append((TRACEPARENT, new_traceparent().encode()))
