@@ -29,6 +29,9 @@ ERROR_TRACE = "kafkactl.error.trace"
 REPLAY_COUNT = "kafkactl.replay.count"
 REPLAY_AT = "kafkactl.replay.at"
 REPLAY_FROM = "kafkactl.replay.from"
+# W3C trace context: copied unchanged onto every retry, DLQ and replay copy (SPEC §18).
+TRACEPARENT = "traceparent"
+TRACESTATE = "tracestate"
 
 # Headers that describe the retry state of one pass through the pipeline; a replay resets them.
 RETRY_STATE = (

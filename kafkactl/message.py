@@ -49,6 +49,16 @@ class Message:
         """The last value of header `name`."""
         return hdr.get(self.headers, name)
 
+    @property
+    def traceparent(self) -> str | None:
+        """The W3C `traceparent` the record carries (its trace), or None."""
+        return hdr.get_text(self.headers, hdr.TRACEPARENT)
+
+    @property
+    def tracestate(self) -> str | None:
+        """The W3C `tracestate` that travels with the trace, or None."""
+        return hdr.get_text(self.headers, hdr.TRACESTATE)
+
 
 def message_from_record(record: Record) -> Message:
     """The Message a handler gets for a consumed record: its id (the record's message-id, else

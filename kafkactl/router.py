@@ -18,6 +18,7 @@ from kafkactl.message import Message
 from kafkactl.metrics import Metrics
 from kafkactl.producer import Delivery, Publisher
 from kafkactl.topology import TierMap
+from kafkactl.tracing import NOOP_SPAN, Span, tracer
 
 if TYPE_CHECKING:
     from loguru import Logger
@@ -64,6 +65,7 @@ class RetryRouter:
         self._lock = threading.Lock()
         self._retry_heap: list[tuple[float, int, _Pending]] = []
         self._seq = itertools.count()
+        self._tracer = tracer()
 
     def decide(self, message: Message, failure: hdr.Failure, now_ms: int) -> Route:
         """The next stop: fatal/decode failures and the last tier go to the DLQ."""
@@ -99,6 +101,18 @@ class RetryRouter:
             not_before_ms=route.not_before_ms,
             message_id=message.message_id,
         )
+        span = NOOP_SPAN
+        if self._tracer.enabled:
+            # The copy carries its publish span as `traceparent` (same trace): the next attempt
+            # is that span's child. Off, traceparent/tracestate are copied like any header.
+            span = self._tracer.publish(
+                route.topic,
+                "dlq" if route.tier is None else "retry",
+                message.headers,
+                message.key,
+                {"kafkactl.attempt": message.attempt, "messaging.message.id": message.message_id},
+            )
+            headers = span.inject(headers)
         limit = self._size_limit(route.topic)
         headers, shrunk = hdr.fit(message.key, message.value, headers, limit)
         if shrunk:
@@ -109,7 +123,7 @@ class RetryRouter:
                 limit,
             )
         pending = _Pending(
-            route, message, headers, on_acked, Backoff(0.5, 30.0), on_undeliverable, shrunk
+            route, message, headers, on_acked, Backoff(0.5, 30.0), on_undeliverable, shrunk, span
         )
         self._publish(pending)
         return route
@@ -139,6 +153,7 @@ class RetryRouter:
                 offset=pending.message.offset,
                 message_id=pending.message.message_id,
             ).debug("routed to {}", route.topic)
+            pending.span.end()
             pending.on_acked()
             return
         error = delivery.error
@@ -157,6 +172,7 @@ class RetryRouter:
                 return
             self.metrics.incr("undeliverable")
             assert error is not None
+            pending.span.end(error=str(error))
             pending.on_undeliverable(route, error)
             return
         delay = pending.backoff.next_delay()
@@ -195,6 +211,7 @@ class _Pending:
     backoff: Backoff
     on_undeliverable: Callable[[Route, BaseException], None] | None = None
     shrunk: bool = False
+    span: Span = NOOP_SPAN
 
 
 def _bound(message: Message) -> Logger:

@@ -19,7 +19,7 @@ say() { printf '   %s\n' "$*" >&2; }
 
 step "1. Install kafkactl into $venv"
 [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
-{ "$venv/bin/python" -m pip install --upgrade pip && "$venv/bin/python" -m pip install -e '.[fast]'; } \
+{ "$venv/bin/python" -m pip install --upgrade pip && "$venv/bin/python" -m pip install -e '.[fast,otel]'; } \
   >"$venv/demo-install.log" 2>&1 || { cat "$venv/demo-install.log" >&2; exit 1; }
 kafkactl() { "$venv/bin/kafkactl" "$@"; }
 say "$(kafkactl --version)"
@@ -86,6 +86,21 @@ kafkactl consume "$topic" --group "$group" --handler demo_handler:process -e
 
 step "10. Health after the replay"
 kafkactl health --topic "$topic" --group "$group" || say "health exited $?: the negative-amount orders stay parked in the DLQ, as they should"
+
+step "11. Tracing: one order fails twice, goes to the DLQ, is replayed - one trace throughout"
+ttopic="$topic-traced"
+tgroup="tracing"
+(
+  export KAFKA_RETRY_DELAYS=1s  # one tier: attempt 1, attempt 2, then the DLQ
+  kafkactl create-topics "$ttopic" --group "$tgroup" --partitions 1 -q
+  echo '{"id": 9001, "amount": 5, "currency": "EUR"}' | kafkactl produce "$ttopic" --key-field id --trace -q
+  say "the consume below exports its spans with the console exporter: on stderr, stdout stays clean"
+  OTEL_TRACES_EXPORTER=console kafkactl consume "$ttopic" --group "$tgroup" -e -q \
+    --exec 'echo "attempt $KAFKA_ATTEMPT sees TRACEPARENT=$TRACEPARENT" >&2; exit 1'
+  kafkactl replay-dlq "$ttopic" --group "$tgroup" --yes -q
+  kafkactl consume "$ttopic" --group "$tgroup" -e -q \
+    --exec 'echo "replayed, processed with TRACEPARENT=$TRACEPARENT (same trace id)" >&2'
+)
 
 step "Done. Try: kafkactl consume $topic.$group.dlq -e -f '{header:kafkactl.error.class} {value}\\n'"
 rm -f "$orders" "$orders.rejects"

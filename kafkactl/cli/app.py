@@ -80,6 +80,10 @@ def main_options(
     ctx.obj = GlobalOptions(
         brokers, engine, config, context, connect_timeout, log_level, log_format
     )
+    if ctx.invoked_subcommand != "config":
+        from kafkactl.tracing import tracer
+
+        tracer()  # OTEL_TRACES_EXPORTER without OpenTelemetry installed: exit 2 before any work
 
 
 def _register_commands() -> None:

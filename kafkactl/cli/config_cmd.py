@@ -18,6 +18,7 @@ def config(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """
     from kafkactl import render
     from kafkactl.kafka import engine_name, versions
+    from kafkactl.tracing import config_from_env, otel_installed
 
     if json_out:
         from kafkactl.cli.streams import require_stdout
@@ -26,12 +27,14 @@ def config(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     settings = settings_for(ctx)
     libraries = versions()
     engine = {"name": engine_name(settings), "libraries": libraries}
+    tracing = {**config_from_env().as_dict(), "opentelemetry": otel_installed()}
     if json_out:
         render.print_json(
             {
                 "config_file": settings.config_file,
                 "context": settings.context,
                 "engine": engine,
+                "tracing": tracing,
                 "settings": settings.as_dict(),
             }
         )
@@ -39,6 +42,22 @@ def config(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         render.settings_table(settings.rows(), settings.context, settings.config_file)
         found = ", ".join(f"{k} {v or 'not installed'}" for k, v in libraries.items())
         render.info(f"engine: {engine['name']} ({found})")
+        render.info(_tracing_line(tracing))
+
+
+def _tracing_line(tracing: dict[str, object]) -> str:
+    """One line: the tracing state the OTEL_* variables ask for."""
+    installed = tracing["opentelemetry"] or "not installed"
+    if not tracing["enabled"]:
+        return (
+            f"tracing: off (OTEL_TRACES_EXPORTER=otlp|console turns spans on; "
+            f"opentelemetry {installed}); traceparent headers are always kept"
+        )
+    endpoint = f", endpoint {tracing['endpoint']}" if "otlp" in str(tracing["exporter"]) else ""
+    return (
+        f"tracing: on, exporter {tracing['exporter']}{endpoint}, service "
+        f"{tracing['service_name']} (opentelemetry {installed})"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -101,6 +101,14 @@ def produce(
     strict: Annotated[
         bool, typer.Option("--strict", help="Stop at the first invalid line (exit 1).")
     ] = False,
+    trace: Annotated[
+        bool,
+        typer.Option(
+            "--trace",
+            help="Start a W3C trace per record: a new traceparent header unless the record "
+            "has one (envelope headers, --header traceparent=...).",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -130,6 +138,8 @@ def produce(
       kafkactl produce orders -i orders.jsonl --reject-file rejects.jsonl -H source=import
 
       jq -r .input rejects.jsonl | kafkactl produce orders --key-field id
+
+      kafkactl produce orders --trace -i orders.jsonl    # traceparent on every record
     """
     from kafkactl import render
     from kafkactl.cli.streams import require_stdin, require_stdout
@@ -166,6 +176,7 @@ def produce(
         headers = [parse_header_flag(h) for h in header or []]
     except ValueError as exc:
         raise UsageError(f"--header {exc}") from None
+    _check_trace_headers(headers)
     try:
         delimiter = parse_key_delimiter(key_delimiter) if key_delimiter is not None else None
     except ValueError as exc:
@@ -210,6 +221,7 @@ def produce(
             partition=partition,
             partitions=count,
             strict=strict,
+            trace=trace,
         )
         if not quiet and input_file is None and sys.stdin.isatty():
             render.info("reading records from the terminal, one per line; end with Ctrl-D")
@@ -250,6 +262,18 @@ def produce(
         summary_table(summary)
     if summary.exit_code:
         raise typer.Exit(summary.exit_code)
+
+
+def _check_trace_headers(headers: list[tuple[str, bytes]]) -> None:
+    """A `--header traceparent=...` must be a valid W3C traceparent (it is every record's)."""
+    from kafkactl.tracing import TRACEPARENT, parse_traceparent
+
+    for name, value in headers:
+        if name == TRACEPARENT and parse_traceparent(value) is None:
+            raise UsageError(
+                f"--header traceparent={value.decode('utf-8', 'replace')!r} is not a W3C "
+                "traceparent (00-<32 hex trace id>-<16 hex span id>-<2 hex flags>)"
+            )
 
 
 def _say_stopping(signal_name: str) -> None:

@@ -26,6 +26,7 @@ from kafkactl.kafka import Record, TopicPartition
 from kafkactl.message import Message, message_from_record
 from kafkactl.metrics import Metrics
 from kafkactl.router import RetryRouter
+from kafkactl.tracing import tracer
 
 
 class Handling:
@@ -53,6 +54,7 @@ class Handling:
         self.dispatched = 0  # records handed to the handler (--count)
         self.stop_lines: list[str] = []  # copies the broker refused for good, stop failures
         self._inline_failures: list[tuple[Work, hdr.Failure, float]] = []
+        self._tracer = tracer()
         self.pool = WorkerPool(options.workers, self._handle)
 
     # --- on the poll thread, under the lock ---------------------------------------------
@@ -80,7 +82,11 @@ class Handling:
         else:
             started = time.perf_counter()
             try:
-                self.handler.handle(message)
+                if self._tracer.enabled:
+                    with self._tracer.process(message, self.options.group):
+                        self.handler.handle(message)
+                else:
+                    self.handler.handle(message)
             except BaseException as exc:
                 if isinstance(exc, OutputClosed):
                     self._commits.output_closed()
@@ -144,6 +150,17 @@ class Handling:
             self.metrics.incr("deduplicated")
             self._partitions.complete(work)
             return
+        if not self._tracer.enabled:
+            self._attempt(work)
+            return
+        # The attempt's span is current while the handler runs (its own spans join) and while
+        # a failure is routed (the copy's publish span is its child).
+        with self._tracer.process(message, self.options.group) as span:
+            self._attempt(work, span.fail)
+
+    def _attempt(self, work: Work, on_failure: Callable[[hdr.Failure], None] | None = None) -> None:
+        """Run the handler once; settle a success, route a failure."""
+        message = work.message
         started = time.perf_counter()
         try:
             self.handler.handle(message)
@@ -163,6 +180,8 @@ class Handling:
             self.metrics.incr("processed")
             self._partitions.complete(work)
             return
+        if on_failure is not None:
+            on_failure(why)
         self._failed(work, why, started)
 
     def _seen(self, message: Message) -> bool:

@@ -14,6 +14,9 @@ Decisions:
   forwarded to kafkactl's stderr as well, and its last 4 KiB are kept: the last non-empty line
   becomes the failure message (cut to 1 KiB) and the tail the failure trace.
 - A command killed by a signal counts as exit code 128+N, as a shell reports it.
+- The trace context goes in TRACEPARENT / TRACESTATE (OpenTelemetry's environment carrier):
+  the attempt's `process` span when spans are on, else the record's own headers; never one
+  kafkactl itself inherited.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from kafkactl.headers import (
     truncate,
 )
 from kafkactl.message import HandlerFailure, Message
+from kafkactl.tracing import tracer
 
 SHELL = "/bin/sh"
 
@@ -110,7 +114,10 @@ class ExecHandler:
         self.timeout_s = timeout_s
         self.fatal_exit_codes = frozenset(fatal_exit_codes)
         self._output_fd = output_fd
-        self._base_env = dict(os.environb)
+        self._base_env = {
+            k: v for k, v in os.environb.items() if k not in (b"TRACEPARENT", b"TRACESTATE")
+        }
+        self._tracer = tracer()
         self._active: set[int] = set()
         self._lock = threading.Lock()
 
@@ -120,6 +127,14 @@ class ExecHandler:
         for name, value in message.headers:
             headers[name] = (value or b"").decode("utf-8", "replace")
         key = b"" if message.key is None else message.key.replace(b"\0", b"\xef\xbf\xbd")
+        trace: dict[bytes, bytes] = {}
+        current = self._tracer.current() if self._tracer.enabled else None
+        parent = current.traceparent if current else message.traceparent
+        state = current.tracestate if current else message.tracestate
+        if parent:
+            trace[b"TRACEPARENT"] = _env_bytes(parent)
+            if state:
+                trace[b"TRACESTATE"] = _env_bytes(state)
         return {
             **self._base_env,
             b"KAFKA_TOPIC": _env_bytes(message.topic),
@@ -130,6 +145,7 @@ class ExecHandler:
             b"KAFKA_MESSAGE_ID": _env_bytes(message.message_id or ""),
             b"KAFKA_ATTEMPT": str(message.attempt).encode(),
             b"KAFKA_HEADERS": orjson.dumps(headers),
+            **trace,
         }
 
     def handle(self, message: Message) -> None:

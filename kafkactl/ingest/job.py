@@ -40,6 +40,7 @@ from kafkactl.ingest.rejects import RejectFile, Rejection, RejectKind, log_rejec
 from kafkactl.ingest.size import record_too_large
 from kafkactl.ingest.summary import ProduceSummary
 from kafkactl.kafka.ports import Delivery
+from kafkactl.tracing import SendBatch, ensure_traceparent, tracer
 
 PROGRESS_EVERY_S = 0.25
 
@@ -78,6 +79,12 @@ class ProduceJob:
         self.reading = False
         self.cancelled = False  # SIGINT/SIGTERM: stop waiting for the broker too
         self._max_record_bytes: int | None = getattr(publisher, "max_record_bytes", None)
+        # Spans on: a `send` span per batch of records (linked to each); they start a trace
+        # of their own, like --trace, since a span needs one.
+        self._tracer = tracer()
+        self._sends: SendBatch | None = (
+            self._tracer.send_batch(options.topic) if self._tracer.enabled else None
+        )
         self._parse = parser_for(
             options.format,
             key_field=options.key_field,
@@ -164,6 +171,8 @@ class ProduceJob:
         # Blank lines carry no record and are skipped (counted as `blank`); in raw input only
         # empty lines are blank, like kcat, since spaces may be a value.
         strip_blank = o.format != "raw"
+        traced = o.trace or self._sends is not None
+        sends = self._sends
         number = 0
         iterator = iter(lines)
         try:
@@ -201,6 +210,8 @@ class ProduceJob:
                 value = record.value
                 size = (len(value) if value is not None else 0) + (len(key) if key else 0)
                 headers = headers_for(record)
+                if traced:
+                    headers = ensure_traceparent(headers)
                 if max_record is not None and (size > max_record - 65_536 or record.headers):
                     too_large = record_too_large(key, value, headers, max_record)
                     if too_large:
@@ -248,6 +259,8 @@ class ProduceJob:
                     if isinstance(exc, KeyboardInterrupt):
                         raise
                     break
+                if sends is not None:
+                    sends.add(headers)
                 if not number & 0xFF:
                     fault = self.fault()
                     if fault:
@@ -281,6 +294,8 @@ class ProduceJob:
                     raise DeliveryError(f"the producer failed: {fault}", False, "producer-failed")
 
     def _finish(self) -> None:
+        if self._sends is not None:
+            self._sends.end()
         try:
             reason = flush_bounded(self, self.options.flush_timeout)
         except KeyboardInterrupt:

@@ -50,6 +50,7 @@ class ProduceOptions:
     partition: int | None = None
     partitions: int | None = None  # the topic's partition count, to check record partitions
     strict: bool = False
+    trace: bool = False  # --trace: a new W3C traceparent for each record without one
     max_bytes_in_flight: int = MAX_BYTES_IN_FLIGHT
     flush_timeout: float = FLUSH_TIMEOUT_S
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from kafkactl import headers as hdr
 from kafkactl.replay.deadletter import DeadLetter
 from kafkactl.topology import default_message_id
+from kafkactl.tracing import NOOP_SPAN, NoopTracer, Span
 
 
 def replay_headers(
@@ -49,6 +50,26 @@ def replay_headers(
             hdr.REPLAY_FROM: replay_from(dlq, dl.partition, dl.offset),
         },
     )
+
+
+def traced_copy(
+    tracer: NoopTracer, dl: DeadLetter, target: str, headers: hdr.Headers
+) -> tuple[hdr.Headers, Span]:
+    """With spans on: the copy's `publish` span (a child of the context the dead letter
+    carries) and the headers naming it as `traceparent`; off: the headers as they are."""
+    if not tracer.enabled:
+        return headers, NOOP_SPAN
+    span = tracer.publish(
+        target,
+        "replay",
+        dl.headers,
+        dl.key,
+        {
+            "kafkactl.replay.count": dl.replay_count + 1,
+            "kafkactl.replay.from": hdr.get_text(headers, hdr.REPLAY_FROM) or "",
+        },
+    )
+    return span.inject(headers), span
 
 
 def replay_from(dlq: str, partition: int, offset: int) -> str:

@@ -22,7 +22,7 @@ from kafkactl.kafka.ports import ConsumerPort, Delivery, ProducerPort, Record
 from kafkactl.metrics import Metrics
 from kafkactl.ranges import len_offsets
 from kafkactl.ratelimit import RateLimiter
-from kafkactl.replay.copy import replay_headers
+from kafkactl.replay.copy import replay_headers, traced_copy
 from kafkactl.replay.deadletter import DeadLetter, read_dead_letter, replay_group_for
 from kafkactl.replay.model import (
     ReplayOptions,
@@ -34,6 +34,7 @@ from kafkactl.replay.model import (
 from kafkactl.replay.progress import PartitionProgress, load_progress
 from kafkactl.replay.recovery import find_copies
 from kafkactl.replay.selection import TO_RETRY, Decision, decide
+from kafkactl.tracing import Span, tracer
 
 
 class ReplayEngine:
@@ -80,6 +81,7 @@ class ReplayEngine:
         self._publish_error: str | None = None
         self._replays = 0
         self._pass_started = time.monotonic()
+        self._tracer = tracer()
         self._next_progress = 0.0
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -309,6 +311,7 @@ class ReplayEngine:
             self._commit(part, required=True)
         group = replay_group_for(dl, self.options.group) if self.options.to == TO_RETRY else None
         headers = replay_headers(dl, self.options.dlq, self._now_ms(), group)
+        headers, span = traced_copy(self._tracer, dl, target, headers)
         with self._lock:
             part.claimed.add(dl.offset)
             part.pending += 1
@@ -319,13 +322,14 @@ class ReplayEngine:
             dl.value,
             key=dl.key,
             headers=headers,
-            on_delivery=partial(self._delivered, part, dl.offset, target),
+            on_delivery=partial(self._delivered, part, dl.offset, target, span),
         )
 
     def _delivered(
-        self, part: PartitionProgress, offset: int, target: str, delivery: Delivery
+        self, part: PartitionProgress, offset: int, target: str, span: Span, delivery: Delivery
     ) -> None:
         """Producer IO thread: the copy of `offset` settled."""
+        span.end(None if delivery.ok else str(delivery.error))
         summary = self._summary
         with self._lock:
             part.pending -= 1
