@@ -98,3 +98,13 @@ def test_no_import_cycle_between_modules():
         if name not in state:
             visit(name, [name])
     assert cycles == [], f"import cycles: {cycles}"
+
+
+def test_only_the_tracing_backend_imports_opentelemetry():
+    allowed = PACKAGE / "tracing" / "otel.py"
+    offenders = sorted(
+        str(path.relative_to(PACKAGE.parent))
+        for path in PACKAGE.rglob("*.py")
+        if path != allowed and "opentelemetry" in _imported_roots(path)
+    )
+    assert offenders == [], f"only kafkactl/tracing/otel.py may import opentelemetry: {offenders}"
