@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
+from kafkactl import health
 from kafkactl.config import Settings
 from kafkactl.errors import KafkactlError, OptionError, UsageError
 from kafkactl.kafka.admin import Committed, GroupListing, GroupState
@@ -45,14 +46,9 @@ class GroupRow:
 
 
 @dataclass
-class PartitionLag:
-    """A group's position on one partition."""
+class PartitionLag(health.PartitionLag):
+    """A group's position on one partition, and the member that holds it."""
 
-    topic: str
-    partition: int
-    committed: int | None
-    end: int
-    lag: int
     member: str | None = None
 
 
