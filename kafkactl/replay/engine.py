@@ -19,10 +19,11 @@ from kafkactl.config import Settings
 from kafkactl.errors import KafkactlError
 from kafkactl.kafka.admin import Admin
 from kafkactl.kafka.ports import ConsumerPort, Delivery, ProducerPort, Record
+from kafkactl.message import message_from_record
 from kafkactl.metrics import Metrics
 from kafkactl.ranges import len_offsets
 from kafkactl.ratelimit import RateLimiter
-from kafkactl.replay.copy import replay_headers, traced_copy
+from kafkactl.replay.copy import copy_message_id, replay_headers, traced_copy
 from kafkactl.replay.deadletter import DeadLetter, read_dead_letter, replay_group_for
 from kafkactl.replay.model import (
     ReplayOptions,
@@ -34,6 +35,7 @@ from kafkactl.replay.model import (
 from kafkactl.replay.progress import PartitionProgress, load_progress
 from kafkactl.replay.recovery import find_copies
 from kafkactl.replay.selection import TO_RETRY, Decision, decide
+from kafkactl.replay.transform import Preview, Unrepairable, reason_line, value_diff
 from kafkactl.tracing import Span, tracer
 
 
@@ -83,6 +85,7 @@ class ReplayEngine:
         self._pass_started = time.monotonic()
         self._tracer = tracer()
         self._next_progress = 0.0
+        self._transforming = False
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -124,6 +127,8 @@ class ReplayEngine:
             except Exception as exc:  # closing must not hide the summary
                 logger.debug("closing the {} failed: {}", name, exc)
         self._publisher = self._consumer = self._admin = None
+        if self.options.transform is not None:
+            self.options.transform.close()
 
     def __enter__(self) -> ReplayEngine:
         return self
@@ -133,9 +138,10 @@ class ReplayEngine:
 
     # --- the two passes -------------------------------------------------------------------
 
-    def plan(self) -> ReplaySummary:
-        """Read the range and decide, sending and committing nothing (dry run, confirmation)."""
-        return self._pass(publish=False)
+    def plan(self, transform: bool = False) -> ReplaySummary:
+        """Read the range and decide, sending and committing nothing (dry run, confirmation);
+        with `transform`, run the transform on each selected record too (the dry run)."""
+        return self._pass(publish=False, transform=transform)
 
     def run(self) -> ReplaySummary:
         """Replay: send the copies, commit progress as they are acknowledged."""
@@ -145,10 +151,13 @@ class ReplayEngine:
             self._publisher = Publisher(
                 self.settings, self.metrics, max_in_flight=1000, connect=self._connect_producer
             )
-        return self._pass(publish=True)
+        return self._pass(publish=True, transform=True)
 
     def _new_summary(self, dry_run: bool) -> ReplaySummary:
-        return ReplaySummary(self.options.dlq, self.group, self.options.to, dry_run)
+        summary = ReplaySummary(self.options.dlq, self.group, self.options.to, dry_run)
+        if self.options.transform is not None:
+            summary.transform = self.options.transform.description
+        return summary
 
     def _reset(self) -> None:
         """Fresh per-pass state from what was committed when the engine opened."""
@@ -159,8 +168,9 @@ class ReplayEngine:
         for part in self._parts:
             part.reset(self.options.from_beginning)
 
-    def _pass(self, publish: bool) -> ReplaySummary:
+    def _pass(self, publish: bool, transform: bool) -> ReplaySummary:
         self._reset()
+        self._transforming = transform and self.options.transform is not None
         summary = self._summary = self._new_summary(dry_run=not publish)
         self._pass_started = time.monotonic()
         self._next_progress = 0.0
@@ -270,6 +280,19 @@ class ReplayEngine:
             summary.filtered += 1
             return True
         summary.matched += 1
+        value, transformed = dl.value, False
+        if decision.action == "replay" and self._transforming:
+            assert decision.target is not None
+            try:
+                value = self._repair(dl, record, decision.target)
+            except Unrepairable as exc:
+                self._unrepaired(dl, decision, exc, publish)
+                self._count_replay()
+                return True
+            transformed = True
+            if not publish and len(summary.previews) < opts.show:
+                changes = value_diff(dl.value, value)
+                summary.previews.append(Preview(dl.partition, offset, dl.key_text(), changes))
         summary.add_row(dl, decision, opts.max_rows)
         if decision.action == "parked":
             summary.parked += 1
@@ -286,14 +309,50 @@ class ReplayEngine:
             return True
         assert decision.target is not None
         if publish:
-            self._send(part, dl, decision.target)
+            self._send(part, dl, decision.target, value, transformed)
         else:
             summary.count_target(decision.target)
             part.mark_done(offset, offset)
-        self._replays += 1
-        if opts.limit is not None and self._replays >= opts.limit:
-            self.request_stop("limit")
+        self._count_replay()
         return True
+
+    def _count_replay(self) -> None:
+        """One more record selected for replay (repaired or not): --limit counts these."""
+        self._replays += 1
+        if self.options.limit is not None and self._replays >= self.options.limit:
+            self.request_stop("limit")
+
+    # --- repairing ---------------------------------------------------------------------------
+
+    def _repair(self, dl: DeadLetter, record: Record, target: str) -> bytes:
+        """The transformed value (raises Unrepairable); the transform sees the dead letter."""
+        assert self.options.transform is not None
+        message = message_from_record(record)
+        message.message_id = copy_message_id(dl, self.options.dlq)
+        return self.options.transform.apply(message)
+
+    def _unrepaired(
+        self, dl: DeadLetter, decision: Decision, exc: Unrepairable, publish: bool
+    ) -> None:
+        """Count a record the transform could not repair; it is neither sent nor marked done,
+        so it stays in the DLQ and a later run tries it again."""
+        opts, summary = self.options, self._summary
+        reason = reason_line(exc.reason)
+        with self._lock:
+            summary.count_unrepaired(dl, reason, opts.max_rows)
+        summary.add_row(dl, decision, opts.max_rows, unrepaired=reason)
+        if not publish and len(summary.previews) < opts.show:
+            summary.previews.append(Preview(dl.partition, dl.offset, dl.key_text(), [], reason))
+        log = logger.bind(topic=opts.dlq, partition=dl.partition, offset=dl.offset)
+        log.warning(
+            "not repaired {}:{}:{}: {}; it stays in the DLQ",
+            opts.dlq,
+            dl.partition,
+            dl.offset,
+            reason,
+        )
+        if exc.trace:
+            log.debug("the transform said: {}", exc.trace)
 
     def _fail(self, reason: str, dl: DeadLetter) -> None:
         with self._lock:
@@ -304,13 +363,20 @@ class ReplayEngine:
 
     # --- sending ---------------------------------------------------------------------------
 
-    def _send(self, part: PartitionProgress, dl: DeadLetter, target: str) -> None:
+    def _send(
+        self,
+        part: PartitionProgress,
+        dl: DeadLetter,
+        target: str,
+        value: bytes | None,
+        transformed: bool,
+    ) -> None:
         if target not in part.fence_topics:
             # The fence must be committed before anything reaches a new target (crash recovery).
             part.fence_topics.append(target)
             self._commit(part, required=True)
         group = replay_group_for(dl, self.options.group) if self.options.to == TO_RETRY else None
-        headers = replay_headers(dl, self.options.dlq, self._now_ms(), group)
+        headers = replay_headers(dl, self.options.dlq, self._now_ms(), group, transformed)
         headers, span = traced_copy(self._tracer, dl, target, headers)
         with self._lock:
             part.claimed.add(dl.offset)
@@ -319,7 +385,7 @@ class ReplayEngine:
         assert self._publisher is not None
         self._publisher.publish(
             target,
-            dl.value,
+            value,
             key=dl.key,
             headers=headers,
             on_delivery=partial(self._delivered, part, dl.offset, target, span),
