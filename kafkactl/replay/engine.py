@@ -19,11 +19,10 @@ from kafkactl.config import Settings
 from kafkactl.errors import KafkactlError
 from kafkactl.kafka.admin import Admin
 from kafkactl.kafka.ports import ConsumerPort, Delivery, ProducerPort, Record
-from kafkactl.message import message_from_record
 from kafkactl.metrics import Metrics
 from kafkactl.ranges import len_offsets
 from kafkactl.ratelimit import RateLimiter
-from kafkactl.replay.copy import copy_message_id, replay_headers, traced_copy
+from kafkactl.replay.copy import replay_headers, traced_copy
 from kafkactl.replay.deadletter import DeadLetter, read_dead_letter, replay_group_for
 from kafkactl.replay.model import (
     ReplayOptions,
@@ -34,8 +33,8 @@ from kafkactl.replay.model import (
 )
 from kafkactl.replay.progress import PartitionProgress, load_progress
 from kafkactl.replay.recovery import find_copies
+from kafkactl.replay.repair import repair
 from kafkactl.replay.selection import TO_RETRY, Decision, decide
-from kafkactl.replay.transform import Preview, Unrepairable, reason_line, value_diff
 from kafkactl.tracing import Span, tracer
 
 
@@ -282,17 +281,11 @@ class ReplayEngine:
         summary.matched += 1
         value, transformed = dl.value, False
         if decision.action == "replay" and self._transforming:
-            assert decision.target is not None
-            try:
-                value = self._repair(dl, record, decision.target)
-            except Unrepairable as exc:
-                self._unrepaired(dl, decision, exc, publish)
+            repaired = repair(opts, summary, self._lock, record, dl, decision, not publish)
+            if repaired is None:  # unrepaired: stays in the DLQ, not marked done
                 self._count_replay()
                 return True
-            transformed = True
-            if not publish and len(summary.previews) < opts.show:
-                changes = value_diff(dl.value, value)
-                summary.previews.append(Preview(dl.partition, offset, dl.key_text(), changes))
+            value, transformed = repaired, True
         summary.add_row(dl, decision, opts.max_rows)
         if decision.action == "parked":
             summary.parked += 1
@@ -321,38 +314,6 @@ class ReplayEngine:
         self._replays += 1
         if self.options.limit is not None and self._replays >= self.options.limit:
             self.request_stop("limit")
-
-    # --- repairing ---------------------------------------------------------------------------
-
-    def _repair(self, dl: DeadLetter, record: Record, target: str) -> bytes:
-        """The transformed value (raises Unrepairable); the transform sees the dead letter."""
-        assert self.options.transform is not None
-        message = message_from_record(record)
-        message.message_id = copy_message_id(dl, self.options.dlq)
-        return self.options.transform.apply(message)
-
-    def _unrepaired(
-        self, dl: DeadLetter, decision: Decision, exc: Unrepairable, publish: bool
-    ) -> None:
-        """Count a record the transform could not repair; it is neither sent nor marked done,
-        so it stays in the DLQ and a later run tries it again."""
-        opts, summary = self.options, self._summary
-        reason = reason_line(exc.reason)
-        with self._lock:
-            summary.count_unrepaired(dl, reason, opts.max_rows)
-        summary.add_row(dl, decision, opts.max_rows, unrepaired=reason)
-        if not publish and len(summary.previews) < opts.show:
-            summary.previews.append(Preview(dl.partition, dl.offset, dl.key_text(), [], reason))
-        log = logger.bind(topic=opts.dlq, partition=dl.partition, offset=dl.offset)
-        log.warning(
-            "not repaired {}:{}:{}: {}; it stays in the DLQ",
-            opts.dlq,
-            dl.partition,
-            dl.offset,
-            reason,
-        )
-        if exc.trace:
-            log.debug("the transform said: {}", exc.trace)
 
     def _fail(self, reason: str, dl: DeadLetter) -> None:
         with self._lock:

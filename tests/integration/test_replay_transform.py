@@ -37,12 +37,6 @@ else:  # the same transform as a Python one-liner
 
 
 @pytest.fixture
-def g(topic_name: str):
-    """Unique consumer group names: the broker may be shared with other test runs."""
-    return lambda name: f"{name}-{topic_name[2:8]}"
-
-
-@pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     """The test handlers importable."""
     return {"PYTHONPATH": str(REPO)}
