@@ -29,6 +29,8 @@ ERROR_TRACE = "kafkactl.error.trace"
 REPLAY_COUNT = "kafkactl.replay.count"
 REPLAY_AT = "kafkactl.replay.at"
 REPLAY_FROM = "kafkactl.replay.from"
+# "true" on a replayed copy whose value a `--transform` / `--transform-handler` repaired.
+REPLAY_TRANSFORMED = "kafkactl.replay.transformed"
 # W3C trace context: copied unchanged onto every retry, DLQ and replay copy (SPEC §18).
 TRACEPARENT = "traceparent"
 TRACESTATE = "tracestate"

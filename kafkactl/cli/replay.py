@@ -13,6 +13,7 @@ from kafkactl.cli.options import (
     GroupOpt,
     JsonOpt,
     QuietOpt,
+    duration_flag,
     int_flag,
     naming_flags,
     positive_float_flag,
@@ -113,9 +114,49 @@ def replay_dlq(
             "(already replayed records are sent again, up to --max-replays).",
         ),
     ] = False,
+    transform: Annotated[
+        str | None,
+        typer.Option(
+            "--transform",
+            metavar="CMD",
+            help="Repair each value on the way back: a shell command with the value on stdin "
+            "and the new value on stdout (one trailing newline dropped), with consume --exec's "
+            "KAFKA_* variables. Non-zero exit, a timeout or no output: the record is counted "
+            "unrepaired and stays in the DLQ.",
+        ),
+    ] = None,
+    transform_handler: Annotated[
+        str | None,
+        typer.Option(
+            "--transform-handler",
+            metavar="MODULE:FUNCTION",
+            help="Repair each value with a Python function taking a Message and returning "
+            "bytes, str or dict (JSON); raising means unrepaired.",
+        ),
+    ] = None,
+    transform_timeout: Annotated[
+        str,
+        typer.Option(
+            "--transform-timeout",
+            help="Kill a --transform command running longer (its process group); the record "
+            "is unrepaired.",
+        ),
+    ] = "30s",
+    show: Annotated[
+        int | None,
+        typer.Option(
+            "--show",
+            help="With --dry-run and a transform: show before -> after for the first N "
+            "selected records (default 5).",
+        ),
+    ] = None,
     dry_run: Annotated[
         bool,
-        typer.Option("--dry-run", help="Show what would be replayed; send and commit nothing."),
+        typer.Option(
+            "--dry-run",
+            help="Show what would be replayed (running the transform, if any); send and "
+            "commit nothing.",
+        ),
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     json_out: JsonOpt = False,
@@ -146,9 +187,17 @@ def replay_dlq(
     kafkactl.replay.count/at/from are set. A record replayed --max-replays
     times already is parked: counted, not sent.
 
+    Repair: --transform CMD or --transform-handler MODULE:FUNCTION rewrites
+    each selected value before it is sent; the copy carries the new value and
+    kafkactl.replay.transformed: true. A record the transform cannot repair
+    is counted unrepaired, is not sent and stays in the DLQ (the next run
+    tries it again). --dry-run runs the transform on every selected record
+    and shows before -> after for the first --show N.
+
     Without --yes it shows the counts per target and asks; when stdin is not
     a terminal it refuses (exit 2). Exit 0 when all selected records were
-    replayed or parked, 1 when one could not be, 2 bad flags, 3 unreachable,
+    replayed or parked, 1 when one could not be (or was unrepaired), 2 bad
+    flags, 3 unreachable,
     130 when SIGINT/SIGTERM stopped it first (the summary still prints, and
     the next run resumes where it stopped).
 
@@ -163,13 +212,19 @@ def replay_dlq(
       kafkactl replay-dlq orders.billing.dlq --rate 50 --limit 1000 -y
 
       kafkactl replay-dlq connect-dlq --dlq -g billing --json -y
+
+      kafkactl replay-dlq orders -g billing --dry-run --show 5 \\
+        --transform "jq -c '.currency = \\"EUR\\"'"
+
+      kafkactl replay-dlq orders -g billing --transform-handler fixes:currency -y
     """
     from kafkactl import render
     from kafkactl.cli.streams import require_stdout
     from kafkactl.names import check_group, check_topic
-    from kafkactl.render.replay import plan_table, summary_table
+    from kafkactl.render.replay import plan_table, previews_table, summary_table
     from kafkactl.replay import ReplayOptions
     from kafkactl.replay.operation import replay_dlq as run_replay
+    from kafkactl.replay.transform import build_transform
 
     check_topic(topic)
     if group is not None:
@@ -186,6 +241,13 @@ def replay_dlq(
         raise UsageError("--to needs retry, original or a topic name")
     if to.strip() not in ("retry", "original"):
         check_topic(to.strip(), "--to")
+    timeout_s = duration_flag("--transform-timeout", transform_timeout)
+    if show is not None:
+        int_flag("--show", show, 0, INT32_MAX)
+        if transform is None and transform_handler is None:
+            raise UsageError("--show needs --transform or --transform-handler (and --dry-run)")
+    if transform is not None and transform_handler is not None:
+        raise UsageError("--transform and --transform-handler cannot be combined; choose one")
     if json_out:
         require_stdout()
     settings = settings_for(ctx)
@@ -196,6 +258,7 @@ def replay_dlq(
         )
     dlq = dlq_topic(settings, topic, group) if group and not dlq_flag else topic
     check_topic(dlq, "DLQ topic")
+    repair = build_transform(transform, transform_handler, timeout_s)
     options = ReplayOptions(
         dlq=dlq,
         to=to.strip(),
@@ -207,6 +270,8 @@ def replay_dlq(
         max_replays=max_replays,
         rate=rate,
         from_beginning=from_beginning,
+        transform=repair,
+        show=5 if show is None else show,
     )
     view = _TerminalView(show_progress=not quiet and not json_out)
     outcome = _blaming_flags(
@@ -218,6 +283,7 @@ def replay_dlq(
             render.print_json(summary.as_dict())
         elif not quiet:
             plan_table(summary)
+            previews_table(summary)
             summary_table(summary)
         if summary.interrupted:
             render.error(f"{summary.stopped_by}: the dry run stopped before the end")
@@ -236,7 +302,7 @@ def replay_dlq(
             "(what was replayed is remembered)"
         )
         raise typer.Exit(EXIT_INTERRUPTED)
-    if summary.failed:
+    if summary.failed or summary.unrepaired:
         raise typer.Exit(EXIT_FAILED)
 
 

@@ -9,6 +9,7 @@ Decisions:
   outlives it. The shell itself is always reaped (no zombie of ours); grandchildren re-parented
   by the kernel are reaped by init.
 - The value is written to the command's stdin (a tombstone is an empty stdin).
+- `output()` (replay's `--transform`) captures the command's stdout instead of forwarding it.
 - The command's stdout goes to kafkactl's stderr, never to kafkactl's stdout: stdout stays a
   clean data stream for a pipe, and what the command prints is still visible. Its stderr is
   forwarded to kafkactl's stderr as well, and its last 4 KiB are kept: the last non-empty line
@@ -150,12 +151,24 @@ class ExecHandler:
 
     def handle(self, message: Message) -> None:
         """Run the command once; raise HandlerFailure unless it exits 0 within the timeout."""
+        self._run(message, capture=False)
+
+    def output(self, message: Message) -> bytes:
+        """Run the command once and return its stdout (replay's `--transform`); raise
+        HandlerFailure unless it exits 0 within the timeout."""
+        return self._run(message, capture=True)
+
+    def _run(self, message: Message, capture: bool) -> bytes:
         read_fd, write_fd = os.pipe()
+        if capture:
+            stdout: int | None = subprocess.PIPE
+        else:
+            stdout = self._output_fd if self._output_fd is not None else subprocess.DEVNULL
         try:
             proc = subprocess.Popen(
                 [SHELL, "-c", self.command],
                 stdin=subprocess.PIPE,
-                stdout=self._output_fd if self._output_fd is not None else subprocess.DEVNULL,
+                stdout=stdout,
                 stderr=write_fd,
                 env=self.environment(message),
                 start_new_session=True,
@@ -175,9 +188,10 @@ class ExecHandler:
         with self._lock:
             self._active.add(pgid)
         timed_out = False
+        out = b""
         try:
             try:
-                proc.communicate(message.value or b"", timeout=self.timeout_s)
+                out, _ = proc.communicate(message.value or b"", timeout=self.timeout_s)
             except subprocess.TimeoutExpired:
                 timed_out = True
             finally:
@@ -188,6 +202,9 @@ class ExecHandler:
                 with contextlib.suppress(OSError):
                     if proc.stdin:
                         proc.stdin.close()
+                with contextlib.suppress(OSError):
+                    if proc.stdout:
+                        proc.stdout.close()
                 proc.wait()
                 _kill_group(pgid)
         finally:
@@ -203,7 +220,7 @@ class ExecHandler:
             message_text = f"timed out after {self.timeout_s:g}s"
             raise HandlerFailure(Failure("timeout", "timeout", message_text, trace))
         if code == 0:
-            return
+            return out or b""
         last = next((ln.strip() for ln in reversed(stderr.splitlines()) if ln.strip()), "")
         if not last:
             last = f"exit code {code}"

@@ -26,7 +26,7 @@ from kafkactl.headers import (
 from kafkactl.message import HandlerFailure, Message
 
 
-def _describe(exc: BaseException, kind: FailureKind) -> Failure:
+def describe_failure(exc: BaseException, kind: FailureKind) -> Failure:
     """A Failure for an exception raised by a user handler (traceback without our own frame)."""
     tb = exc.__traceback__
     if tb is not None and tb.tb_frame.f_code.co_filename == __file__ and tb.tb_next is not None:
@@ -39,12 +39,13 @@ def _describe(exc: BaseException, kind: FailureKind) -> Failure:
     )
 
 
-def _load(spec: str) -> Callable[..., Any]:
-    """Import `package.module:function` (the attribute may be dotted); UsageError if it can't."""
+def load_function(spec: str, flag: str = "--handler") -> Callable[..., Any]:
+    """Import `package.module:function` (the attribute may be dotted); UsageError naming `flag`
+    if it can't."""
     if any("\udc80" <= ch <= "\udcff" for ch in spec):
         shown = spec.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
-        raise UsageError(f"--handler {shown!r} is not valid UTF-8; name a package.module:function")
-    where = f"--handler {spec}"
+        raise UsageError(f"{flag} {shown!r} is not valid UTF-8; name a package.module:function")
+    where = f"{flag} {spec}"
     module_name, sep, attr_path = spec.strip().partition(":")
     parts = attr_path.split(".")
     if (
@@ -54,7 +55,7 @@ def _load(spec: str) -> Callable[..., Any]:
         or not all(p.isidentifier() for p in parts)
     ):
         raise UsageError(
-            f"{where}: expected package.module:function, e.g. --handler app.handlers:process"
+            f"{where}: expected package.module:function, e.g. {flag} app.handlers:process"
         )
     cwd = os.getcwd()
     if cwd not in sys.path:
@@ -107,7 +108,7 @@ class PythonHandler:
 
     def __init__(self, spec: str) -> None:
         self.spec = spec
-        self.function = _load(spec)
+        self.function = load_function(spec)
         self._local = threading.local()
         self._loops: list[asyncio.AbstractEventLoop] = []
         self._lock = threading.Lock()
@@ -132,15 +133,15 @@ class PythonHandler:
         except HandlerFailure:
             raise
         except FatalError as exc:
-            raise HandlerFailure(_describe(exc, "fatal")) from None
+            raise HandlerFailure(describe_failure(exc, "fatal")) from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             # orjson.JSONDecodeError is a json.JSONDecodeError.
-            raise HandlerFailure(_describe(exc, "decode")) from None
+            raise HandlerFailure(describe_failure(exc, "decode")) from None
         except BaseException as exc:
             # Any exception is the handler's failure, BaseExceptions included (SystemExit,
             # KeyboardInterrupt, GeneratorExit, CancelledError, a custom one): handlers run on
             # worker threads, where no signal arrives, so none of them can mean "stop kafkactl".
-            raise HandlerFailure(_describe(exc, "retryable")) from None
+            raise HandlerFailure(describe_failure(exc, "retryable")) from None
 
     def close(self) -> None:
         """Close the event loops of the worker threads."""

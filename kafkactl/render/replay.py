@@ -34,6 +34,8 @@ def plan_table(summary: ReplaySummary, max_rows: int = TABLE_ROWS) -> None:
             target = escape(row.target or "-")
         elif row.action == "parked":
             target = f"[yellow]parked[/] ({escape(row.reason or '')})"
+        elif row.action == "unrepaired":
+            target = f"[red]unrepaired:[/] {escape(_cut(row.reason, 60))}"
         else:
             target = f"[red]failed:[/] {escape(row.reason or '')}"
         rows.append(
@@ -58,6 +60,27 @@ def plan_table(summary: ReplaySummary, max_rows: int = TABLE_ROWS) -> None:
     hidden = len(summary.rows) - len(rows) + summary.rows_omitted
     if hidden > 0:
         show(f"... and {hidden:,} more (narrow it with filters or --limit; --json lists them)")
+
+
+def previews_table(summary: ReplaySummary) -> None:
+    """Before -> after of the first records the dry run transformed (stderr)."""
+    if not summary.previews:
+        return
+    rows = []
+    for p in summary.previews:
+        if p.reason is not None:
+            change = f"[red]unrepaired:[/] {escape(_cut(p.reason))}"
+        else:
+            change = "\n".join(escape(line) for line in p.changes)
+        rows.append((p.partition, p.offset, escape(_cut(p.key, 40)), change))
+    show(
+        table(
+            f"Transform ({escape(summary.transform or '')}): before → after",
+            ("partition", "offset", "key", "value"),
+            rows,
+            numeric=("partition", "offset"),
+        )
+    )
 
 
 def targets_table(summary: ReplaySummary, title: str) -> Table:
@@ -85,6 +108,11 @@ def confirmation(summary: ReplaySummary) -> None:
         notes.append(f"{summary.failed:,} cannot be replayed (see below)")
     if summary.skipped:
         notes.append(f"{summary.skipped:,} already replayed by an earlier run")
+    if summary.transform:
+        notes.append(
+            f"each value is repaired by {summary.transform} as it is sent; a record it cannot "
+            "repair stays in the DLQ"
+        )
     if notes:
         show("; ".join(notes))
     if summary.failures:
@@ -107,6 +135,16 @@ def _failures_table(summary: ReplaySummary) -> Table:
     )
 
 
+def _unrepaired_table(summary: ReplaySummary) -> Table:
+    rows = sorted(summary.unrepaired_reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+    return table(
+        "Unrepaired (left in the DLQ)",
+        ("reason", "records"),
+        [(escape(_cut(r)), f"{n:,}") for r, n in rows],
+        numeric=("records",),
+    )
+
+
 def summary_table(summary: ReplaySummary) -> None:
     """Counts of the run (or of the dry run) on stderr."""
     title = f"Replay of {summary.dlq} (group {summary.replay_group})"
@@ -115,24 +153,27 @@ def summary_table(summary: ReplaySummary) -> None:
     elif summary.stopped_by != "end":
         title += f" - stopped: {summary.stopped_by}"
     replayed = summary.to_replay if summary.dry_run else summary.replayed
-    counts = (
+    counts: tuple[str, ...] = (
         f"{summary.scanned:,}",
         f"{summary.matched:,}",
         f"[green]{replayed:,}[/]" if replayed else "0",
         f"{summary.skipped:,}",
         f"[yellow]{summary.parked:,}[/]" if summary.parked else "0",
         f"[red]{summary.failed:,}[/]" if summary.failed else "0",
-        f"{summary.seconds:.2f}",
     )
-    columns = (
+    columns: tuple[str, ...] = (
         "scanned",
         "matched",
         "would replay" if summary.dry_run else "replayed",
         "skipped",
         "parked",
         "failed",
-        "seconds",
     )
+    if summary.transform is not None:
+        counts += (f"[red]{summary.unrepaired:,}[/]" if summary.unrepaired else "0",)
+        columns += ("unrepaired",)
+    counts += (f"{summary.seconds:.2f}",)
+    columns += ("seconds",)
     parts: list[Table] = [table(title, columns, [counts], numeric=columns)]
     if summary.targets:
         parts.append(
@@ -140,6 +181,8 @@ def summary_table(summary: ReplaySummary) -> None:
         )
     if summary.failures:
         parts.append(_failures_table(summary))
+    if summary.unrepaired_reasons:
+        parts.append(_unrepaired_table(summary))
     show(*parts)
     for warning in summary.warnings:
         err.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
@@ -194,6 +237,8 @@ class ReplayProgress:
             counts += f"  parked {summary.parked:,}"
         if summary.failed:
             counts += f"  [red]failed {summary.failed:,}[/]"
+        if summary.unrepaired:
+            counts += f"  [red]unrepaired {summary.unrepaired:,}[/]"
         self._progress.update(
             self._task, total=summary.total or None, completed=summary.scanned, counts=counts
         )

@@ -8,6 +8,8 @@ No Typer or Rich here: the command (cli/replay.py) parses flags into ReplayOptio
     copy        the headers of the replayed copy, `kafkactl.replay.from`
     progress    done ranges per partition, the commit-metadata codec and fence
     recovery    finding the copies of an interrupted run (kill -9)
+    transform   repairing values: --transform (the exec handler), --transform-handler, diffs
+    repair      one dead letter through the transform, and what the summary records of it
     model       options, summary, and the errors that name an option
     engine      ReplayEngine: open, plan (dry run), run, close
     operation   plan -> confirm -> run, as the command runs it

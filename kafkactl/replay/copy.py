@@ -2,9 +2,11 @@
 
 Key, value, `message-id` and every other header are kept; the retry state of SPEC §8 is
 removed; `kafkactl.replay.count` (+1), `.at` and `.from` (`dlq:partition:offset`) are set
-exactly once. Where the origin came from Connect or Spring headers, `kafkactl.original.*` (and,
-for the retry target, `kafkactl.group`) are filled in so a later failure in the kafkactl
-pipeline keeps pointing at the real origin.
+exactly once. A copy whose value a transform repaired also gets `kafkactl.replay.transformed:
+true` (a copy replayed untransformed keeps what the dead letter carried: its value is still the
+one an earlier transform wrote). Where the origin came from Connect or Spring headers,
+`kafkactl.original.*` (and, for the retry target, `kafkactl.group`) are filled in so a later
+failure in the kafkactl pipeline keeps pointing at the real origin.
 """
 
 from __future__ import annotations
@@ -20,17 +22,12 @@ def replay_headers(
     dlq: str,
     now_ms: int,
     group: str | None = None,
+    transformed: bool = False,
 ) -> hdr.Headers:
-    """Headers of the replayed copy (see the module docstring); `group` only for --to retry."""
+    """Headers of the replayed copy (see the module docstring); `group` only for --to retry;
+    `transformed` when a transform repaired the value (`kafkactl.replay.transformed: true`)."""
     out = hdr.replace(list(dl.headers), dict.fromkeys(hdr.RETRY_STATE))
-    if dl.original_topic and dl.original_partition is not None and dl.original_offset is not None:
-        # What the consumer would have used for a record without one, so dedupe agrees.
-        default_id = default_message_id(
-            dl.original_topic, dl.original_partition, dl.original_offset
-        )
-    else:
-        default_id = default_message_id(dlq, dl.partition, dl.offset)
-    out = hdr.set_once(out, hdr.MESSAGE_ID, default_id)
+    out = hdr.set_once(out, hdr.MESSAGE_ID, copy_message_id(dl, dlq))
     if dl.original_topic:
         out = hdr.set_once(out, hdr.ORIGINAL_TOPIC, dl.original_topic)
         for name, value in (
@@ -42,14 +39,25 @@ def replay_headers(
                 out = hdr.set_once(out, name, value)
     if group:
         out = hdr.set_once(out, hdr.GROUP, group)
-    return hdr.replace(
-        out,
-        {
-            hdr.REPLAY_COUNT: dl.replay_count + 1,
-            hdr.REPLAY_AT: now_ms,
-            hdr.REPLAY_FROM: replay_from(dlq, dl.partition, dl.offset),
-        },
-    )
+    updates: dict[str, str | int | bytes | None] = {
+        hdr.REPLAY_COUNT: dl.replay_count + 1,
+        hdr.REPLAY_AT: now_ms,
+        hdr.REPLAY_FROM: replay_from(dlq, dl.partition, dl.offset),
+    }
+    if transformed:
+        updates[hdr.REPLAY_TRANSFORMED] = "true"
+    return hdr.replace(out, updates)
+
+
+def copy_message_id(dl: DeadLetter, dlq: str) -> str:
+    """The copy's `message-id`: the dead letter's own, else what the consumer would have used
+    for the original record without one (so dedupe agrees), else one from the DLQ position."""
+    own = hdr.get_text(dl.headers, hdr.MESSAGE_ID)
+    if own:
+        return own
+    if dl.original_topic and dl.original_partition is not None and dl.original_offset is not None:
+        return default_message_id(dl.original_topic, dl.original_partition, dl.original_offset)
+    return default_message_id(dlq, dl.partition, dl.offset)
 
 
 def traced_copy(

@@ -33,6 +33,7 @@ from kafkactl.replay.model import (
 )
 from kafkactl.replay.progress import PartitionProgress, load_progress
 from kafkactl.replay.recovery import find_copies
+from kafkactl.replay.repair import repair
 from kafkactl.replay.selection import TO_RETRY, Decision, decide
 from kafkactl.tracing import Span, tracer
 
@@ -83,6 +84,7 @@ class ReplayEngine:
         self._pass_started = time.monotonic()
         self._tracer = tracer()
         self._next_progress = 0.0
+        self._transforming = False
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -124,6 +126,8 @@ class ReplayEngine:
             except Exception as exc:  # closing must not hide the summary
                 logger.debug("closing the {} failed: {}", name, exc)
         self._publisher = self._consumer = self._admin = None
+        if self.options.transform is not None:
+            self.options.transform.close()
 
     def __enter__(self) -> ReplayEngine:
         return self
@@ -133,9 +137,10 @@ class ReplayEngine:
 
     # --- the two passes -------------------------------------------------------------------
 
-    def plan(self) -> ReplaySummary:
-        """Read the range and decide, sending and committing nothing (dry run, confirmation)."""
-        return self._pass(publish=False)
+    def plan(self, transform: bool = False) -> ReplaySummary:
+        """Read the range and decide, sending and committing nothing (dry run, confirmation);
+        with `transform`, run the transform on each selected record too (the dry run)."""
+        return self._pass(publish=False, transform=transform)
 
     def run(self) -> ReplaySummary:
         """Replay: send the copies, commit progress as they are acknowledged."""
@@ -145,10 +150,13 @@ class ReplayEngine:
             self._publisher = Publisher(
                 self.settings, self.metrics, max_in_flight=1000, connect=self._connect_producer
             )
-        return self._pass(publish=True)
+        return self._pass(publish=True, transform=True)
 
     def _new_summary(self, dry_run: bool) -> ReplaySummary:
-        return ReplaySummary(self.options.dlq, self.group, self.options.to, dry_run)
+        summary = ReplaySummary(self.options.dlq, self.group, self.options.to, dry_run)
+        if self.options.transform is not None:
+            summary.transform = self.options.transform.description
+        return summary
 
     def _reset(self) -> None:
         """Fresh per-pass state from what was committed when the engine opened."""
@@ -159,8 +167,9 @@ class ReplayEngine:
         for part in self._parts:
             part.reset(self.options.from_beginning)
 
-    def _pass(self, publish: bool) -> ReplaySummary:
+    def _pass(self, publish: bool, transform: bool) -> ReplaySummary:
         self._reset()
+        self._transforming = transform and self.options.transform is not None
         summary = self._summary = self._new_summary(dry_run=not publish)
         self._pass_started = time.monotonic()
         self._next_progress = 0.0
@@ -270,6 +279,13 @@ class ReplayEngine:
             summary.filtered += 1
             return True
         summary.matched += 1
+        value, transformed = dl.value, False
+        if decision.action == "replay" and self._transforming:
+            repaired = repair(opts, summary, self._lock, record, dl, decision, not publish)
+            if repaired is None:  # unrepaired: stays in the DLQ, not marked done
+                self._count_replay()
+                return True
+            value, transformed = repaired, True
         summary.add_row(dl, decision, opts.max_rows)
         if decision.action == "parked":
             summary.parked += 1
@@ -286,14 +302,18 @@ class ReplayEngine:
             return True
         assert decision.target is not None
         if publish:
-            self._send(part, dl, decision.target)
+            self._send(part, dl, decision.target, value, transformed)
         else:
             summary.count_target(decision.target)
             part.mark_done(offset, offset)
-        self._replays += 1
-        if opts.limit is not None and self._replays >= opts.limit:
-            self.request_stop("limit")
+        self._count_replay()
         return True
+
+    def _count_replay(self) -> None:
+        """One more record selected for replay (repaired or not): --limit counts these."""
+        self._replays += 1
+        if self.options.limit is not None and self._replays >= self.options.limit:
+            self.request_stop("limit")
 
     def _fail(self, reason: str, dl: DeadLetter) -> None:
         with self._lock:
@@ -304,13 +324,20 @@ class ReplayEngine:
 
     # --- sending ---------------------------------------------------------------------------
 
-    def _send(self, part: PartitionProgress, dl: DeadLetter, target: str) -> None:
+    def _send(
+        self,
+        part: PartitionProgress,
+        dl: DeadLetter,
+        target: str,
+        value: bytes | None,
+        transformed: bool,
+    ) -> None:
         if target not in part.fence_topics:
             # The fence must be committed before anything reaches a new target (crash recovery).
             part.fence_topics.append(target)
             self._commit(part, required=True)
         group = replay_group_for(dl, self.options.group) if self.options.to == TO_RETRY else None
-        headers = replay_headers(dl, self.options.dlq, self._now_ms(), group)
+        headers = replay_headers(dl, self.options.dlq, self._now_ms(), group, transformed)
         headers, span = traced_copy(self._tracer, dl, target, headers)
         with self._lock:
             part.claimed.add(dl.offset)
@@ -319,7 +346,7 @@ class ReplayEngine:
         assert self._publisher is not None
         self._publisher.publish(
             target,
-            dl.value,
+            value,
             key=dl.key,
             headers=headers,
             on_delivery=partial(self._delivered, part, dl.offset, target, span),

@@ -18,8 +18,16 @@ from kafkactl.signals import SignalName
 # signal.
 ReplayStop = Literal["end", "limit", "publish failed", "commit failed", "signal", SignalName]
 
+# What became of a selected dead letter in a plan row: the selection's decision, or
+# `unrepaired` when the transform could not repair it.
+RowAction = Action | Literal["unrepaired"]
+
+# The distinct unrepaired reasons a summary counts separately (the rest as "other reasons").
+MAX_REASONS = 50
+
 if TYPE_CHECKING:
     from kafkactl.admin import TopicInfo
+    from kafkactl.replay.transform import Preview, Transform
 
 
 @dataclass
@@ -40,6 +48,10 @@ class ReplayOptions:
     flush_timeout: float = 60.0
     max_rows: int = 10_000
     poll_timeout_ms: int = 200
+    # Repairs each value on the way back (None: copies keep the value); the dry run shows
+    # before -> after for the first `show` selected records.
+    transform: Transform | None = None
+    show: int = 5
 
 
 class DlqNotFound(KafkactlError):
@@ -87,7 +99,7 @@ class PlanRow:
     key: str | None
     original_topic: str | None
     error: str
-    action: Action  # replay | parked | failed
+    action: RowAction  # replay | parked | failed | unrepaired
     target: str | None
     reason: str | None = None
 
@@ -132,6 +144,11 @@ class ReplaySummary:
     seconds: float = 0.0
     metrics: dict[str, Any] = field(default_factory=dict)
     total: int = 0  # records in the range to scan
+    transform: str | None = None  # what repairs the values (None: no transform)
+    unrepaired: int = 0
+    unrepaired_reasons: dict[str, int] = field(default_factory=dict)
+    unrepaired_records: list[dict[str, Any]] = field(default_factory=list)
+    previews: list[Preview] = field(default_factory=list)
 
     @property
     def to_replay(self) -> int:
@@ -143,14 +160,20 @@ class ReplaySummary:
         """Stopped by SIGINT or SIGTERM before the end."""
         return self.stopped_by.startswith("SIG")
 
-    def add_row(self, dl: DeadLetter, decision: Decision, max_rows: int) -> None:
-        """A dry run lists each matching dead letter (up to `max_rows`; the rest are counted)."""
+    def add_row(
+        self, dl: DeadLetter, decision: Decision, max_rows: int, unrepaired: str | None = None
+    ) -> None:
+        """A dry run lists each matching dead letter (up to `max_rows`; the rest are counted);
+        `unrepaired`: why the transform could not repair it."""
         if not self.dry_run:
             return
         if len(self.rows) >= max_rows:
             self.rows_omitted += 1
             return
-        self.rows.append(PlanRow.of(dl, decision))
+        row = PlanRow.of(dl, decision)
+        if unrepaired is not None:
+            row.action, row.reason = "unrepaired", unrepaired
+        self.rows.append(row)
 
     def count_target(self, target: str) -> None:
         """One more record (to be) replayed to `target`."""
@@ -160,6 +183,17 @@ class ReplaySummary:
         """One more record that could not be replayed, for `reason`."""
         self.failed += 1
         self.failures[reason] = self.failures.get(reason, 0) + 1
+
+    def count_unrepaired(self, dl: DeadLetter, reason: str, max_rows: int) -> None:
+        """One more record the transform could not repair (it stays in the DLQ)."""
+        self.unrepaired += 1
+        if reason not in self.unrepaired_reasons and len(self.unrepaired_reasons) >= MAX_REASONS:
+            reason = "other reasons"
+        self.unrepaired_reasons[reason] = self.unrepaired_reasons.get(reason, 0) + 1
+        if len(self.unrepaired_records) < max_rows:
+            self.unrepaired_records.append(
+                {"partition": dl.partition, "offset": dl.offset, "reason": reason}
+            )
 
     def as_dict(self, rows: bool = True) -> dict[str, Any]:
         """JSON-ready form."""
@@ -183,6 +217,13 @@ class ReplaySummary:
             "warnings": list(self.warnings),
             "seconds": round(self.seconds, 3),
         }
+        if self.transform is not None:
+            out["transform"] = self.transform
+            out["unrepaired"] = self.unrepaired
+            out["unrepaired_reasons"] = dict(self.unrepaired_reasons)
+            out["unrepaired_records"] = list(self.unrepaired_records)
+            if self.dry_run:
+                out["previews"] = [p.as_dict() for p in self.previews]
         if self.metrics:
             out["metrics"] = self.metrics
         if rows and self.dry_run:

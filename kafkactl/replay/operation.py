@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal, Protocol
 
 from kafkactl.config import Settings
@@ -65,7 +66,9 @@ def replay_dlq(
         engine.open()
         watch_signals(engine.request_stop)
         if dry_run or confirm:
-            plan = _pass(engine, view, "reading", engine.plan)
+            # The dry run tries the transform on every selected record; the confirmation pass
+            # does not (the run transforms each record once, as it sends it).
+            plan = _pass(engine, view, "reading", partial(engine.plan, transform=dry_run))
             if dry_run:
                 return ReplayOutcome("dry-run", plan)
             if plan.interrupted:

@@ -10,6 +10,12 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.integration)
 
 
+@pytest.fixture
+def g(topic_name: str):
+    """Unique consumer group names: the broker may be shared with other test runs."""
+    return lambda name: f"{name}-{topic_name[2:8]}"
+
+
 @pytest.fixture(autouse=True)
 def _no_stray_processes():
     """Kill any subprocess a failed test left running."""

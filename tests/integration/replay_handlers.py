@@ -37,3 +37,19 @@ def handled(path: str) -> list[dict]:
         return []
     with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def to_eur(message: Message) -> dict:
+    """A --transform-handler: every order in EUR; an order marked bad cannot be repaired."""
+    order = message.json()
+    if order.get("currency") == "bad":
+        raise ValueError(f"no currency for order {order['id']}")
+    order["currency"] = "EUR"
+    return order
+
+
+def any_to_eur(message: Message) -> str:
+    """A --transform-handler that repairs the bad orders too (the fix of a later run)."""
+    order = message.json()
+    order["currency"] = "EUR"
+    return json.dumps(order)

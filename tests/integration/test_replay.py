@@ -37,12 +37,6 @@ FIXED = "tests.integration.replay_handlers:succeed"
 
 
 @pytest.fixture
-def g(topic_name: str):
-    """Unique consumer group names: the broker may be shared with other test runs."""
-    return lambda name: f"{name}-{topic_name[2:8]}"
-
-
-@pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     """One short retry tier, the test handlers importable, their logs in tmp_path."""
     return {
