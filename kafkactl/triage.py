@@ -106,6 +106,12 @@ def error_kind(dl: DeadLetter) -> str:
     return hdr.get_text(dl.headers, hdr.ERROR_KIND) or "-"
 
 
+def class_label(kind: str, error_class: str | None) -> str:
+    """`fatal ValueError`; the kind is left out when unknown (other conventions)."""
+    name = error_class or "(no error class)"
+    return name if kind == "-" else f"{kind} {name}"
+
+
 def _hour(ms: int) -> str:
     return datetime.fromtimestamp(ms // 3_600_000 * 3600, UTC).strftime("%Y-%m-%dT%H:00Z")
 
@@ -113,7 +119,7 @@ def _hour(ms: int) -> str:
 def group_key(dl: DeadLetter, by: By) -> str:
     """The group a dead letter counts in, as a display string."""
     if by == "class":
-        return f"{error_kind(dl)} {dl.error_class or '-'}"
+        return class_label(error_kind(dl), dl.error_class)
     if by == "message":
         return normalize_message(dl.error_message) or "-"
     if by == "topic":
