@@ -1,8 +1,7 @@
 """Reading a DLQ for triage: one pass without a consumer group (assign; nothing committed).
 
 `summarize_dlq` reads every partition from its start (or the first offset at `--since`) up to
-the end offset taken when it started (or the first offset at `--until`), folding each record
-into a `TriageSummary`. `dlq_top_error` reads only the tail (the last N records) for `health`
+the end offset taken when it started, folding each record into a `TriageSummary`. `dlq_top_error` reads only the tail (the last N records) for `health`
 and `groups describe`.
 """
 
@@ -70,11 +69,11 @@ def summarize_dlq(
         ends = admin.list_offsets(tps, latest=True)
         starts = dict(lows)
         if options.since_ms is not None and tps:
+            # The broker answers the earliest offset with a timestamp at or after --since, so
+            # nothing before it is in range even when timestamps are out of order. --until has
+            # no such cut (a later record may be older): it is a filter only.
             at = admin.offsets_for_time(tps, options.since_ms)
             starts = {tp: min(max(at[tp], lows[tp]), ends[tp]) for tp in tps}
-        if options.until_ms is not None and tps:
-            at = admin.offsets_for_time(tps, options.until_ms)
-            ends = {tp: min(max(at[tp], starts[tp]), ends[tp]) for tp in tps}
     finally:
         admin.close()
     total = sum(max(0, ends[tp] - starts[tp]) for tp in tps)
