@@ -1,8 +1,8 @@
 """Reading a DLQ for triage: one pass without a consumer group (assign; nothing committed).
 
-`summarize_dlq` reads every partition from its start (or the first offset at `--since`) up to
-the end offset taken when it started, folding each record into a `TriageSummary`. `dlq_top_error` reads only the tail (the last N records) for `health`
-and `groups describe`.
+`summarize_dlq` reads each partition from its start (or the first offset at `--since`) up to
+the end offset taken when it started, folding each record into a `TriageSummary`.
+`dlq_top_error` reads only the tail (the last N records) for `health` and `groups describe`.
 """
 
 from __future__ import annotations
