@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from kafkactl.triage import TriageSummary
 
 _TITLES = {
-    "class": "error kind / class",
+    "class": "error",
     "message": "message (normalised)",
     "topic": "original topic",
     "key": "key",
@@ -62,8 +62,24 @@ class SummaryProgress:
             self._progress = None
 
 
-def _few(items: list[dict[str, Any]]) -> str:
-    return "\n".join(f"{_escape(i['value'])} ({i['count']:,})" for i in items) or "-"
+def _few(items: list[dict[str, Any]], width: int = 48) -> str:
+    def cut(text: str) -> str:
+        return text if len(text) <= width else text[: width - 1] + "…"
+
+    return "\n".join(f"{_escape(cut(i['value']))} ({i['count']:,})" for i in items) or "-"
+
+
+def _time(iso: str | None) -> str:
+    """`2026-11-30 21:04:05` (UTC, to the second) from the JSON's ISO time."""
+    return "-" if iso is None else iso[:19].replace("T", " ")
+
+
+def _label(row: dict[str, Any], by: str) -> str:
+    """The group as the table shows it: for classes, the short name (JSON has the full one)."""
+    if by != "class" or not row["class"]:
+        return _escape(row["group"])
+    short = row["class"].rsplit(".", 1)[-1]
+    return _escape(short if row["kind"] == "-" else f"{row['kind']} {short}")
 
 
 def _attempts(row: dict[str, Any]) -> str:
@@ -82,10 +98,10 @@ def summary_table(summary: TriageSummary, top: int) -> None:
     doc = summary.as_dict(top)
     rows = [
         (
-            _escape(r["group"]),
+            _label(r, summary.by),
             f"{r['count']:,}" + (f" (±{r['count_error']:,})" if r["count_error"] else ""),
-            (r["first_failure"] or "-").replace("+00:00", "Z"),
-            (r["last_failure"] or "-").replace("+00:00", "Z"),
+            _time(r["first_failure"]),
+            _time(r["last_failure"]),
             _few(r["messages"]),
             _few(r["topics"]),
             _few(r["consumer_groups"]),
@@ -95,15 +111,17 @@ def summary_table(summary: TriageSummary, top: int) -> None:
         )
         for r in doc["groups"]
     ]
-    title = f"DLQ {summary.dlq} by {_TITLES[summary.by]}"
+    title = f"DLQ {summary.dlq} by {_TITLES[summary.by]}" + (
+        " (kind and class)" if summary.by == "class" else ""
+    )
     show(
         table(
             title,
             (
                 _TITLES[summary.by],
                 "count",
-                "first failure",
-                "last failure",
+                "first (UTC)",
+                "last (UTC)",
                 "top messages",
                 "original topics",
                 "groups",
