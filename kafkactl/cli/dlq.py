@@ -61,7 +61,9 @@ def summary_cmd(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Summarise a DLQ in one pass: groups of dead letters with counts, first and last
+    """What is in a DLQ: what broke, since when, how much, in one pass.
+
+    Groups dead letters (by error kind and class unless --by) with counts, first and last
     failure, the most frequent messages (numbers, ids and quoted values folded), original
     topics and groups, attempts, replay counts and parked records.
 
