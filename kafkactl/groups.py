@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from kafkactl import health
 from kafkactl.config import Settings
@@ -11,6 +11,9 @@ from kafkactl.errors import KafkactlError, OptionError, UsageError
 from kafkactl.kafka.admin import Committed, GroupListing, GroupState
 from kafkactl.kafka.ports import TopicPartition
 from kafkactl.topology import pipeline_of, role_of
+
+if TYPE_CHECKING:
+    from kafkactl.triage_scan import TopError
 
 # Group states in which the broker accepts offset changes from outside the group.
 INACTIVE_STATES = ("Empty", "Dead")
@@ -60,6 +63,8 @@ class PipelineDepth:
     role: str
     exists: bool
     depth: int | None
+    # DLQ only: the most frequent error class among its last records (None: empty/not looked)
+    top_error: TopError | None = None
 
 
 @dataclass
@@ -107,8 +112,14 @@ def list_groups(admin: GroupAdmin) -> list[GroupRow]:
     return rows
 
 
-def describe_group(admin: GroupAdmin, settings: Settings, group: str) -> GroupDetail:
-    """The group's members, its lag per partition, and its kafkactl tiers and DLQ depth."""
+def describe_group(
+    admin: GroupAdmin,
+    settings: Settings,
+    group: str,
+    top_error: health.TopErrorOf | None = None,
+) -> GroupDetail:
+    """The group's members, its lag per partition, and its kafkactl tiers and DLQ depth
+    (with the DLQ's top error class when `top_error` is given)."""
     state = admin.describe_group(group)
     offsets = admin.group_offsets(group)
     owner = {tp: m.client_id or m.member_id for m in state.members for tp in m.assignment}
@@ -140,6 +151,10 @@ def describe_group(admin: GroupAdmin, settings: Settings, group: str) -> GroupDe
         )
     mains = sorted({tp.topic for tp in partitions if role_of(settings, tp.topic).kind == "main"})
     detail.pipeline = _pipeline_depths(admin, settings, group, mains, offsets)
+    if top_error is not None:
+        for depth in detail.pipeline:
+            if depth.role == "dlq" and depth.depth:
+                depth.top_error = top_error(depth.topic)
     return detail
 
 

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from kafkactl import admin as kadmin
 from kafkactl.config import Settings
 from kafkactl.kafka import TopicPartition
 from kafkactl.kafka.admin import Admin
 from kafkactl.topology import TopicPlan, pipeline_topics, replay_group
+
+if TYPE_CHECKING:
+    from kafkactl.triage_scan import TopError
+
+# The top error class of a DLQ from a bounded read of its tail (triage_scan.dlq_top_error).
+TopErrorOf = Callable[[str], "TopError | None"]
 
 TopicStatus = Literal["ok", "missing", "leaderless", "under-replicated"]
 # unknown: no committed offset anywhere and no members (a typo, or a group that never committed).
@@ -63,6 +70,8 @@ class GroupCheck:
     dlq_depth: int = 0
     status: GroupStatus = "ok"
     members: int = 0
+    # the most frequent error class among the DLQ's last records (None: not looked or empty)
+    dlq_top_error: TopError | None = None
 
 
 @dataclass
@@ -94,8 +103,11 @@ class HealthQuery:
     max_lag: int | None = None
 
 
-def check(admin: Admin, settings: Settings, query: HealthQuery) -> HealthReport:
-    """Run every check of SPEC §10 with a connected admin client and return the report."""
+def check(
+    admin: Admin, settings: Settings, query: HealthQuery, top_error: TopErrorOf | None = None
+) -> HealthReport:
+    """Run every check of SPEC §10 with a connected admin client and return the report;
+    `top_error` (when given) names the top error class of a DLQ that is not empty."""
     started = time.monotonic()
     report = HealthReport(bootstrap=list(settings.brokers))
     cluster = admin.describe_cluster()
@@ -118,7 +130,7 @@ def check(admin: Admin, settings: Settings, query: HealthQuery) -> HealthReport:
     for plan in plans:
         report.topics.append(_topic_check(plan, described[plan.name]))
     if query.group:
-        report.groups.append(_group_check(admin, settings, query, described))
+        report.groups.append(_group_check(admin, settings, query, described, top_error))
     report.verdict, report.reasons = verdict(report, query.max_lag)
     report.elapsed_ms = int((time.monotonic() - started) * 1000)
     return report
@@ -134,7 +146,11 @@ def _topic_check(plan: TopicPlan, info: kadmin.TopicInfo) -> TopicCheck:
 
 
 def _group_check(
-    admin: Admin, settings: Settings, query: HealthQuery, described: dict[str, kadmin.TopicInfo]
+    admin: Admin,
+    settings: Settings,
+    query: HealthQuery,
+    described: dict[str, kadmin.TopicInfo],
+    top_error: TopErrorOf | None = None,
 ) -> GroupCheck:
     assert query.group is not None
     check = GroupCheck(query.group)
@@ -164,7 +180,14 @@ def _group_check(
         check.partitions.append(PartitionLag(tp.topic, tp.partition, committed[tp], ends[tp], lag))
         check.total_lag += lag
     for dlq in dlqs:
-        check.dlq_depth += dlq_depth(admin, dlq, described[dlq])
+        depth = dlq_depth(admin, dlq, described[dlq])
+        check.dlq_depth += depth
+        if depth and top_error is not None:
+            found = top_error(dlq)
+            if found is not None and (
+                check.dlq_top_error is None or found.count > check.dlq_top_error.count
+            ):
+                check.dlq_top_error = found
     return check
 
 
@@ -198,7 +221,13 @@ def verdict(report: HealthReport, max_lag: int | None) -> tuple[Verdict, list[st
         if max_lag is not None and g.total_lag > max_lag:
             degraded.append(f"group {g.group} lag {g.total_lag} is over {max_lag}")
         if g.dlq_depth > 0:
-            degraded.append(f"group {g.group} has {g.dlq_depth} dead letters waiting")
+            top = g.dlq_top_error
+            note = ""
+            if top is not None:
+                label = top.error_class or "(no error class)"
+                label = label if top.kind == "-" else f"{top.kind} {label}"
+                note = f" (top error {label}: {top.count} of the last {top.sampled})"
+            degraded.append(f"group {g.group} has {g.dlq_depth} dead letters waiting{note}")
     if bad:
         return "unhealthy", bad + degraded
     if degraded:

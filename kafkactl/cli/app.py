@@ -90,6 +90,7 @@ def _register_commands() -> None:
     from kafkactl.cli import (
         config_cmd,
         consume,
+        dlq,
         groups,
         health,
         produce,
@@ -100,7 +101,17 @@ def _register_commands() -> None:
 
     if app.registered_commands:
         return
-    for module in (produce, consume, topics_view, groups, config_cmd, topics, health, replay):
+    for module in (
+        produce,
+        consume,
+        topics_view,
+        groups,
+        config_cmd,
+        topics,
+        health,
+        replay,
+        dlq,
+    ):
         module.register(app)
 
 

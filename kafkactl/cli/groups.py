@@ -42,7 +42,8 @@ def describe_cmd(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Describe a group: members and their partitions, lag per partition, tiers and DLQ depth.
+    """Describe a group: members and their partitions, lag per partition, tiers and DLQ depth
+    with the DLQ's top error class (from its last 1,000 records; `dlq summary` has the rest).
 
     Exit 1 when the cluster knows nothing of the group.
 
@@ -57,10 +58,16 @@ def describe_cmd(
     from kafkactl.kafka import with_admin
     from kafkactl.names import check_group
     from kafkactl.render.inventory import group_detail
+    from kafkactl.triage_scan import dlq_top_error
 
     check_group(group)
     settings = settings_for(ctx)
-    detail = with_admin(settings, lambda admin: describe_group(admin, settings, group))
+    detail = with_admin(
+        settings,
+        lambda admin: describe_group(
+            admin, settings, group, lambda dlq: dlq_top_error(settings, admin, dlq)
+        ),
+    )
     render.emit(
         detail.as_dict(), json_out, quiet or not detail.exists, lambda: group_detail(detail)
     )

@@ -62,6 +62,7 @@ def health(
     from kafkactl.health import HealthQuery, check
     from kafkactl.kafka import connect_admin
     from kafkactl.names import check_group, check_topic
+    from kafkactl.triage_scan import TopError, dlq_top_error
     from kafkactl.units import INT64_MAX
 
     for name in topic or ():
@@ -76,13 +77,17 @@ def health(
     settings = settings_with_flags(ctx, flags, {"connect_timeout": "--timeout"} if timeout else {})
     query = HealthQuery(list(topic or []), group, no_retry, max_lag)
     client = connect_admin(settings)
+
+    def top_error(dlq: str) -> TopError | None:
+        return dlq_top_error(settings, client, dlq)
+
     report = None
     try:
         if watch:
             with render.LiveView(enabled=not json_out and not quiet) as view:
                 try:
                     while True:
-                        report = check(client, settings, query)
+                        report = check(client, settings, query, top_error)
                         if json_out:
                             render.print_json(report.as_dict())
                         elif not quiet:
@@ -91,7 +96,7 @@ def health(
                 except KeyboardInterrupt:
                     pass
         else:
-            report = check(client, settings, query)
+            report = check(client, settings, query, top_error)
             if json_out:
                 render.print_json(report.as_dict())
             elif not quiet:

@@ -20,6 +20,7 @@ from kafkactl.log import redact
 if TYPE_CHECKING:
     from kafkactl.admin import TopicResult
     from kafkactl.health import HealthReport
+    from kafkactl.triage_scan import TopError
 
 
 def _console() -> Console:
@@ -183,7 +184,8 @@ def _health_tables(report: HealthReport) -> Group:
             table(
                 f"Group {group.group}"
                 + (" (unknown group)" if group.status == "unknown" else "")
-                + f" — total lag {group.total_lag}, DLQ depth {group.dlq_depth}",
+                + f" — total lag {group.total_lag}, DLQ depth {group.dlq_depth}"
+                + top_error_note(group.dlq_top_error),
                 ("topic", "partition", "committed", "end", "lag"),
                 [(p.topic, p.partition, p.committed, p.end, p.lag) for p in group.partitions],
                 numeric=("partition", "committed", "end", "lag"),
@@ -217,6 +219,16 @@ class LiveView:
 
     def __exit__(self, *exc: Any) -> None:
         self._region.__exit__(*exc)
+
+
+def top_error_note(found: TopError | None) -> str:
+    """`, top error fatal ValueError (812 of the last 1,000)` or nothing."""
+    if found is None:
+        return ""
+    from kafkactl.triage import class_label
+
+    label = class_label(found.kind, found.error_class)
+    return _escape(f", top error {label} ({found.count:,} of the last {found.sampled:,})")
 
 
 def _ids(values: Sequence[int]) -> str:

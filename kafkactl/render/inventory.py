@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kafkactl.render import show, styled, table
+from kafkactl.render import show, styled, table, top_error_note
 
 if TYPE_CHECKING:
     from kafkactl.groups import GroupDetail, GroupRow, ResetPlan
@@ -90,9 +90,14 @@ def group_detail(detail: GroupDetail) -> None:
         parts.append(
             table(
                 "Retry tiers and DLQ",
-                ("topic", "role", "waiting"),
+                ("topic", "role", "waiting", "top error"),
                 [
-                    (d.topic, d.role, f"{d.depth:,}" if d.exists else styled("missing"))
+                    (
+                        d.topic,
+                        d.role,
+                        f"{d.depth:,}" if d.exists else styled("missing"),
+                        top_error_note(d.top_error).removeprefix(", top error ") or "",
+                    )
                     for d in detail.pipeline
                 ],
                 numeric=("waiting",),

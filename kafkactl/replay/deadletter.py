@@ -1,10 +1,11 @@
 """Reading a dead letter: where and why it failed, from whichever DLQ convention wrote it.
 
 The origin of a record comes from, in this order: kafkactl's own headers (SPEC §8), Kafka
-Connect's `__connect.errors.*` (text values) and Spring Kafka's `kafka_dlt-*` headers
-(partition and offset as big-endian 4- and 8-byte ints). The error class and message read the
-same three families. The group a record goes back to is its `kafkactl.group`, else the one the
-user named, else Spring's original consumer group.
+Connect's `__connect.errors.*` (text values), Spring Kafka's `kafka_dlt-*` headers
+(partition and offset as big-endian 4- and 8-byte ints) and Karafka's `source_*` headers (text).
+The error class and message read the first three families (Karafka writes none). The group a
+record goes back to is its `kafkactl.group`, else the one the user named, else Spring's or
+Karafka's original consumer group.
 """
 
 from __future__ import annotations
@@ -36,8 +37,20 @@ SPRING_ERROR_CLASS = "kafka_dlt-exception-fqcn"
 SPRING_CAUSE_CLASS = "kafka_dlt-exception-cause-fqcn"
 SPRING_ERROR_MESSAGE = "kafka_dlt-exception-message"
 
+# Karafka (Ruby) dead-letter headers, all decimal/plain text. Karafka Pro's Enhanced DLQ
+# (`build_dlq_message` in karafka/karafka lib/karafka/pro/processing/strategies/dlq/default.rb;
+# https://karafka.io/docs/Pro-Enhanced-Dead-Letter-Queue) merges these into the original headers:
+# source_topic, source_partition, source_offset, source_consumer_group, source_attempts and
+# source_trace_id. It sets no error class or message header (an app may add its own in
+# `enhance_dlq_message`); the OSS DLQ writes the payload only, with no headers at all.
+KARAFKA_TOPIC = "source_topic"
+KARAFKA_PARTITION = "source_partition"
+KARAFKA_OFFSET = "source_offset"
+KARAFKA_GROUP = "source_consumer_group"
+KARAFKA_ATTEMPTS = "source_attempts"
+
 # Which convention told where the record came from.
-Style = Literal["kafkactl", "connect", "spring", "unknown"]
+Style = Literal["kafkactl", "connect", "spring", "karafka", "unknown"]
 
 
 @dataclass(frozen=True)
@@ -56,10 +69,12 @@ class DeadLetter:
     original_offset: int | None = None
     original_timestamp: int | None = None
     group: str | None = None  # kafkactl.group
-    foreign_group: str | None = None  # Spring's original consumer group
+    foreign_group: str | None = None  # Spring's or Karafka's original consumer group
     error_classes: tuple[str, ...] = ()
     error_message: str | None = None
     replay_count: int = 0
+    # failed attempts before the DLQ: kafkactl.attempt, or Karafka's source_attempts
+    attempts: int | None = None
     # kafkactl's numeric headers that are present but not a whole number in range: (name, raw)
     malformed: tuple[tuple[str, str], ...] = ()
 
@@ -150,6 +165,11 @@ def read_dead_letter(record: Record) -> DeadLetter:
         partition = decode_int(hdr.get(headers, SPRING_PARTITION))
         offset = decode_int(hdr.get(headers, SPRING_OFFSET))
         timestamp = decode_int(hdr.get(headers, SPRING_TIMESTAMP))
+    elif text(KARAFKA_TOPIC):
+        style = "karafka"
+        topic = text(KARAFKA_TOPIC)
+        partition = _text_int(hdr.get(headers, KARAFKA_PARTITION))
+        offset = _text_int(hdr.get(headers, KARAFKA_OFFSET))
     classes = tuple(
         c
         for c in (
@@ -174,10 +194,12 @@ def read_dead_letter(record: Record) -> DeadLetter:
         original_offset=offset,
         original_timestamp=timestamp,
         group=text(hdr.GROUP) or None,
-        foreign_group=text(SPRING_GROUP) or None,
+        foreign_group=text(SPRING_GROUP) or text(KARAFKA_GROUP) or None,
         error_classes=classes,
         error_message=message,
         replay_count=numbers[hdr.REPLAY_COUNT] or 0,
+        attempts=_text_int(hdr.get(headers, hdr.ATTEMPT))
+        or _text_int(hdr.get(headers, KARAFKA_ATTEMPTS)),
         malformed=tuple(malformed),
     )
 

@@ -59,3 +59,14 @@ SPRING = [
     ("kafka_dlt-exception-cause-fqcn", b"java.lang.IllegalStateException"),
     ("kafka_dlt-exception-message", b"Listener failed; nested exception is bad state"),
 ]
+# Karafka Pro's Enhanced DLQ (build_dlq_message): the original headers plus source_* (text);
+# no error class or message header.
+KARAFKA = [
+    ("content-type", b"application/json"),
+    ("source_topic", b"shipments"),
+    ("source_partition", b"4"),
+    ("source_offset", b"812"),
+    ("source_consumer_group", b"karafka_app_shipping"),
+    ("source_attempts", b"3"),
+    ("source_trace_id", b"2ef1c7a0-7f4e-4e55-9d0a-5a3c1b2d9e11"),
+]

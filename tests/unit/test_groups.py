@@ -105,6 +105,25 @@ def test_describe_shows_lag_owner_and_pipeline_depths(admin: GroupsAdmin) -> Non
     assert detail.exists and detail.total_lag == 8
 
 
+def test_describe_names_the_top_error_of_a_dlq_that_is_not_empty(admin: GroupsAdmin) -> None:
+    from kafkactl.triage_scan import TopError
+
+    admin.topic("orders.billing.dlq", [9], lows=[2])
+    admin.topic("orders.billing.retry.1", [5])
+    asked: list[str] = []
+
+    def top_error(dlq: str) -> TopError:
+        asked.append(dlq)
+        return TopError("ValueError", "fatal", 5, 7)
+
+    detail = describe_group(admin, SETTINGS, "billing", top_error)
+    assert asked == ["orders.billing.dlq"]
+    dlq = next(d for d in detail.pipeline if d.role == "dlq")
+    assert dlq.top_error == TopError("ValueError", "fatal", 5, 7)
+    assert detail.as_dict()["pipeline"][-1]["top_error"]["error_class"] == "ValueError"
+    assert all(d.top_error is None for d in detail.pipeline if d.role != "dlq")
+
+
 def test_describe_unknown_group_does_not_exist(admin: GroupsAdmin) -> None:
     assert not describe_group(admin, SETTINGS, "typo").exists
 

@@ -221,3 +221,39 @@ def test_a_cluster_without_brokers_is_unhealthy(cluster: FakeCluster) -> None:
 
     assert report.brokers == []
     assert (report.verdict, report.reasons) == ("unhealthy", ["no brokers registered"])
+
+
+def test_dead_letters_come_with_their_top_error_class(cluster: FakeCluster) -> None:
+    from kafkactl.triage_scan import dlq_top_error
+    from tests.unit.replay_samples import CONNECT
+
+    cluster.produce(DLQ, b"d1", headers=CONNECT, partition=0)
+    cluster.produce(DLQ, b"d2", headers=CONNECT, partition=1)
+    cluster.produce(DLQ, b"d3", partition=1)
+    admin = FakeAdmin(cluster)
+    asked: list[str] = []
+
+    def top_error(dlq: str):  # type: ignore[no-untyped-def]
+        asked.append(dlq)
+        return dlq_top_error(SETTINGS, admin, dlq, connect_consumer=cluster.connect_consumer)
+
+    report = check(admin, SETTINGS, HealthQuery(["orders"], GROUP), top_error)
+    found = report.groups[0].dlq_top_error
+    assert asked == [DLQ]
+    assert found is not None
+    assert (found.error_class, found.count, found.sampled) == (
+        "org.apache.kafka.connect.errors.DataException",
+        2,
+        3,
+    )
+    document = report.as_dict()["groups"][0]
+    assert document["dlq_depth"] == 3  # additive: the old keys are unchanged
+    assert document["dlq_top_error"]["error_class"].endswith("DataException")
+
+
+def test_an_empty_dlq_is_not_read_for_its_top_error(cluster: FakeCluster) -> None:
+    def top_error(dlq: str):  # type: ignore[no-untyped-def]
+        raise AssertionError("an empty DLQ must not be read")
+
+    report = check(FakeAdmin(cluster), SETTINGS, HealthQuery(["orders"], GROUP), top_error)
+    assert report.groups[0].dlq_top_error is None

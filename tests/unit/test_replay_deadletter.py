@@ -1,10 +1,10 @@
-"""Reading dead letters: kafkactl, Kafka Connect and Spring Kafka headers."""
+"""Reading dead letters: kafkactl, Kafka Connect, Spring Kafka and Karafka headers."""
 
 from __future__ import annotations
 
 from kafkactl import headers as hdr
 from kafkactl.replay.deadletter import decode_int, read_dead_letter
-from tests.unit.replay_samples import CONNECT, SPRING, kafkactl_headers, record
+from tests.unit.replay_samples import CONNECT, KARAFKA, SPRING, kafkactl_headers, record
 
 
 def test_spring_binary_ints():
@@ -64,3 +64,25 @@ def test_kafkactl_headers_win_over_foreign_ones():
 def test_a_record_without_dlq_headers():
     dl = read_dead_letter(record([("x", b"y")]))
     assert dl.style == "unknown" and dl.original_topic is None and dl.error_classes == ()
+
+
+def test_reads_karafka_dead_letters():
+    dl = read_dead_letter(record(KARAFKA))
+    assert dl.style == "karafka"
+    assert (dl.original_topic, dl.original_partition, dl.original_offset) == ("shipments", 4, 812)
+    assert dl.foreign_group == "karafka_app_shipping" and dl.group is None
+    assert dl.attempts == 3
+    assert dl.error_classes == () and dl.error_message is None  # Karafka writes none
+
+
+def test_karafka_group_is_where_a_replay_to_retry_goes_back():
+    from kafkactl.replay.deadletter import replay_group_for
+
+    dl = read_dead_letter(record(KARAFKA))
+    assert replay_group_for(dl, None) == "karafka_app_shipping"
+    assert replay_group_for(dl, "billing") == "billing"
+
+
+def test_attempts_come_from_kafkactl_attempt_first():
+    assert read_dead_letter(record(kafkactl_headers())).attempts == 3
+    assert read_dead_letter(record(CONNECT)).attempts is None
