@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from kafkactl.cli.context import settings_for
-from kafkactl.cli.options import GroupOpt, JsonOpt, QuietOpt, int_flag
+from kafkactl.cli.options import DlqTopicArg, GroupOpt, JsonOpt, QuietOpt, int_flag
 from kafkactl.errors import UsageError
 
 dlq_app = typer.Typer(
@@ -23,14 +23,7 @@ EXIT_INTERRUPTED = 130
 @dlq_app.command("summary")
 def summary_cmd(
     ctx: typer.Context,
-    topic: Annotated[
-        str,
-        typer.Argument(
-            help="With --group: the main topic (its DLQ is taken from KAFKA_DLQ_TOPIC_TEMPLATE). "
-            "Without --group, or with --dlq: the DLQ topic itself.",
-            show_default=False,
-        ),
-    ],
+    topic: DlqTopicArg,
     group: GroupOpt = None,
     dlq_flag: Annotated[
         bool, typer.Option("--dlq", help="TOPIC is the DLQ even though --group is given.")

@@ -13,6 +13,14 @@ from kafkactl.errors import OptionError, UsageError
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print the result as one JSON document on stdout.")
 ]
+DlqTopicArg = Annotated[
+    str,
+    typer.Argument(
+        help="With --group: the main topic (its DLQ is taken from KAFKA_DLQ_TOPIC_TEMPLATE). "
+        "Without --group, or with --dlq: the DLQ topic itself.",
+        show_default=False,
+    ),
+]
 QUIET_KEY = "kafkactl.quiet"
 
 

@@ -10,6 +10,7 @@ import typer
 
 from kafkactl.cli.context import settings_for
 from kafkactl.cli.options import (
+    DlqTopicArg,
     GroupOpt,
     JsonOpt,
     QuietOpt,
@@ -34,14 +35,7 @@ EXIT_INTERRUPTED = 130
 
 def replay_dlq(
     ctx: typer.Context,
-    topic: Annotated[
-        str,
-        typer.Argument(
-            help="With --group: the main topic (its DLQ is taken from KAFKA_DLQ_TOPIC_TEMPLATE). "
-            "Without --group, or with --dlq: the DLQ topic itself.",
-            show_default=False,
-        ),
-    ],
+    topic: DlqTopicArg,
     group: GroupOpt = None,
     dlq_flag: Annotated[
         bool,
