@@ -27,10 +27,13 @@ def list_cmd(ctx: typer.Context, json_out: JsonOpt = False, quiet: QuietOpt = Fa
       kafkactl groups list --json | jq -r '.[] | select(.lag > 0) | .group'
     """
     from kafkactl import render
+    from kafkactl.cli.streams import require_stdout
     from kafkactl.groups import list_groups
     from kafkactl.kafka import with_admin
     from kafkactl.render.inventory import group_list
 
+    if json_out:
+        require_stdout()
     rows = with_admin(settings_for(ctx), list_groups)
     render.emit([vars(r) for r in rows], json_out, quiet, lambda: group_list(rows))
 
@@ -54,12 +57,15 @@ def describe_cmd(
       kafkactl groups describe billing --json | jq .total_lag
     """
     from kafkactl import render
+    from kafkactl.cli.streams import require_stdout
     from kafkactl.groups import describe_group
     from kafkactl.kafka import with_admin
     from kafkactl.names import check_group
     from kafkactl.render.inventory import group_detail
     from kafkactl.triage_scan import dlq_top_error
 
+    if json_out:
+        require_stdout()
     check_group(group)
     settings = settings_for(ctx)
     detail = with_admin(
@@ -116,11 +122,14 @@ def reset_offsets_cmd(
       kafkactl groups reset-offsets billing -t orders -p 0 --shift-by -100 --execute
     """
     from kafkactl import render
+    from kafkactl.cli.streams import require_stdout
     from kafkactl.groups import reset_offsets, reset_target
     from kafkactl.kafka import with_admin
     from kafkactl.names import check_group, check_topic
     from kafkactl.render.inventory import reset_plan
 
+    if json_out:
+        require_stdout()
     check_group(group)
     check_topic(topic)
     target = reset_target(to, shift_by)

@@ -30,10 +30,13 @@ def list_cmd(
       kafkactl topics list --json | jq -r '.[] | select(.role == "dlq") | .name'
     """
     from kafkactl import render
+    from kafkactl.cli.streams import require_stdout
     from kafkactl.kafka import with_admin
     from kafkactl.render.inventory import topic_list
     from kafkactl.topics import list_topics
 
+    if json_out:
+        require_stdout()
     settings = settings_for(ctx)
     rows = with_admin(settings, lambda admin: list_topics(admin, settings, all_topics))
     render.emit([vars(r) for r in rows], json_out, quiet, lambda: topic_list(rows))
@@ -55,11 +58,14 @@ def describe_cmd(
       kafkactl topics describe orders --json | jq '.partitions[] | .high - .low'
     """
     from kafkactl import render
+    from kafkactl.cli.streams import require_stdout
     from kafkactl.kafka import with_admin
     from kafkactl.names import check_topic
     from kafkactl.render.inventory import topic_detail
     from kafkactl.topics import describe_topic
 
+    if json_out:
+        require_stdout()
     check_topic(topic)
     settings = settings_for(ctx)
     detail = with_admin(settings, lambda admin: describe_topic(admin, settings, topic))

@@ -7,6 +7,8 @@ group positions are made with kcat and kafka-python's own consumer: tools other 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 import uuid
 
@@ -171,3 +173,24 @@ def test_reset_offsets_bad_flags(run_cli, topic_name):
     assert both.returncode == 2 and "exactly one" in both.stderr.decode()
     nonsense = run_cli("groups", "reset-offsets", "g", "-t", topic_name, "--to", "soon")
     assert nonsense.returncode == 2 and "--to" in nonsense.stderr.decode()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("topics", "list"),
+        ("topics", "describe", "t"),
+        ("groups", "list"),
+        ("groups", "describe", "g"),
+        ("groups", "reset-offsets", "g", "-t", "t", "--to", "end"),
+    ],
+)
+def test_json_into_a_closed_stdout_is_exit_2_before_connecting(cli_env, tmp_path, args):
+    env = {**cli_env, "KAFKA_BROKERS": "127.0.0.1:1"}  # nothing listens: connecting would fail
+    line = " ".join([sys.executable, "-m", "kafkactl", *args, "--json"])
+    done = subprocess.run(
+        ["bash", "-c", f"exec {line} >&-"], env=env, cwd=tmp_path, capture_output=True, timeout=30
+    )
+    assert done.returncode == 2, done.stderr.decode()
+    assert "stdout is closed" in done.stderr.decode()
+    assert "cannot reach" not in done.stderr.decode()
