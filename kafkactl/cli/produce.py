@@ -227,12 +227,11 @@ def produce(
             render.info("reading records from the terminal, one per line; end with Ctrl-D")
         publisher = Publisher(settings, errors_only=True)
         view = ProduceProgress(enabled=not quiet)
-        # Above a live progress line, rejected lines are printed by the view, not the logger.
-        pretty = view.enabled and settings.log_format != "json"
+        # On a terminal the log sink prints above the live progress line (kafkactl/log.py).
         job = ProduceJob(
             publisher,
             options,
-            on_reject=view.report if pretty else log_rejection,
+            on_reject=log_rejection,
             reject_file=rejects,
             on_progress=view.update,
         )

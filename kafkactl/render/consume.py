@@ -11,26 +11,61 @@ from kafkactl.metrics import COUNTERS
 from kafkactl.render import show, table
 from kafkactl.render.live import LiveRegion
 
+# Pipeline order: what came in, what the handler did, where failures went, what was committed;
+# the routing producer's counters after; anything else (reader, replay) last.
+TABLE_ORDER = (
+    "received",
+    "filtered",
+    "skipped",
+    "processed",
+    "failed",
+    "retried",
+    "sent_to_dlq",
+    "deduplicated",
+    "committed",
+    "published",
+    "publish_failed",
+    "undeliverable",
+    "abandoned",
+    "invalid",
+    "replayed",
+)
+# Shown only when not zero: counters of other commands, and of less common paths.
+_HIDDEN_AT_ZERO = frozenset(
+    (
+        "published",
+        "publish_failed",
+        "invalid",
+        "replayed",
+        "undeliverable",
+        "abandoned",
+        "filtered",
+        "skipped",
+    )
+)
+
+
+def _ordered_counters() -> list[str]:
+    return [n for n in TABLE_ORDER if n in COUNTERS] + [n for n in COUNTERS if n not in TABLE_ORDER]
+
+
+def _label_order(item: tuple[str, int]) -> tuple[int, str]:
+    # Tiers are numbers: 2 before 10.
+    label = item[0]
+    return (int(label), "") if label.isdigit() else (1 << 30, label)
+
 
 def metrics_table(snapshot: dict[str, Any], title: str = "Metrics") -> Table:
-    """Counters (with per-tier retries), throughput and handler latency as one Rich table."""
+    """Counters in pipeline order (retries per tier), throughput and handler latency."""
     seconds = snapshot.get("seconds") or 0.0
     rows: list[tuple[str, str]] = []
-    for name in COUNTERS:
+    for name in _ordered_counters():
         value = snapshot.get(name, 0)
-        if not value and name in (
-            "published",
-            "publish_failed",
-            "invalid",
-            "replayed",
-            "undeliverable",
-            "abandoned",
-            "filtered",
-            "skipped",
-        ):
+        if not value and name in _HIDDEN_AT_ZERO:
             continue
         rows.append((name, f"{value:,}"))
-        for label, count in sorted(snapshot.get("by_label", {}).get(name, {}).items()):
+        labelled = snapshot.get("by_label", {}).get(name, {}).items()
+        for label, count in sorted(labelled, key=_label_order):
             rows.append((f"  {name} tier {label}", f"{count:,}"))
     if seconds:
         rows.append(("seconds", f"{seconds:,.1f}"))

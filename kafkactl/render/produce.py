@@ -8,7 +8,7 @@ from kafkactl.render import show, table
 from kafkactl.render.live import LiveRegion
 
 if TYPE_CHECKING:
-    from kafkactl.ingest import ProduceSummary, Rejection
+    from kafkactl.ingest import ProduceSummary
 
 
 def _size(n: float) -> str:
@@ -46,25 +46,6 @@ class ProduceProgress:
     def update(self, snapshot: ProduceSummary) -> None:
         """Show the latest counters (called a few times a second by the job)."""
         self._region.draw(_progress_text(snapshot))
-
-    def report(self, rejection: Rejection) -> None:
-        """Print a rejected line above the live progress (a log line written straight to the
-        terminal would land at the end of the progress line)."""
-        if not self._region.active:
-            from kafkactl.ingest import log_rejection
-
-            log_rejection(rejection)
-            return
-        from datetime import datetime
-
-        from rich.markup import escape
-
-        now = datetime.now().strftime("%H:%M:%S")
-        if rejection.kind == "invalid":
-            text = f"[yellow]WARNING[/] line {rejection.line}: invalid, skipped: "
-        else:
-            text = f"[red]ERROR  [/] line {rejection.line}: not delivered: "
-        self._region.print_above(f"[dim]{now}[/] {text}{escape(rejection.error)}")
 
     def __exit__(self, *exc: Any) -> None:
         self._region.__exit__(*exc)
