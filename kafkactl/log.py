@@ -78,7 +78,7 @@ class TerminalSink:
                 if self.folder.is_last_in_full(key):
                     interval = f"{self.folder.interval:g}s"
                     self._print(
-                        f"\x1b[2m(more of these: one count every {interval}; "
+                        f"\x1b[2m(more of {redact(label)}: one count every {interval}; "
                         "--log-level DEBUG shows each)\x1b[0m"
                     )
                 return

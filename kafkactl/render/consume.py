@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Group
@@ -78,15 +80,33 @@ def metrics_table(snapshot: dict[str, Any], title: str = "Metrics") -> Table:
 
 
 class MetricsView:
-    """Shows the metrics table: refreshed in place on a terminal, printed each time elsewhere."""
+    """Shows the metrics table: redrawn in place on a terminal (every second from `source`,
+    besides each `update`), printed each time elsewhere."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(
+        self,
+        enabled: bool,
+        source: Callable[[], dict[str, Any]] | None = None,
+        every: float = 1.0,
+    ) -> None:
         self.enabled = enabled
         self._region = LiveRegion(enabled)
+        self._source = source
+        self._every = every
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def __enter__(self) -> MetricsView:
         self._region.__enter__()
+        if self._region.active and self._source is not None:
+            self._thread = threading.Thread(target=self._refresh, name="metrics-view", daemon=True)
+            self._thread.start()
         return self
+
+    def _refresh(self) -> None:
+        assert self._source is not None
+        while not self._done.wait(self._every):
+            self.update(self._source())
 
     def update(self, snapshot: dict[str, Any]) -> None:
         """Show the latest counters."""
@@ -98,6 +118,9 @@ class MetricsView:
             show(metrics_table(snapshot))
 
     def __exit__(self, *exc: Any) -> None:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join()
         self._region.__exit__(*exc)
 
 
