@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import sys
+from datetime import datetime
 from typing import Any
 
 import orjson
 from loguru import logger
 
+from kafkactl.logfold import Folder
+
 # Record fields that a JSON log line carries when the code bound them (logger.bind(...)).
 CONTEXT_FIELDS = ("topic", "partition", "offset", "key", "message_id", "group", "attempt")
+
+# Bound by callers whose lines repeat (handler failures, invalid input lines): a
+# (key, label) pair the terminal sink folds by; never written to JSON log lines.
+FOLD = "fold"
 
 _secrets: set[str] = set()
 
@@ -37,6 +45,8 @@ def _json_sink(message: Any) -> None:
         "msg": redact(record["message"]),
     }
     for name, value in record["extra"].items():
+        if name == FOLD:
+            continue
         line[name] = redact(value) if isinstance(value, str) else value
     if record["exception"] is not None:
         line["exception"] = redact(str(record["exception"].value))
@@ -47,12 +57,84 @@ def _patch(record: Any) -> None:
     record["message"] = redact(record["message"])
 
 
+class TerminalSink:
+    """Log lines on the terminal through the Rich console that draws the live view, so they
+    print above it and never into it; repeated kinds are folded (all shown when `fold` is
+    None, as with --log-level DEBUG)."""
+
+    def __init__(self, folder: Folder | None) -> None:
+        self.folder = folder
+
+    def __call__(self, message: Any) -> None:
+        record = message.record
+        fold = record["extra"].get(FOLD)
+        if self.folder is not None:
+            self.flush()
+            if fold is not None:
+                key, label = fold
+                if not self.folder.offer(key, label, record["level"].name):
+                    return
+                self._print(str(message))
+                if self.folder.is_last_in_full(key):
+                    interval = f"{self.folder.interval:g}s"
+                    self._print(
+                        f"\x1b[2m(more of {redact(label)}: one count every {interval}; "
+                        "--log-level DEBUG shows each)\x1b[0m"
+                    )
+                return
+        self._print(str(message))
+
+    def flush(self, final: bool = False) -> None:
+        """Print the folded counts that are due (all of them when `final`)."""
+        if self.folder is None:
+            return
+        for folded in self.folder.due(final):
+            now = datetime.now().strftime("%H:%M:%S")
+            colour = "\x1b[31m" if folded.level in ("ERROR", "CRITICAL") else "\x1b[33m"
+            level = f"{folded.level: <7}"
+            self._print(f"\x1b[2m{now}\x1b[0m {colour}{level}\x1b[0m {redact(folded.text())}")
+
+    @staticmethod
+    def _print(text: str) -> None:
+        from rich.text import Text
+
+        from kafkactl.render import err
+
+        err.print(Text.from_ansi(text.rstrip("\n")), soft_wrap=True, highlight=False)
+
+
+_terminal_sink: TerminalSink | None = None
+
+
+def flush_folded(final: bool = False) -> None:
+    """Print folded log counts that are due; the live views call it as they redraw."""
+    if _terminal_sink is not None:
+        _terminal_sink.flush(final)
+
+
+def _flush_at_exit() -> None:
+    flush_folded(final=True)
+
+
 def setup_logging(level: str = "INFO", fmt: str = "auto") -> None:
     """Route loguru to stderr; `auto` is pretty on a terminal and JSON lines elsewhere."""
+    global _terminal_sink
+    _terminal_sink = None
     if fmt == "auto":
         fmt = "pretty" if sys.stderr.isatty() else "json"
     if fmt == "json":
         handler: dict[str, Any] = {"sink": _json_sink, "level": level, "diagnose": False}
+    elif sys.stderr.isatty():
+        debugging = level in ("TRACE", "DEBUG")
+        _terminal_sink = TerminalSink(None if debugging else Folder())
+        handler = {
+            "sink": _terminal_sink,
+            "level": level,
+            "colorize": True,
+            "format": "<dim>{time:HH:mm:ss}</dim> <level>{level: <7}</level> {message}",
+            "backtrace": debugging,
+            "diagnose": False,
+        }
     else:
         handler = {
             "sink": sys.stderr,
@@ -63,6 +145,9 @@ def setup_logging(level: str = "INFO", fmt: str = "auto") -> None:
             "diagnose": False,
         }
     logger.configure(handlers=[handler], patcher=_patch)  # type: ignore[list-item]
+    atexit.unregister(_flush_at_exit)
+    if _terminal_sink is not None:
+        atexit.register(_flush_at_exit)
     _route_library_logging(level)
 
 

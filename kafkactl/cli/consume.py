@@ -360,7 +360,7 @@ def _run_and_report(settings: Settings, make: _Make, quiet: bool, json_out: bool
     metrics = Metrics()
     if settings.metrics_port is not None:
         serve_prometheus(metrics, settings.metrics_port)
-    with MetricsView(enabled=not quiet and not json_out) as view:
+    with MetricsView(enabled=not quiet and not json_out, source=metrics.snapshot) as view:
         runner = make(metrics, view.update)
         stop_on_signals(runner.request_stop)
         with naming_flags({"partitions": "--partition"}):

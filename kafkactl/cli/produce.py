@@ -226,13 +226,15 @@ def produce(
         if not quiet and input_file is None and sys.stdin.isatty():
             render.info("reading records from the terminal, one per line; end with Ctrl-D")
         publisher = Publisher(settings, errors_only=True)
-        view = ProduceProgress(enabled=not quiet)
-        # Above a live progress line, rejected lines are printed by the view, not the logger.
-        pretty = view.enabled and settings.log_format != "json"
+        size = _regular_file_size(stream)
+        view = ProduceProgress(
+            enabled=not quiet, size=size, position=stream.tell if size is not None else None
+        )
+        # On a terminal the log sink prints above the live progress line (kafkactl/log.py).
         job = ProduceJob(
             publisher,
             options,
-            on_reject=view.report if pretty else log_rejection,
+            on_reject=log_rejection,
             reject_file=rejects,
             on_progress=view.update,
         )
@@ -311,6 +313,19 @@ def _flag_error(exc: ConfigError, flags: Mapping[str, object]) -> ConfigError | 
             if flags.get(name) is not None and exc.setting == SPEC_BY_NAME[name].env:
                 return UsageError(f"{flag}: {exc.problem}")
     return exc
+
+
+def _regular_file_size(stream: BinaryIO) -> int | None:
+    """The input's size when it is a regular file (a pipe or a terminal has none)."""
+    import os
+    import stat
+
+    try:
+        info = os.fstat(stream.fileno())
+        stream.tell()
+    except (OSError, ValueError):
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
 def _open_input(path: str | None) -> BinaryIO:

@@ -218,6 +218,7 @@ class Handling:
             key=message.key_text(),
             message_id=message.message_id,
             attempt=message.attempt,
+            fold=_fold(why, message.attempt),
         ).warning("handler failed ({}): {} {}", why.kind, why.error_class, why.message)
         if self.options.on_failure == "skip":
             self.metrics.incr("skipped")
@@ -264,3 +265,14 @@ class Handling:
         ).warning("stopping: {} refused the copy of {} for good ({})", topic, where, error)
         self._partitions.abandon(work)
         self._request_stop("undeliverable")
+
+
+def _fold(why: hdr.Failure, attempt: int) -> tuple[tuple[str, ...], str]:
+    """The kind a failure line folds under on a terminal: error kind, class, normalised
+    message and the tier it failed on (attempt 1 is the main topic, 2 retry tier 1, ...)."""
+    from kafkactl.triage import normalize_message
+
+    tier = "main" if attempt <= 1 else f"retry {attempt - 1}"
+    message = normalize_message(why.message)
+    key = ("handler failed", why.kind, why.error_class or "", message, tier)
+    return key, f"handler failed ({why.kind}): {why.error_class} {message} ({tier})"

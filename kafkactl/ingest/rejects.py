@@ -70,7 +70,11 @@ class RejectFile:
 def log_rejection(rejection: Rejection) -> None:
     """Report a rejected line on stderr (one log line, with its line number and reason)."""
     if rejection.kind == "invalid":
-        logger.bind(line=rejection.line).warning(
+        from kafkactl.triage import normalize_message
+
+        reason = normalize_message(rejection.error)
+        fold = (("invalid", reason), f"invalid lines skipped: {reason}")
+        logger.bind(line=rejection.line, fold=fold).warning(
             "line {}: invalid, skipped: {}", rejection.line, rejection.error
         )
     else:

@@ -37,8 +37,12 @@ class LiveRegion:
         return self
 
     def draw(self, renderable: RenderableType) -> None:
-        """Replace what the region shows (no-op when inactive)."""
+        """Replace what the region shows (no-op when inactive); folded log counts that are
+        due print above it first."""
         if self._live is not None:
+            from kafkactl.log import flush_folded
+
+            flush_folded()
             self._live.update(renderable, refresh=True)
 
     def print_above(self, text: str) -> None:
@@ -50,5 +54,8 @@ class LiveRegion:
 
     def __exit__(self, *exc: Any) -> None:
         if self._live is not None:
+            from kafkactl.log import flush_folded
+
+            flush_folded(final=True)
             self._live.__exit__(*exc)
             self._live = None

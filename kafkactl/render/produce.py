@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kafkactl.render import show, table
 from kafkactl.render.live import LiveRegion
 
 if TYPE_CHECKING:
-    from kafkactl.ingest import ProduceSummary, Rejection
+    from kafkactl.ingest import ProduceSummary
 
 
 def _size(n: float) -> str:
@@ -33,11 +34,22 @@ def _progress_text(s: ProduceSummary) -> str:
 
 
 class ProduceProgress:
-    """Records, records/s and bytes, refreshed in place; only on a terminal and not --quiet."""
+    """Records, records/s and bytes, refreshed in place; only on a terminal and not --quiet.
 
-    def __init__(self, enabled: bool) -> None:
+    With the input's size known (a regular file) and `position` telling the bytes read so
+    far, a bar with percentage, rate and ETA by bytes sits above the counters.
+    """
+
+    def __init__(
+        self,
+        enabled: bool,
+        size: int | None = None,
+        position: Callable[[], int] | None = None,
+    ) -> None:
         self._region = LiveRegion(enabled)
         self.enabled = self._region.enabled
+        self._size = size
+        self._position = position
 
     def __enter__(self) -> ProduceProgress:
         self._region.__enter__()
@@ -45,26 +57,24 @@ class ProduceProgress:
 
     def update(self, snapshot: ProduceSummary) -> None:
         """Show the latest counters (called a few times a second by the job)."""
-        self._region.draw(_progress_text(snapshot))
-
-    def report(self, rejection: Rejection) -> None:
-        """Print a rejected line above the live progress (a log line written straight to the
-        terminal would land at the end of the progress line)."""
         if not self._region.active:
-            from kafkactl.ingest import log_rejection
-
-            log_rejection(rejection)
             return
-        from datetime import datetime
+        text = _progress_text(snapshot)
+        if self._size is None or self._position is None:
+            self._region.draw(text)
+            return
+        from rich.console import Group
 
-        from rich.markup import escape
+        from kafkactl.render.progress import bar
 
-        now = datetime.now().strftime("%H:%M:%S")
-        if rejection.kind == "invalid":
-            text = f"[yellow]WARNING[/] line {rejection.line}: invalid, skipped: "
-        else:
-            text = f"[red]ERROR  [/] line {rejection.line}: not delivered: "
-        self._region.print_above(f"[dim]{now}[/] {text}{escape(rejection.error)}")
+        try:
+            done = self._position()
+        except (OSError, ValueError):  # closed or unseekable after all: counters only
+            self._region.draw(text)
+            return
+        rate = _size(done / snapshot.seconds if snapshot.seconds > 0 else 0) + "/s"
+        read = f"{_size(done)} of {_size(self._size)}"
+        self._region.draw(Group(bar(done, self._size, snapshot.seconds, rate, read), text))
 
     def __exit__(self, *exc: Any) -> None:
         self._region.__exit__(*exc)
