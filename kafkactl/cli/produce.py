@@ -227,8 +227,12 @@ def produce(
             render.info("reading records from the terminal, one per line; end with Ctrl-D")
         publisher = Publisher(settings, errors_only=True)
         size = _regular_file_size(stream)
+        named = input_file is not None and input_file != "-"
         view = ProduceProgress(
-            enabled=not quiet, size=size, position=stream.tell if size is not None else None
+            enabled=not quiet,
+            size=size,
+            position=stream.tell if size is not None else None,
+            description=os.path.basename(input_file) if input_file and named else "stdin",
         )
         # On a terminal the log sink prints above the live progress line (kafkactl/log.py).
         job = ProduceJob(

@@ -7,17 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from kafkactl.render import show, table
 from kafkactl.render.live import LiveRegion
+from kafkactl.render.progress import size as _size
 
 if TYPE_CHECKING:
     from kafkactl.ingest import ProduceSummary
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GiB"  # pragma: no cover
 
 
 def _progress_text(s: ProduceSummary) -> str:
@@ -37,7 +30,8 @@ class ProduceProgress:
     """Records, records/s and bytes, refreshed in place; only on a terminal and not --quiet.
 
     With the input's size known (a regular file) and `position` telling the bytes read so
-    far, a bar with percentage, rate and ETA by bytes sits above the counters.
+    far, the progress bar (render/progress.py) by bytes sits above the counters, its
+    description naming the input.
     """
 
     def __init__(
@@ -45,11 +39,13 @@ class ProduceProgress:
         enabled: bool,
         size: int | None = None,
         position: Callable[[], int] | None = None,
+        description: str = "input",
     ) -> None:
         self._region = LiveRegion(enabled)
         self.enabled = self._region.enabled
         self._size = size
         self._position = position
+        self._description = description
 
     def __enter__(self) -> ProduceProgress:
         self._region.__enter__()
@@ -72,9 +68,8 @@ class ProduceProgress:
         except (OSError, ValueError):  # closed or unseekable after all: counters only
             self._region.draw(text)
             return
-        rate = _size(done / snapshot.seconds if snapshot.seconds > 0 else 0) + "/s"
-        read = f"{_size(done)} of {_size(self._size)}"
-        self._region.draw(Group(bar(done, self._size, snapshot.seconds, rate, read), text))
+        line = bar(self._description, done, self._size, snapshot.seconds, "bytes")
+        self._region.draw(Group(line, text))
 
     def __exit__(self, *exc: Any) -> None:
         self._region.__exit__(*exc)

@@ -1,12 +1,26 @@
-"""One progress helper for long work of known size: fraction, rate and ETA, drawn as a bar."""
+"""One progress helper for long work of known size: fraction, rate and ETA, drawn as a bar.
+
+Every progress display (produce -i FILE, consume -e / --to, replay-dlq, dlq summary) draws the
+same line: `description [bar] 42%  4,200 of 10,000 records  1,234 records/s  ETA 0:00:05`.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Literal
 
-from rich.console import RenderableType
+from rich.console import Group, RenderableType
+from rich.markup import escape
 from rich.progress_bar import ProgressBar
 from rich.table import Table
+
+from kafkactl.render.live import LiveRegion
+
+# What is counted: records, or bytes (shown as KiB, MiB, ...).
+Unit = Literal["records", "bytes"]
+BAR_WIDTH = 30
 
 
 @dataclass(frozen=True)
@@ -36,17 +50,101 @@ def clock(seconds: float | None) -> str:
     return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
 
 
+def size(n: float) -> str:
+    """A byte count for people: `512 B`, `17.2 MiB`."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"  # pragma: no cover
+
+
+def amount(n: float, unit: Unit) -> str:
+    """`4,200` records or `17.2 MiB`."""
+    return size(n) if unit == "bytes" else f"{n:,.0f}"
+
+
+def _count(done: float, total: float | None, unit: Unit) -> str:
+    noun = " records" if unit == "records" else ""
+    if total is None:
+        return f"{amount(done, unit)}{noun}"
+    return f"{amount(min(done, total), unit)} of {amount(total, unit)}{noun}"
+
+
+def _rate(rate: float, unit: Unit) -> str:
+    return f"{size(rate)}/s" if unit == "bytes" else f"{rate:,.0f} records/s"
+
+
 def bar(
-    done: float, total: float, seconds: float, rate_text: str, extra: str = ""
+    description: str,
+    done: float,
+    total: float | None,
+    seconds: float,
+    unit: Unit = "records",
+    extra: str = "",
 ) -> RenderableType:
-    """`[bar] 42%  17.2 MiB/s  ETA 0:00:12  extra` on one line (rate_text formats the rate)."""
-    found = estimate(done, total, seconds)
+    """One line: description, bar, %, count, rate, ETA, then `extra` (Rich markup).
+
+    `total` None: the size is not known yet; the bar pulses, with no % or ETA.
+    """
     line = Table.grid(padding=(0, 1))
+    if total is None:
+        rate = done / seconds if seconds > 0 else 0.0
+        progress = ProgressBar(total=None, width=BAR_WIDTH)
+        percent, eta = "   ", None
+    else:
+        found = estimate(done, total, seconds)
+        progress = ProgressBar(total=max(total, 1), completed=min(done, total), width=BAR_WIDTH)
+        rate, percent, eta = found.rate, f"{found.fraction * 100:3.0f}%", found.eta
     line.add_row(
-        ProgressBar(total=max(total, 1), completed=min(done, total), width=30),
-        f"{found.fraction * 100:3.0f}%",
-        rate_text.format(rate=found.rate),
-        f"ETA {clock(found.eta)}",
+        f"[bold]{escape(description)}[/]",
+        progress,
+        percent,
+        _count(done, total, unit),
+        _rate(rate, unit),
+        f"ETA {clock(eta)}",
         extra,
     )
     return line
+
+
+class ProgressDisplay:
+    """A bar redrawn in place on stderr, timed from entry; only on a terminal, gone at exit.
+
+    `below` (any renderable) is drawn under the bar, e.g. counters or a table.
+    """
+
+    def __init__(
+        self,
+        enabled: bool,
+        description: str,
+        unit: Unit = "records",
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._region = LiveRegion(enabled)
+        self.enabled = self._region.enabled
+        self.description = description
+        self._unit = unit
+        self._now = now
+        self._started = now()
+
+    def __enter__(self) -> ProgressDisplay:
+        self._started = self._now()
+        self._region.__enter__()
+        return self
+
+    def update(
+        self,
+        done: float,
+        total: float | None,
+        extra: str = "",
+        below: RenderableType | None = None,
+    ) -> None:
+        """Show `done` of `total` (None: not known yet)."""
+        if not self._region.active:
+            return
+        line = bar(self.description, done, total, self._now() - self._started, self._unit, extra)
+        self._region.draw(line if below is None else Group(line, below))
+
+    def __exit__(self, *exc: Any) -> None:
+        self._region.__exit__(*exc)

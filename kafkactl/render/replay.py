@@ -8,10 +8,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from kafkactl.render import err, show, table
+from kafkactl.render.progress import ProgressDisplay
 
 if TYPE_CHECKING:
-    from rich.progress import Progress, TaskID
-
     from kafkactl.replay.model import ReplaySummary
 
 # The dry-run table shows this many records at most (all of them go to --json).
@@ -194,56 +193,31 @@ def summary_table(summary: ReplaySummary) -> None:
 
 
 class ReplayProgress:
-    """A progress bar over the records to scan; only on a terminal, never with --quiet/--json."""
+    """The progress bar over the records to scan (render/progress.py), with the counts so far;
+    only on a terminal, never with --quiet/--json."""
 
     def __init__(self, enabled: bool, description: str = "replaying") -> None:
-        self.enabled = enabled and err.is_terminal
+        self._display = ProgressDisplay(enabled, description)
+        self.enabled = self._display.enabled
         self.description = description
-        self._progress: Progress | None = None
-        self._task: TaskID | None = None
 
     def __enter__(self) -> ReplayProgress:
-        if self.enabled:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-
-            self._progress = Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[counts]}"),
-                TimeElapsedColumn(),
-                console=err,
-                transient=True,
-            )
-            self._progress.__enter__()
-            self._task = self._progress.add_task(self.description, total=None, counts="")
+        self._display.__enter__()
         return self
 
     def update(self, summary: ReplaySummary) -> None:
         """Show the latest counts (called a few times a second by the engine)."""
-        if self._progress is None or self._task is None:
-            return
         if summary.dry_run:
             counts = f"would replay {summary.to_replay:,}"
         else:
             counts = f"replayed {summary.replayed:,}"
         if summary.parked:
-            counts += f"  parked {summary.parked:,}"
+            counts += f"  [yellow]parked {summary.parked:,}[/]"
         if summary.failed:
             counts += f"  [red]failed {summary.failed:,}[/]"
         if summary.unrepaired:
             counts += f"  [red]unrepaired {summary.unrepaired:,}[/]"
-        self._progress.update(
-            self._task, total=summary.total or None, completed=summary.scanned, counts=counts
-        )
+        self._display.update(summary.scanned, summary.total, counts)
 
     def __exit__(self, *exc: Any) -> None:
-        if self._progress is not None:
-            self._progress.__exit__(*exc)
-            self._progress = None
+        self._display.__exit__(*exc)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kafkactl.render import _escape, err, show, table
+from kafkactl.render import _escape, show, table
+from kafkactl.render.progress import ProgressDisplay
 
 if TYPE_CHECKING:
-    from rich.progress import Progress, TaskID
-
     from kafkactl.triage import TriageSummary
 
 _TITLES = {
@@ -21,45 +20,23 @@ _TITLES = {
 
 
 class SummaryProgress:
-    """A progress bar on stderr while the DLQ is read; only on a terminal and when asked."""
+    """The progress bar (render/progress.py) while the DLQ is read; only on a terminal and
+    when asked."""
 
     def __init__(self, enabled: bool, description: str) -> None:
-        self.enabled = enabled and err.is_terminal
-        self._description = description
-        self._progress: Progress | None = None
-        self._task: TaskID | None = None
+        self._display = ProgressDisplay(enabled, description)
+        self.enabled = self._display.enabled
 
     def __enter__(self) -> SummaryProgress:
-        if self.enabled:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-            )
-
-            self._progress = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=err,
-                transient=True,
-            )
-            self._progress.__enter__()
-            self._task = self._progress.add_task(self._description, total=None)
+        self._display.__enter__()
         return self
 
     def update(self, done: int, total: int) -> None:
         """Records read so far of the total in range."""
-        if self._progress is not None and self._task is not None:
-            self._progress.update(self._task, completed=done, total=total)
+        self._display.update(done, total)
 
     def __exit__(self, *exc: Any) -> None:
-        if self._progress is not None:
-            self._progress.__exit__(*exc)
-            self._progress = None
+        self._display.__exit__(*exc)
 
 
 def _few(items: list[dict[str, Any]], width: int = 48) -> str:

@@ -1,10 +1,14 @@
-"""The progress helper: fraction, rate and ETA of work of known size."""
+"""The progress helper: fraction, rate and ETA of work of known size, one layout everywhere."""
 
 from __future__ import annotations
 
+import io
+from typing import Any
+
+import pytest
 from rich.console import Console
 
-from kafkactl.render.progress import Estimate, bar, clock, estimate
+from kafkactl.render.progress import Estimate, ProgressDisplay, bar, clock, estimate, size
 
 
 def test_estimate_from_the_average_rate_so_far() -> None:
@@ -32,11 +36,77 @@ def test_clock() -> None:
     assert clock(3600 * 2 + 61) == "2:01:01"
 
 
-def test_bar_shows_percentage_rate_and_eta() -> None:
-    console = Console(width=110, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
-    console.print(bar(50, 200, 10.0, "{rate:,.0f} records/s", "extra"))
-    text = console.export_text()
+def test_size() -> None:
+    assert size(512) == "512 B"
+    assert size(17.2 * 1024 * 1024) == "17.2 MiB"
+
+
+def _text(renderable: Any) -> str:
+    console = Console(width=140, record=True, file=io.StringIO())
+    console.print(renderable)
+    return console.export_text()
+
+
+def test_bar_line_reads_description_bar_percent_count_rate_eta_in_that_order() -> None:
+    text = _text(bar("orders", 50, 200, 10.0, extra="replayed 40"))
+    parts = ["orders", "━", " 25%", "50 of 200 records", "5 records/s", "ETA 0:00:30"]
+    parts.append("replayed 40")
+    places = [text.index(part) for part in parts]
+    assert places == sorted(places), text
+
+
+def test_bar_in_bytes() -> None:
+    mib = 1024 * 1024
+    text = _text(bar("big.jsonl", 10 * mib, 40 * mib, 5.0, unit="bytes"))
     assert " 25%" in text
-    assert "5 records/s" in text
-    assert "ETA 0:00:30" in text
-    assert "extra" in text
+    assert "10.0 MiB of 40.0 MiB" in text
+    assert "2.0 MiB/s" in text
+    assert "ETA 0:00:15" in text
+    assert "records" not in text
+
+
+def test_bar_of_unknown_size_has_no_percentage_or_eta() -> None:
+    text = _text(bar("reading", 300, None, 3.0))
+    assert "%" not in text
+    assert "300 records" in text
+    assert "100 records/s" in text
+    assert "ETA -:--:--" in text
+
+
+def test_markup_in_the_description_is_shown_as_written() -> None:
+    assert "[red]topic" in _text(bar("[red]topic", 1, 2, 1.0))
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_display_times_from_entry_and_draws_below(monkeypatch: pytest.MonkeyPatch) -> None:
+    out = io.StringIO()
+    monkeypatch.setattr(
+        "kafkactl.render.live.err",
+        Console(file=out, force_terminal=True, width=140, color_system=None),
+    )
+    clock_ = _Clock()
+    with ProgressDisplay(True, "reading dlq", now=clock_) as display:
+        clock_.now += 4.0
+        display.update(1000, 4000, below="counters line")
+    text = out.getvalue()
+    assert "reading dlq" in text
+    assert "1,000 of 4,000 records" in text
+    assert "250 records/s" in text
+    assert "ETA 0:00:12" in text
+    assert text.index("ETA") < text.index("counters line")
+
+
+def test_display_off_a_terminal_draws_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    out = io.StringIO()
+    monkeypatch.setattr("kafkactl.render.live.err", Console(file=out, force_terminal=False))
+    with ProgressDisplay(True, "reading") as display:
+        assert not display.enabled
+        display.update(1, 2)
+    assert out.getvalue() == ""
