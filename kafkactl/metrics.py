@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from kafkactl.errors import UsageError
@@ -26,6 +27,17 @@ COUNTERS = (
     "undeliverable",
     "abandoned",
 )
+
+# Levels read when a snapshot is taken (registered by whoever knows them), None while unknown:
+# messages handed out and not finished, partitions paused (backpressure, tier due times), and
+# records between the consumer's positions and the end offsets it has seen.
+GAUGES = ("in_flight", "paused_partitions", "lag")
+GAUGE_HELP = {
+    "in_flight": "messages handed to the handler and not finished",
+    "paused_partitions": "partitions paused (backpressure or a retry tier waiting)",
+    "lag": "records between the consumer positions and the partition end offsets",
+}
+Gauge = Callable[[], int | None]
 
 
 class LatencyWindow:
@@ -61,14 +73,26 @@ class LatencyWindow:
 
 
 class Metrics:
-    """Thread-safe counters (some with a label, like `retried` per tier) and a latency window."""
+    """Thread-safe counters (some with a label, like `retried` per tier), gauges read at each
+    snapshot, and a latency window."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: dict[str, int] = dict.fromkeys(COUNTERS, 0)
         self._labelled: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self._gauges: dict[str, Gauge] = {}
         self.latency = LatencyWindow()
         self.started = time.monotonic()
+
+    def gauge(self, name: str, read: Gauge) -> None:
+        """Report gauge `name` (one of GAUGES) as `read()` in every snapshot from now on.
+
+        `read` runs on the snapshot's thread without this object's lock held, so it may take
+        the caller's own lock; it must not touch a client that is not thread-safe.
+        """
+        if name not in GAUGES:
+            raise ValueError(f"unknown gauge {name!r}")
+        self._gauges[name] = read
 
     def incr(self, name: str, amount: int = 1, label: str | None = None) -> None:
         """Add to counter `name` (and to its `label` breakdown, e.g. the retry tier)."""
@@ -88,10 +112,12 @@ class Metrics:
             return self._counts.get(name, 0)
 
     def snapshot(self) -> dict[str, Any]:
-        """Counters, labelled breakdowns, latency quantiles and elapsed seconds, as plain data."""
+        """Counters, gauges, labelled breakdowns, latency quantiles and elapsed seconds."""
+        levels = {name: read() for name, read in list(self._gauges.items())}
         with self._lock:
             return {
                 **self._counts,
+                **levels,
                 "by_label": {k: dict(v) for k, v in self._labelled.items()},
                 "handler_latency_ms": self.latency.quantiles(),
                 "seconds": round(time.monotonic() - self.started, 3),
@@ -99,7 +125,8 @@ class Metrics:
 
 
 def serve_prometheus(metrics: Metrics, port: int, host: str = "127.0.0.1") -> Any:
-    """Serve /metrics (names prefixed `kafkactl_`, counters with `_total`); returns the server."""
+    """Serve /metrics (names prefixed `kafkactl_`, counters with `_total`, gauges as they are);
+    returns the server."""
     from prometheus_client import start_http_server
     from prometheus_client.core import (
         REGISTRY,
@@ -130,6 +157,11 @@ def serve_prometheus(metrics: Metrics, port: int, host: str = "127.0.0.1") -> An
                 if value is not None:
                     latency.add_metric([quantile], value)
             yield latency
+            for name in GAUGES:
+                if snap.get(name) is not None:
+                    level = GaugeMetricFamily(f"kafkactl_{name}", GAUGE_HELP[name])
+                    level.add_metric([], snap[name])
+                    yield level
 
     try:
         server, _thread = start_http_server(port, addr=host)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from kafkactl.errors import UsageError
+from kafkactl.kafka.ports import TopicPartition
 
 PositionKind = Literal["beginning", "end", "offset", "last", "time"]
 
@@ -23,6 +25,35 @@ class Position:
 
     kind: PositionKind
     value: int = 0
+
+
+class ReadProgress(NamedTuple):
+    """Records read of the records to read (offsets passed, so gaps count as read)."""
+
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class ReadRange:
+    """The offsets a bounded read resolved: each partition from `starts` up to (not including)
+    `stops`."""
+
+    starts: Mapping[TopicPartition, int]
+    stops: Mapping[TopicPartition, int]
+
+    @property
+    def total(self) -> int:
+        """Records to read: the sum of stop - start over the partitions."""
+        return sum(max(0, stop - self.starts[tp]) for tp, stop in self.stops.items())
+
+    def progress(self, positions: Mapping[TopicPartition, int]) -> ReadProgress:
+        """How far a read at `positions` (next offset per partition) is through the range."""
+        done = 0
+        for tp, stop in self.stops.items():
+            start = self.starts[tp]
+            done += max(0, min(positions.get(tp, start), stop) - start)
+        return ReadProgress(done, self.total)
 
 
 def parse_position(

@@ -25,10 +25,11 @@ from kafkactl.kafka import connect_consumer as default_connect_consumer
 from kafkactl.kafka.admin import Admin
 from kafkactl.message import HandlerFailure, Message, message_from_record
 from kafkactl.metrics import Metrics
-from kafkactl.positions import Position
+from kafkactl.positions import Position, ReadProgress, ReadRange
 from kafkactl.signals import SignalName
 
 OnFailure = Literal["stop", "skip"]
+LAG_INTERVAL_S = 0.5  # how often the read loop measures the lag gauge
 
 
 @dataclass
@@ -83,6 +84,12 @@ class TopicReader:
         self._stop = threading.Event()
         self._stopped_by: ReadStop = "end"
         self._failure: str | None = None
+        # The offsets resolved at start (stops only for partitions with --to / -e), the next
+        # offset of each partition as read so far, and the lag the consumer last saw.
+        self.range: ReadRange | None = None
+        self._positions: dict[TopicPartition, int] = {}
+        self.lag: int | None = None
+        self.metrics.gauge("lag", lambda: self.lag)
 
     def request_stop(self, reason: ReadStop = "signal") -> None:
         """Stop after the record being handled."""
@@ -98,18 +105,29 @@ class TopicReader:
             starts, stops = self._bounds(admin, partitions)
         finally:
             admin.close()
+        bounded = {tp: end for tp, end in stops.items() if end is not None}
+        self._positions = dict(starts)
+        self.range = ReadRange(starts, bounded)
         consumer = self._connect_consumer(self.settings, None)
         try:
             consumer.assign(partitions)
             for tp in partitions:
                 consumer.seek(tp, starts[tp])
             self._loop(consumer, stops)
+            self._measure_lag(consumer)
         finally:
             consumer.close()
             close = getattr(self.handler, "close", None)
             if close is not None:
                 close()
         return ReadSummary(self.metrics.snapshot(), self._stopped_by, failure=self._failure)
+
+    def progress(self) -> ReadProgress | None:
+        """Records read of those between the start and stop offsets (None: no stop, or the
+        offsets are not resolved yet). Safe from another thread."""
+        if self.range is None or not self.range.stops:
+            return None
+        return self.range.progress(self._positions)
 
     # --- where to start and stop ---------------------------------------------------------
 
@@ -157,11 +175,12 @@ class TopicReader:
         done: set[TopicPartition] = set()
         open_ends = {tp: end for tp, end in stops.items() if end is not None}
         handled = 0
-        last_tick = time.monotonic()
+        last_tick = last_lag = time.monotonic()
         while not self._stop.is_set():
             finished = {tp for tp, end in open_ends.items() if tp not in done}
             if open_ends and finished and consumer.at_end({tp: open_ends[tp] for tp in finished}):
                 done |= finished
+                self._positions.update((tp, open_ends[tp]) for tp in finished)
             if open_ends and len(done) == len(stops):
                 return
             batch = consumer.poll(self.options.poll_timeout_s, 500)
@@ -175,16 +194,35 @@ class TopicReader:
                     if self._handle(record):
                         handled += 1
                     if self._stop.is_set():
+                        self._positions[tp] = record.offset + 1
                         return
                     if self.options.count is not None and handled >= self.options.count:
+                        self._positions[tp] = record.offset + 1
                         self.request_stop("count")
                         return
                     if end is not None and record.offset + 1 >= end:
                         done.add(tp)
                         consumer.pause([tp])
-            if self.on_tick is not None and time.monotonic() - last_tick >= 1.0:
-                last_tick = time.monotonic()
+                if records:  # per batch: cheaper than per record
+                    after = records[-1].offset + 1
+                    self._positions[tp] = after if end is None else min(after, end)
+            now = time.monotonic()
+            if now - last_lag >= LAG_INTERVAL_S:
+                last_lag = now
+                self._measure_lag(consumer)
+            if self.on_tick is not None and now - last_tick >= 1.0:
+                last_tick = now
                 self.on_tick(self.metrics.snapshot())
+
+    def _measure_lag(self, consumer: ConsumerPort) -> None:
+        """Records between the positions read to and the end offsets the consumer has seen
+        (its own positions may be past a --to stop: a fetch returns whole batches)."""
+        try:
+            known = consumer.lag(self._positions)
+        except Exception as exc:  # a gauge never stops the read
+            logger.debug("measuring the lag failed: {}", exc)
+            return
+        self.lag = sum(known.values()) if known else None
 
     def _handle(self, record: Record) -> bool:
         """Filter, then handle one record; True when the handler ran (and counted for --count)."""

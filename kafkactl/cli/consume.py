@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from kafkactl.filters import RecordFilter
     from kafkactl.handlers.base import Handler
     from kafkactl.metrics import Metrics
+    from kafkactl.positions import ReadProgress
     from kafkactl.reader import ReadSummary
     from kafkactl.signals import SignalName
 
@@ -37,6 +38,8 @@ class _Run(Protocol):
     def request_stop(self, reason: SignalName) -> None: ...
 
     def run(self) -> ConsumeSummary | ReadSummary: ...
+
+    def progress(self) -> ReadProgress | None: ...
 
 
 # Makes the run from its metrics and the live view's tick.
@@ -254,7 +257,7 @@ def consume(
             to,
             partition,
         )
-    _run_and_report(settings, run, quiet, json_out)
+    _run_and_report(settings, run, quiet, json_out, _progress_label(list(topics)))
 
 
 def _ordering(value: str) -> Ordering:
@@ -350,8 +353,17 @@ def _pipeline(
     )
 
 
-def _run_and_report(settings: Settings, make: _Make, quiet: bool, json_out: bool) -> None:
-    """Run the reader or the pipeline with metrics, signals and the live view; report it."""
+def _progress_label(topics: list[str], width: int = 32) -> str:
+    """The progress bar's description: the topics read, cut to `width`."""
+    text = ", ".join(topics)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _run_and_report(
+    settings: Settings, make: _Make, quiet: bool, json_out: bool, label: str
+) -> None:
+    """Run the reader or the pipeline with metrics, signals and the live view (with a progress
+    bar toward the end offsets when the run stops there); report it."""
     from kafkactl import render
     from kafkactl.metrics import Metrics, serve_prometheus
     from kafkactl.render.consume import MetricsView, final_summary
@@ -362,6 +374,7 @@ def _run_and_report(settings: Settings, make: _Make, quiet: bool, json_out: bool
         serve_prometheus(metrics, settings.metrics_port)
     with MetricsView(enabled=not quiet and not json_out, source=metrics.snapshot) as view:
         runner = make(metrics, view.update)
+        view.follow_progress(runner.progress, label)
         stop_on_signals(runner.request_stop)
         with naming_flags({"partitions": "--partition"}):
             summary = runner.run()

@@ -43,6 +43,7 @@ class FlowControl:
         self.due: dict[TopicPartition, int] = {}
         self._backpressured: set[TopicPartition] = set()
         self._capped: set[tuple[TopicPartition, int]] = set()  # due times warned about
+        self.paused = 0  # partitions paused after the last reconcile (a gauge)
 
     def holds(self, tp: TopicPartition, tier: int, record: Record, now_ms: int) -> bool:
         """True when a record of tier `tier` is not due yet: its partition waits for it.
@@ -117,3 +118,4 @@ class FlowControl:
         if to_resume:
             logger.debug("resuming {}", partition_names(to_resume))
             consumer.resume(to_resume)
+        self.paused = len(((actual | to_pause) - to_resume) & assigned)

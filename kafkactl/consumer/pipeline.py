@@ -31,11 +31,14 @@ from kafkactl.kafka import ConsumerPort, Offsets, Record, TopicPartition, connec
 from kafkactl.kafka import connect_consumer as default_connect_consumer
 from kafkactl.kafka.admin import Admin
 from kafkactl.metrics import Metrics
+from kafkactl.positions import ReadProgress
 from kafkactl.producer import Publisher
 from kafkactl.router import RetryRouter
 from kafkactl.topology import TierMap
 
 ConsumerFactory = Callable[..., ConsumerPort]
+
+LAG_INTERVAL_S = 0.5  # how often the poll loop measures the lag gauge
 
 
 class ConsumerPipeline:
@@ -81,6 +84,12 @@ class ConsumerPipeline:
         self._router: RetryRouter | None = None
         self._inline = bool(getattr(handler, "inline", False))
         self._max_records = settings.consumer_max_poll_records or 500
+        # Records between the positions and the end offsets the consumer has seen; measured
+        # by the poll loop (the only thread that may use the consumer), None until then.
+        self.lag: int | None = None
+        self.metrics.gauge("in_flight", self.partitions.busy)
+        self.metrics.gauge("paused_partitions", lambda: self.flow.paused)
+        self.metrics.gauge("lag", lambda: self.lag)
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -165,7 +174,7 @@ class ConsumerPipeline:
         consumer = self._consumer
         assert self._router is not None and self._admin is not None and consumer is not None
         poll_timeout = self.options.poll_timeout_ms / 1000
-        next_commit = next_end_check = time.monotonic()
+        next_commit = next_end_check = next_lag = time.monotonic()
         next_tick = next_commit + self.options.metrics_interval
         while not self._stop.is_set():
             records = consumer.poll(poll_timeout, self._max_records)
@@ -174,6 +183,9 @@ class ConsumerPipeline:
                 self._accept(records)
             self._router.tick()
             self.flow.reconcile(consumer)
+            if now >= next_lag:
+                self._measure_lag()
+                next_lag = now + LAG_INTERVAL_S
             if now >= next_commit:
                 self.commits.commit(consumer, sync=False)
                 if self.commits.lost_points:
@@ -217,6 +229,26 @@ class ConsumerPipeline:
                         handling.dispatch(tp, record)
         # Routed outside the lock: a publish may wait for room, and acks need the lock.
         handling.route_inline_failures()
+
+    def progress(self) -> ReadProgress | None:
+        """With -e: the records received this run, of those plus the lag left to read; the
+        total grows as records arrive (retries too). None without -e or before a lag is known.
+        """
+        lag = self.lag
+        if not self.options.exit_at_end or lag is None:
+            return None
+        done = self.metrics.get("received")
+        return ReadProgress(done, done + lag)
+
+    def _measure_lag(self) -> None:
+        """Sum the consumer's lag over the partitions it knows both offsets of (None: none)."""
+        assert self._consumer is not None
+        try:
+            known = self._consumer.lag()
+        except Exception as exc:  # a gauge never stops the pipeline
+            logger.debug("measuring the lag failed: {}", exc)
+            return
+        self.lag = sum(known.values()) if known else None
 
     def _log_state(self) -> None:
         """One DEBUG line with the pipeline's state, for diagnosing a stalled partition."""
@@ -327,6 +359,7 @@ class ConsumerPipeline:
                         break
                     consumer.poll(0.1, 1)
             if consumer is not None:
+                self._measure_lag()
                 # An asynchronous commit still under way could land after the final one.
                 settle_by = min(deadline, time.monotonic() + 5.0)
                 while self.commits.settling and time.monotonic() < settle_by:
@@ -340,6 +373,7 @@ class ConsumerPipeline:
                 self.handling.pool.close(timeout=0.5)  # a handler still running is abandoned
             if consumer is not None:
                 consumer.close()
+                self.flow.paused = 0  # a closed consumer fetches nothing, pauses nothing
             if self._publisher is not None:
                 self._publisher.close(timeout=5.0)
             self.dedupe.close()

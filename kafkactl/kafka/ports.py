@@ -211,6 +211,12 @@ class ConsumerPort(Protocol):
         """Every partition read up to the given end offset (for `-e`; ends from the admin)."""
         ...
 
+    def lag(self, positions: Offsets | None = None) -> Offsets:
+        """Records between the position (the consumer's, or the caller's own in `positions`)
+        and the end offset last seen, per assigned partition where both are known: from what
+        fetches brought back, never asking the broker."""
+        ...
+
     def offsets_for_times(self, times: dict[TopicPartition, int]) -> dict[TopicPartition, int]:
         """The first offset at or after each epoch-ms time; the end offset when none."""
         ...

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
 from rich.table import Table
 
-from kafkactl.metrics import COUNTERS
+from kafkactl.metrics import COUNTERS, GAUGES
 from kafkactl.render import show, table
 from kafkactl.render.live import LiveRegion
+from kafkactl.render.progress import bar
+
+if TYPE_CHECKING:
+    from kafkactl.positions import ReadProgress
 
 # Pipeline order: what came in, what the handler did, where failures went, what was committed;
-# the routing producer's counters after; anything else (reader, replay) last.
-TABLE_ORDER = (
+# the pipeline's levels now (gauges), rates and handler latency; the routing producer's counters
+# after; counters of other commands (produce, replay) last.
+PIPELINE_COUNTERS = (
     "received",
     "filtered",
     "skipped",
@@ -25,12 +30,14 @@ TABLE_ORDER = (
     "sent_to_dlq",
     "deduplicated",
     "committed",
-    "published",
-    "publish_failed",
-    "undeliverable",
     "abandoned",
-    "invalid",
-    "replayed",
+)
+RATES = ("received/s", "processed/s")
+LATENCIES = ("handler latency p50", "handler latency p95", "handler latency p99")
+ROUTING_COUNTERS = ("published", "publish_failed", "undeliverable")
+OTHER_COUNTERS = ("invalid", "replayed")
+TABLE_ORDER = (
+    PIPELINE_COUNTERS + GAUGES + ("seconds", *RATES) + LATENCIES + ROUTING_COUNTERS + OTHER_COUNTERS
 )
 # Shown only when not zero: counters of other commands, and of less common paths.
 _HIDDEN_AT_ZERO = frozenset(
@@ -47,41 +54,58 @@ _HIDDEN_AT_ZERO = frozenset(
 )
 
 
-def _ordered_counters() -> list[str]:
-    return [n for n in TABLE_ORDER if n in COUNTERS] + [n for n in COUNTERS if n not in TABLE_ORDER]
-
-
 def _label_order(item: tuple[str, int]) -> tuple[int, str]:
     # Tiers are numbers: 2 before 10.
     label = item[0]
     return (int(label), "") if label.isdigit() else (1 << 30, label)
 
 
-def metrics_table(snapshot: dict[str, Any], title: str = "Metrics") -> Table:
-    """Counters in pipeline order (retries per tier), throughput and handler latency."""
+def _counter_rows(snapshot: dict[str, Any], name: str) -> list[tuple[str, str]]:
+    value = snapshot.get(name, 0)
+    if not value and name in _HIDDEN_AT_ZERO:
+        return []
+    rows = [(name, f"{value:,}")]
+    labelled = snapshot.get("by_label", {}).get(name, {}).items()
+    for label, count in sorted(labelled, key=_label_order):
+        rows.append((f"  {name} tier {label}", f"{count:,}"))
+    return rows
+
+
+def _rows(snapshot: dict[str, Any], name: str) -> list[tuple[str, str]]:
+    """The table rows of one entry of TABLE_ORDER (none when it does not apply)."""
     seconds = snapshot.get("seconds") or 0.0
-    rows: list[tuple[str, str]] = []
-    for name in _ordered_counters():
-        value = snapshot.get(name, 0)
-        if not value and name in _HIDDEN_AT_ZERO:
-            continue
-        rows.append((name, f"{value:,}"))
-        labelled = snapshot.get("by_label", {}).get(name, {}).items()
-        for label, count in sorted(labelled, key=_label_order):
-            rows.append((f"  {name} tier {label}", f"{count:,}"))
-    if seconds:
-        rows.append(("seconds", f"{seconds:,.1f}"))
-        rows.append(("received/s", f"{snapshot.get('received', 0) / seconds:,.0f}"))
-    latency = snapshot.get("handler_latency_ms", {})
-    for quantile in ("p50", "p95", "p99"):
-        if latency.get(quantile) is not None:
-            rows.append((f"handler latency {quantile}", f"{latency[quantile]:.2f} ms"))
+    if name in GAUGES:
+        if name not in snapshot:  # not measured by this command
+            return []
+        value = snapshot[name]
+        return [(name, "-" if value is None else f"{value:,}")]
+    if name == "seconds":
+        return [(name, f"{seconds:,.1f}")] if seconds else []
+    if name in RATES:
+        counter = name.removesuffix("/s")
+        return [(name, f"{snapshot.get(counter, 0) / seconds:,.0f}")] if seconds else []
+    if name in LATENCIES:
+        quantile = name.rsplit(" ", 1)[1]
+        value = snapshot.get("handler_latency_ms", {}).get(quantile)
+        return [] if value is None else [(name, f"{value:.2f} ms")]
+    return _counter_rows(snapshot, name)
+
+
+def metrics_table(snapshot: dict[str, Any], title: str = "Metrics") -> Table:
+    """Counters in pipeline order (retries per tier), gauges, rates, handler latency, then the
+    routing producer's counters."""
+    names = list(TABLE_ORDER) + [n for n in COUNTERS if n not in TABLE_ORDER]
+    rows = [row for name in names for row in _rows(snapshot, name)]
     return table(title, ("metric", "value"), rows, numeric=("value",))
 
 
 class MetricsView:
     """Shows the metrics table: redrawn in place on a terminal (every second from `source`,
-    besides each `update`), printed each time elsewhere."""
+    besides each `update`), printed each time elsewhere.
+
+    On a terminal, a progress bar toward the end offsets sits above the table while
+    `follow_progress`'s source knows how far the read is (consume -e, --to).
+    """
 
     def __init__(
         self,
@@ -95,6 +119,16 @@ class MetricsView:
         self._every = every
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
+        self._progress: Callable[[], ReadProgress | None] | None = None
+        self._description = ""
+
+    def follow_progress(
+        self, progress: Callable[[], ReadProgress | None], description: str
+    ) -> None:
+        """Draw a bar from `progress()` (records done of total; None: none to show) above the
+        table; `progress` is called from the view's thread."""
+        self._progress = progress
+        self._description = description
 
     def __enter__(self) -> MetricsView:
         self._region.__enter__()
@@ -113,7 +147,13 @@ class MetricsView:
         if not self.enabled:
             return
         if self._region.active:
-            self._region.draw(Group(metrics_table(snapshot)))
+            found = self._progress() if self._progress is not None else None
+            if found is None:
+                self._region.draw(Group(metrics_table(snapshot)))
+                return
+            seconds = snapshot.get("seconds") or 0.0
+            line = bar(self._description, found.done, found.total, seconds)
+            self._region.draw(Group(line, metrics_table(snapshot)))
         else:
             show(metrics_table(snapshot))
 

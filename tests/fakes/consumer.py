@@ -56,6 +56,7 @@ class FakeConsumer:
         self._assigned: dict[TopicPartition, None] = {}  # ordered set
         self._positions: dict[TopicPartition, int] = {}
         self._buffers: dict[TopicPartition, deque[ConsumedRecord]] = {}
+        self._highwater: dict[TopicPartition, int] = {}  # end offset seen by the last fetch
         self._paused: set[TopicPartition] = set()
         self._lock = threading.Lock()
         self._rebalances: list[_Rebalance] = []
@@ -101,6 +102,7 @@ class FakeConsumer:
     def assign(self, partitions: list[TopicPartition]) -> None:
         """Read these partitions without a group, from the committed offset or the reset."""
         self._assigned, self._positions, self._buffers = {}, {}, {}
+        self._highwater = {}
         self._paused.clear()
         self._add(TopicPartition(*tp) for tp in partitions)
 
@@ -138,6 +140,7 @@ class FakeConsumer:
         offsets = listener.finish_revoke(revoked, commit)
         for tp in revoked:
             del self._assigned[tp], self._positions[tp], self._buffers[tp]
+            self._highwater.pop(tp, None)
             self._paused.discard(tp)
         self.events.append(("revoke", (frozenset(revoked), dict(offsets))))
         if offsets:
@@ -211,6 +214,7 @@ class FakeConsumer:
             if room > 0:
                 start = buffer[-1].offset + 1 if buffer else self._positions[tp]
                 buffer.extend(self.cluster.fetch(tp, start, room))
+                self._highwater[tp] = self.cluster.end_offset(tp)
 
     def _anything_new(self) -> bool:
         return any(
@@ -259,6 +263,15 @@ class FakeConsumer:
         """Every partition's position is at (or past) its given end offset."""
         positions = self._positions
         return all(positions.get(tp, -1) >= end for tp, end in ends.items())
+
+    def lag(self, positions: Offsets | None = None) -> Offsets:
+        """End offset seen by the last fetch of each partition minus its (given) position."""
+        mine = {**self._positions, **(positions or {})}
+        return {
+            tp: max(0, self._highwater[tp] - mine[tp])
+            for tp in self._assigned
+            if tp in self._highwater
+        }
 
     def offsets_for_times(self, times: dict[TopicPartition, int]) -> dict[TopicPartition, int]:
         """First offset at or after each time; the end offset when there is none."""

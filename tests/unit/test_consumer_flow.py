@@ -111,10 +111,12 @@ def test_reconcile_pauses_a_partition_until_its_record_is_due_then_resumes_it():
 
     flow.reconcile(consumer)
     assert consumer.paused() == {B}
+    assert flow.paused == 1  # the gauge
     time.sleep(0.2)
     flow.reconcile(consumer)
 
     assert consumer.paused() == set()
+    assert flow.paused == 0
     assert flow.due == {}
     assert [k for k, _ in consumer.events] == ["pause", "resume"]
 
@@ -128,6 +130,7 @@ def test_backpressure_pauses_at_the_limit_and_resumes_at_half_of_it():
         partitions.inflight[A] = inflight
         flow.reconcile(consumer)
         assert (A in consumer.paused()) is paused, f"{inflight} in flight"
+        assert flow.paused == int(paused)
 
 
 def test_once_stopping_every_owned_partition_is_paused_and_nothing_else():
@@ -139,6 +142,7 @@ def test_once_stopping_every_owned_partition_is_paused_and_nothing_else():
     flow.reconcile(consumer)
 
     assert consumer.paused() == {A}
+    assert flow.paused == 1
 
 
 def test_a_forgotten_partition_waits_for_nothing_when_it_comes_back():

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kafkactl.errors import UsageError
-from kafkactl.positions import Position, parse_position
+from kafkactl.kafka.ports import TopicPartition
+from kafkactl.positions import Position, ReadProgress, ReadRange, parse_position
 
 ALL = ("beginning", "end", "offset", "last", "time")
 NOW = 1_767_225_600_000
@@ -39,3 +40,24 @@ def test_nonsense_is_a_usage_error_naming_the_flag(text: str) -> None:
 def test_a_form_the_flag_does_not_take() -> None:
     with pytest.raises(UsageError, match="--to: '-5' is not a position"):
         parse_position("--to", "-5", ("end", "offset", "time"))
+
+
+def test_read_range_counts_stop_minus_start_and_progress_by_offsets() -> None:
+    a, b, c = TopicPartition("t", 0), TopicPartition("t", 1), TopicPartition("t", 2)
+    read = ReadRange(starts={a: 10, b: 0, c: 5}, stops={a: 110, b: 50, c: 5})
+    assert read.total == 150
+    assert read.progress({}) == ReadProgress(0, 150)  # nothing read yet: at the starts
+    assert read.progress({a: 60, b: 50, c: 5}) == ReadProgress(100, 150)
+    # A position past the stop (a batch read beyond it) counts up to the stop only.
+    assert read.progress({a: 500, b: 50}) == ReadProgress(150, 150)
+
+
+def test_read_range_without_stops_has_nothing_to_count() -> None:
+    read = ReadRange(starts={TopicPartition("t", 0): 3}, stops={})
+    assert read.total == 0
+    assert read.progress({TopicPartition("t", 0): 9}) == ReadProgress(0, 0)
+
+
+def test_a_start_past_the_stop_counts_nothing() -> None:
+    tp = TopicPartition("t", 0)
+    assert ReadRange({tp: 80}, {tp: 50}).total == 0

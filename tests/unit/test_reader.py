@@ -10,8 +10,9 @@ import pytest
 from kafkactl.config import load_settings
 from kafkactl.errors import KafkactlError, OptionError, UsageError
 from kafkactl.filters import build_filter
+from kafkactl.kafka.ports import TopicPartition
 from kafkactl.message import Message
-from kafkactl.positions import Position
+from kafkactl.positions import Position, ReadProgress
 from kafkactl.reader import ReadOptions, TopicReader
 from tests.fakes import FakeCluster
 
@@ -122,3 +123,52 @@ def test_on_failure_skip_goes_on() -> None:
     summary = read(cluster_with(), handler, partitions=[0], on_failure="skip")
     assert handler.seen == [(0, 0), (0, 2), (0, 4)]
     assert summary.metrics["skipped"] == 2 and summary.metrics["failed"] == 2
+
+
+def test_progress_counts_offsets_from_the_resolved_starts_to_the_stops() -> None:
+    cluster = cluster_with(per_partition=1200)
+    seen: list[ReadProgress | None] = []
+    reader = TopicReader(
+        SETTINGS,
+        ReadOptions(
+            topics=["t"],
+            start=Position("offset", 100),
+            stop=Position("offset", 1100),
+            poll_timeout_s=0.01,
+        ),
+        Collect(),
+        connect_consumer=cluster.connect_consumer,
+        connect_cluster=cluster.connect_admin,
+    )
+    assert reader.progress() is None  # not resolved yet
+    reader.handler = type("Watch", (), {"handle": lambda _s, _m: seen.append(reader.progress())})()
+    reader.run()
+    tp0, tp1 = TopicPartition("t", 0), TopicPartition("t", 1)
+    assert reader.range is not None
+    assert dict(reader.range.starts) == {tp0: 100, tp1: 100}
+    assert dict(reader.range.stops) == {tp0: 1100, tp1: 1100}
+    assert seen[0] == ReadProgress(0, 2000)
+    done = [p.done for p in seen if p is not None]
+    assert done == sorted(done) and any(0 < d < 2000 for d in done)  # moves along, never back
+    assert reader.progress() == ReadProgress(2000, 2000)
+
+
+def test_a_read_to_a_stop_midway_leaves_the_rest_as_lag() -> None:
+    summary = read(cluster_with(per_partition=10), Collect(), stop=Position("offset", 4))
+    assert summary.metrics["processed"] == 8
+    # The consumer fetched past the stop; lag counts from where the read stopped.
+    assert summary.metrics["lag"] == 12
+
+
+def test_following_without_a_stop_has_no_progress_but_a_lag() -> None:
+    cluster = cluster_with(per_partition=10)
+    reader = TopicReader(
+        SETTINGS,
+        ReadOptions(topics=["t"], count=5, partitions=[0], poll_timeout_s=0.01),
+        Collect(),
+        connect_consumer=cluster.connect_consumer,
+        connect_cluster=cluster.connect_admin,
+    )
+    summary = reader.run()
+    assert reader.progress() is None
+    assert summary.metrics["lag"] == 5  # stopped by --count after 5 of 10

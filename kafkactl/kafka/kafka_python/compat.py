@@ -18,3 +18,21 @@ def release_drained_records(consumer: Any) -> None:
     current = getattr(fetcher, "_next_partition_records", None)
     if fetcher is not None and current is not None and not current:
         fetcher._next_partition_records = None
+
+
+def known_lag(consumer: Any, tp: Any, position: int | None = None) -> int | None:
+    """End offset from the last fetch response minus the position, without a round trip.
+
+    KafkaConsumer.position() first refreshes committed offsets and waits for pending resets
+    and validations (network calls), and highwater() raises for a partition revoked meanwhile
+    (the IO thread runs rebalances): a gauge read every second reads the partition's state
+    as the consumer keeps it (`position`, when given, stands for the consumer's). None when
+    either offset is unknown.
+    """
+    state = getattr(getattr(consumer, "_subscription", None), "assignment", {}).get(tp)
+    offset = position if position is not None else getattr(state, "position", None)
+    offset = getattr(offset, "offset", offset)
+    end = getattr(state, "highwater", None)
+    if not isinstance(offset, int) or not isinstance(end, int):
+        return None
+    return max(0, end - offset)

@@ -9,7 +9,7 @@ from typing import Any
 from loguru import logger
 
 from kafkactl.config import Settings
-from kafkactl.kafka.kafka_python.compat import release_drained_records
+from kafkactl.kafka.kafka_python.compat import known_lag, release_drained_records
 from kafkactl.kafka.kafka_python.config import consumer_config
 from kafkactl.kafka.kafka_python.connect import connect
 from kafkactl.kafka.ports import (
@@ -110,6 +110,16 @@ class KafkaPythonConsumer:
             logger.debug("end-of-topic check failed, will retry: {}", exc)
             return False
         return True
+
+    def lag(self, positions: Offsets | None = None) -> Offsets:
+        """End offset from the last fetch response (the highwater) minus the position."""
+        out: Offsets = {}
+        for theirs in self._consumer.assignment():
+            tp = TopicPartition(theirs.topic, theirs.partition)
+            lag = known_lag(self._consumer, theirs, (positions or {}).get(tp))
+            if lag is not None:
+                out[tp] = lag
+        return out
 
     def offsets_for_times(self, times: dict[TopicPartition, int]) -> dict[TopicPartition, int]:
         """First offset at or after each time; the end offset when there is none."""

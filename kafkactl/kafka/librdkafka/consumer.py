@@ -270,6 +270,25 @@ class LibrdkafkaConsumer:
         """
         return all(self._eof.get(tp, -1) >= end for tp, end in ends.items())
 
+    def lag(self, positions: Offsets | None = None) -> Offsets:
+        """Cached high watermark (updated by each fetch, no request) minus the position."""
+        from confluent_kafka import KafkaException
+
+        out: Offsets = {}
+        for theirs in self._consumer.assignment():
+            tp = self._tp(theirs.topic, theirs.partition)
+            try:
+                position = (positions or {}).get(tp)
+                if position is None:
+                    position = self.position(tp)
+                marks = self._consumer.get_watermark_offsets(theirs, cached=True)
+            except KafkaException:
+                continue  # not known yet: left out, like a partition never fetched
+            if position is None or marks is None or marks[1] < 0:
+                continue
+            out[tp] = max(0, marks[1] - position)
+        return out
+
     def offsets_for_times(self, times: dict[TopicPartition, int]) -> dict[TopicPartition, int]:
         """First offset at or after each time; the end offset when there is none."""
         query = [self._ctp(tp.topic, tp.partition, ts) for tp, ts in times.items()]
