@@ -87,6 +87,7 @@ class ConsumerPipeline:
         # Records between the positions and the end offsets the consumer has seen; measured
         # by the poll loop (the only thread that may use the consumer), None until then.
         self.lag: int | None = None
+        self._received_at_lag = 0  # `received` when the lag was measured
         self.metrics.gauge("in_flight", self.partitions.busy)
         self.metrics.gauge("paused_partitions", lambda: self.flow.paused)
         self.metrics.gauge("lag", lambda: self.lag)
@@ -237,18 +238,20 @@ class ConsumerPipeline:
         lag = self.lag
         if not self.options.exit_at_end or lag is None:
             return None
-        done = self.metrics.get("received")
-        return ReadProgress(done, done + lag)
+        total = self._received_at_lag + lag
+        return ReadProgress(min(self.metrics.get("received"), total), total)
 
     def _measure_lag(self) -> None:
         """Sum the consumer's lag over the partitions it knows both offsets of (None: none)."""
         assert self._consumer is not None
+        received = self.metrics.get("received")
         try:
             known = self._consumer.lag()
         except Exception as exc:  # a gauge never stops the pipeline
             logger.debug("measuring the lag failed: {}", exc)
             return
         self.lag = sum(known.values()) if known else None
+        self._received_at_lag = received
 
     def _log_state(self) -> None:
         """One DEBUG line with the pipeline's state, for diagnosing a stalled partition."""

@@ -121,6 +121,7 @@ class MetricsView:
         self._thread: threading.Thread | None = None
         self._progress: Callable[[], ReadProgress | None] | None = None
         self._description = ""
+        self._progress_since: float | None = None  # snapshot seconds when first known
 
     def follow_progress(
         self, progress: Callable[[], ReadProgress | None], description: str
@@ -151,8 +152,12 @@ class MetricsView:
             if found is None:
                 self._region.draw(Group(metrics_table(snapshot)))
                 return
+            # Rate and ETA from when the progress became known: connecting is no reading time.
             seconds = snapshot.get("seconds") or 0.0
-            line = bar(self._description, found.done, found.total, seconds)
+            if self._progress_since is None:
+                self._progress_since = seconds
+            elapsed = seconds - self._progress_since
+            line = bar(self._description, found.done, found.total, elapsed)
             self._region.draw(Group(line, metrics_table(snapshot)))
         else:
             show(metrics_table(snapshot))

@@ -70,3 +70,12 @@ def never_returns(message: Message) -> None:
     if message.json()["mode"] == "hang":
         threading.Event().wait()
     _record(message)
+
+
+def gated(message: Message) -> None:
+    """Wait (up to 120s) for the file named by KAFKACTL_TEST_GATE to exist, then succeed."""
+    gate = os.environ["KAFKACTL_TEST_GATE"]
+    deadline = time.monotonic() + 120
+    while not os.path.exists(gate) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    _record(message)

@@ -45,6 +45,9 @@ class LibrdkafkaConsumer:
         self._eof_code = KafkaError._PARTITION_EOF
         self._tps: dict[tuple[str, int], TopicPartition] = {}
         self._eof: dict[TopicPartition, int] = {}
+        # The next offset the caller will get, per partition: librdkafka's own position() is
+        # unknown after a seek and before a partition's first record (for the lag gauge).
+        self._next: dict[TopicPartition, int] = {}
         self._paused: set[TopicPartition] = set()
         self._manual: dict[TopicPartition, int] | None = None
         self._manual_dirty = False
@@ -90,6 +93,7 @@ class LibrdkafkaConsumer:
             tps = {self._tp(p.topic, p.partition) for p in partitions}
             for tp in tps:
                 self._eof.pop(tp, None)
+                self._next.pop(tp, None)
                 self._paused.discard(tp)
             listener.on_assigned(tps)
 
@@ -113,6 +117,7 @@ class LibrdkafkaConsumer:
         offsets = listener.finish_revoke(revoked, commit)
         for tp in revoked:
             self._eof.pop(tp, None)
+            self._next.pop(tp, None)
             self._paused.discard(tp)
         if offsets:
             try:
@@ -127,6 +132,7 @@ class LibrdkafkaConsumer:
         self._manual = {TopicPartition(*tp): OFFSET_STORED for tp in partitions}
         self._manual_dirty = True
         self._eof.clear()
+        self._next.clear()
         self._paused.clear()
 
     # --- fetching ---------------------------------------------------------------------------
@@ -171,6 +177,8 @@ class LibrdkafkaConsumer:
                     LOG_APPEND_TIME if ts_type == 2 else CREATE_TIME,
                 )
             )
+        for tp, batch in out.items():  # per partition, not per record
+            self._next[tp] = batch[-1].offset + 1
         if out and self._eof:
             # A record at or past a partition's EOF offset makes that EOF stale; an EOF event
             # later in the same batch (offset past its last record) stands.
@@ -182,7 +190,8 @@ class LibrdkafkaConsumer:
 
     def _event(self, message: Any, error: Any) -> None:
         if error.code() == self._eof_code:
-            self._eof[self._tp(message.topic(), message.partition())] = message.offset()
+            tp = self._tp(message.topic(), message.partition())
+            self._eof[tp] = self._next[tp] = message.offset()
             return
         if error.fatal():
             raise KafkactlError(f"the Kafka client failed: {LibrdkafkaError(error)}")
@@ -228,6 +237,7 @@ class LibrdkafkaConsumer:
         from confluent_kafka import KafkaException
 
         self._eof.pop(tp, None)
+        self._next[tp] = offset
         if self._manual is not None and tp in self._manual and self._manual_dirty:
             self._manual[tp] = offset
             return
@@ -271,16 +281,15 @@ class LibrdkafkaConsumer:
         return all(self._eof.get(tp, -1) >= end for tp, end in ends.items())
 
     def lag(self, positions: Offsets | None = None) -> Offsets:
-        """Cached high watermark (updated by each fetch, no request) minus the position."""
+        """Cached high watermark (updated by each fetch, no request) minus the next offset the
+        caller gets (known from what poll returned and seek set)."""
         from confluent_kafka import KafkaException
 
         out: Offsets = {}
         for theirs in self._consumer.assignment():
             tp = self._tp(theirs.topic, theirs.partition)
             try:
-                position = (positions or {}).get(tp)
-                if position is None:
-                    position = self.position(tp)
+                position = (positions or {}).get(tp, self._next.get(tp))
                 marks = self._consumer.get_watermark_offsets(theirs, cached=True)
             except KafkaException:
                 continue  # not known yet: left out, like a partition never fetched
