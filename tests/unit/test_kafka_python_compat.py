@@ -1,8 +1,8 @@
-"""The kafka-python 3.0 fetcher workaround: a spent in-line slot is released, a live one kept."""
+"""kafka-python 3.0 workarounds: a spent fetcher slot is released; lag is read locally."""
 
 from types import SimpleNamespace
 
-from kafkactl.kafka.kafka_python.compat import release_drained_records
+from kafkactl.kafka.kafka_python.compat import known_lag, release_drained_records
 
 
 class Records:
@@ -40,3 +40,21 @@ def test_a_consumer_without_the_private_fetcher_is_left_alone():
     fetcher = SimpleNamespace()
     release_drained_records(SimpleNamespace(_fetcher=fetcher))
     assert vars(fetcher) == {}
+
+
+def _consumer_with(position: object, highwater: object) -> SimpleNamespace:
+    state = SimpleNamespace(position=position, highwater=highwater)
+    return SimpleNamespace(_subscription=SimpleNamespace(assignment={"tp": state}))
+
+
+def test_known_lag_is_the_highwater_minus_the_position() -> None:
+    position = SimpleNamespace(offset=120)  # kafka-python keeps an OffsetAndMetadata
+    assert known_lag(_consumer_with(position, 500), "tp") == 380
+    assert known_lag(_consumer_with(position, 500), "tp", position=450) == 50  # the caller's
+
+
+def test_known_lag_is_unknown_before_a_fetch_or_a_position() -> None:
+    assert known_lag(_consumer_with(SimpleNamespace(offset=3), None), "tp") is None
+    assert known_lag(_consumer_with(None, 500), "tp") is None
+    assert known_lag(_consumer_with(None, 500), "other") is None  # revoked meanwhile
+    assert known_lag(SimpleNamespace(), "tp") is None  # internals not as expected
