@@ -121,7 +121,8 @@ class MetricsView:
         self._thread: threading.Thread | None = None
         self._progress: Callable[[], ReadProgress | None] | None = None
         self._description = ""
-        self._progress_since: float | None = None  # snapshot seconds when first known
+        # When the progress was first known: snapshot seconds, and records done by then.
+        self._progress_since: tuple[float, int] | None = None
 
     def follow_progress(
         self, progress: Callable[[], ReadProgress | None], description: str
@@ -155,9 +156,9 @@ class MetricsView:
             # Rate and ETA from when the progress became known: connecting is no reading time.
             seconds = snapshot.get("seconds") or 0.0
             if self._progress_since is None:
-                self._progress_since = seconds
-            elapsed = seconds - self._progress_since
-            line = bar(self._description, found.done, found.total, elapsed)
+                self._progress_since = (seconds, found.done)
+            since, base = self._progress_since
+            line = bar(self._description, found.done, found.total, seconds - since, base=base)
             self._region.draw(Group(line, metrics_table(snapshot)))
         else:
             show(metrics_table(snapshot))

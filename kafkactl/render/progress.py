@@ -32,12 +32,13 @@ class Estimate:
     eta: float | None
 
 
-def estimate(done: float, total: float, seconds: float) -> Estimate:
-    """The estimate for `done` of `total` after `seconds` at the average rate so far."""
+def estimate(done: float, total: float, seconds: float, base: float = 0.0) -> Estimate:
+    """The estimate for `done` of `total` at the average rate of the last `seconds`, in which
+    `base` of it was done already (the clock started late)."""
     if total <= 0:
         return Estimate(1.0, 0.0, 0.0)
     done = min(max(done, 0.0), total)
-    rate = done / seconds if seconds > 0 else 0.0
+    rate = max(done - base, 0.0) / seconds if seconds > 0 else 0.0
     eta = (total - done) / rate if rate > 0 else None
     return Estimate(done / total, rate, eta)
 
@@ -82,18 +83,20 @@ def bar(
     seconds: float,
     unit: Unit = "records",
     extra: str = "",
+    base: float = 0.0,
 ) -> RenderableType:
     """One line: description, bar, %, count, rate, ETA, then `extra` (Rich markup).
 
-    `total` None: the size is not known yet; the bar pulses, with no % or ETA.
+    `total` None: the size is not known yet; the bar pulses, with no % or ETA. The rate is
+    (done - base) / seconds: `base` was done before the clock started.
     """
     line = Table.grid(padding=(0, 1))
     if total is None:
-        rate = done / seconds if seconds > 0 else 0.0
+        rate = max(done - base, 0.0) / seconds if seconds > 0 else 0.0
         progress = ProgressBar(total=None, width=BAR_WIDTH)
         percent, eta = "   ", None
     else:
-        found = estimate(done, total, seconds)
+        found = estimate(done, total, seconds, base)
         progress = ProgressBar(total=max(total, 1), completed=min(done, total), width=BAR_WIDTH)
         rate, percent, eta = found.rate, f"{found.fraction * 100:3.0f}%", found.eta
     line.add_row(

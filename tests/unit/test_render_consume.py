@@ -121,12 +121,12 @@ def test_the_live_view_draws_the_bar_above_the_table_while_progress_is_known(
         snapshot["seconds"] = 1.0
         view.update(snapshot)
         assert "ETA" not in out.getvalue()
-        # Known from 2s on (connecting took that long): rate and ETA count from there.
-        progress[0] = ReadProgress(0, 200_000)
+        # Known from 2s on, with 10,000 done by then: rate and ETA count from there.
+        progress[0] = ReadProgress(10_000, 200_000)
         snapshot["seconds"] = 2.0
         view.update(snapshot)
         progress[0] = ReadProgress(50_000, 200_000)
-        snapshot["seconds"] = 12.0
+        snapshot["seconds"] = 10.0
         view.update(snapshot)
     text = out.getvalue()
     drawn = text[text.rindex("orders") :]

@@ -26,6 +26,10 @@ def test_estimate_is_clamped_to_the_total() -> None:
     assert found.eta == 0.0
 
 
+def test_work_done_before_the_clock_started_is_not_in_the_rate() -> None:
+    assert estimate(60, 100, 10.0, base=20) == Estimate(0.6, 4.0, 10.0)
+
+
 def test_an_empty_total_is_done() -> None:
     assert estimate(0, 0, 1.0) == Estimate(1.0, 0.0, 0.0)
 
