@@ -366,13 +366,15 @@ def _run_and_report(
     bar toward the end offsets when the run stops there); report it."""
     from kafkactl import render
     from kafkactl.metrics import Metrics, serve_prometheus
-    from kafkactl.render.consume import MetricsView, final_summary
+    from kafkactl.render.consume import READER_OMITS, MetricsView, final_summary
     from kafkactl.signals import stop_on_signals
 
     metrics = Metrics()
     if settings.metrics_port is not None:
         serve_prometheus(metrics, settings.metrics_port)
-    with MetricsView(enabled=not quiet and not json_out, source=metrics.snapshot) as view:
+    omit = READER_OMITS if settings.consumer_group_id is None else frozenset()
+    shown = not quiet and not json_out
+    with MetricsView(enabled=shown, source=metrics.snapshot, omit=omit) as view:
         runner = make(metrics, view.update)
         view.follow_progress(runner.progress, label)
         stop_on_signals(runner.request_stop)
@@ -388,7 +390,7 @@ def _run_and_report(
             }
         )
     elif not quiet:
-        final_summary(summary.metrics, summary.stopped_by)
+        final_summary(summary.metrics, summary.stopped_by, omit)
     if summary.failure:
         raise KafkactlError(summary.failure)
 

@@ -35,6 +35,8 @@ PIPELINE_COUNTERS = (
 RATES = ("received/s", "processed/s")
 LATENCIES = ("handler latency p50", "handler latency p95", "handler latency p99")
 ROUTING_COUNTERS = ("published", "publish_failed", "undeliverable")
+# A read without a group has no retry tiers, DLQ, dedupe store or commits: those rows go.
+READER_OMITS = frozenset(("retried", "sent_to_dlq", "deduplicated", "committed"))
 OTHER_COUNTERS = ("invalid", "replayed")
 TABLE_ORDER = (
     PIPELINE_COUNTERS + GAUGES + ("seconds", *RATES) + LATENCIES + ROUTING_COUNTERS + OTHER_COUNTERS
@@ -91,11 +93,13 @@ def _rows(snapshot: dict[str, Any], name: str) -> list[tuple[str, str]]:
     return _counter_rows(snapshot, name)
 
 
-def metrics_table(snapshot: dict[str, Any], title: str = "Metrics") -> Table:
+def metrics_table(
+    snapshot: dict[str, Any], title: str = "Metrics", omit: frozenset[str] = frozenset()
+) -> Table:
     """Counters in pipeline order (retries per tier), gauges, rates, handler latency, then the
-    routing producer's counters."""
+    routing producer's counters; `omit` names rows that do not apply."""
     names = list(TABLE_ORDER) + [n for n in COUNTERS if n not in TABLE_ORDER]
-    rows = [row for name in names for row in _rows(snapshot, name)]
+    rows = [row for name in names if name not in omit for row in _rows(snapshot, name)]
     return table(title, ("metric", "value"), rows, numeric=("value",))
 
 
@@ -112,8 +116,10 @@ class MetricsView:
         enabled: bool,
         source: Callable[[], dict[str, Any]] | None = None,
         every: float = 1.0,
+        omit: frozenset[str] = frozenset(),
     ) -> None:
         self.enabled = enabled
+        self._omit = omit
         self._region = LiveRegion(enabled)
         self._source = source
         self._every = every
@@ -151,7 +157,7 @@ class MetricsView:
         if self._region.active:
             found = self._progress() if self._progress is not None else None
             if found is None:
-                self._region.draw(Group(metrics_table(snapshot)))
+                self._region.draw(Group(metrics_table(snapshot, omit=self._omit)))
                 return
             # Rate and ETA from when the progress became known: connecting is no reading time.
             seconds = snapshot.get("seconds") or 0.0
@@ -159,9 +165,9 @@ class MetricsView:
                 self._progress_since = (seconds, found.done)
             since, base = self._progress_since
             line = bar(self._description, found.done, found.total, seconds - since, base=base)
-            self._region.draw(Group(line, metrics_table(snapshot)))
+            self._region.draw(Group(line, metrics_table(snapshot, omit=self._omit)))
         else:
-            show(metrics_table(snapshot))
+            show(metrics_table(snapshot, omit=self._omit))
 
     def __exit__(self, *exc: Any) -> None:
         self._done.set()
@@ -170,6 +176,8 @@ class MetricsView:
         self._region.__exit__(*exc)
 
 
-def final_summary(snapshot: dict[str, Any], stopped_by: str) -> None:
+def final_summary(
+    snapshot: dict[str, Any], stopped_by: str, omit: frozenset[str] = frozenset()
+) -> None:
     """The table printed at exit."""
-    show(metrics_table(snapshot, f"Consume summary (stopped: {stopped_by})"))
+    show(metrics_table(snapshot, f"Consume summary (stopped: {stopped_by})", omit))

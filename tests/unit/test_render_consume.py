@@ -10,7 +10,7 @@ from rich.console import Console
 from kafkactl.metrics import COUNTERS, GAUGES
 from kafkactl.positions import ReadProgress
 from kafkactl.render import consume as view_module
-from kafkactl.render.consume import TABLE_ORDER, MetricsView, metrics_table
+from kafkactl.render.consume import READER_OMITS, TABLE_ORDER, MetricsView, metrics_table
 
 
 def _rows(snapshot: dict[str, Any]) -> list[str]:
@@ -97,6 +97,21 @@ def test_routing_counters_at_zero_are_left_out() -> None:
         "deduplicated",
         "committed",
     ]
+
+
+def test_a_read_without_a_group_leaves_out_what_only_a_group_does() -> None:
+    snapshot: dict[str, Any] = dict.fromkeys(COUNTERS, 0)
+    snapshot.update(received=5, processed=5, lag=0)
+    assert _rows_of(metrics_table(snapshot, omit=READER_OMITS)) == [
+        "received",
+        "processed",
+        "failed",
+        "lag",
+    ]
+
+
+def _rows_of(table: Any) -> list[str]:
+    return list(table.columns[0]._cells)
 
 
 def test_every_counter_and_gauge_has_a_place() -> None:
