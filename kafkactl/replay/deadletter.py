@@ -6,11 +6,19 @@ Connect's `__connect.errors.*` (text values), Spring Kafka's `kafka_dlt-*` heade
 The error class and message read the first three families (Karafka writes none). The group a
 record goes back to is its `kafkactl.group`, else the one the user named, else Spring's or
 Karafka's original consumer group.
+
+A framework writes its headers again each time a record fails, and some (Connect, Spring's
+"original" headers) append rather than replace: every header is read from its **last**
+occurrence, the framework's newest, and `DeadLetter.repeated` names the ones that repeat. A
+replayed copy leaves a framework's error context out (`without_error_context`): Connect's
+`__connect.errors.*`, Spring's `kafka_dlt-*`, `retry_topic-*` and deserializer-exception
+headers, Karafka's `source_*`; what kafkactl needs of them goes into its own headers.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Literal
@@ -48,6 +56,34 @@ KARAFKA_PARTITION = "source_partition"
 KARAFKA_OFFSET = "source_offset"
 KARAFKA_GROUP = "source_consumer_group"
 KARAFKA_ATTEMPTS = "source_attempts"
+KARAFKA_TRACE_ID = "source_trace_id"
+KARAFKA_HEADERS = (
+    KARAFKA_TOPIC,
+    KARAFKA_PARTITION,
+    KARAFKA_OFFSET,
+    KARAFKA_GROUP,
+    KARAFKA_ATTEMPTS,
+    KARAFKA_TRACE_ID,
+)
+
+# A framework's error context, by header-name prefix (the family shown to the user: prefix*).
+# Connect and Spring append theirs again at every failure, so copies that kept them would grow
+# by a stack trace per round. Spring's `retry_topic-*` is @RetryableTopic's retry state
+# (attempts, due time, first timestamp): a copy back on the main topic that kept it would skip
+# the retry topics (attempts already at the maximum) and go straight to the DLT.
+CONNECT_PREFIX = "__connect.errors."
+SPRING_PREFIX = "kafka_dlt-"
+SPRING_RETRY_PREFIX = "retry_topic-"
+SPRING_DESERIALIZER_PREFIX = "springDeserializerException"
+ERROR_CONTEXT_PREFIXES = (
+    CONNECT_PREFIX,
+    SPRING_PREFIX,
+    SPRING_RETRY_PREFIX,
+    SPRING_DESERIALIZER_PREFIX,
+)
+# Karafka's `source_*` names are plain words an application might use too: they count as error
+# context only on a record that carries Karafka's whole origin (topic, partition and offset).
+KARAFKA_FAMILY = "source_* (Karafka)"
 
 # Which convention told where the record came from.
 Style = Literal["kafkactl", "connect", "spring", "karafka", "unknown"]
@@ -77,6 +113,8 @@ class DeadLetter:
     attempts: int | None = None
     # kafkactl's numeric headers that are present but not a whole number in range: (name, raw)
     malformed: tuple[tuple[str, str], ...] = ()
+    # framework headers that occur more than once (the last occurrence was read), sorted
+    repeated: tuple[str, ...] = ()
 
     @property
     def error_class(self) -> str | None:
@@ -136,8 +174,44 @@ def header_int(headers: hdr.Headers, name: str, high: int) -> tuple[int | None, 
     return None, text[:40]
 
 
+def _karafka_origin(names: set[str] | Counter[str]) -> bool:
+    return all(n in names for n in (KARAFKA_TOPIC, KARAFKA_PARTITION, KARAFKA_OFFSET))
+
+
+def context_family(name: str, karafka: bool) -> str | None:
+    """The error-context family (`__connect.errors.*`, ...) header `name` belongs to, or None
+    for a business header; `karafka`: the record carries Karafka's origin headers."""
+    for prefix in ERROR_CONTEXT_PREFIXES:
+        if name.startswith(prefix):
+            return prefix + "*"
+    if karafka and name in KARAFKA_HEADERS:
+        return KARAFKA_FAMILY
+    return None
+
+
+def error_context_families(headers: hdr.Headers) -> list[str]:
+    """The error-context families among `headers`, in order of first appearance."""
+    karafka = _karafka_origin({name for name, _ in headers})
+    found = (context_family(name, karafka) for name, _ in headers)
+    return list(dict.fromkeys(f for f in found if f is not None))
+
+
+def without_error_context(headers: hdr.Headers) -> hdr.Headers:
+    """`headers` without any framework's error context (business headers kept, in order)."""
+    karafka = _karafka_origin({name for name, _ in headers})
+    return [(name, value) for name, value in headers if context_family(name, karafka) is None]
+
+
+def _repeated(headers: hdr.Headers) -> tuple[str, ...]:
+    counts = Counter(name for name, _ in headers)
+    karafka = _karafka_origin(counts)
+    return tuple(
+        sorted(name for name, n in counts.items() if n > 1 and context_family(name, karafka))
+    )
+
+
 def read_dead_letter(record: Record) -> DeadLetter:
-    """Parse a consumed DLQ record."""
+    """Parse a consumed DLQ record (each header read from its last occurrence)."""
     headers = hdr.normalize(record.headers)
     text = partial(hdr.get_text, headers)
     style: Style = "unknown"
@@ -201,6 +275,7 @@ def read_dead_letter(record: Record) -> DeadLetter:
         attempts=_text_int(hdr.get(headers, hdr.ATTEMPT))
         or _text_int(hdr.get(headers, KARAFKA_ATTEMPTS)),
         malformed=tuple(malformed),
+        repeated=_repeated(headers),
     )
 
 
