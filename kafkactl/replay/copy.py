@@ -2,21 +2,22 @@
 
 Key, value, `message-id` and the business headers are kept; the retry state of SPEC §8 is
 removed, and so is a framework's error context (Connect's `__connect.errors.*`, Spring's
-`kafka_dlt-*` / `retry_topic-*`, Karafka's `source_*`: see `deadletter`) unless
-`keep_foreign`, because the framework writes its own again at the next failure and they would
-pile up round after round. `kafkactl.replay.count` (+1), `.at` and `.from`
-(`dlq:partition:offset`) are set exactly once. A copy whose value a transform repaired also
-gets `kafkactl.replay.transformed: true` (a copy replayed untransformed keeps what the dead
-letter carried: its value is still the one an earlier transform wrote). Where the origin came
-from Connect, Spring or Karafka headers, `kafkactl.original.*` (and, for the retry target,
-`kafkactl.group`) are filled in once, so the facts survive the framework's headers and a later
-failure keeps pointing at the real origin.
+`kafka_dlt-*`, `kafka_original-*`, `retry_topic-*`..., Karafka's `source_*`: see
+`conventions`) unless `keep_foreign`, because the framework writes its own again at the next
+failure and they would pile up round after round. `kafkactl.replay.count` (+1), `.at` and
+`.from` (`dlq:partition:offset`) are set exactly once. A copy whose value a transform repaired
+also gets `kafkactl.replay.transformed: true` (a copy replayed untransformed keeps what the
+dead letter carried: its value is still the one an earlier transform wrote). Where the origin
+came from Connect, Spring or Karafka headers, `kafkactl.original.*` (and, for the retry
+target, `kafkactl.group`) are filled in once, so the facts survive the framework's headers and
+a later failure keeps pointing at the real origin.
 """
 
 from __future__ import annotations
 
 from kafkactl import headers as hdr
-from kafkactl.replay.deadletter import DeadLetter, without_error_context
+from kafkactl.replay.conventions import without_error_context
+from kafkactl.replay.deadletter import DeadLetter
 from kafkactl.topology import default_message_id
 from kafkactl.tracing import NOOP_SPAN, NoopTracer, Span
 

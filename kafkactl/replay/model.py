@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from kafkactl.errors import KafkactlError, OptionError
 from kafkactl.names import shell_command
-from kafkactl.replay.deadletter import DeadLetter, error_context_families
+from kafkactl.replay.conventions import error_context_families
+from kafkactl.replay.deadletter import DeadLetter
 from kafkactl.replay.selection import TO_ORIGINAL, TO_RETRY, Action, Decision, Filters
 from kafkactl.signals import SignalName
 

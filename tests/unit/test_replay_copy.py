@@ -7,7 +7,15 @@ import pytest
 from kafkactl import headers as hdr
 from kafkactl.replay.copy import parse_replay_from, replay_headers
 from kafkactl.replay.deadletter import read_dead_letter
-from tests.unit.replay_samples import CONNECT, DLQ, KARAFKA, SPRING, kafkactl_headers, record
+from tests.unit.replay_samples import (
+    CONNECT,
+    DLQ,
+    KARAFKA,
+    SPRING,
+    SPRING_RETRY_TOPIC_DLT,
+    kafkactl_headers,
+    record,
+)
 
 
 def test_replay_headers_reset_retry_state_and_set_replay_fields_once():
@@ -81,6 +89,7 @@ def _names(headers) -> list[str]:
     [
         ("connect", CONNECT, ("payments", "3", "1234")),
         ("spring", SPRING + SPRING_RETRY, ("invoices", "5", str(2**40 + 3))),
+        ("spring", SPRING_RETRY_TOPIC_DLT[1:], ("orders", "0", "12")),
         ("karafka", KARAFKA, ("shipments", "4", "812")),
     ],
 )
@@ -105,7 +114,9 @@ def test_copies_leave_out_a_frameworks_error_context_and_keep_business_headers(
     assert hdr.get_text(out, hdr.REPLAY_COUNT) == "1"
 
 
-@pytest.mark.parametrize("context", [CONNECT, SPRING + SPRING_RETRY, KARAFKA])
+@pytest.mark.parametrize(
+    "context", [CONNECT, SPRING + SPRING_RETRY, SPRING_RETRY_TOPIC_DLT[1:], KARAFKA]
+)
 def test_keep_foreign_headers_keeps_them(context):
     dl = read_dead_letter(record(BUSINESS + context))
     out = replay_headers(dl, DLQ, now_ms=1, keep_foreign=True)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from kafkactl import headers as hdr
 from kafkactl.replay.deadletter import decode_int, read_dead_letter
-from tests.unit.replay_samples import CONNECT, KARAFKA, SPRING, kafkactl_headers, record
+from tests.unit.replay_samples import (
+    CONNECT,
+    KARAFKA,
+    SPRING,
+    SPRING_RETRY_TOPIC_DLT,
+    kafkactl_headers,
+    record,
+)
 
 
 def test_spring_binary_ints():
@@ -136,12 +143,26 @@ def test_repeated_spring_original_headers_are_read_from_their_last_occurrence():
 
 
 def test_repeated_karafka_headers_and_business_headers():
-    again = [("source_offset", b"900"), ("tag", b"a"), ("tag", b"b")]
+    again = [("source_offset", b"900"), ("source_trace_id", b"x"), ("tag", b"a"), ("tag", b"b")]
     dl = read_dead_letter(record([*KARAFKA, *again]))
     assert dl.original_offset == 900
-    assert dl.repeated == ("source_offset",), "a repeated business header is not reported"
+    assert dl.repeated == ("source_offset",), "only the headers kafkactl reads are reported"
 
 
 def test_a_dead_letter_written_once_repeats_nothing():
     for headers in (CONNECT, SPRING, KARAFKA, kafkactl_headers()):
         assert read_dead_letter(record(headers)).repeated == ()
+
+
+def test_reads_spring_retry_topic_dead_letters():
+    dl = read_dead_letter(record(SPRING_RETRY_TOPIC_DLT))
+    assert dl.style == "spring"
+    assert (dl.original_topic, dl.original_partition, dl.original_offset) == ("orders", 0, 12)
+    assert dl.original_timestamp == 1_796_088_000_000
+    assert dl.foreign_group == "app-orders"
+    assert dl.error_classes == (
+        "org.springframework.kafka.listener.ListenerExecutionFailedException",
+        "java.lang.IllegalStateException",
+    )
+    assert dl.error_message.endswith("the value is poison")
+    assert dl.repeated == (), "Spring's retry state repeats, but kafkactl does not read it"
