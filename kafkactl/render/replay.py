@@ -127,18 +127,19 @@ def header_notes(summary: ReplaySummary) -> list[str]:
     notes = []
     if summary.foreign_families:
         families = ", ".join(
-            f"{name} ({n:,})" for name, n in sorted(summary.foreign_families.items())
+            f"{name} {n:,}" for name, n in sorted(summary.foreign_families.items())
         )
         if summary.foreign_kept:
             notes.append(
-                f"copies keep the frameworks' error-context headers (--keep-foreign-headers): "
-                f"{families}; the framework adds its own again at the next failure"
+                "copies keep the frameworks' error-context headers (--keep-foreign-headers; "
+                f"dead letters with them: {families}); the framework adds its own again at "
+                "the next failure"
             )
         else:
             notes.append(
-                f"copies leave out the frameworks' error-context headers: {families} dead "
-                "letters; the origin goes into kafkactl.original.* (--keep-foreign-headers "
-                "keeps them)"
+                "copies leave out the frameworks' error-context headers (dead letters with "
+                f"them: {families}); the origin goes into kafkactl.original.* "
+                "(--keep-foreign-headers keeps them)"
             )
     if summary.repeated_records:
         names = sorted(summary.repeated_headers)

@@ -103,7 +103,8 @@ def test_the_dry_run_reads_the_last_occurrence_and_says_so():
 
     notes = header_notes(plan)
     assert notes[0].startswith("copies leave out the frameworks' error-context headers")
-    assert "__connect.errors.* (2)" in notes[0] and "--keep-foreign-headers" in notes[0]
+    assert "(dead letters with them: __connect.errors.* 2)" in notes[0]
+    assert "--keep-foreign-headers keeps them" in notes[0]
     assert notes[1].startswith("1 dead letters carry framework headers more than once")
     assert "the last occurrence of each, the framework's newest, was read" in notes[1]
     with err.capture() as captured:
