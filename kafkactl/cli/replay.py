@@ -144,6 +144,14 @@ def replay_dlq(
             "selected records (default 5).",
         ),
     ] = None,
+    keep_foreign_headers: Annotated[
+        bool,
+        typer.Option(
+            "--keep-foreign-headers",
+            help="Copies keep the frameworks' error-context headers (__connect.errors.*, "
+            "kafka_dlt-*, retry_topic-*, Karafka's source_*), left out by default.",
+        ),
+    ] = False,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -161,7 +169,9 @@ def replay_dlq(
     Which DLQ: with --group G, TOPIC is the main topic and the DLQ is the
     group's (orders -> orders.G.dlq); without --group (or with --dlq), TOPIC
     is the DLQ itself. Each record's origin is read from kafkactl's headers,
-    Kafka Connect's (__connect.errors.*) or Spring Kafka's (kafka_dlt-*).
+    Kafka Connect's (__connect.errors.*), Spring Kafka's (kafka_dlt-*) or
+    Karafka's (source_*); a header that repeats is read from its last
+    occurrence (the framework's newest), and --dry-run says so.
 
     Targets: --to retry (default) sends a record to tier 1 of the group that
     failed it, due at once, so only that group sees it again; --to original
@@ -176,10 +186,11 @@ def replay_dlq(
     twice sends nothing new. Records the filters leave out, or that fail,
     stay available to a later replay with other filters.
 
-    Copies keep key, value, message-id and headers; the retry state
-    (kafkactl.attempt, kafkactl.not-before, kafkactl.error.*) is removed;
-    kafkactl.replay.count/at/from are set. A record replayed --max-replays
-    times already is parked: counted, not sent.
+    Copies keep key, value, message-id and business headers; the retry state
+    (kafkactl.attempt, .not-before, .error.*) and the frameworks' error context
+    (the framework writes its own again) are removed; kafkactl.original.* and
+    kafkactl.replay.count/at/from are set once. A record replayed
+    --max-replays times already is parked: counted, not sent.
 
     Repair: --transform CMD or --transform-handler MODULE:FUNCTION rewrites
     each selected value before it is sent; the copy carries the new value and
@@ -266,6 +277,7 @@ def replay_dlq(
         from_beginning=from_beginning,
         transform=repair,
         show=5 if show is None else show,
+        keep_foreign_headers=keep_foreign_headers,
     )
     view = _TerminalView(show_progress=not quiet and not json_out)
     outcome = _blaming_flags(

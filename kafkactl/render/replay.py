@@ -114,8 +114,40 @@ def confirmation(summary: ReplaySummary) -> None:
         )
     if notes:
         show("; ".join(notes))
+    for note in header_notes(summary):
+        err.print(f"note: {escape(note)}", soft_wrap=True)
     if summary.failures:
         show(_failures_table(summary))
+
+
+def header_notes(summary: ReplaySummary) -> list[str]:
+    """What happens to the frameworks' headers: the error context the copies leave out (or
+    keep), and the dead letters whose framework headers repeat (the last one was read)."""
+    notes = []
+    if summary.foreign_families:
+        families = ", ".join(
+            f"{name} {n:,}" for name, n in sorted(summary.foreign_families.items())
+        )
+        if summary.foreign_kept:
+            notes.append(
+                "copies keep the frameworks' error-context headers (--keep-foreign-headers; "
+                f"dead letters with them: {families}); the framework adds its own again at "
+                "the next failure"
+            )
+        else:
+            notes.append(
+                "copies leave out the frameworks' error-context headers (dead letters with "
+                f"them: {families}); the origin goes into kafkactl.original.* "
+                "(--keep-foreign-headers keeps them)"
+            )
+    if summary.repeated_records:
+        names = sorted(summary.repeated_headers)
+        shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+        notes.append(
+            f"{summary.repeated_records:,} dead letters carry framework headers more than once "
+            f"({shown}): the last occurrence of each, the framework's newest, was read"
+        )
+    return notes
 
 
 def confirm_prompt(summary: ReplaySummary) -> str:
@@ -185,6 +217,8 @@ def summary_table(summary: ReplaySummary) -> None:
     show(*parts)
     for warning in summary.warnings:
         err.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+    for note in header_notes(summary):
+        err.print(f"note: {escape(note)}", soft_wrap=True)
     if summary.recovered:
         show(
             f"{summary.recovered:,} records had been replayed by an interrupted run and were "

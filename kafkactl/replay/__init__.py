@@ -3,7 +3,8 @@
 No Typer or Rich here: the command (cli/replay.py) parses flags into ReplayOptions, calls
 `operation.replay_dlq` and renders (render/replay.py).
 
-    deadletter  reading a dead letter: kafkactl / Kafka Connect / Spring headers, the group
+    conventions the Kafka Connect / Spring / Karafka header names, and their error context
+    deadletter  reading a dead letter: kafkactl / Kafka Connect / Spring / Karafka headers
     selection   filters, targets and the decision for each dead letter
     copy        the headers of the replayed copy, `kafkactl.replay.from`
     progress    done ranges per partition, the commit-metadata codec and fence

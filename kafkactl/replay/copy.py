@@ -1,17 +1,22 @@
 """The headers of a replayed copy, and `kafkactl.replay.from`, which ties a copy to its source.
 
-Key, value, `message-id` and every other header are kept; the retry state of SPEC §8 is
-removed; `kafkactl.replay.count` (+1), `.at` and `.from` (`dlq:partition:offset`) are set
-exactly once. A copy whose value a transform repaired also gets `kafkactl.replay.transformed:
-true` (a copy replayed untransformed keeps what the dead letter carried: its value is still the
-one an earlier transform wrote). Where the origin came from Connect or Spring headers,
-`kafkactl.original.*` (and, for the retry target, `kafkactl.group`) are filled in so a later
-failure in the kafkactl pipeline keeps pointing at the real origin.
+Key, value, `message-id` and the business headers are kept; the retry state of SPEC §8 is
+removed, and so is a framework's error context (Connect's `__connect.errors.*`, Spring's
+`kafka_dlt-*`, `kafka_original-*`, `retry_topic-*`..., Karafka's `source_*`: see
+`conventions`) unless `keep_foreign`, because the framework writes its own again at the next
+failure and they would pile up round after round. `kafkactl.replay.count` (+1), `.at` and
+`.from` (`dlq:partition:offset`) are set exactly once. A copy whose value a transform repaired
+also gets `kafkactl.replay.transformed: true` (a copy replayed untransformed keeps what the
+dead letter carried: its value is still the one an earlier transform wrote). Where the origin
+came from Connect, Spring or Karafka headers, `kafkactl.original.*` (and, for the retry
+target, `kafkactl.group`) are filled in once, so the facts survive the framework's headers and
+a later failure keeps pointing at the real origin.
 """
 
 from __future__ import annotations
 
 from kafkactl import headers as hdr
+from kafkactl.replay.conventions import without_error_context
 from kafkactl.replay.deadletter import DeadLetter
 from kafkactl.topology import default_message_id
 from kafkactl.tracing import NOOP_SPAN, NoopTracer, Span
@@ -23,10 +28,13 @@ def replay_headers(
     now_ms: int,
     group: str | None = None,
     transformed: bool = False,
+    keep_foreign: bool = False,
 ) -> hdr.Headers:
     """Headers of the replayed copy (see the module docstring); `group` only for --to retry;
-    `transformed` when a transform repaired the value (`kafkactl.replay.transformed: true`)."""
-    out = hdr.replace(list(dl.headers), dict.fromkeys(hdr.RETRY_STATE))
+    `transformed` when a transform repaired the value (`kafkactl.replay.transformed: true`);
+    `keep_foreign` keeps the frameworks' error-context headers (--keep-foreign-headers)."""
+    kept = list(dl.headers) if keep_foreign else without_error_context(dl.headers)
+    out = hdr.replace(kept, dict.fromkeys(hdr.RETRY_STATE))
     out = hdr.set_once(out, hdr.MESSAGE_ID, copy_message_id(dl, dlq))
     if dl.original_topic:
         out = hdr.set_once(out, hdr.ORIGINAL_TOPIC, dl.original_topic)

@@ -1,11 +1,17 @@
 """Reading a dead letter: where and why it failed, from whichever DLQ convention wrote it.
 
 The origin of a record comes from, in this order: kafkactl's own headers (SPEC §8), Kafka
-Connect's `__connect.errors.*` (text values), Spring Kafka's `kafka_dlt-*` headers
-(partition and offset as big-endian 4- and 8-byte ints) and Karafka's `source_*` headers (text).
-The error class and message read the first three families (Karafka writes none). The group a
-record goes back to is its `kafkactl.group`, else the one the user named, else Spring's or
-Karafka's original consumer group.
+Connect's `__connect.errors.*` (text values), Spring Kafka's `kafka_dlt-original-*` (a
+DeadLetterPublishingRecoverer) or `kafka_original-*` (@RetryableTopic) headers (partition and
+offset as big-endian 4- and 8-byte ints) and Karafka's `source_*` headers (text); the names
+are in `conventions`. The error class and message read kafkactl's, Connect's and Spring's
+(Karafka writes none). The group a record goes back to is its `kafkactl.group`, else the one
+the user named, else Spring's or Karafka's original consumer group.
+
+A framework writes its headers again each time a record fails, and some (Connect, Spring's
+original-* headers) append rather than replace: every header is read from its **last**
+occurrence, the framework's newest, and `DeadLetter.repeated` names the framework headers read
+that repeat (the dry run says so).
 """
 
 from __future__ import annotations
@@ -16,38 +22,10 @@ from functools import partial
 from typing import TYPE_CHECKING, Literal
 
 from kafkactl import headers as hdr
+from kafkactl.replay import conventions as cv
 
 if TYPE_CHECKING:
     from kafkactl.kafka.ports import Record
-
-# Kafka Connect dead-letter headers (values are UTF-8 text).
-CONNECT_TOPIC = "__connect.errors.topic"
-CONNECT_PARTITION = "__connect.errors.partition"
-CONNECT_OFFSET = "__connect.errors.offset"
-CONNECT_ERROR_CLASS = "__connect.errors.exception.class.name"
-CONNECT_ERROR_MESSAGE = "__connect.errors.exception.message"
-
-# Spring Kafka dead-letter headers (partition: 4-byte, offset and timestamp: 8-byte big-endian).
-SPRING_TOPIC = "kafka_dlt-original-topic"
-SPRING_PARTITION = "kafka_dlt-original-partition"
-SPRING_OFFSET = "kafka_dlt-original-offset"
-SPRING_TIMESTAMP = "kafka_dlt-original-timestamp"
-SPRING_GROUP = "kafka_dlt-original-consumer-group"
-SPRING_ERROR_CLASS = "kafka_dlt-exception-fqcn"
-SPRING_CAUSE_CLASS = "kafka_dlt-exception-cause-fqcn"
-SPRING_ERROR_MESSAGE = "kafka_dlt-exception-message"
-
-# Karafka (Ruby) dead-letter headers, all decimal/plain text. Karafka Pro's Enhanced DLQ
-# (`build_dlq_message` in karafka/karafka lib/karafka/pro/processing/strategies/dlq/default.rb;
-# https://karafka.io/docs/Pro-Enhanced-Dead-Letter-Queue) merges these into the original headers:
-# source_topic, source_partition, source_offset, source_consumer_group, source_attempts and
-# source_trace_id. It sets no error class or message header (an app may add its own in
-# `enhance_dlq_message`); the OSS DLQ writes the payload only, with no headers at all.
-KARAFKA_TOPIC = "source_topic"
-KARAFKA_PARTITION = "source_partition"
-KARAFKA_OFFSET = "source_offset"
-KARAFKA_GROUP = "source_consumer_group"
-KARAFKA_ATTEMPTS = "source_attempts"
 
 # Which convention told where the record came from.
 Style = Literal["kafkactl", "connect", "spring", "karafka", "unknown"]
@@ -77,6 +55,8 @@ class DeadLetter:
     attempts: int | None = None
     # kafkactl's numeric headers that are present but not a whole number in range: (name, raw)
     malformed: tuple[tuple[str, str], ...] = ()
+    # framework headers read that occur more than once (the last occurrence was), sorted
+    repeated: tuple[str, ...] = ()
 
     @property
     def error_class(self) -> str | None:
@@ -137,7 +117,7 @@ def header_int(headers: hdr.Headers, name: str, high: int) -> tuple[int | None, 
 
 
 def read_dead_letter(record: Record) -> DeadLetter:
-    """Parse a consumed DLQ record."""
+    """Parse a consumed DLQ record (each header read from its last occurrence)."""
     headers = hdr.normalize(record.headers)
     text = partial(hdr.get_text, headers)
     style: Style = "unknown"
@@ -154,33 +134,41 @@ def read_dead_letter(record: Record) -> DeadLetter:
         partition = numbers[hdr.ORIGINAL_PARTITION]
         offset = numbers[hdr.ORIGINAL_OFFSET]
         timestamp = numbers[hdr.ORIGINAL_TIMESTAMP]
-    elif text(CONNECT_TOPIC):
+    elif text(cv.CONNECT_TOPIC):
         style = "connect"
-        topic = text(CONNECT_TOPIC)
-        partition = _text_int(hdr.get(headers, CONNECT_PARTITION))
-        offset = _text_int(hdr.get(headers, CONNECT_OFFSET))
-    elif text(SPRING_TOPIC):
+        topic = text(cv.CONNECT_TOPIC)
+        partition = _text_int(hdr.get(headers, cv.CONNECT_PARTITION))
+        offset = _text_int(hdr.get(headers, cv.CONNECT_OFFSET))
+    elif text(cv.SPRING_DLT.topic) or text(cv.SPRING_RETRY_TOPICS.topic):
         style = "spring"
-        topic = text(SPRING_TOPIC)
-        partition = decode_int(hdr.get(headers, SPRING_PARTITION))
-        offset = decode_int(hdr.get(headers, SPRING_OFFSET))
-        timestamp = decode_int(hdr.get(headers, SPRING_TIMESTAMP))
-    elif text(KARAFKA_TOPIC):
+        spring = cv.SPRING_DLT if text(cv.SPRING_DLT.topic) else cv.SPRING_RETRY_TOPICS
+        topic = text(spring.topic)
+        partition = decode_int(hdr.get(headers, spring.partition))
+        offset = decode_int(hdr.get(headers, spring.offset))
+        timestamp = decode_int(hdr.get(headers, spring.timestamp))
+    elif text(cv.KARAFKA_TOPIC):
         style = "karafka"
-        topic = text(KARAFKA_TOPIC)
-        partition = _text_int(hdr.get(headers, KARAFKA_PARTITION))
-        offset = _text_int(hdr.get(headers, KARAFKA_OFFSET))
+        topic = text(cv.KARAFKA_TOPIC)
+        partition = _text_int(hdr.get(headers, cv.KARAFKA_PARTITION))
+        offset = _text_int(hdr.get(headers, cv.KARAFKA_OFFSET))
     classes = tuple(
         c
         for c in (
             text(hdr.ERROR_CLASS),
-            text(CONNECT_ERROR_CLASS),
-            text(SPRING_ERROR_CLASS),
-            text(SPRING_CAUSE_CLASS),
+            text(cv.CONNECT_ERROR_CLASS),
+            text(cv.SPRING_DLT.error_class),
+            text(cv.SPRING_DLT.cause_class),
+            text(cv.SPRING_RETRY_TOPICS.error_class),
+            text(cv.SPRING_RETRY_TOPICS.cause_class),
         )
         if c
     )
-    message = text(hdr.ERROR_MESSAGE) or text(CONNECT_ERROR_MESSAGE) or text(SPRING_ERROR_MESSAGE)
+    message = (
+        text(hdr.ERROR_MESSAGE)
+        or text(cv.CONNECT_ERROR_MESSAGE)
+        or text(cv.SPRING_DLT.error_message)
+        or text(cv.SPRING_RETRY_TOPICS.error_message)
+    )
     return DeadLetter(
         partition=record.partition,
         offset=record.offset,
@@ -194,13 +182,14 @@ def read_dead_letter(record: Record) -> DeadLetter:
         original_offset=offset,
         original_timestamp=timestamp,
         group=text(hdr.GROUP) or None,
-        foreign_group=text(SPRING_GROUP) or text(KARAFKA_GROUP) or None,
+        foreign_group=text(cv.SPRING_GROUP) or text(cv.KARAFKA_GROUP) or None,
         error_classes=classes,
         error_message=message,
         replay_count=numbers[hdr.REPLAY_COUNT] or 0,
         attempts=_text_int(hdr.get(headers, hdr.ATTEMPT))
-        or _text_int(hdr.get(headers, KARAFKA_ATTEMPTS)),
+        or _text_int(hdr.get(headers, cv.KARAFKA_ATTEMPTS)),
         malformed=tuple(malformed),
+        repeated=cv.repeated_read_headers(headers),
     )
 
 

@@ -154,6 +154,7 @@ class ReplayEngine:
 
     def _new_summary(self, dry_run: bool) -> ReplaySummary:
         summary = ReplaySummary(self.options.dlq, self.group, self.options.to, dry_run)
+        summary.foreign_kept = self.options.keep_foreign_headers
         if self.options.transform is not None:
             summary.transform = self.options.transform.description
         return summary
@@ -287,6 +288,7 @@ class ReplayEngine:
                 return True
             value, transformed = repaired, True
         summary.add_row(dl, decision, opts.max_rows)
+        summary.count_headers(dl, replayed=decision.action == "replay")
         if decision.action == "parked":
             summary.parked += 1
             if dl.malformed:
@@ -337,7 +339,14 @@ class ReplayEngine:
             part.fence_topics.append(target)
             self._commit(part, required=True)
         group = replay_group_for(dl, self.options.group) if self.options.to == TO_RETRY else None
-        headers = replay_headers(dl, self.options.dlq, self._now_ms(), group, transformed)
+        headers = replay_headers(
+            dl,
+            self.options.dlq,
+            self._now_ms(),
+            group,
+            transformed,
+            keep_foreign=self.options.keep_foreign_headers,
+        )
         headers, span = traced_copy(self._tracer, dl, target, headers)
         with self._lock:
             part.claimed.add(dl.offset)

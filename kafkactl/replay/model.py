@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from kafkactl.errors import KafkactlError, OptionError
 from kafkactl.names import shell_command
+from kafkactl.replay.conventions import error_context_families
 from kafkactl.replay.deadletter import DeadLetter
 from kafkactl.replay.selection import TO_ORIGINAL, TO_RETRY, Action, Decision, Filters
 from kafkactl.signals import SignalName
@@ -52,6 +53,8 @@ class ReplayOptions:
     # before -> after for the first `show` selected records.
     transform: Transform | None = None
     show: int = 5
+    # Copies keep the frameworks' error-context headers (Connect, Spring, Karafka) too.
+    keep_foreign_headers: bool = False
 
 
 class DlqNotFound(KafkactlError):
@@ -102,6 +105,8 @@ class PlanRow:
     action: RowAction  # replay | parked | failed | unrepaired
     target: str | None
     reason: str | None = None
+    # framework headers that repeat in the dead letter (the last occurrence was read)
+    repeated: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, dl: DeadLetter, decision: Decision) -> PlanRow:
@@ -115,6 +120,7 @@ class PlanRow:
             decision.action,
             decision.target,
             decision.reason,
+            list(dl.repeated),
         )
 
 
@@ -149,6 +155,13 @@ class ReplaySummary:
     unrepaired_reasons: dict[str, int] = field(default_factory=dict)
     unrepaired_records: list[dict[str, Any]] = field(default_factory=list)
     previews: list[Preview] = field(default_factory=list)
+    # The frameworks' error-context headers of the copies: family -> copies (to be) sent with
+    # it in the dead letter; left out of the copies unless `foreign_kept`.
+    foreign_families: dict[str, int] = field(default_factory=dict)
+    foreign_kept: bool = False
+    # Framework header name -> matched dead letters in which it repeats (last one read).
+    repeated_headers: dict[str, int] = field(default_factory=dict)
+    repeated_records: int = 0  # matched dead letters with any framework header repeated
 
     @property
     def to_replay(self) -> int:
@@ -174,6 +187,16 @@ class ReplaySummary:
         if unrepaired is not None:
             row.action, row.reason = "unrepaired", unrepaired
         self.rows.append(row)
+
+    def count_headers(self, dl: DeadLetter, replayed: bool) -> None:
+        """Note a matched dead letter's repeated framework headers and, when it is (to be)
+        replayed, the error-context families its copy leaves out (or keeps)."""
+        for name in dl.repeated:
+            self.repeated_headers[name] = self.repeated_headers.get(name, 0) + 1
+        self.repeated_records += bool(dl.repeated)
+        if replayed:
+            for family in error_context_families(dl.headers):
+                self.foreign_families[family] = self.foreign_families.get(family, 0) + 1
 
     def count_target(self, target: str) -> None:
         """One more record (to be) replayed to `target`."""
@@ -224,6 +247,13 @@ class ReplaySummary:
             out["unrepaired_records"] = list(self.unrepaired_records)
             if self.dry_run:
                 out["previews"] = [p.as_dict() for p in self.previews]
+        if self.foreign_families or self.repeated_headers:
+            out["foreign_headers"] = {
+                "kept": self.foreign_kept,
+                "families": dict(self.foreign_families),
+                "repeated": dict(self.repeated_headers),
+                "repeated_records": self.repeated_records,
+            }
         if self.metrics:
             out["metrics"] = self.metrics
         if rows and self.dry_run:

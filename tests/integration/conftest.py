@@ -1,5 +1,10 @@
 import pytest
 
+from tests.integration.foreign_fixtures import (  # noqa: F401 (fixtures)
+    connect_worker,
+    spring_app,
+    spring_build,
+)
 from tests.integration.kafka_helpers import RUNNING
 
 

@@ -70,3 +70,26 @@ KARAFKA = [
     ("source_attempts", b"3"),
     ("source_trace_id", b"2ef1c7a0-7f4e-4e55-9d0a-5a3c1b2d9e11"),
 ]
+
+# What Spring Kafka 4.1's @RetryableTopic writes to its DLT after three attempts (captured from
+# the real application of tests/integration/test_foreign_deadletters.py): its own header names
+# (kafka_original-*, kafka_exception-*), the retry state once per attempt.
+SPRING_RETRY_TOPIC_DLT = [
+    ("tenant", b"acme"),
+    ("kafka_original-topic", b"orders"),
+    ("kafka_original-partition", (0).to_bytes(4, "big")),
+    ("kafka_original-offset", (12).to_bytes(8, "big")),
+    ("kafka_original-timestamp", (1_796_088_000_000).to_bytes(8, "big")),
+    ("kafka_original-timestamp-type", b"CreateTime"),
+    ("kafka_dlt-original-consumer-group", b"app-orders"),
+    ("retry_topic-attempts", (2).to_bytes(4, "big")),
+    ("retry_topic-attempts", (3).to_bytes(4, "big")),
+    (
+        "kafka_exception-fqcn",
+        b"org.springframework.kafka.listener.ListenerExecutionFailedException",
+    ),
+    ("kafka_exception-cause-fqcn", b"java.lang.IllegalStateException"),
+    ("kafka_exception-message", b"Listener failed; cannot process order k1: the value is poison"),
+    ("kafka_exception-stacktrace", b"org.springframework.kafka.listener..."),
+    ("retry_topic-attempts", (4).to_bytes(4, "big")),
+]

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from kafkactl import headers as hdr
 from kafkactl.replay.deadletter import decode_int, read_dead_letter
-from tests.unit.replay_samples import CONNECT, KARAFKA, SPRING, kafkactl_headers, record
+from tests.unit.replay_samples import (
+    CONNECT,
+    KARAFKA,
+    SPRING,
+    SPRING_RETRY_TOPIC_DLT,
+    kafkactl_headers,
+    record,
+)
 
 
 def test_spring_binary_ints():
@@ -86,3 +93,76 @@ def test_karafka_group_is_where_a_replay_to_retry_goes_back():
 def test_attempts_come_from_kafkactl_attempt_first():
     assert read_dead_letter(record(kafkactl_headers())).attempts == 3
     assert read_dead_letter(record(CONNECT)).attempts is None
+
+
+# --- framework headers that repeat: the last occurrence is the framework's newest ---------------
+
+
+def _connect_round(topic: bytes, offset: bytes, message: bytes) -> list[tuple[str, bytes]]:
+    return [
+        ("__connect.errors.topic", topic),
+        ("__connect.errors.partition", b"0"),
+        ("__connect.errors.offset", offset),
+        ("__connect.errors.exception.class.name", b"org.apache.kafka.connect.errors.DataException"),
+        ("__connect.errors.exception.message", message),
+    ]
+
+
+def test_repeated_connect_headers_are_read_from_their_last_occurrence():
+    # What Connect writes when a copy that kept its headers fails again: its headers, appended.
+    old = _connect_round(b"payments", b"5", b"first failure")
+    new = _connect_round(b"payments-v2", b"77", b"second failure")
+    dl = read_dead_letter(record([("tenant", b"acme"), *old, *new]))
+    assert dl.style == "connect"
+    assert (dl.original_topic, dl.original_offset) == ("payments-v2", 77)
+    assert dl.error_message == "second failure"
+    assert dl.repeated == (
+        "__connect.errors.exception.class.name",
+        "__connect.errors.exception.message",
+        "__connect.errors.offset",
+        "__connect.errors.partition",
+        "__connect.errors.topic",
+    )
+
+
+def test_repeated_spring_original_headers_are_read_from_their_last_occurrence():
+    # Spring's DeadLetterPublishingRecoverer appends its original-* headers (appendOriginalHeaders
+    # is true by default) and replaces its exception headers.
+    again = [
+        ("kafka_dlt-original-topic", b"invoices"),
+        ("kafka_dlt-original-partition", (0).to_bytes(4, "big")),
+        ("kafka_dlt-original-offset", (9).to_bytes(8, "big")),
+    ]
+    dl = read_dead_letter(record(SPRING + again))
+    assert (dl.original_topic, dl.original_partition, dl.original_offset) == ("invoices", 0, 9)
+    assert dl.repeated == (
+        "kafka_dlt-original-offset",
+        "kafka_dlt-original-partition",
+        "kafka_dlt-original-topic",
+    )
+
+
+def test_repeated_karafka_headers_and_business_headers():
+    again = [("source_offset", b"900"), ("source_trace_id", b"x"), ("tag", b"a"), ("tag", b"b")]
+    dl = read_dead_letter(record([*KARAFKA, *again]))
+    assert dl.original_offset == 900
+    assert dl.repeated == ("source_offset",), "only the headers kafkactl reads are reported"
+
+
+def test_a_dead_letter_written_once_repeats_nothing():
+    for headers in (CONNECT, SPRING, KARAFKA, kafkactl_headers()):
+        assert read_dead_letter(record(headers)).repeated == ()
+
+
+def test_reads_spring_retry_topic_dead_letters():
+    dl = read_dead_letter(record(SPRING_RETRY_TOPIC_DLT))
+    assert dl.style == "spring"
+    assert (dl.original_topic, dl.original_partition, dl.original_offset) == ("orders", 0, 12)
+    assert dl.original_timestamp == 1_796_088_000_000
+    assert dl.foreign_group == "app-orders"
+    assert dl.error_classes == (
+        "org.springframework.kafka.listener.ListenerExecutionFailedException",
+        "java.lang.IllegalStateException",
+    )
+    assert dl.error_message.endswith("the value is poison")
+    assert dl.repeated == (), "Spring's retry state repeats, but kafkactl does not read it"
