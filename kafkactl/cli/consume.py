@@ -17,8 +17,6 @@ from kafkactl.cli.options import (
     naming_flags,
 )
 from kafkactl.errors import KafkactlError, UsageError
-from kafkactl.names import check_group, check_topic
-from kafkactl.topology import dlq_topic, retry_topic
 
 if TYPE_CHECKING:
     from kafkactl.config import Settings
@@ -172,6 +170,7 @@ def consume(
     from kafkactl.consumer import ConsumeOptions
     from kafkactl.filters import build_filter
     from kafkactl.handlers import build_handler, parse_exit_codes
+    from kafkactl.names import check_group, check_topic
     from kafkactl.print_formats import print_format
 
     for topic in topics:
@@ -388,6 +387,9 @@ def _check_pipeline_names(
     The group and the templates may come from a config file or the environment: checked here,
     before any client sees a name it could hang on.
     """
+    from kafkactl.names import check_group, check_topic
+    from kafkactl.topology import dlq_topic, retry_topic
+
     source = settings.sources.get("consumer_group_id", "")
     try:
         check_group(group)

@@ -9,7 +9,6 @@ import typer
 from kafkactl.cli.context import settings_for
 from kafkactl.cli.options import GroupOpt, JsonOpt, NoRetryOpt, QuietOpt, int_flag
 from kafkactl.errors import EXIT_FAILED, UsageError
-from kafkactl.topology import pipeline_topics
 
 INT32_MAX = 2_147_483_647  # Kafka's partition count is an int32
 INT16_MAX = 32_767  # and its replication factor an int16
@@ -53,6 +52,7 @@ def create_topics(
     from kafkactl.cli.streams import require_stdout
     from kafkactl.kafka import connect_admin
     from kafkactl.names import check_group, check_topic
+    from kafkactl.topology import pipeline_topics
 
     for topic in topics:
         check_topic(topic)
