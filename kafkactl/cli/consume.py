@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import typer
 
+from kafkactl.cli.completion import complete_topics
 from kafkactl.cli.context import settings_with_flags
 from kafkactl.cli.options import (
     GroupOpt,
@@ -44,7 +45,10 @@ _Make = Callable[["Metrics", Callable[[dict[str, Any]], None]], _Run]
 def consume(
     ctx: typer.Context,
     topics: Annotated[
-        list[str], typer.Argument(help="Main topic(s) to consume.", show_default=False)
+        list[str],
+        typer.Argument(
+            help="Main topic(s) to consume.", show_default=False, autocompletion=complete_topics
+        ),
     ],
     group: GroupOpt = None,
     exec_cmd: Annotated[

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from kafkactl.cli.completion import complete_topics
 from kafkactl.cli.context import settings_for
 from kafkactl.cli.options import GroupOpt, JsonOpt, NoRetryOpt, QuietOpt, int_flag
 from kafkactl.errors import EXIT_FAILED, UsageError
@@ -16,7 +17,12 @@ INT16_MAX = 32_767  # and its replication factor an int16
 
 def create_topics(
     ctx: typer.Context,
-    topics: Annotated[list[str], typer.Argument(help="Topics to create.", show_default=False)],
+    topics: Annotated[
+        list[str],
+        typer.Argument(
+            help="Topics to create.", show_default=False, autocompletion=complete_topics
+        ),
+    ],
     group: GroupOpt = None,
     partitions: Annotated[
         int, typer.Option("--partitions", "-p", help="Partitions per topic.")
