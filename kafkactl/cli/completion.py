@@ -7,8 +7,9 @@ the command line parsed leniently: the global options typed so far (`-b`, `--con
 environment and the config file, as for the command itself.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Typer reads the signatures of the callbacks
+# below once for every parameter that completes with them, and string annotations would be
+# compiled and evaluated each time (start-up time of every command).
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -33,7 +34,7 @@ def complete_groups(ctx: typer.Context, incomplete: str) -> list[str]:
     return _cluster_names(ctx, "groups", incomplete)
 
 
-def _cluster_names(ctx: typer.Context, kind: NameKind, incomplete: str) -> list[str]:
+def _cluster_names(ctx: typer.Context, kind: "NameKind", incomplete: str) -> list[str]:
     from kafkactl.completion import cluster_names, completion_settings
 
     if os.environ.get(COMPLETE_VAR):
