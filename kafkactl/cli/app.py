@@ -29,15 +29,14 @@ app = typer.Typer(
         "own option of the same name wins: create-topics --config k=v)."
     ),
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
-def _version(value: bool) -> None:
-    if value:
+def _version(ctx: typer.Context, value: bool) -> None:
+    if value and not ctx.resilient_parsing:  # not while the shell asks for completions
         from kafkactl.kafka import versions
 
         found = versions()
@@ -142,7 +141,6 @@ def cli_command() -> TyperGroup:
 
 def main() -> None:
     """Console entry point: run the app; expected failures become one line and an exit code."""
-    from kafkactl import render
     from kafkactl.cli.argv import non_utf8_argument
     from kafkactl.cli.streams import (
         WatchedStream,
@@ -161,28 +159,28 @@ def main() -> None:
     argv = sys.argv[1:]
     problem = non_utf8_argument(command, argv)
     if problem:
-        render.error(f"{problem}; command-line arguments must be UTF-8 text")
+        _error(f"{problem}; command-line arguments must be UTF-8 text")
         sys.exit(EXIT_USAGE)
     interrupt_on_signals()
     try:
         code = _run(command, argv)
         if code == 130 and interrupted_by():
-            render.error(f"interrupted by {interrupted_by()} before the command finished")
+            _error(f"interrupted by {interrupted_by()} before the command finished")
         sys.stdout.flush()
     except KafkactlError as exc:
-        render.error(str(exc))
+        _error(str(exc))
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        render.error(f"interrupted by {interrupted_by() or 'SIGINT'}")
+        _error(f"interrupted by {interrupted_by() or 'SIGINT'}")
         sys.exit(130)
     except OSError as exc:
         if not stdout_failed(exc):
             _unexpected(exc, debug)
         silence_stdout()
         if exc.errno == errno.EPIPE:
-            render.error("stdout closed (broken pipe) before all output was written")
+            _error("stdout closed (broken pipe) before all output was written")
         else:
-            render.error(f"cannot write to stdout: {exc.strerror or exc}")
+            _error(f"cannot write to stdout: {exc.strerror or exc}")
         sys.exit(EXIT_FAILED)
     except Exception as exc:
         _unexpected(exc, debug)
@@ -206,12 +204,18 @@ def _run(command: TyperGroup, argv: list[str]) -> int:
     return result if isinstance(result, int) else 0
 
 
-def _unexpected(exc: BaseException, debug: bool) -> None:
+def _error(message: str) -> None:
+    """render.error, imported when there is an error to print: kafkactl.render brings Rich
+    tables, orjson and loguru, which parsing flags and --help do not need (start-up time)."""
     from kafkactl import render
 
+    render.error(message)
+
+
+def _unexpected(exc: BaseException, debug: bool) -> None:
     if debug:
         raise exc
-    render.error(
+    _error(
         f"unexpected {type(exc).__name__}: {exc} "
         "(rerun with KAFKA_LOG_LEVEL=DEBUG for the traceback, and please report it)"
     )

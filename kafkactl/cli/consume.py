@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import typer
 
+from kafkactl.cli.completion import complete_topics
 from kafkactl.cli.context import settings_with_flags
 from kafkactl.cli.options import (
     GroupOpt,
@@ -17,8 +18,6 @@ from kafkactl.cli.options import (
     naming_flags,
 )
 from kafkactl.errors import KafkactlError, UsageError
-from kafkactl.names import check_group, check_topic
-from kafkactl.topology import dlq_topic, retry_topic
 
 if TYPE_CHECKING:
     from kafkactl.config import Settings
@@ -49,7 +48,10 @@ _Make = Callable[["Metrics", Callable[[dict[str, Any]], None]], _Run]
 def consume(
     ctx: typer.Context,
     topics: Annotated[
-        list[str], typer.Argument(help="Main topic(s) to consume.", show_default=False)
+        list[str],
+        typer.Argument(
+            help="Main topic(s) to consume.", show_default=False, autocompletion=complete_topics
+        ),
     ],
     group: GroupOpt = None,
     exec_cmd: Annotated[
@@ -175,6 +177,7 @@ def consume(
     from kafkactl.consumer import ConsumeOptions
     from kafkactl.filters import build_filter
     from kafkactl.handlers import build_handler, parse_exit_codes
+    from kafkactl.names import check_group, check_topic
     from kafkactl.print_formats import print_format
 
     for topic in topics:
@@ -403,6 +406,9 @@ def _check_pipeline_names(
     The group and the templates may come from a config file or the environment: checked here,
     before any client sees a name it could hang on.
     """
+    from kafkactl.names import check_group, check_topic
+    from kafkactl.topology import dlq_topic, retry_topic
+
     source = settings.sources.get("consumer_group_id", "")
     try:
         check_group(group)

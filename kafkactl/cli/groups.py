@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from kafkactl.cli.completion import complete_groups, complete_topics
 from kafkactl.cli.context import settings_for
 from kafkactl.cli.options import JsonOpt, QuietOpt, naming_flags
 from kafkactl.errors import EXIT_FAILED
@@ -41,7 +42,10 @@ def list_cmd(ctx: typer.Context, json_out: JsonOpt = False, quiet: QuietOpt = Fa
 @groups_app.command("describe")
 def describe_cmd(
     ctx: typer.Context,
-    group: Annotated[str, typer.Argument(help="Consumer group.", show_default=False)],
+    group: Annotated[
+        str,
+        typer.Argument(help="Consumer group.", show_default=False, autocompletion=complete_groups),
+    ],
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -85,8 +89,16 @@ def describe_cmd(
 @groups_app.command("reset-offsets")
 def reset_offsets_cmd(
     ctx: typer.Context,
-    group: Annotated[str, typer.Argument(help="Consumer group.", show_default=False)],
-    topic: Annotated[str, typer.Option("--topic", "-t", help="Topic whose offsets move.")],
+    group: Annotated[
+        str,
+        typer.Argument(help="Consumer group.", show_default=False, autocompletion=complete_groups),
+    ],
+    topic: Annotated[
+        str,
+        typer.Option(
+            "--topic", "-t", help="Topic whose offsets move.", autocompletion=complete_topics
+        ),
+    ],
     partition: Annotated[
         list[int] | None,
         typer.Option("--partition", "-p", help="Only this partition (repeatable)."),

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from kafkactl.cli.completion import complete_topics
 from kafkactl.cli.context import settings_with_flags
 from kafkactl.cli.options import (
     GroupOpt,
@@ -24,7 +25,10 @@ def health(
     topic: Annotated[
         list[str] | None,
         typer.Option(
-            "--topic", "-t", help="Topic to check, with its retry tiers and DLQ (repeatable)."
+            "--topic",
+            "-t",
+            help="Topic to check, with its retry tiers and DLQ (repeatable).",
+            autocompletion=complete_topics,
         ),
     ] = None,
     group: GroupOpt = None,

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from kafkactl.cli.completion import complete_groups, complete_topics
 from kafkactl.errors import OptionError, UsageError
 
 JsonOpt = Annotated[
@@ -19,6 +20,7 @@ DlqTopicArg = Annotated[
         help="With --group: the main topic (its DLQ is taken from KAFKA_DLQ_TOPIC_TEMPLATE). "
         "Without --group, or with --dlq: the DLQ topic itself.",
         show_default=False,
+        autocompletion=complete_topics,
     ),
 ]
 QUIET_KEY = "kafkactl.quiet"
@@ -42,7 +44,12 @@ QuietOpt = Annotated[
 ]
 GroupOpt = Annotated[
     str | None,
-    typer.Option("--group", "-g", help="Consumer group (default KAFKA_CONSUMER_GROUP_ID)."),
+    typer.Option(
+        "--group",
+        "-g",
+        help="Consumer group (default KAFKA_CONSUMER_GROUP_ID).",
+        autocompletion=complete_groups,
+    ),
 ]
 NoRetryOpt = Annotated[
     bool,

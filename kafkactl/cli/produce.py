@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, BinaryIO
 
 import typer
 
+from kafkactl.cli.completion import complete_topics
 from kafkactl.cli.context import settings_for
 from kafkactl.cli.options import JsonOpt, QuietOpt, naming_flags
 from kafkactl.errors import ConfigError, KafkactlError, UsageError
@@ -30,7 +31,10 @@ FLAG_SETTINGS = {
 
 def produce(
     ctx: typer.Context,
-    topic: Annotated[str, typer.Argument(help="Topic to publish to (it must exist).")],
+    topic: Annotated[
+        str,
+        typer.Argument(help="Topic to publish to (it must exist).", autocompletion=complete_topics),
+    ],
     fmt: Annotated[
         str,
         typer.Option(

@@ -20,7 +20,6 @@ from kafkactl.cli.options import (
     positive_float_flag,
 )
 from kafkactl.errors import EXIT_FAILED, KafkactlError, UsageError
-from kafkactl.topology import dlq_topic
 
 if TYPE_CHECKING:
     from kafkactl.render.replay import ReplayProgress
@@ -230,6 +229,7 @@ def replay_dlq(
     from kafkactl.replay import ReplayOptions
     from kafkactl.replay.operation import replay_dlq as run_replay
     from kafkactl.replay.transform import build_transform
+    from kafkactl.topology import dlq_topic
 
     check_topic(topic)
     if group is not None:

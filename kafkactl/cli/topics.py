@@ -6,10 +6,10 @@ from typing import Annotated
 
 import typer
 
+from kafkactl.cli.completion import complete_topics
 from kafkactl.cli.context import settings_for
 from kafkactl.cli.options import GroupOpt, JsonOpt, NoRetryOpt, QuietOpt, int_flag
 from kafkactl.errors import EXIT_FAILED, UsageError
-from kafkactl.topology import pipeline_topics
 
 INT32_MAX = 2_147_483_647  # Kafka's partition count is an int32
 INT16_MAX = 32_767  # and its replication factor an int16
@@ -17,7 +17,12 @@ INT16_MAX = 32_767  # and its replication factor an int16
 
 def create_topics(
     ctx: typer.Context,
-    topics: Annotated[list[str], typer.Argument(help="Topics to create.", show_default=False)],
+    topics: Annotated[
+        list[str],
+        typer.Argument(
+            help="Topics to create.", show_default=False, autocompletion=complete_topics
+        ),
+    ],
     group: GroupOpt = None,
     partitions: Annotated[
         int, typer.Option("--partitions", "-p", help="Partitions per topic.")
@@ -53,6 +58,7 @@ def create_topics(
     from kafkactl.cli.streams import require_stdout
     from kafkactl.kafka import connect_admin
     from kafkactl.names import check_group, check_topic
+    from kafkactl.topology import pipeline_topics
 
     for topic in topics:
         check_topic(topic)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from kafkactl.cli.completion import complete_topics
 from kafkactl.cli.context import settings_for
 from kafkactl.cli.options import JsonOpt, QuietOpt
 
@@ -45,7 +46,9 @@ def list_cmd(
 @topics_app.command("describe")
 def describe_cmd(
     ctx: typer.Context,
-    topic: Annotated[str, typer.Argument(help="Topic.", show_default=False)],
+    topic: Annotated[
+        str, typer.Argument(help="Topic.", show_default=False, autocompletion=complete_topics)
+    ],
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:

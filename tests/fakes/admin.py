@@ -10,6 +10,7 @@ from kafkactl.kafka.admin import (
     TOPIC_ALREADY_EXISTS,
     Admin,
     Committed,
+    GroupListing,
     GroupState,
     TopicAnswer,
 )
@@ -112,6 +113,19 @@ class FakeAdmin(Admin):
         """The group's committed offset and metadata per partition (None: nothing committed)."""
         self._call("committed")
         return {TopicPartition(*tp): self.cluster.committed(group, tp) for tp in partitions}
+
+    def topic_names(self) -> list[str]:
+        """Every topic's name, sorted."""
+        self._call("topic_names")
+        return self.cluster.topics()
+
+    def list_groups(self) -> list[GroupListing]:
+        """Every group with commits or members, `Stable` or `Empty` like describe_group."""
+        self._call("list_groups")
+        return [
+            GroupListing(g, "Stable" if self.cluster.members.get(g) else "Empty", "consumer")
+            for g in self.cluster.groups()
+        ]
 
     def describe_group(self, group: str) -> GroupState:
         """`Stable` with the members set in `cluster.members`; `Empty` without members but

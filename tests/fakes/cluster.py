@@ -202,6 +202,11 @@ class FakeCluster:
         with self._lock:
             return dict(self._commits.get(group, {}))
 
+    def groups(self) -> list[str]:
+        """Every group that committed something (or has members), sorted."""
+        with self._lock:
+            return sorted({*self._commits, *self.members})
+
     def committed_offsets(self, group: str) -> dict[TopicPartition, int]:
         """Every committed offset of the group."""
         with self._lock:

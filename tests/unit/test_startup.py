@@ -1,5 +1,7 @@
-"""`kafkactl --help` lists every command and does not import kafka-python (fast start-up)."""
+"""`kafkactl --help` lists every command and imports neither a Kafka library nor anything
+else it has no use for (fast start-up)."""
 
+import ast
 import subprocess
 import sys
 
@@ -46,3 +48,48 @@ def test_importing_the_app_and_its_helpers_does_not_import_a_kafka_library():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+# Modules `kafkactl --help` has no use for (start-up time): the Kafka libraries, logging,
+# JSON, kafkactl's renderers and its message model. Typer's own help brings Rich.
+NOT_FOR_HELP = {
+    "kafka",
+    "confluent_kafka",
+    "loguru",
+    "orjson",
+    "kafkactl.render",
+    "kafkactl.message",
+    "kafkactl.log",
+    "kafkactl.topology",
+    "opentelemetry",
+}
+
+
+def _loaded_after(code: str, unwanted: set[str]) -> list[str]:
+    """Which of `unwanted` are imported once `code` ran, in a fresh interpreter."""
+    probe = (
+        f"import sys\n{code}\nprint(sorted(m for m in {sorted(unwanted)!r} if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"COLUMNS": "120", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    return list(ast.literal_eval(result.stdout.strip().splitlines()[-1]))
+
+
+def test_help_imports_nothing_it_does_not_need() -> None:
+    code = (
+        "sys.argv = ['kafkactl', '--help']\n"
+        "from kafkactl.cli.app import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass"
+    )
+    assert _loaded_after(code, NOT_FOR_HELP) == []
+
+
+def test_building_the_commands_imports_no_rich_table_either() -> None:
+    code = "from kafkactl.cli.app import cli_command\ncli_command()"
+    assert _loaded_after(code, NOT_FOR_HELP | {"rich.table"}) == []
