@@ -70,3 +70,12 @@ def never_returns(message: Message) -> None:
     if message.json()["mode"] == "hang":
         threading.Event().wait()
     _record(message)
+
+
+def flaky(message: Message) -> None:
+    """Every fifth order (id divisible by 5) fails each attempt with a retryable error; the
+    others succeed after a millisecond (the terminal test)."""
+    order = message.json()["id"]
+    time.sleep(0.001)
+    if order % 5 == 0:
+        raise RuntimeError(f"payment service timed out for order {order}")
