@@ -226,10 +226,15 @@ def _health_tables(report: HealthReport) -> Group:
             table(
                 f"Group {group.group}"
                 + (" (unknown group)" if group.status == "unknown" else "")
-                + f" — total lag {group.total_lag}, DLQ depth {group.dlq_depth}"
+                + f" — total lag {group.total_lag:,}, DLQ depth {group.dlq_depth:,}"
                 + top_error_note(group.dlq_top_error),
                 ("topic", "partition", "committed", "end", "lag"),
-                [(p.topic, p.partition, p.committed, p.end, p.lag) for p in group.partitions],
+                # Counts with thousands separators, offsets (positions) as Kafka prints them,
+                # as `groups describe` does.
+                [
+                    (p.topic, p.partition, p.committed, p.end, f"{p.lag:,}")
+                    for p in group.partitions
+                ],
                 numeric=("partition", "committed", "end", "lag"),
             )
         )
