@@ -74,13 +74,15 @@ class TerminalSink:
                 key, label = fold
                 if not self.folder.offer(key, label, record["level"].name):
                     return
-                self._print(str(message))
+                line = str(message)
                 if self.folder.is_last_in_full(key):
+                    # On the next line, under the message: the line is long enough already.
                     interval = f"{self.folder.interval:g}s"
-                    self._print(
-                        f"\x1b[2m(more of {redact(label)}: one count every {interval}; "
+                    line = (
+                        f"{line.rstrip()}\n\x1b[2m(more like this: one count every {interval}; "
                         "--log-level DEBUG shows each)\x1b[0m"
                     )
+                self._print(line)
                 return
         self._print(str(message))
 
@@ -96,11 +98,9 @@ class TerminalSink:
 
     @staticmethod
     def _print(text: str) -> None:
-        from rich.text import Text
+        from kafkactl.render import log_line
 
-        from kafkactl.render import err
-
-        err.print(Text.from_ansi(text.rstrip("\n")), soft_wrap=True, highlight=False)
+        log_line(text)
 
 
 _terminal_sink: TerminalSink | None = None

@@ -33,7 +33,7 @@ class Folded:
     seconds: float
 
     def text(self) -> str:
-        """`x56 in 10s: handler failed (retryable): RuntimeError flaky downstream (retry 1)`
+        """`x56 in 10s: handler failed (retryable, retry tier 1): RuntimeError flaky <n>`
         (with a multiplication sign)."""
         return f"{TIMES}{self.count:,} in {max(1, round(self.seconds))}s: {self.label}"
 

@@ -4,17 +4,22 @@
 - currency "XXX" hits a "bug" (an unknown currency) that fails every attempt, so those orders
   go through the retry tiers into the DLQ, until DEMO_FIXED=1 says the bug is fixed;
 - order ids ending in 7 time out on their first attempt only, and succeed on the retry.
+
+DEMO_HANDLER_MS makes each call take that long (scripts/screenshots.sh: a run long enough to
+be photographed mid-way).
 """
 
 from __future__ import annotations
 
 import os
+import time
 
 from kafkactl import FatalError, Message
 
 
 def process(message: Message) -> None:
     """Bill one order."""
+    time.sleep(float(os.environ.get("DEMO_HANDLER_MS", "0")) / 1000)
     order = message.json()
     if order["amount"] < 0:
         raise FatalError(f"order {order['id']}: negative amount {order['amount']}")

@@ -219,7 +219,13 @@ class Handling:
             message_id=message.message_id,
             attempt=message.attempt,
             fold=_fold(why, message.attempt),
-        ).warning("handler failed ({}): {} {}", why.kind, why.error_class, why.message)
+        ).warning(
+            "handler failed ({}{}): {} {}",
+            why.kind,
+            _tier(message.attempt),
+            why.error_class,
+            why.message,
+        )
         if self.options.on_failure == "skip":
             self.metrics.incr("skipped")
             self._partitions.complete(work)
@@ -267,12 +273,17 @@ class Handling:
         self._request_stop("undeliverable")
 
 
+def _tier(attempt: int) -> str:
+    """`, retry tier 2` for a message that failed on a retry tier; nothing on the main topic."""
+    return "" if attempt <= 1 else f", retry tier {attempt - 1}"
+
+
 def _fold(why: hdr.Failure, attempt: int) -> tuple[tuple[str, ...], str]:
-    """The kind a failure line folds under on a terminal: error kind, class, normalised
-    message and the tier it failed on (attempt 1 is the main topic, 2 retry tier 1, ...)."""
+    """The kind a failure line folds under on a terminal (error kind, class, normalised
+    message, tier) and its label: the line with its variable parts folded."""
     from kafkactl.triage import normalize_message
 
-    tier = "main" if attempt <= 1 else f"retry {attempt - 1}"
     message = normalize_message(why.message)
+    tier = _tier(attempt)
     key = ("handler failed", why.kind, why.error_class or "", message, tier)
-    return key, f"handler failed ({why.kind}): {why.error_class} {message} ({tier})"
+    return key, f"handler failed ({why.kind}{tier}): {why.error_class} {message}"

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from kafkactl.kafka import TopicPartition
 from kafkactl.message import Message
 from kafkactl.offsets import OffsetTracker
+from kafkactl.ranges import RangeSet
 
 
 @dataclass
@@ -87,5 +88,14 @@ class Partitions:
 
 
 def partition_names(partitions: Iterable[TopicPartition]) -> str:
-    """`topic[p], ...` sorted, or `nothing`."""
-    return ", ".join(sorted(f"{tp.topic}[{tp.partition}]" for tp in partitions)) or "nothing"
+    """`orders[0-2,5], orders.billing.retry.1[0-2]`: each topic once with its partitions as
+    ranges, topics sorted; `nothing` when empty."""
+    by_topic: dict[str, RangeSet] = {}
+    for tp in partitions:
+        by_topic.setdefault(tp.topic, RangeSet()).add(tp.partition)
+    names = [f"{topic}[{_spans(ids)}]" for topic, ids in sorted(by_topic.items())]
+    return ", ".join(names) or "nothing"
+
+
+def _spans(ids: RangeSet) -> str:
+    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in ids.ranges())

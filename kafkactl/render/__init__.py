@@ -7,13 +7,16 @@ Common helpers and the admin views live here; each long-running command has its 
 from __future__ import annotations
 
 import os
+import re
 import sys
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
+from rich.text import Text
 
 from kafkactl.log import redact
 
@@ -32,6 +35,17 @@ def _console() -> Console:
 
 
 err = _console()
+# One writer on stderr at a time. A line printed above a live view and the view's redraw each
+# work out where the view is; Rich does that under its lock but renders and writes after it,
+# so two threads printing at once (a worker's log line, the view's refresh thread) could leave
+# a stale copy of the view on the screen.
+print_lock = threading.RLock()
+
+
+def _print(*objects: Any, **options: Any) -> None:
+    with print_lock:
+        err.print(*objects, **options)
+
 
 _STATUS_STYLE = {
     "healthy": "bold green",
@@ -50,17 +64,45 @@ _STATUS_STYLE = {
 
 def error(message: str) -> None:
     """One line on stderr: what failed, why, and what to do."""
-    err.print(f"[bold red]error:[/] {_escape(redact(message))}", soft_wrap=True)
+    _print(f"[bold red]error:[/] {_escape(redact(message))}", soft_wrap=True)
 
 
 def warning(message: str) -> None:
     """One warning line on stderr."""
-    err.print(f"[yellow]warning:[/] {_escape(redact(message))}", soft_wrap=True)
+    _print(f"[yellow]warning:[/] {_escape(redact(message))}", soft_wrap=True)
 
 
 def info(message: str) -> None:
     """One informational line on stderr (suppressed by callers in --quiet mode)."""
-    err.print(_escape(message), soft_wrap=True)
+    _print(_escape(message), soft_wrap=True)
+
+
+# `HH:MM:SS LEVEL   ` before the message of a pretty log line.
+_LOG_PREFIX = re.compile(r"\d\d:\d\d:\d\d [A-Z]+ +")
+_MIN_MESSAGE_WIDTH = 40
+
+
+def log_line(text: str) -> None:
+    """A pretty log line (ANSI colours) on stderr, above any live view; wrapped at words,
+    continuation lines indented under the message."""
+    _print(hanging(Text.from_ansi(text.rstrip("\n")), err.width), soft_wrap=True)
+
+
+def hanging(line: Text, width: int) -> Text:
+    """`line` wrapped at words to `width`, later lines indented to where its message starts."""
+    plain = line.plain
+    if line.cell_len <= width and "\n" not in plain:
+        return line
+    prefix = _LOG_PREFIX.match(plain)
+    indent = prefix.end() if prefix and width - prefix.end() >= _MIN_MESSAGE_WIDTH else 0
+    head, body = line.divide([indent]) if indent else (Text(), line)
+    out = head.copy()
+    for n, part in enumerate(body.wrap(err, width - indent, overflow="fold")):
+        part.rstrip()
+        if n:
+            out.append("\n" + " " * indent)
+        out.append_text(part)
+    return out
 
 
 def print_json(document: Any) -> None:
@@ -103,7 +145,7 @@ def table(
 def show(*renderables: RenderableType) -> None:
     """Print tables or text on stderr."""
     for item in renderables:
-        err.print(item)
+        _print(item)
 
 
 def settings_table(
@@ -184,10 +226,15 @@ def _health_tables(report: HealthReport) -> Group:
             table(
                 f"Group {group.group}"
                 + (" (unknown group)" if group.status == "unknown" else "")
-                + f" — total lag {group.total_lag}, DLQ depth {group.dlq_depth}"
+                + f" — total lag {group.total_lag:,}, DLQ depth {group.dlq_depth:,}"
                 + top_error_note(group.dlq_top_error),
                 ("topic", "partition", "committed", "end", "lag"),
-                [(p.topic, p.partition, p.committed, p.end, p.lag) for p in group.partitions],
+                # Counts with thousands separators, offsets (positions) as Kafka prints them,
+                # as `groups describe` does.
+                [
+                    (p.topic, p.partition, p.committed, p.end, f"{p.lag:,}")
+                    for p in group.partitions
+                ],
                 numeric=("partition", "committed", "end", "lag"),
             )
         )

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import RenderableType
 
-from kafkactl.render import err
+from kafkactl.render import err, print_lock
 
 if TYPE_CHECKING:
     from rich.live import Live
@@ -32,30 +32,31 @@ class LiveRegion:
         if self.enabled:
             from rich.live import Live
 
-            self._live = Live(console=err, auto_refresh=False, transient=self._transient)
-            self._live.__enter__()
+            with print_lock:
+                self._live = Live(console=err, auto_refresh=False, transient=self._transient)
+                self._live.__enter__()
         return self
 
     def draw(self, renderable: RenderableType) -> None:
         """Replace what the region shows (no-op when inactive); folded log counts that are
         due print above it first."""
-        if self._live is not None:
-            from kafkactl.log import flush_folded
+        from kafkactl.log import flush_folded
 
-            flush_folded()
-            self._live.update(renderable, refresh=True)
+        with print_lock:
+            if self._live is not None:
+                flush_folded()
+                self._live.update(renderable, refresh=True)
 
     def print_above(self, text: str) -> None:
         """A line printed above the region, which stays whole below it."""
-        if self._live is not None:
-            self._live.console.print(text, soft_wrap=True)
-        else:
+        with print_lock:
             err.print(text, soft_wrap=True)
 
     def __exit__(self, *exc: Any) -> None:
         if self._live is not None:
             from kafkactl.log import flush_folded
 
-            flush_folded(final=True)
-            self._live.__exit__(*exc)
-            self._live = None
+            with print_lock:
+                flush_folded(final=True)
+                self._live.__exit__(*exc)
+                self._live = None

@@ -79,3 +79,12 @@ def gated(message: Message) -> None:
     while not os.path.exists(gate) and time.monotonic() < deadline:
         time.sleep(0.01)
     _record(message)
+
+
+def flaky(message: Message) -> None:
+    """Every fifth order (id divisible by 5) fails each attempt with a retryable error; the
+    others succeed after a millisecond (the terminal test)."""
+    order = message.json()["id"]
+    time.sleep(0.001)
+    if order % 5 == 0:
+        raise RuntimeError(f"payment service timed out for order {order}")
