@@ -219,15 +219,15 @@ def verdict(report: HealthReport, max_lag: int | None) -> tuple[Verdict, list[st
                 "(a typo, or a group that never committed)"
             )
         if max_lag is not None and g.total_lag > max_lag:
-            degraded.append(f"group {g.group} lag {g.total_lag} is over {max_lag}")
+            degraded.append(f"group {g.group} lag {g.total_lag:,} is over {max_lag:,}")
         if g.dlq_depth > 0:
             top = g.dlq_top_error
             note = ""
             if top is not None:
                 label = top.error_class or "(no error class)"
                 label = label if top.kind == "-" else f"{top.kind} {label}"
-                note = f" (top error {label}: {top.count} of the last {top.sampled})"
-            degraded.append(f"group {g.group} has {g.dlq_depth} dead letters waiting{note}")
+                note = f" (top error {label}: {top.count:,} of the last {top.sampled:,})"
+            degraded.append(f"group {g.group} has {g.dlq_depth:,} dead letters waiting{note}")
     if bad:
         return "unhealthy", bad + degraded
     if degraded:

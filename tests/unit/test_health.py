@@ -257,3 +257,12 @@ def test_an_empty_dlq_is_not_read_for_its_top_error(cluster: FakeCluster) -> Non
 
     report = check(FakeAdmin(cluster), SETTINGS, HealthQuery(["orders"], GROUP), top_error)
     assert report.groups[0].dlq_top_error is None
+
+
+def test_reasons_write_large_counts_with_thousands_separators(cluster: FakeCluster) -> None:
+    for n in range(1_203):
+        cluster.produce("orders", b"v%d" % n, partition=0)
+    cluster.commit(GROUP, {TP("orders", 0): 1}, None)
+
+    over = _check(cluster, group=GROUP, max_lag=1_000)
+    assert over.reasons == [f"group {GROUP} lag 1,202 is over 1,000"]
