@@ -109,6 +109,44 @@ def produce(
             "has one (envelope headers, --header traceparent=...).",
         ),
     ] = False,
+    value_schema: Annotated[
+        str | None,
+        typer.Option(
+            "--value-schema",
+            help="Write values in the schema registry's format with this schema: .avsc (Avro), "
+            ".json (JSON Schema) or .proto (Protobuf); registered under --value-subject "
+            "(default TOPIC-value). Each line must fit it.",
+        ),
+    ] = None,
+    value_subject: Annotated[
+        str | None,
+        typer.Option(
+            "--value-subject",
+            help="Registry subject of the values (alone: use its latest registered schema).",
+        ),
+    ] = None,
+    value_message: Annotated[
+        str | None,
+        typer.Option("--value-message", help="Protobuf: the message of the values (default: "
+                     "the file's first)."),
+    ] = None,
+    key_schema: Annotated[
+        str | None,
+        typer.Option("--key-schema", help="Like --value-schema, for keys (subject TOPIC-key)."),
+    ] = None,
+    key_subject: Annotated[
+        str | None, typer.Option("--key-subject", help="Registry subject of the keys.")
+    ] = None,
+    key_message: Annotated[
+        str | None, typer.Option("--key-message", help="Protobuf: the message of the keys.")
+    ] = None,
+    no_register: Annotated[
+        bool,
+        typer.Option(
+            "--no-register",
+            help="Do not register --value-schema/--key-schema: it must be registered already.",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -140,8 +178,11 @@ def produce(
       jq -r .input rejects.jsonl | kafkactl produce orders --key-field id
 
       kafkactl produce orders --trace -i orders.jsonl    # traceparent on every record
+
+      kafkactl produce orders --value-schema order.avsc -k id   # Avro through the registry
     """
     from kafkactl import render
+    from kafkactl.cli.schemas import SchemaFlags, build_stage, check_produce_flags
     from kafkactl.cli.streams import require_stdin, require_stdout
     from kafkactl.formats import FORMATS, MAX_PARTITION, parse_key_delimiter
     from kafkactl.ingest import (
@@ -181,6 +222,13 @@ def produce(
         delimiter = parse_key_delimiter(key_delimiter) if key_delimiter is not None else None
     except ValueError as exc:
         raise UsageError(f"--key-delimiter {exc}") from None
+    schema_flags = [
+        SchemaFlags("value", value_schema, value_subject, value_message),
+        SchemaFlags("key", key_schema, key_subject, key_message),
+    ]
+    check_produce_flags(schema_flags, fmt)
+    if no_register and value_schema is None and key_schema is None:
+        raise UsageError("--no-register goes with --value-schema/--key-schema FILE")
     if input_file is None or input_file == "-":
         require_stdin()
     if json_out:
@@ -200,6 +248,7 @@ def produce(
 
     stream = _open_input(input_file)
     rejects = None
+    registry = None
     try:
         if reject_file is not None:
             try:
@@ -210,6 +259,9 @@ def produce(
                 ) from None
         with naming_flags({"partition": "--partition"}):
             count = partition_count(settings, topic, partition)
+        stage, registry = build_stage(
+            settings, topic, fmt, schema_flags, not no_register, key_field, key, not quiet
+        )
         options = ProduceOptions(
             topic=topic,
             format=fmt,
@@ -222,6 +274,7 @@ def produce(
             partitions=count,
             strict=strict,
             trace=trace,
+            schemas=stage,
         )
         if not quiet and input_file is None and sys.stdin.isatty():
             render.info("reading records from the terminal, one per line; end with Ctrl-D")
@@ -246,6 +299,8 @@ def produce(
             finally:
                 publisher.close()
     finally:
+        if registry is not None:
+            registry.close()
         if rejects is not None:
             rejects.close()
         if stream is not sys.stdin.buffer:

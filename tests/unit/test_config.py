@@ -858,8 +858,16 @@ def test_each_field_type_holds_the_parsed_default_and_none_only_without_one() ->
 
 def test_secret_fields_stay_out_of_repr(env: dict[str, str]) -> None:
     fields = {f.name: f for f in dataclasses.fields(Settings)}
-    assert [s.name for s in SPECS if s.secret] == ["sasl_password"]
+    assert [s.name for s in SPECS if s.secret] == ["sasl_password", "schema_registry_password"]
     for spec in SPECS:
         assert fields[spec.name].repr is not spec.secret, spec.name
-    settings = load_settings(env={**env, "KAFKA_SASL_PASSWORD": PASSWORD})
+    settings = load_settings(
+        env={
+            **env,
+            "KAFKA_SASL_PASSWORD": PASSWORD,
+            "KAFKA_SCHEMA_REGISTRY_USERNAME": "reader",
+            "KAFKA_SCHEMA_REGISTRY_PASSWORD": PASSWORD + "-registry",
+        }
+    )
     assert PASSWORD not in repr(settings)
+    assert PASSWORD + "-registry" not in str(settings.rows())
