@@ -182,7 +182,12 @@ def produce(
       kafkactl produce orders --value-schema order.avsc -k id   # Avro through the registry
     """
     from kafkactl import render
-    from kafkactl.cli.schemas import SchemaFlags, build_stage, check_produce_flags
+    from kafkactl.cli.schemas import (
+        SchemaFlags,
+        build_stage,
+        check_produce_flags,
+        check_schema_settings,
+    )
     from kafkactl.cli.streams import require_stdin, require_stdout
     from kafkactl.formats import FORMATS, MAX_PARTITION, parse_key_delimiter
     from kafkactl.ingest import (
@@ -245,6 +250,7 @@ def produce(
         settings = settings_for(ctx, **flags)
     except ConfigError as exc:
         raise _flag_error(exc, flags) from None
+    check_schema_settings(settings, schema_flags)
 
     stream = _open_input(input_file)
     rejects = None

@@ -10,7 +10,14 @@ from kafkactl.errors import SchemaMismatch, UsageError
 
 if TYPE_CHECKING:
     from kafkactl.config import Settings
-    from kafkactl.schemas.model import DecodeMode, Decoder, Encoder, Field, SchemaRegistry
+    from kafkactl.schemas.model import (
+        DecodeMode,
+        Decoder,
+        Encoder,
+        Field,
+        SchemaKind,
+        SchemaRegistry,
+    )
     from kafkactl.schemas.stage import SchemaStage
 
 
@@ -50,6 +57,41 @@ def check_produce_flags(flags: list[SchemaFlags], fmt: str) -> None:
             )
         if part.subject is not None and not part.subject.strip():
             raise UsageError(f"{part.flag('subject')} must not be empty")
+
+
+def check_schema_settings(settings: Settings, flags: list[SchemaFlags]) -> None:
+    """Before anything connects: a registry is configured and each schema file is readable
+    and has a schema extension (exit 2 otherwise)."""
+    wanted = [part for part in flags if part.wanted]
+    if not wanted:
+        return
+    from kafkactl.kafka.schemas import connect_registry
+
+    first = wanted[0]
+    connect_registry(settings, first.flag("schema" if first.schema else "subject")).close()
+    for part in wanted:
+        if part.schema is not None:
+            _read_schema(part)
+
+
+def _read_schema(part: SchemaFlags) -> tuple[SchemaKind, str]:
+    """The kind (from the extension) and text of a schema file; UsageError when unreadable."""
+    from kafkactl.schemas.model import kind_for_file
+
+    assert part.schema is not None
+    try:
+        kind = kind_for_file(part.schema)
+    except ValueError as exc:
+        raise UsageError(f"{part.flag('schema')}: {exc}") from None
+    try:
+        with open(part.schema, encoding="utf-8") as handle:
+            return kind, handle.read()
+    except OSError as exc:
+        raise UsageError(
+            f"cannot read {part.flag('schema')} {part.schema!r}: {exc.strerror}"
+        ) from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{part.flag('schema')} {part.schema!r} is not UTF-8 text") from None
 
 
 def build_stage(
@@ -123,24 +165,13 @@ def _label(kind: str) -> str:
 
 def _encoder(registry: SchemaRegistry, topic: str, part: SchemaFlags, register: bool) -> Encoder:
     """Register (or find) one part's schema; a schema file that does not parse is exit 2."""
-    from kafkactl.schemas.model import SchemaRequest, kind_for_file, subject_for
+    from kafkactl.schemas.model import SchemaRequest, subject_for
 
     subject = part.subject.strip() if part.subject else subject_for(topic, part.field)
-    text = kind = None
+    text: str | None = None
+    kind: SchemaKind | None = None
     if part.schema is not None:
-        try:
-            kind = kind_for_file(part.schema)
-        except ValueError as exc:
-            raise UsageError(f"{part.flag('schema')}: {exc}") from None
-        try:
-            with open(part.schema, encoding="utf-8") as handle:
-                text = handle.read()
-        except OSError as exc:
-            raise UsageError(
-                f"cannot read {part.flag('schema')} {part.schema!r}: {exc.strerror}"
-            ) from None
-        except UnicodeDecodeError:
-            raise UsageError(f"{part.flag('schema')} {part.schema!r} is not UTF-8 text") from None
+        kind, text = _read_schema(part)
     request = SchemaRequest(
         field=part.field,
         subject=subject,

@@ -369,8 +369,13 @@ class RecordDecoder:
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
-        self._avro = AvroDeserializer(registry.client)
-        self._json = JSONDeserializer(None, schema_registry_client=registry.client)
+        # The writer's schema (by the record's id) reads it: no subject, so no lookups of a
+        # subject's latest version (or of Confluent's associations) per record.
+        no_subject = {"subject.name.strategy": lambda ctx, record_name: None}
+        self._avro = AvroDeserializer(registry.client, conf=no_subject)
+        self._json = JSONDeserializer(
+            None, schema_registry_client=registry.client, conf=no_subject
+        )
         self._protobuf: dict[tuple[int, tuple[int, ...]], Any] = {}
         self._kinds: dict[int, tuple[SchemaKind, str]] = {}
         self._lock = threading.Lock()
@@ -415,7 +420,7 @@ class RecordDecoder:
             if found is not None:
                 return found
             if time.monotonic() < self._down_until:
-                raise RecordDecodeError(self._down_reason)
+                raise RecordDecodeError(f"{self._down_reason} (schema id {sid})")
         try:
             schema = self.registry.client.get_schema(sid)
         except SchemaRegistryError as exc:
@@ -433,13 +438,13 @@ class RecordDecoder:
 
     def _unreachable(self, exc: BaseException, sid: int) -> str:
         reason = (
-            f"the schema registry at {self.registry.url} could not be reached to fetch schema "
-            f"id {sid} ({exc.__class__.__name__}: {exc})"
+            f"the schema registry at {self.registry.url} could not be reached "
+            f"({exc.__class__.__name__}: {exc})"
         )
         with self._lock:
             self._down_until = time.monotonic() + UNREACHABLE_HOLD_S
             self._down_reason = reason
-        return reason
+        return f"{reason} (schema id {sid})"
 
     def _decode_protobuf(self, data: bytes, sid: int, text: str) -> Any:
         from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer
