@@ -85,6 +85,7 @@ class SchemaMismatch(ValueError):
     """A document that does not fit its schema; `reason` says where and why, in one line."""
 
     def __init__(self, reason: str) -> None:
+        reason = " ".join(reason.split())  # one line, whatever the library wrote
         super().__init__(reason)
         self.reason = reason
 
@@ -94,5 +95,6 @@ class RecordDecodeError(Exception):
     id, a body that does not match its schema, the registry unreachable after retries)."""
 
     def __init__(self, reason: str) -> None:
+        reason = " ".join(reason.split())
         super().__init__(reason)
         self.reason = reason

@@ -369,3 +369,114 @@ def test_handlers_see_decoded_documents(
                 env=registry_env))  # the handler's module is in the working directory
     document, schema_id = json.loads(seen.read_text())
     assert document == ORDERS[0] and isinstance(schema_id, int)
+
+
+# --- Protobuf -----------------------------------------------------------------------------
+
+ORDER_PROTO = """syntax = "proto3";
+package shop;
+
+message Order {
+  int32 id = 1;
+  string item = 2;
+  repeated string tags = 3;
+  Line line = 4;
+}
+
+message Line {
+  string sku = 1;
+  int64 qty = 2;
+}
+"""
+
+
+def _protobuf_classes(tmp_path: Path) -> dict[str, type]:
+    """Message classes of ORDER_PROTO compiled here with protoc (independent of kafkactl)."""
+    import sys
+
+    from google.protobuf import descriptor_pb2, descriptor_pool
+    from google.protobuf.message_factory import GetMessageClass
+
+    source = tmp_path / "independent" / "order.proto"
+    source.parent.mkdir()
+    source.write_text(ORDER_PROTO)
+    out = tmp_path / "independent" / "set.pb"
+    subprocess.run(
+        [sys.executable, "-m", "grpc_tools.protoc", f"-I{source.parent}",
+         f"--descriptor_set_out={out}", str(source)],
+        check=True, timeout=60,
+    )
+    files = descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes())
+    pool = descriptor_pool.DescriptorPool()
+    for file in files.file:
+        pool.Add(file)
+    return {
+        name: GetMessageClass(pool.FindMessageTypeByName(f"shop.{name}"))
+        for name in ("Order", "Line")
+    }
+
+
+def test_protobuf_lines_round_trip(
+    run_cli, brokers, topic_name, tmp_path, registry_env, schema_registry
+) -> None:
+    from google.protobuf import json_format
+
+    _ok(run_cli("create-topics", topic_name, "--no-retry", "-p", "1"))
+    proto = _write(tmp_path, "order.proto", ORDER_PROTO)
+    docs = [
+        {"id": 1, "item": "apple", "tags": ["red"], "line": {"sku": "A-1", "qty": "3"}},
+        {"id": 2, "item": "pear", "tags": []},
+    ]
+    bad = [{"id": "one"}, {"id": 3, "colour": "red"}]
+    result = _ok(run_cli("produce", topic_name, "--value-schema", proto, "--value-message",
+                         "Order", input=_lines(docs + bad), env=registry_env), code=1)
+    err = result.stderr.decode()
+    assert "line 3: invalid" in err and "line 4: invalid" in err and "colour" in err
+    lines = _ok(run_cli("produce", topic_name, "--value-schema", proto, "--value-message",
+                        "Line", input=_lines([{"sku": "B-2", "qty": 7}]), env=registry_env))
+    assert "Protobuf" in lines.stderr.decode()
+
+    classes = _protobuf_classes(tmp_path)
+    records = read_all(brokers, topic_name)
+    assert len(records) == 3
+    found = []
+    for record, (name, index) in zip(
+        records, [("Order", b"\x00"), ("Order", b"\x00"), ("Line", b"\x02\x02")], strict=True
+    ):
+        schema_id, body = _framed(record.value)
+        assert schema_id > 0
+        registered = schema_registry.schema(schema_id)
+        assert registered["schemaType"] == "PROTOBUF"
+        # Confluent's message indexes: [0] is one 0 byte; [1] is count 1, index 1 (zigzag).
+        assert body.startswith(index), body[:4]
+        message = classes[name].FromString(body[len(index):])
+        found.append(json_format.MessageToDict(message, preserving_proto_field_name=True))
+    assert found[0] == docs[0]
+    assert found[1] == {"id": 2, "item": "pear"}  # proto3: empty fields are not written
+    assert found[2] == {"sku": "B-2", "qty": "7"}
+
+    printed = _envelopes(_ok(run_cli("consume", topic_name, "-e", "-q", env=registry_env)))
+    assert printed[0]["payload"] == docs[0]
+    assert printed[1]["payload"] == {"id": 2, "item": "pear", "tags": []}
+    assert printed[2]["payload"] == {"sku": "B-2", "qty": "7"}
+
+
+def test_protobuf_schema_registered_as_proto_text_by_another_tool(
+    run_cli, brokers, topic_name, tmp_path, registry_env, schema_registry
+) -> None:
+    _ok(run_cli("create-topics", topic_name, "--no-retry", "-p", "1"))
+    subject = f"{topic_name}-value"
+    status, body = schema_registry.request(
+        "POST", f"/subjects/{subject}/versions", {"schemaType": "PROTOBUF", "schema": ORDER_PROTO}
+    )
+    assert status == 200, body
+    schema_id = body["id"]  # type: ignore[index]
+    _ok(run_cli("produce", topic_name, "--value-subject", subject,
+                input=_lines([{"id": 5, "item": "kiwi"}]), env=registry_env))
+    (record,) = read_all(brokers, topic_name)
+    assert _framed(record.value)[0] == schema_id
+    message = _protobuf_classes(tmp_path)["Order"].FromString(_framed(record.value)[1][1:])
+    assert (message.id, message.item) == (5, "kiwi")
+    printed = _envelopes(_ok(run_cli("consume", topic_name, "-e", "-q", env=registry_env)))
+    assert printed[0]["payload"]["item"] == "kiwi"
+    assert printed[0]["value_schema_id"] == schema_id
