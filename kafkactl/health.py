@@ -12,7 +12,7 @@ from kafkactl.config import Settings
 from kafkactl.errors import KafkactlError
 from kafkactl.kafka import TopicPartition
 from kafkactl.kafka.admin import Admin
-from kafkactl.schemas.model import SchemaRegistry, subject_for
+from kafkactl.schemas.model import Field, SchemaRegistry, subject_for
 from kafkactl.topology import TopicPlan, pipeline_topics, replay_group
 
 if TYPE_CHECKING:
@@ -163,8 +163,9 @@ def registry_check(registry: SchemaRegistry, topics: list[str]) -> RegistryCheck
         subjects = set(registry.subjects())
     except KafkactlError as exc:
         return RegistryCheck(registry.url, False, str(exc))
+    parts: tuple[Field, ...] = ("key", "value")
     found = {
-        topic: [s for s in (subject_for(topic, "key"), subject_for(topic, "value")) if s in subjects]
+        topic: [subject_for(topic, part) for part in parts if subject_for(topic, part) in subjects]
         for topic in topics
     }
     return RegistryCheck(registry.url, True, None, found)

@@ -480,3 +480,61 @@ def test_protobuf_schema_registered_as_proto_text_by_another_tool(
     printed = _envelopes(_ok(run_cli("consume", topic_name, "-e", "-q", env=registry_env)))
     assert printed[0]["payload"]["item"] == "kiwi"
     assert printed[0]["value_schema_id"] == schema_id
+
+
+# --- keys, health, config -------------------------------------------------------------------
+
+
+def test_key_schema_with_a_key_field(
+    run_cli, brokers, topic_name, tmp_path, registry_env, schema_registry
+) -> None:
+    import fastavro
+
+    _ok(run_cli("create-topics", topic_name, "--no-retry", "-p", "1"))
+    key_schema = _write(tmp_path, "key.avsc", {"type": "int"})
+    value_schema = _write(tmp_path, "order.avsc", ORDER_AVSC)
+    _ok(run_cli("produce", topic_name, "--key-schema", key_schema, "--value-schema",
+                value_schema, "-k", "id", input=_lines(ORDERS[:2]), env=registry_env))
+    records = read_all(brokers, topic_name)
+    for record, order in zip(records, ORDERS[:2], strict=True):
+        key_id, body = _framed(record.key)
+        writer = fastavro.parse_schema(json.loads(str(schema_registry.schema(key_id)["schema"])))
+        assert fastavro.schemaless_reader(io.BytesIO(body), writer) == order["id"]
+    status, _ = schema_registry.request("GET", f"/subjects/{topic_name}-key/versions/latest")
+    assert status == 200
+    printed = _envelopes(_ok(run_cli("consume", topic_name, "-e", "-q", env=registry_env)))
+    assert [e["key"] for e in printed] == [1, 2]
+    assert all(isinstance(e["key_schema_id"], int) for e in printed)
+
+
+def test_health_and_config_report_the_registry(
+    run_cli, topic_name, tmp_path, registry_env, schema_registry
+) -> None:
+    _ok(run_cli("create-topics", topic_name, "--no-retry", "-p", "1"))
+    avsc = _write(tmp_path, "order.avsc", ORDER_AVSC)
+    _ok(run_cli("produce", topic_name, "--value-schema", avsc, input=_lines(ORDERS[:1]),
+                env=registry_env))
+    report = json.loads(_ok(run_cli("health", "-t", topic_name, "--no-retry", "--json",
+                                    env=registry_env)).stdout)
+    assert report["registry"] == {
+        "url": schema_registry.url,
+        "reachable": True,
+        "error": None,
+        "subjects": {topic_name: [f"{topic_name}-value"]},
+    }
+    assert report["verdict"] == "healthy"
+    dead = f"http://127.0.0.1:{_free_port()}/apis/ccompat/v7"
+    down = run_cli("health", "-t", topic_name, "--no-retry", "--json",
+                   env={"KAFKA_SCHEMA_REGISTRY_URL": dead})
+    assert down.returncode == 1
+    report = json.loads(down.stdout)
+    assert report["verdict"] == "degraded" and report["registry"]["reachable"] is False
+    assert any("could not be reached" in reason for reason in report["reasons"])
+    config = json.loads(_ok(run_cli("config", "--json", env={
+        **registry_env,
+        "KAFKA_SCHEMA_REGISTRY_USERNAME": "reader",
+        "KAFKA_SCHEMA_REGISTRY_PASSWORD": "registry-secret",
+    })).stdout)
+    assert config["settings"]["schema_registry_url"]["value"] == schema_registry.url
+    assert config["settings"]["schema_registry_password"]["value"] == "********"
+    assert config["schemas"]["installed"] is True
