@@ -910,7 +910,7 @@ def test_bad_registry_url_is_exit_2_naming_the_setting(
 
 
 def test_registry_basic_auth_needs_user_and_password(env: dict[str, str]) -> None:
-    with pytest.raises(ConfigError, match="KAFKA_SCHEMA_REGISTRY_PASSWORD .*needs both"):
+    with pytest.raises(ConfigError, match=r"KAFKA_SCHEMA_REGISTRY_PASSWORD .*needs both"):
         load_settings(env={**env, "KAFKA_SCHEMA_REGISTRY_USERNAME": "reader"})
     with pytest.raises(ConfigError, match="KAFKA_SCHEMA_REGISTRY_USERNAME"):
         load_settings(env={**env, "KAFKA_SCHEMA_REGISTRY_PASSWORD": "pw"})
