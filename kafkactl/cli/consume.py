@@ -16,6 +16,7 @@ from kafkactl.cli.options import (
     int_flag,
     naming_flags,
 )
+from kafkactl.cli.schemas import DecodeOpt
 from kafkactl.errors import KafkactlError, UsageError
 from kafkactl.names import check_group, check_topic
 from kafkactl.topology import dlq_topic, retry_topic
@@ -146,16 +147,7 @@ def consume(
             "stop (default without a group: exit 1 naming the record), skip (count, go on).",
         ),
     ] = None,
-    decode: Annotated[
-        str,
-        typer.Option(
-            "--decode",
-            help="Records in a schema registry's wire format (KAFKA_SCHEMA_REGISTRY_URL): auto "
-            "decodes them for the printer and message.decoded(); json also gives --exec the "
-            "decoded JSON on stdin; none keeps the bytes. One that cannot be decoded is a "
-            "decode failure (the DLQ, with a group).",
-        ),
-    ] = "auto",
+    decode: DecodeOpt = "auto",
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:

@@ -13,6 +13,15 @@ import typer
 
 from kafkactl.cli.context import settings_for
 from kafkactl.cli.options import JsonOpt, QuietOpt, naming_flags
+from kafkactl.cli.schemas import (
+    KeyMessageOpt,
+    KeySchemaOpt,
+    KeySubjectOpt,
+    NoRegisterOpt,
+    ValueMessageOpt,
+    ValueSchemaOpt,
+    ValueSubjectOpt,
+)
 from kafkactl.errors import ConfigError, KafkactlError, UsageError
 
 if TYPE_CHECKING:
@@ -109,44 +118,13 @@ def produce(
             "has one (envelope headers, --header traceparent=...).",
         ),
     ] = False,
-    value_schema: Annotated[
-        str | None,
-        typer.Option(
-            "--value-schema",
-            help="Write values in the schema registry's format with this schema: .avsc (Avro), "
-            ".json (JSON Schema) or .proto (Protobuf); registered under --value-subject "
-            "(default TOPIC-value). Each line must fit it.",
-        ),
-    ] = None,
-    value_subject: Annotated[
-        str | None,
-        typer.Option(
-            "--value-subject",
-            help="Registry subject of the values (alone: use its latest registered schema).",
-        ),
-    ] = None,
-    value_message: Annotated[
-        str | None,
-        typer.Option("--value-message", help="Protobuf: the message of the values (default: "
-                     "the file's first)."),
-    ] = None,
-    key_schema: Annotated[
-        str | None,
-        typer.Option("--key-schema", help="Like --value-schema, for keys (subject TOPIC-key)."),
-    ] = None,
-    key_subject: Annotated[
-        str | None, typer.Option("--key-subject", help="Registry subject of the keys.")
-    ] = None,
-    key_message: Annotated[
-        str | None, typer.Option("--key-message", help="Protobuf: the message of the keys.")
-    ] = None,
-    no_register: Annotated[
-        bool,
-        typer.Option(
-            "--no-register",
-            help="Do not register --value-schema/--key-schema: it must be registered already.",
-        ),
-    ] = False,
+    value_schema: ValueSchemaOpt = None,
+    value_subject: ValueSubjectOpt = None,
+    value_message: ValueMessageOpt = None,
+    key_schema: KeySchemaOpt = None,
+    key_subject: KeySubjectOpt = None,
+    key_message: KeyMessageOpt = None,
+    no_register: NoRegisterOpt = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:

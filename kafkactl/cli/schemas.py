@@ -4,7 +4,9 @@ flags -> a SchemaStage or a decoder, with one clear line for each bad input."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
+
+import typer
 
 from kafkactl.errors import SchemaMismatch, UsageError
 
@@ -19,6 +21,64 @@ if TYPE_CHECKING:
         SchemaRegistry,
     )
     from kafkactl.schemas.stage import SchemaStage
+
+
+ValueSchemaOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--value-schema",
+        help="Write values in the schema registry's format with this schema: .avsc (Avro), "
+        ".json (JSON Schema) or .proto (Protobuf); registered under --value-subject "
+        "(default TOPIC-value). Each line must fit it.",
+    ),
+]
+
+ValueSubjectOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--value-subject",
+        help="Registry subject of the values (alone: use its latest registered schema).",
+    ),
+]
+
+ValueMessageOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--value-message", help="Protobuf: the message of the values (default: the file's first)."
+    ),
+]
+
+KeySchemaOpt = Annotated[
+    str | None,
+    typer.Option("--key-schema", help="Like --value-schema, for keys (subject TOPIC-key)."),
+]
+
+KeySubjectOpt = Annotated[
+    str | None, typer.Option("--key-subject", help="Registry subject of the keys.")
+]
+
+KeyMessageOpt = Annotated[
+    str | None, typer.Option("--key-message", help="Protobuf: the message of the keys.")
+]
+
+NoRegisterOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-register",
+        help="Do not register --value-schema/--key-schema: it must be registered already.",
+    ),
+]
+
+DecodeOpt = Annotated[
+    str,
+    typer.Option(
+        "--decode",
+        help="Records in a schema registry's wire format (KAFKA_SCHEMA_REGISTRY_URL): auto "
+        "decodes them for the printer and message.decoded(); json also gives --exec the "
+        "decoded JSON on stdin; none keeps the bytes. One that cannot be decoded is a "
+        "decode failure (the DLQ, with a group).",
+    ),
+]
 
 
 @dataclass(frozen=True)

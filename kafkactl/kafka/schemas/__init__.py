@@ -2,7 +2,8 @@
 Avro, JSON Schema and Protobuf serializers behind kafkactl.schemas' ports.
 
 `registry` is the client (errors mapped to kafkactl's: RegistryError exit 1, RegistryUnreachable
-exit 3), `codecs` the encoders and the decoder, `protobuf` message classes built at run time.
+exit 3), `codecs` the encoders, `decoder` the decoder, `protobuf` message classes built at run
+time.
 It needs the `schemas` extra (confluent-kafka with fastavro, jsonschema, protobuf, and
 grpcio-tools for .proto files), whatever the Kafka engine.
 """

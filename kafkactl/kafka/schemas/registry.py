@@ -205,7 +205,7 @@ class Registry:
 
     def decoder(self) -> Any:
         """The decoder of wire-format records (one per registry, thread-safe)."""
-        from kafkactl.kafka.schemas.codecs import RecordDecoder
+        from kafkactl.kafka.schemas.decoder import RecordDecoder
 
         with self._lock:
             if self._decoder is None:
