@@ -70,3 +70,31 @@ class FatalError(Exception):
 
 class OutputClosed(Exception):
     """Stdout was closed by its reader: stop consuming cleanly; the message is not complete."""
+
+
+class RegistryError(KafkactlError):
+    """The schema registry refused a request (an incompatible or invalid schema, an unknown
+    subject or schema id): exit 1, with the registry's own reason."""
+
+
+class RegistryUnreachable(ConnectError):
+    """The schema registry could not be reached, or refused our credentials (exit 3)."""
+
+
+class SchemaMismatch(ValueError):
+    """A document that does not fit its schema; `reason` says where and why, in one line."""
+
+    def __init__(self, reason: str) -> None:
+        reason = " ".join(reason.split())  # one line, whatever the library wrote
+        super().__init__(reason)
+        self.reason = reason
+
+
+class RecordDecodeError(Exception):
+    """A record in the schema registry's wire format that cannot be decoded (an unknown schema
+    id, a body that does not match its schema, the registry unreachable after retries)."""
+
+    def __init__(self, reason: str) -> None:
+        reason = " ".join(reason.split())
+        super().__init__(reason)
+        self.reason = reason

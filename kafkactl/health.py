@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from kafkactl import admin as kadmin
 from kafkactl.config import Settings
+from kafkactl.errors import KafkactlError
 from kafkactl.kafka import TopicPartition
 from kafkactl.kafka.admin import Admin
+from kafkactl.schemas.model import Field, SchemaRegistry, subject_for
 from kafkactl.topology import TopicPlan, pipeline_topics, replay_group
 
 if TYPE_CHECKING:
@@ -23,7 +25,7 @@ TopicStatus = Literal["ok", "missing", "leaderless", "under-replicated"]
 # unknown: no committed offset anywhere and no members (a typo, or a group that never committed).
 GroupStatus = Literal["ok", "unknown"]
 # unhealthy: missing topics or leaderless partitions; degraded: lag, dead letters, ISR, an
-# unknown group.
+# unknown group, a schema registry that does not answer.
 Verdict = Literal["healthy", "degraded", "unhealthy"]
 
 
@@ -75,6 +77,17 @@ class GroupCheck:
 
 
 @dataclass
+class RegistryCheck:
+    """The schema registry (when KAFKA_SCHEMA_REGISTRY_URL is set): does it answer, and which
+    subjects the checked topics have there (`TOPIC-key`, `TOPIC-value`)."""
+
+    url: str
+    reachable: bool
+    error: str | None = None
+    subjects: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
 class HealthReport:
     """Everything `kafkactl health` found, and its verdict."""
 
@@ -84,6 +97,7 @@ class HealthReport:
     brokers: list[BrokerInfo] = field(default_factory=list)
     topics: list[TopicCheck] = field(default_factory=list)
     groups: list[GroupCheck] = field(default_factory=list)
+    registry: RegistryCheck | None = None
     verdict: Verdict = "healthy"
     reasons: list[str] = field(default_factory=list)
     elapsed_ms: int = 0
@@ -104,10 +118,15 @@ class HealthQuery:
 
 
 def check(
-    admin: Admin, settings: Settings, query: HealthQuery, top_error: TopErrorOf | None = None
+    admin: Admin,
+    settings: Settings,
+    query: HealthQuery,
+    top_error: TopErrorOf | None = None,
+    registry: SchemaRegistry | None = None,
 ) -> HealthReport:
     """Run every check of SPEC §10 with a connected admin client and return the report;
-    `top_error` (when given) names the top error class of a DLQ that is not empty."""
+    `top_error` (when given) names the top error class of a DLQ that is not empty;
+    `registry` (when configured) is asked whether it answers and for the topics' subjects."""
     started = time.monotonic()
     report = HealthReport(bootstrap=list(settings.brokers))
     cluster = admin.describe_cluster()
@@ -131,9 +150,25 @@ def check(
         report.topics.append(_topic_check(plan, described[plan.name]))
     if query.group:
         report.groups.append(_group_check(admin, settings, query, described, top_error))
+    if registry is not None:
+        report.registry = registry_check(registry, query.topics)
     report.verdict, report.reasons = verdict(report, query.max_lag)
     report.elapsed_ms = int((time.monotonic() - started) * 1000)
     return report
+
+
+def registry_check(registry: SchemaRegistry, topics: list[str]) -> RegistryCheck:
+    """Whether the registry answers, and the subjects of `topics` it holds."""
+    try:
+        subjects = set(registry.subjects())
+    except KafkactlError as exc:
+        return RegistryCheck(registry.url, False, str(exc))
+    parts: tuple[Field, ...] = ("key", "value")
+    found = {
+        topic: [subject_for(topic, part) for part in parts if subject_for(topic, part) in subjects]
+        for topic in topics
+    }
+    return RegistryCheck(registry.url, True, None, found)
 
 
 def _topic_check(plan: TopicPlan, info: kadmin.TopicInfo) -> TopicCheck:
@@ -212,6 +247,9 @@ def verdict(report: HealthReport, max_lag: int | None) -> tuple[Verdict, list[st
             bad.append(f"{t.name} partitions {_ids(t.leaderless)} have no leader")
         elif t.status == "under-replicated":
             degraded.append(f"{t.name} partitions {_ids(t.under_replicated)} are under-replicated")
+    registry = report.registry
+    if registry is not None and not registry.reachable:
+        degraded.append(registry.error or f"schema registry at {registry.url} does not answer")
     for g in report.groups:
         if g.status == "unknown":
             degraded.append(

@@ -9,6 +9,7 @@ import orjson
 
 from kafkactl import headers as hdr
 from kafkactl.headers import Failure
+from kafkactl.schemas.model import Decoded
 from kafkactl.topology import default_message_id
 
 if TYPE_CHECKING:
@@ -32,10 +33,36 @@ class Message:
     timestamp_type: int = 0
     message_id: str = ""
     attempt: int = 1
+    # Set when the value / key was in the schema registry's wire format and decoding is on.
+    decoded_value: Decoded | None = None
+    decoded_key: Decoded | None = None
 
     def json(self) -> Any:
         """The value parsed as JSON (raises ValueError on bad JSON: a `decode` failure)."""
         return orjson.loads(self.value or b"null")
+
+    def decoded(self) -> Any:
+        """The value as a document: decoded from the registry's wire format (Avro, JSON Schema,
+        Protobuf) when it was in it, else the value parsed as JSON (`json()`)."""
+        if self.decoded_value is not None:
+            return self.decoded_value.document
+        return self.json()
+
+    def decoded_key_document(self) -> Any:
+        """The key as a document when it was in the wire format, else the key text (or None)."""
+        if self.decoded_key is not None:
+            return self.decoded_key.document
+        return self.key_text()
+
+    @property
+    def value_schema_id(self) -> int | None:
+        """The registry schema id the value was written with (None: not in the wire format)."""
+        return self.decoded_value.schema_id if self.decoded_value is not None else None
+
+    @property
+    def key_schema_id(self) -> int | None:
+        """The registry schema id the key was written with."""
+        return self.decoded_key.schema_id if self.decoded_key is not None else None
 
     def text(self) -> str:
         """The value as UTF-8 text (raises UnicodeDecodeError: a `decode` failure)."""

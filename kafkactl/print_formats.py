@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from kafkactl.errors import UsageError
 from kafkactl.message import Message
+from kafkactl.schemas.documents import document_text
 
 Encoder = Callable[[Message], bytes]
 FIELDS = ("topic", "partition", "offset", "ts", "key", "value", "headers", "key_size", "value_size")
@@ -28,6 +29,21 @@ class PrintFormat:
 
     encode: Encoder
     newline: bool
+
+
+def value_bytes(message: Message) -> bytes | None:
+    """The value as printed: its decoded document as JSON when it was in the schema
+    registry's wire format, else its bytes."""
+    if message.decoded_value is not None:
+        return document_text(message.decoded_value.document)
+    return message.value
+
+
+def key_bytes(message: Message) -> bytes | None:
+    """The key as printed (a decoded key as text: a string as itself, else JSON)."""
+    if message.decoded_key is not None:
+        return document_text(message.decoded_key.document)
+    return message.key
 
 
 def _field(name: str) -> Encoder:
@@ -44,8 +60,8 @@ def _field(name: str) -> Encoder:
         "partition": lambda m: str(m.partition).encode(),
         "offset": lambda m: str(m.offset).encode(),
         "ts": lambda m: str(m.timestamp).encode(),
-        "key": lambda m: m.key or b"",
-        "value": lambda m: m.value or b"",
+        "key": lambda m: key_bytes(m) or b"",
+        "value": lambda m: value_bytes(m) or b"",
         "key_size": lambda m: str(-1 if m.key is None else len(m.key)).encode(),
         "value_size": lambda m: str(-1 if m.value is None else len(m.value)).encode(),
         "headers": lambda m: b",".join(n.encode() + b"=" + (v or b"") for n, v in m.headers),
@@ -97,13 +113,14 @@ def print_format(spec: str, key_delimiter: str | None = None) -> PrintFormat | N
             raise UsageError("-K/--key-delimiter goes with --format key-value")
         return None
     if spec == "value":
-        return PrintFormat(lambda m: (m.value or b"") + b"\n", newline=True)
+        return PrintFormat(lambda m: (value_bytes(m) or b"") + b"\n", newline=True)
     if spec == "key-value":
         delimiter = (key_delimiter if key_delimiter is not None else "\t").encode(
             "utf-8", "surrogateescape"
         )
         return PrintFormat(
-            lambda m: (m.key or b"") + delimiter + (m.value or b"") + b"\n", newline=True
+            lambda m: (key_bytes(m) or b"") + delimiter + (value_bytes(m) or b"") + b"\n",
+            newline=True,
         )
     if "{" in spec or "\\" in spec:
         return PrintFormat(compile_template(spec), newline=False)

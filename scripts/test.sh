@@ -17,6 +17,10 @@ fi
 # given (then the tests use that broker and this script starts nothing). Besides the plaintext
 # listener it has SSL, SASL_PLAINTEXT and SASL_SSL listeners (KAFKA_LOCAL_SECURE=1) for the
 # security tests, which read the KAFKA_LOCAL_* variables exported here.
+# What this script started is stopped on exit, whatever happens.
+cleanups=()
+cleanup() { local c; for c in "${cleanups[@]}"; do eval "$c" || true; done; }
+trap cleanup EXIT
 if [[ -z "${KAFKA_BROKERS:-}" ]]; then
   # Five distinct free ports: plaintext, controller, SSL, SASL_PLAINTEXT, SASL_SSL.
   read -r port cport ssl_port sasl_port sasl_ssl_port < <("$venv/bin/python" -c '
@@ -33,9 +37,27 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))
   export KAFKA_LOCAL_SASL_PASSWORD="${KAFKA_LOCAL_SASL_PASSWORD:-kafkactl-secret}"
   KAFKA_LOCAL_DIR="$(mktemp -d -t kafkactl-test-XXXXXX)"
   export KAFKA_LOCAL_DIR
-  trap 'scripts/kafka-local stop || true; rm -rf "$KAFKA_LOCAL_DIR"' EXIT
+  cleanups+=('scripts/kafka-local stop; rm -rf "$KAFKA_LOCAL_DIR"')
   scripts/kafka-local start
   export KAFKA_BROKERS="127.0.0.1:$port"
+fi
+
+# A schema registry of our own (scripts/schema-registry-local: built once from Maven Central,
+# cached in ~/.cache/kafkactl; in memory) unless KAFKA_SCHEMA_REGISTRY_URL is given.
+if [[ -z "${KAFKA_SCHEMA_REGISTRY_URL:-}" ]]; then
+  registry_port="$("$venv/bin/python" -c '
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+')"
+  export SCHEMA_REGISTRY_LOCAL_PORT="$registry_port"
+  SCHEMA_REGISTRY_LOCAL_DIR="$(mktemp -d -t kafkactl-registry-XXXXXX)"
+  export SCHEMA_REGISTRY_LOCAL_DIR
+  cleanups+=('scripts/schema-registry-local stop; rm -rf "$SCHEMA_REGISTRY_LOCAL_DIR"')
+  scripts/schema-registry-local start
+  KAFKA_SCHEMA_REGISTRY_URL="$(scripts/schema-registry-local url)"
+  export KAFKA_SCHEMA_REGISTRY_URL
 fi
 
 "$venv/bin/ruff" check kafkactl tests benchmarks

@@ -278,3 +278,82 @@ def secure_broker() -> Iterator[SecureBroker]:
     finally:
         subprocess.run([str(KAFKA_LOCAL), "stop"], env=env, check=False, timeout=180)
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+# --- the schema registry (SPEC §20) ----------------------------------------------------------
+
+SCHEMA_REGISTRY_LOCAL = REPO / "scripts" / "schema-registry-local"
+REGISTRY_API = "/apis/ccompat/v7"
+
+
+def _registry_answers(url: str, timeout: float = 3.0) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{url}/subjects", timeout=timeout) as response:
+            return bool(response.status == 200)
+    except (OSError, ValueError):
+        return False
+
+
+class LocalRegistry:
+    """A Confluent-compatible schema registry: its URL, and small HTTP helpers for tests that
+    check what it holds independently of kafkactl."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def request(self, method: str, path: str, body: object = None) -> tuple[int, object]:
+        """One HTTP call to the registry's Confluent API; (status, parsed JSON body)."""
+        import json
+        import urllib.error
+        import urllib.request
+
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(
+            f"{self.url}{path}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/vnd.schemaregistry.v1+json"},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=10) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"null")
+
+    def schema(self, schema_id: int) -> dict[str, object]:
+        """GET /schemas/ids/{id}."""
+        status, body = self.request("GET", f"/schemas/ids/{schema_id}")
+        assert status == 200, (status, body)
+        assert isinstance(body, dict)
+        return body
+
+    def set_compatibility(self, subject: str, level: str) -> None:
+        """PUT /config/{subject}."""
+        status, body = self.request("PUT", f"/config/{subject}", {"compatibility": level})
+        assert status == 200, (status, body)
+
+
+@pytest.fixture(scope="session")
+def schema_registry() -> Iterator[LocalRegistry]:
+    """The registry the schema tests use: KAFKA_SCHEMA_REGISTRY_URL when it answers (scripts/
+    test.sh starts one), else one started here with scripts/schema-registry-local (built once
+    from Maven Central, cached) and stopped at the end. Started only when a test asks."""
+    given = os.environ.get("KAFKA_SCHEMA_REGISTRY_URL")
+    if given and _registry_answers(given):
+        yield LocalRegistry(given.rstrip("/"))
+        return
+    run_dir = tempfile.mkdtemp(prefix="kafkactl-test-registry-")
+    env = {
+        **os.environ,
+        "SCHEMA_REGISTRY_LOCAL_PORT": str(_free_port()),
+        "SCHEMA_REGISTRY_LOCAL_DIR": run_dir,
+    }
+    subprocess.run([str(SCHEMA_REGISTRY_LOCAL), "start"], env=env, check=True, timeout=900)
+    url = f"http://127.0.0.1:{env['SCHEMA_REGISTRY_LOCAL_PORT']}{REGISTRY_API}"
+    try:
+        yield LocalRegistry(url)
+    finally:
+        subprocess.run([str(SCHEMA_REGISTRY_LOCAL), "stop"], env=env, check=False, timeout=60)
+        shutil.rmtree(run_dir, ignore_errors=True)

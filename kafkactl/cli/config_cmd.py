@@ -28,6 +28,7 @@ def config(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     libraries = versions()
     engine = {"name": engine_name(settings), "libraries": libraries}
     tracing = {**config_from_env().as_dict(), "opentelemetry": otel_installed()}
+    schemas = _schemas_state(settings.schema_registry_url)
     if json_out:
         render.print_json(
             {
@@ -35,6 +36,7 @@ def config(ctx: typer.Context, json_out: JsonOpt = False) -> None:
                 "context": settings.context,
                 "engine": engine,
                 "tracing": tracing,
+                "schemas": schemas,
                 "settings": settings.as_dict(),
             }
         )
@@ -43,6 +45,30 @@ def config(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         found = ", ".join(f"{k} {v or 'not installed'}" for k, v in libraries.items())
         render.info(f"engine: {engine['name']} ({found})")
         render.info(_tracing_line(tracing))
+        render.info(_schemas_line(schemas))
+
+
+def _schemas_state(url: str | None) -> dict[str, object]:
+    """The schema registry setting and whether the schemas extra can serve it."""
+    from kafkactl.kafka.schemas import INSTALL_HINT, schemas_installed
+
+    missing = schemas_installed()
+    return {
+        "registry_url": url,
+        "installed": missing is None,
+        **({"missing": f"{missing}: {INSTALL_HINT}"} if missing else {}),
+    }
+
+
+def _schemas_line(state: dict[str, object]) -> str:
+    """One line: where schemas come from, and whether they can be used."""
+    extra = "installed" if state["installed"] else f"not usable ({state.get('missing')})"
+    if state["registry_url"] is None:
+        return (
+            "schemas: no registry (KAFKA_SCHEMA_REGISTRY_URL turns on produce --value-schema "
+            f"and decoding in consume); schemas extra {extra}"
+        )
+    return f"schemas: registry {state['registry_url']}; schemas extra {extra}"
 
 
 def _tracing_line(tracing: dict[str, object]) -> str:

@@ -17,6 +17,7 @@ from kafkactl.cli.options import (
     int_flag,
     naming_flags,
 )
+from kafkactl.cli.schemas import DecodeOpt
 from kafkactl.errors import KafkactlError, UsageError
 
 if TYPE_CHECKING:
@@ -151,6 +152,7 @@ def consume(
             "stop (default without a group: exit 1 naming the record), skip (count, go on).",
         ),
     ] = None,
+    decode: DecodeOpt = "auto",
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -172,7 +174,10 @@ def consume(
       kafkactl consume orders -g billing --exec './bill.sh' --workers 8
 
       kafkactl consume orders -g billing --handler app.handlers:process --dedupe sqlite:billing.db
+
+      KAFKA_SCHEMA_REGISTRY_URL=http://localhost:8081 kafkactl consume orders -e   # Avro as JSON
     """
+    from kafkactl.cli.schemas import decode_mode, decoder_for
     from kafkactl.cli.streams import require_stdout
     from kafkactl.consumer import ConsumeOptions
     from kafkactl.filters import build_filter
@@ -191,6 +196,7 @@ def consume(
     int_flag("--metrics-port", metrics_port, 1, 65535, "a TCP port")
     if on_failure is not None and on_failure not in ("dlq", "stop", "skip"):
         raise UsageError(f"--on-failure must be dlq, stop or skip, got {on_failure!r}")
+    mode = decode_mode(decode)
     printer = print_format(output_format, key_delimiter)
     record_filter = build_filter(key, header or [], grep)
     settings = settings_with_flags(
@@ -214,12 +220,15 @@ def consume(
         )
     elif printer is not None:
         raise UsageError("--format shapes the print handler's output; not with --exec/--handler")
+    decoder, registry = decoder_for(settings, mode)
     handler_impl = build_handler(
         exec_cmd,
         handler,
         duration_flag("--exec-timeout", exec_timeout),
         parse_exit_codes(fatal_exit_codes),
         print_format=printer,
+        decoder=decoder,
+        decoded_stdin=mode == "json",
     )
     shutdown = duration_flag("--shutdown-timeout", shutdown_timeout)
     interval = duration_flag("--metrics-interval", metrics_interval)
@@ -260,7 +269,11 @@ def consume(
             to,
             partition,
         )
-    _run_and_report(settings, run, quiet, json_out, _progress_label(list(topics)))
+    try:
+        _run_and_report(settings, run, quiet, json_out, _progress_label(list(topics)))
+    finally:
+        if registry is not None:
+            registry.close()
 
 
 def _ordering(value: str) -> Ordering:

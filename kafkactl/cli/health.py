@@ -80,6 +80,11 @@ def health(
     flags = {"connect_timeout": timeout} if timeout else {}
     settings = settings_with_flags(ctx, flags, {"connect_timeout": "--timeout"} if timeout else {})
     query = HealthQuery(list(topic or []), group, no_retry, max_lag)
+    registry = None
+    if settings.schema_registry_url is not None:
+        from kafkactl.kafka.schemas import connect_registry
+
+        registry = connect_registry(settings)
     client = connect_admin(settings)
 
     def top_error(dlq: str) -> TopError | None:
@@ -91,7 +96,7 @@ def health(
             with render.LiveView(enabled=not json_out and not quiet) as view:
                 try:
                     while True:
-                        report = check(client, settings, query, top_error)
+                        report = check(client, settings, query, top_error, registry)
                         if json_out:
                             render.print_json(report.as_dict())
                         elif not quiet:
@@ -100,13 +105,15 @@ def health(
                 except KeyboardInterrupt:
                     pass
         else:
-            report = check(client, settings, query, top_error)
+            report = check(client, settings, query, top_error, registry)
             if json_out:
                 render.print_json(report.as_dict())
             elif not quiet:
                 render.health_report(report)
     finally:
         client.close()
+        if registry is not None:
+            registry.close()
     if report is None:
         render.error("interrupted before the first check finished")
         raise typer.Exit(130)

@@ -14,6 +14,15 @@ import typer
 from kafkactl.cli.completion import complete_topics
 from kafkactl.cli.context import settings_for
 from kafkactl.cli.options import JsonOpt, QuietOpt, naming_flags
+from kafkactl.cli.schemas import (
+    KeyMessageOpt,
+    KeySchemaOpt,
+    KeySubjectOpt,
+    NoRegisterOpt,
+    ValueMessageOpt,
+    ValueSchemaOpt,
+    ValueSubjectOpt,
+)
 from kafkactl.errors import ConfigError, KafkactlError, UsageError
 
 if TYPE_CHECKING:
@@ -113,6 +122,13 @@ def produce(
             "has one (envelope headers, --header traceparent=...).",
         ),
     ] = False,
+    value_schema: ValueSchemaOpt = None,
+    value_subject: ValueSubjectOpt = None,
+    value_message: ValueMessageOpt = None,
+    key_schema: KeySchemaOpt = None,
+    key_subject: KeySubjectOpt = None,
+    key_message: KeyMessageOpt = None,
+    no_register: NoRegisterOpt = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -144,8 +160,16 @@ def produce(
       jq -r .input rejects.jsonl | kafkactl produce orders --key-field id
 
       kafkactl produce orders --trace -i orders.jsonl    # traceparent on every record
+
+      kafkactl produce orders --value-schema order.avsc -k id   # Avro through the registry
     """
     from kafkactl import render
+    from kafkactl.cli.schemas import (
+        SchemaFlags,
+        build_stage,
+        check_produce_flags,
+        check_schema_settings,
+    )
     from kafkactl.cli.streams import require_stdin, require_stdout
     from kafkactl.formats import FORMATS, MAX_PARTITION, parse_key_delimiter
     from kafkactl.ingest import (
@@ -185,6 +209,13 @@ def produce(
         delimiter = parse_key_delimiter(key_delimiter) if key_delimiter is not None else None
     except ValueError as exc:
         raise UsageError(f"--key-delimiter {exc}") from None
+    schema_flags = [
+        SchemaFlags("value", value_schema, value_subject, value_message),
+        SchemaFlags("key", key_schema, key_subject, key_message),
+    ]
+    check_produce_flags(schema_flags, fmt)
+    if no_register and value_schema is None and key_schema is None:
+        raise UsageError("--no-register goes with --value-schema/--key-schema FILE")
     if input_file is None or input_file == "-":
         require_stdin()
     if json_out:
@@ -201,9 +232,11 @@ def produce(
         settings = settings_for(ctx, **flags)
     except ConfigError as exc:
         raise _flag_error(exc, flags) from None
+    check_schema_settings(settings, schema_flags)
 
     stream = _open_input(input_file)
     rejects = None
+    registry = None
     try:
         if reject_file is not None:
             try:
@@ -214,6 +247,9 @@ def produce(
                 ) from None
         with naming_flags({"partition": "--partition"}):
             count = partition_count(settings, topic, partition)
+        stage, registry = build_stage(
+            settings, topic, fmt, schema_flags, not no_register, key_field, key, not quiet
+        )
         options = ProduceOptions(
             topic=topic,
             format=fmt,
@@ -226,6 +262,7 @@ def produce(
             partitions=count,
             strict=strict,
             trace=trace,
+            schemas=stage,
         )
         if not quiet and input_file is None and sys.stdin.isatty():
             render.info("reading records from the terminal, one per line; end with Ctrl-D")
@@ -254,6 +291,8 @@ def produce(
             finally:
                 publisher.close()
     finally:
+        if registry is not None:
+            registry.close()
         if rejects is not None:
             rejects.close()
         if stream is not sys.stdin.buffer:

@@ -171,6 +171,32 @@ def template(required: set[str], allowed: set[str]) -> Callable[[object], str]:
     return parse
 
 
+def http_url(raw: object) -> str:
+    """An http:// or https:// URL with a host, without user:password@ (credentials have
+    settings of their own, so they are never shown); a trailing slash is dropped."""
+    from urllib.parse import urlsplit
+
+    value = non_empty(raw)
+    example = "use http[s]://host:port[/path], e.g. http://localhost:8081"
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        raise ValueError(
+            f"{printable(value)!r} is not a URL with a valid port; {example}"
+        ) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{printable(value)!r} is not an http:// or https:// URL; {example}")
+    if "@" in parts.netloc:
+        raise ValueError(
+            "must not carry user:password@; set KAFKA_SCHEMA_REGISTRY_USERNAME and "
+            "KAFKA_SCHEMA_REGISTRY_PASSWORD instead"
+        )
+    if port == 0 or parts.query or parts.fragment or any(c.isspace() for c in value):
+        raise ValueError(f"{printable(value)!r} is not a plain registry URL; {example}")
+    return value.rstrip("/")
+
+
 def existing_file(raw: object) -> str:
     """The path of a file that exists (`~` expanded)."""
     path = Path(str(raw)).expanduser()

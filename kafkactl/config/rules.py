@@ -1,5 +1,5 @@
 """Rules across settings: an idempotent producer needs acks=all, backoffs in order, SASL
-needs a mechanism and credentials."""
+needs a mechanism and credentials, registry basic auth needs both user and password."""
 
 from __future__ import annotations
 
@@ -48,3 +48,17 @@ def check_combinations(values: dict[str, Any], sources: dict[str, str]) -> None:
                     sources[name],
                     f"required with {values['security_protocol']} ({mechanism}){hint}",
                 )
+    _check_registry(values, sources)
+
+
+def _check_registry(values: dict[str, Any], sources: dict[str, str]) -> None:
+    """Registry basic auth needs a user and a password together."""
+    user, password = values["schema_registry_username"], values["schema_registry_password"]
+    if bool(user) != bool(password):
+        missing = "schema_registry_password" if user else "schema_registry_username"
+        given = "schema_registry_username" if user else "schema_registry_password"
+        raise ConfigError(
+            SPEC_BY_NAME[missing].env,
+            sources[missing],
+            f"required with {SPEC_BY_NAME[given].env} (registry basic auth needs both)",
+        )

@@ -28,6 +28,10 @@ class Settings:
     ssl_certfile: str | None
     ssl_keyfile: str | None
     ssl_check_hostname: bool
+    schema_registry_url: str | None
+    schema_registry_username: str | None
+    schema_registry_password: str | None = field(repr=False)
+    schema_registry_cafile: str | None
     producer_acks: int | str
     producer_idempotent: bool
     producer_retries: int

@@ -15,7 +15,7 @@ from loguru import logger
 
 from kafkactl import headers as hdr
 from kafkactl.consumer.commits import Commits
-from kafkactl.consumer.failures import classify, failure
+from kafkactl.consumer.failures import classify
 from kafkactl.consumer.options import ConsumeOptions, ConsumeStop
 from kafkactl.consumer.state import Partitions, Work
 from kafkactl.dedupe import DedupeStore
@@ -91,12 +91,12 @@ class Handling:
                 if isinstance(exc, OutputClosed):
                     self._commits.output_closed()
                     return False
-                # "Never fails", yet it did (an encoder bug, a custom stream): a failure like
-                # any other, routed, and the poll loop goes on.
+                # "Never fails", yet it did (a record that cannot be decoded, an encoder bug,
+                # a custom stream): a failure like any other, routed, and the poll loop goes on.
                 partitions.tracker.track(tp, record.offset)
                 partitions.inflight[tp] += 1
                 work = Work(message, tp, partitions.epochs[tp])
-                self._inline_failures.append((work, failure("retryable", exc), started))
+                self._inline_failures.append((work, classify(exc), started))
                 return True
             self.metrics.observe_latency(time.perf_counter() - started)
             self._mark(message)

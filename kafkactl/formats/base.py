@@ -29,6 +29,10 @@ class ParsedRecord:
     headers: list[tuple[str, bytes]] = field(default_factory=list)
     partition: int | None = None
     timestamp_ms: int | None = None
+    # An envelope printed from a schema-registry topic: its key/payload are documents to encode
+    # with these schema ids (their JSON text is in key/value until then).
+    key_schema_id: int | None = None
+    value_schema_id: int | None = None
 
 
 class Parser(Protocol):

@@ -12,6 +12,8 @@ import base64
 import binascii
 from typing import Any
 
+import orjson
+
 from kafkactl.formats.base import FieldParser, FormatError, ParsedRecord, strip_newline
 from kafkactl.formats.envelope_codec import BASE64
 from kafkactl.formats.jsontext import (
@@ -159,8 +161,16 @@ def parse_envelope_line(
         payload_raw = document["value"]
     else:
         raise FormatError("envelope has no 'payload' (or 'value') field")
-    value = _data(payload_raw, _encoding(document, "payload_encoding"), "payload", errors)
-    key = _data(document.get("key"), _encoding(document, "key_encoding"), "key", errors)
+    value_schema_id = _schema_id(document, "value_schema_id")
+    key_schema_id = _schema_id(document, "key_schema_id")
+    if value_schema_id is not None:
+        value = _document_text(payload_raw)
+    else:
+        value = _data(payload_raw, _encoding(document, "payload_encoding"), "payload", errors)
+    if key_schema_id is not None:
+        key = _document_text(document.get("key"))
+    else:
+        key = _data(document.get("key"), _encoding(document, "key_encoding"), "key", errors)
     headers = parse_headers(
         document.get("headers"), _encoding(document, "headers_encoding"), errors
     )
@@ -187,7 +197,31 @@ def parse_envelope_line(
     if partition is not None:
         partition = check_partition(partition, "partition")
     ts = document.get("ts", document.get("timestamp"))
-    return ParsedRecord(key, value, headers, partition, check_timestamp(ts))
+    return ParsedRecord(
+        key, value, headers, partition, check_timestamp(ts), key_schema_id, value_schema_id
+    )
+
+
+def _schema_id(document: dict[str, Any], name: str) -> int | None:
+    """`value_schema_id` / `key_schema_id`: the registry id a decoded payload or key was
+    written with (consume prints it); the part is then a document to encode with it."""
+    raw = document.get(name)
+    if raw is None:
+        return None
+    if isinstance(raw, str) and raw.isdigit():  # a Number: written as digits
+        raw = int(raw)
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= 2**31 - 1:
+        raise FormatError(f"{name} must be a schema id (a whole number 0 to 2^31-1), not {raw!r}")
+    return raw
+
+
+def _document_text(document: Any) -> bytes | None:
+    """A decoded key or payload as JSON text (null stays None: a tombstone or no key)."""
+    if document is None:
+        return None
+    if isinstance(document, str) and not isinstance(document, Number):
+        return orjson.dumps(document)
+    return scalar_text(document)
 
 
 def _number(text: str) -> Any:

@@ -13,6 +13,9 @@ from typing import Any
 
 import orjson
 
+from kafkactl.schemas.documents import document_json
+from kafkactl.schemas.model import Decoded
+
 BASE64 = "base64"
 TIMESTAMP_TYPES = {0: "create", 1: "logappend"}
 
@@ -33,9 +36,15 @@ def encode_envelope(
     key: bytes | None,
     value: bytes | None,
     headers: Sequence[tuple[str, bytes | None]] | None,
+    key_document: Decoded | None = None,
+    value_document: Decoded | None = None,
 ) -> bytes:
     """One envelope line (without newline), kcat -J shape, binary-safe:
-    `{"topic","partition","offset","tstype","ts","headers":[k,v,...],"key","payload"}`."""
+    `{"topic","partition","offset","tstype","ts","headers":[k,v,...],"key","payload"}`.
+
+    A key or value decoded from the schema registry's wire format is its document (any JSON)
+    with `key_schema_id` / `value_schema_id` beside it; `produce --format envelope` encodes it
+    back with that schema."""
     doc: dict[str, Any] = {
         "topic": topic,
         "partition": partition,
@@ -60,11 +69,21 @@ def encode_envelope(
                 flat.append(name)
                 flat.append(None if hv is None else base64.b64encode(hv).decode("ascii"))
     doc["headers"] = flat
-    _put_data(doc, "key", key)
-    _put_data(doc, "payload", value)
+    if key_document is None:
+        _put_data(doc, "key", key)
+    else:
+        doc["key"] = key_document.document
+        doc["key_schema_id"] = key_document.schema_id
+    if value_document is None:
+        _put_data(doc, "payload", value)
+    else:
+        doc["payload"] = value_document.document
+        doc["value_schema_id"] = value_document.schema_id
     if headers_b64:
         doc["headers_encoding"] = BASE64
-    return orjson.dumps(doc)
+    if key_document is None and value_document is None:
+        return orjson.dumps(doc)
+    return document_json(doc)
 
 
 def _put_data(doc: dict[str, Any], name: str, data: bytes | None) -> None:

@@ -11,15 +11,18 @@ from typing import BinaryIO
 
 from kafkactl.errors import OutputClosed, UsageError
 from kafkactl.handlers.base import DEFAULT_FATAL_EXIT_CODES, Handler, tail
+from kafkactl.handlers.decoding import DecodingHandler
 from kafkactl.handlers.exec import ExecHandler
 from kafkactl.handlers.noop import NoopHandler
 from kafkactl.handlers.printer import PrintHandler
 from kafkactl.handlers.python import PythonHandler
 from kafkactl.message import HandlerFailure
 from kafkactl.print_formats import PrintFormat
+from kafkactl.schemas.model import Decoder
 
 __all__ = [
     "DEFAULT_FATAL_EXIT_CODES",
+    "DecodingHandler",
     "ExecHandler",
     "Handler",
     "HandlerFailure",
@@ -60,14 +63,25 @@ def build_handler(
     fatal_exit_codes: set[int],
     stream: BinaryIO | None = None,
     print_format: PrintFormat | None = None,
+    decoder: Decoder | None = None,
+    decoded_stdin: bool = False,
 ) -> Handler:
-    """The handler the flags ask for: --exec, --handler, or the printer (in `print_format`)."""
+    """The handler the flags ask for: --exec, --handler, or the printer (in `print_format`);
+    with a `decoder`, wire-format records are decoded first (a `decode` failure when they
+    cannot be), and `decoded_stdin` gives --exec the decoded JSON."""
     if exec_cmd is not None and handler_spec is not None:
         raise UsageError("--exec and --handler cannot be combined; choose one")
+    handler: Handler
     if exec_cmd is not None:
-        return ExecHandler(exec_cmd, exec_timeout, fatal_exit_codes)
-    if handler_spec is not None:
-        return PythonHandler(handler_spec)
-    if print_format is not None:
-        return PrintHandler(stream, encoder=print_format.encode, exact=not print_format.newline)
-    return PrintHandler(stream)
+        handler = ExecHandler(
+            exec_cmd, exec_timeout, fatal_exit_codes, decoded_stdin=decoded_stdin
+        )
+    elif handler_spec is not None:
+        handler = PythonHandler(handler_spec)
+    elif print_format is not None:
+        handler = PrintHandler(
+            stream, encoder=print_format.encode, exact=not print_format.newline
+        )
+    else:
+        handler = PrintHandler(stream)
+    return DecodingHandler(handler, decoder) if decoder is not None else handler

@@ -40,6 +40,7 @@ from kafkactl.headers import (
     truncate,
 )
 from kafkactl.message import HandlerFailure, Message
+from kafkactl.print_formats import key_bytes, value_bytes
 from kafkactl.tracing import tracer
 
 SHELL = "/bin/sh"
@@ -106,6 +107,7 @@ class ExecHandler:
         fatal_exit_codes: set[int] | frozenset[int] = DEFAULT_FATAL_EXIT_CODES,
         *,
         output_fd: int | None = 2,
+        decoded_stdin: bool = False,
     ) -> None:
         if not command or not command.strip():
             raise UsageError("--exec needs a command, e.g. --exec './process.sh'")
@@ -115,6 +117,9 @@ class ExecHandler:
         self.timeout_s = timeout_s
         self.fatal_exit_codes = frozenset(fatal_exit_codes)
         self._output_fd = output_fd
+        # --decode json: a value (and key) decoded from the registry's wire format reaches the
+        # command as its JSON document (stdin, KAFKA_KEY) instead of its bytes.
+        self._decoded = decoded_stdin
         self._base_env = {
             k: v for k, v in os.environb.items() if k not in (b"TRACEPARENT", b"TRACESTATE")
         }
@@ -127,7 +132,8 @@ class ExecHandler:
         headers: dict[str, str] = {}
         for name, value in message.headers:
             headers[name] = (value or b"").decode("utf-8", "replace")
-        key = b"" if message.key is None else message.key.replace(b"\0", b"\xef\xbf\xbd")
+        raw_key = key_bytes(message) if self._decoded else message.key
+        key = b"" if raw_key is None else raw_key.replace(b"\0", b"\xef\xbf\xbd")
         trace: dict[bytes, bytes] = {}
         current = self._tracer.current() if self._tracer.enabled else None
         parent = current.traceparent if current else message.traceparent
@@ -191,7 +197,8 @@ class ExecHandler:
         out = b""
         try:
             try:
-                out, _ = proc.communicate(message.value or b"", timeout=self.timeout_s)
+                stdin = value_bytes(message) if self._decoded else message.value
+                out, _ = proc.communicate(stdin or b"", timeout=self.timeout_s)
             except subprocess.TimeoutExpired:
                 timed_out = True
             finally:

@@ -28,6 +28,8 @@ def _envelope_encoder() -> Callable[[Message], bytes]:
             message.key,
             message.value,
             message.headers,
+            message.decoded_key,
+            message.decoded_value,
         )
 
     return encoder

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from functools import partial
 
-from kafkactl.errors import DeliveryError
+from kafkactl.errors import DeliveryError, KafkactlError
 from kafkactl.formats import (
     FormatError,
     ParsedRecord,
@@ -162,7 +162,13 @@ class ProduceJob:
         summary = self.summary
         progress = self._on_progress
         next_progress = time.monotonic() + PROGRESS_EVERY_S
-        keep_lines = o.format == "envelope" or (o.format == "raw" and bool(o.key_delimiter))
+        stage = o.schemas
+        # With schemas the value becomes wire-format bytes: the reject file needs the line.
+        keep_lines = (
+            o.format == "envelope"
+            or (o.format == "raw" and bool(o.key_delimiter))
+            or stage is not None
+        )
         # A Publisher that reports failures only (librdkafka) bounds its own queue in records
         # and bytes; acknowledged records are counted at the end, not one callback each.
         errors_only = bool(getattr(self.publisher, "errors_only", False))
@@ -191,6 +197,8 @@ class ProduceJob:
                 summary.read += 1
                 try:
                     record = parse(line)
+                    if stage is not None:
+                        stage.apply(record)
                     partition = (
                         forced_partition if forced_partition is not None else record.partition
                     )
@@ -206,6 +214,15 @@ class ProduceJob:
                         summary.stopped_at_line = number
                         break
                     continue
+                except KafkactlError as exc:
+                    # The schema registry failed mid-run (unreachable, refused): the run fails.
+                    with self._lock:
+                        summary.failed += 1
+                    self._reject(
+                        number, strip_newline(line), f"not sent: {exc}", "failed", count=False
+                    )
+                    self.fail_run(str(exc))
+                    break
                 key = record.key
                 value = record.value
                 size = (len(value) if value is not None else 0) + (len(key) if key else 0)

@@ -10,6 +10,7 @@ from typing import Protocol
 from kafkactl.formats import FORMATS
 from kafkactl.ingest.flush import FLUSH_TIMEOUT_S
 from kafkactl.kafka.ports import Delivery
+from kafkactl.schemas.stage import SchemaStage
 
 # Bytes of records in flight (sent, not yet acknowledged) before reading pauses; together with
 # the Publisher's record bound this caps memory for large records too.
@@ -51,6 +52,7 @@ class ProduceOptions:
     partitions: int | None = None  # the topic's partition count, to check record partitions
     strict: bool = False
     trace: bool = False  # --trace: a new W3C traceparent for each record without one
+    schemas: SchemaStage | None = None  # --value-schema/--key-schema, envelope schema ids
     max_bytes_in_flight: int = MAX_BYTES_IN_FLIGHT
     flush_timeout: float = FLUSH_TIMEOUT_S
 

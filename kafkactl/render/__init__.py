@@ -238,6 +238,15 @@ def _health_tables(report: HealthReport) -> Group:
                 numeric=("partition", "committed", "end", "lag"),
             )
         )
+    registry = report.registry
+    if registry is not None:
+        if registry.reachable:
+            rows = [(t, ", ".join(found) or "-") for t, found in registry.subjects.items()]
+            if rows:
+                parts.append(table("Schema subjects", ("topic", "subjects"), rows))
+            parts.append(f"Schema registry {_escape(registry.url)} — answers")
+        else:
+            parts.append(f"Schema registry {_escape(registry.url)} — {styled('unreachable')}")
     verdict = f"verdict: {styled(report.verdict)}"
     if report.reasons:
         verdict += " — " + _escape("; ".join(report.reasons))

@@ -7,14 +7,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import REPO
+from tests.conftest import REPO, LocalRegistry
 
 
-def test_demo_runs_to_the_end(brokers: str, engine: str, tmp_path: Path) -> None:
+def test_demo_runs_to_the_end(
+    brokers: str, engine: str, tmp_path: Path, schema_registry: LocalRegistry
+) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "KAFKACTL_"))}
     env.update(
         KAFKA_BROKERS=brokers,
         KAFKA_ENGINE=engine,
+        KAFKA_SCHEMA_REGISTRY_URL=schema_registry.url,
         KAFKACTL_VENV=str(Path(sys.executable).parent.parent),
     )
     result = subprocess.run(
@@ -32,3 +35,7 @@ def test_demo_runs_to_the_end(brokers: str, engine: str, tmp_path: Path) -> None
     # The replay moved the LookupError dead letters back, and the second consume processed them.
     assert "8. The bug is fixed" in err and "Done." in err
     assert "kafkactl 0." in err and "engine auto:" in err
+    # The schema step: Avro through the registry, one line rejected, the orders decoded.
+    assert "a schema registry answers at" in err
+    assert "line 2: invalid" in err and "does not fit schema" in err
+    assert b'"value_schema_id"' in result.stdout and b'"customer":"c3"' in result.stdout

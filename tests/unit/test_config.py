@@ -858,8 +858,59 @@ def test_each_field_type_holds_the_parsed_default_and_none_only_without_one() ->
 
 def test_secret_fields_stay_out_of_repr(env: dict[str, str]) -> None:
     fields = {f.name: f for f in dataclasses.fields(Settings)}
-    assert [s.name for s in SPECS if s.secret] == ["sasl_password"]
+    assert [s.name for s in SPECS if s.secret] == ["sasl_password", "schema_registry_password"]
     for spec in SPECS:
         assert fields[spec.name].repr is not spec.secret, spec.name
-    settings = load_settings(env={**env, "KAFKA_SASL_PASSWORD": PASSWORD})
+    settings = load_settings(
+        env={
+            **env,
+            "KAFKA_SASL_PASSWORD": PASSWORD,
+            "KAFKA_SCHEMA_REGISTRY_USERNAME": "reader",
+            "KAFKA_SCHEMA_REGISTRY_PASSWORD": PASSWORD + "-registry",
+        }
+    )
     assert PASSWORD not in repr(settings)
+    assert PASSWORD + "-registry" not in str(settings.rows())
+
+
+# --- the schema registry settings -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("http://localhost:8081", "http://localhost:8081"),
+        ("https://registry.example/apis/ccompat/v7/", "https://registry.example/apis/ccompat/v7"),
+    ],
+)
+def test_registry_url_accepted(env: dict[str, str], raw: str, expected: str) -> None:
+    settings = load_settings(env={**env, "KAFKA_SCHEMA_REGISTRY_URL": raw})
+    assert settings.schema_registry_url == expected
+    assert ("KAFKA_SCHEMA_REGISTRY_URL", expected, "env") in settings.rows()
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ("localhost:8081", "not an http:// or https:// URL"),
+        ("ftp://host", "not an http:// or https:// URL"),
+        ("http://host:99999", "valid port"),
+        ("http://user:secret@host:8081", "must not carry user:password@"),
+    ],
+)
+def test_bad_registry_url_is_exit_2_naming_the_setting(
+    env: dict[str, str], raw: str, problem: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={**env, "KAFKA_SCHEMA_REGISTRY_URL": raw})
+    assert caught.value.exit_code == EXIT_USAGE
+    assert str(caught.value).startswith("KAFKA_SCHEMA_REGISTRY_URL (from env): ")
+    assert problem in str(caught.value)
+    assert "secret" not in str(caught.value)
+
+
+def test_registry_basic_auth_needs_user_and_password(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match=r"KAFKA_SCHEMA_REGISTRY_PASSWORD .*needs both"):
+        load_settings(env={**env, "KAFKA_SCHEMA_REGISTRY_USERNAME": "reader"})
+    with pytest.raises(ConfigError, match="KAFKA_SCHEMA_REGISTRY_USERNAME"):
+        load_settings(env={**env, "KAFKA_SCHEMA_REGISTRY_PASSWORD": "pw"})

@@ -108,3 +108,26 @@ def test_only_the_tracing_backend_imports_opentelemetry():
         if path != allowed and "opentelemetry" in _imported_roots(path)
     )
     assert offenders == [], f"only kafkactl/tracing/otel.py may import opentelemetry: {offenders}"
+
+
+SCHEMA_LIBRARIES = {"fastavro", "jsonschema", "google", "grpc_tools", "avro"}
+
+
+def test_only_the_registry_adapter_imports_the_schema_libraries():
+    adapter = PACKAGE / "kafka" / "schemas"
+    offenders = {
+        str(path.relative_to(PACKAGE.parent)): sorted(_imported_roots(path) & SCHEMA_LIBRARIES)
+        for path in PACKAGE.rglob("*.py")
+        if adapter not in path.parents
+    }
+    assert {name: libs for name, libs in offenders.items() if libs} == {}
+
+
+def test_the_registry_adapter_works_with_either_engine():
+    # It uses confluent-kafka's schema_registry package only, never kafka-python, so schemas
+    # work with --engine kafka-python too (the schemas extra brings confluent-kafka).
+    for path in (PACKAGE / "kafka" / "schemas").rglob("*.py"):
+        roots = _imported_roots(path)
+        assert "kafka" not in roots, path
+    adapter = PACKAGE / "kafka" / "schemas"
+    assert any("confluent_kafka" in _imported_roots(p) for p in adapter.rglob("*.py"))

@@ -1,0 +1,220 @@
+"""The registry client: confluent-kafka's SchemaRegistryClient, its errors mapped to kafkactl's.
+
+RegistryUnreachable (exit 3): no answer after the client's retries, or credentials refused.
+RegistryError (exit 1): the registry answered no (incompatible or invalid schema, unknown
+subject or id), with its own reason.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from typing import Any, TypeVar
+
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient, SchemaRegistryError
+
+from kafkactl.errors import KafkactlError, RegistryError, RegistryUnreachable, SchemaMismatch
+from kafkactl.schemas.model import Field, SchemaKind, SchemaRequest
+
+T = TypeVar("T")
+
+# The client retries a refused connection or a 5xx itself: 3 more tries, 0.2s growing to 2s.
+CLIENT_RETRIES = 3
+REQUEST_TIMEOUT_S = 10.0
+START_HINT = "check KAFKA_SCHEMA_REGISTRY_URL (locally: scripts/schema-registry-local start)"
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, SchemaRegistryError):
+        return f"{exc.error_message} (HTTP {exc.http_status_code})"
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class Registry:
+    """A Confluent-compatible schema registry (kafkactl.schemas.SchemaRegistry)."""
+
+    def __init__(
+        self,
+        url: str,
+        username: str | None = None,
+        password: str | None = None,
+        cafile: str | None = None,
+    ) -> None:
+        self.url = url
+        conf: dict[str, Any] = {
+            "url": url,
+            "timeout": REQUEST_TIMEOUT_S,
+            "max.retries": CLIENT_RETRIES,
+            "retries.wait.ms": 200,
+            "retries.max.wait.ms": 2000,
+        }
+        if username is not None and password is not None:
+            conf["basic.auth.user.info"] = f"{username}:{password}"
+        if cafile is not None:
+            conf["ssl.ca.location"] = cafile
+        self.client = SchemaRegistryClient(conf)
+        self._lock = threading.Lock()
+        self._encoders: dict[tuple[int, str, Field], Any] = {}
+        self._decoder: Any = None
+
+    # --- errors ----------------------------------------------------------------------------
+
+    def unreachable(self, exc: BaseException, doing: str) -> RegistryUnreachable:
+        """The one line for a registry that did not answer (or refused our credentials)."""
+        if isinstance(exc, SchemaRegistryError) and exc.http_status_code in (401, 403):
+            return RegistryUnreachable(
+                f"schema registry at {self.url} refused our credentials while {doing} "
+                f"(HTTP {exc.http_status_code}); check KAFKA_SCHEMA_REGISTRY_USERNAME and "
+                "KAFKA_SCHEMA_REGISTRY_PASSWORD"
+            )
+        return RegistryUnreachable(
+            f"schema registry at {self.url} could not be reached while {doing} "
+            f"({_reason(exc)}, after {CLIENT_RETRIES} retries); {START_HINT}"
+        )
+
+    def mapped(
+        self, exc: SchemaRegistryError, doing: str, subject: str | None = None
+    ) -> KafkactlError:
+        """kafkactl's error for what the registry answered while `doing`."""
+        status, code = exc.http_status_code, exc.error_code
+        if status in (401, 403) or status >= 500 or status < 0:
+            return self.unreachable(exc, doing)
+        if status == 404 and code in (40401, 40402) and subject is not None:
+            return RegistryError(
+                f"subject {subject} has no registered schema at {self.url}; give the schema "
+                "file (--value-schema FILE / --key-schema FILE) to register one"
+            )
+        if status == 404 and code not in (40401, 40402, 40403):
+            return RegistryError(
+                f"{self.url} does not answer like a schema registry while {doing} "
+                f"({_reason(exc)}); {START_HINT} (Apicurio: .../apis/ccompat/v7)"
+            )
+        if status == 409:
+            return RegistryError(
+                f"the schema registry refused the schema for {subject or 'the subject'}: it "
+                f"is not compatible with the registered versions: {exc.error_message}"
+            )
+        if status == 422:
+            return RegistryError(
+                f"the schema registry refused the schema for {subject or 'the subject'} as "
+                f"invalid: {exc.error_message}"
+            )
+        return RegistryError(f"schema registry error while {doing}: {_reason(exc)}")
+
+    @contextmanager
+    def calling(self, doing: str, subject: str | None = None) -> Iterator[None]:
+        """Map what the client raises while `doing` to kafkactl's errors."""
+        try:
+            yield
+        except (KafkactlError, SchemaMismatch, ValueError, TypeError):
+            raise
+        except SchemaRegistryError as exc:
+            raise self.mapped(exc, doing, subject) from None
+        except Exception as exc:  # httpx transport errors: refused, reset, DNS, TLS, timeout
+            raise self.unreachable(exc, doing) from None
+
+    def call(self, doing: str, fn: Callable[[], T], subject: str | None = None) -> T:
+        """`fn()` with the client's errors mapped (see `calling`)."""
+        with self.calling(doing, subject):
+            return fn()
+
+    # --- reads -----------------------------------------------------------------------------
+
+    def subjects(self) -> list[str]:
+        """Every subject registered."""
+        found: list[str] = self.call("listing subjects", self.client.get_subjects)
+        return sorted(found)
+
+    def schema_by_id(self, schema_id: int) -> Any:
+        """The Schema (text, kind) with this id."""
+        return self.call(
+            f"fetching schema id {schema_id}", lambda: self.client.get_schema(schema_id)
+        )
+
+    def latest(self, subject: str) -> Any:
+        """The subject's latest RegisteredSchema (id, version, schema)."""
+        return self.call(
+            f"fetching the latest version of {subject}",
+            lambda: self.client.get_latest_version(subject),
+            subject,
+        )
+
+    def version_of(self, subject: str, schema_id: int) -> int | None:
+        """The version under `subject` of the schema with this id, when it is the latest."""
+        try:
+            latest = self.client.get_latest_version(subject)
+        except Exception:
+            return None
+        return int(latest.version or 0) if latest.schema_id == schema_id else None
+
+    # --- writes ----------------------------------------------------------------------------
+
+    def register(self, subject: str, kind: SchemaKind, text: str) -> int:
+        """Register `text` under `subject` (the registry answers with its id; an identical
+        schema keeps its id)."""
+        schema = Schema(text, kind)
+        result = self.call(
+            f"registering a schema under {subject}",
+            lambda: self.client.register_schema_full_response(subject, schema),
+            subject,
+        )
+        return int(result.schema_id or 0)
+
+    def lookup(self, subject: str, kind: SchemaKind, text: str) -> int:
+        """The id of `text` under `subject` without registering it (--no-register)."""
+        schema = Schema(text, kind)
+        try:
+            return int(self.client.lookup_schema(subject, schema).schema_id or 0)
+        except SchemaRegistryError as exc:
+            if exc.http_status_code == 404:
+                raise RegistryError(
+                    f"the schema is not registered under {subject} (--no-register); "
+                    "drop --no-register to register it, or use --value-subject alone for "
+                    "the latest registered version"
+                ) from None
+            with self.calling(f"looking the schema up under {subject}", subject):
+                raise
+
+    # --- codecs ----------------------------------------------------------------------------
+
+    def encoder(self, request: SchemaRequest, topic: str) -> Any:
+        """An encoder for a produce request (kafkactl.schemas.Encoder)."""
+        from kafkactl.kafka.schemas.codecs import build_encoder
+
+        return build_encoder(self, request, topic)
+
+    def encoder_for_id(self, schema_id: int, topic: str, field: Field) -> Any:
+        """An encoder for the schema with this id (cached); SchemaMismatch for an unknown id."""
+        from kafkactl.kafka.schemas.codecs import encoder_for_schema
+
+        key = (schema_id, topic, field)
+        with self._lock:
+            found = self._encoders.get(key)
+        if found is not None:
+            return found
+        try:
+            schema = self.schema_by_id(schema_id)
+        except RegistryError:
+            raise SchemaMismatch(f"no schema with id {schema_id} at {self.url}") from None
+        encoder = encoder_for_schema(self, schema, schema_id, topic, field)
+        with self._lock:
+            self._encoders[key] = encoder
+        return encoder
+
+    def decoder(self) -> Any:
+        """The decoder of wire-format records (one per registry, thread-safe)."""
+        from kafkactl.kafka.schemas.decoder import RecordDecoder
+
+        with self._lock:
+            if self._decoder is None:
+                self._decoder = RecordDecoder(self)
+            return self._decoder
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        session = getattr(getattr(self.client, "_rest_client", None), "session", None)
+        if session is not None:
+            with suppress(Exception):
+                session.close()
