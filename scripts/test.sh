@@ -43,8 +43,10 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))
 fi
 
 # A schema registry of our own (scripts/schema-registry-local: built once from Maven Central,
-# cached in ~/.cache/kafkactl; in memory) unless KAFKA_SCHEMA_REGISTRY_URL is given.
-if [[ -z "${KAFKA_SCHEMA_REGISTRY_URL:-}" ]]; then
+# cached in ~/.cache/kafkactl; in memory) unless KAFKACTL_TEST_SCHEMA_REGISTRY_URL is given. Only
+# the schema tests use it (they pass it to kafkactl themselves): the rest of the suite runs
+# without a registry, as most users do.
+if [[ -z "${KAFKACTL_TEST_SCHEMA_REGISTRY_URL:-}" ]]; then
   registry_port="$("$venv/bin/python" -c '
 import socket
 s = socket.socket()
@@ -56,8 +58,8 @@ print(s.getsockname()[1])
   export SCHEMA_REGISTRY_LOCAL_DIR
   cleanups+=('scripts/schema-registry-local stop; rm -rf "$SCHEMA_REGISTRY_LOCAL_DIR"')
   scripts/schema-registry-local start
-  KAFKA_SCHEMA_REGISTRY_URL="$(scripts/schema-registry-local url)"
-  export KAFKA_SCHEMA_REGISTRY_URL
+  KAFKACTL_TEST_SCHEMA_REGISTRY_URL="$(scripts/schema-registry-local url)"
+  export KAFKACTL_TEST_SCHEMA_REGISTRY_URL
 fi
 
 "$venv/bin/ruff" check kafkactl tests benchmarks
