@@ -338,8 +338,9 @@ class LocalRegistry:
 @pytest.fixture(scope="session")
 def schema_registry() -> Iterator[LocalRegistry]:
     """The registry the schema tests use: KAFKACTL_TEST_SCHEMA_REGISTRY_URL when it answers
-    (scripts/test.sh starts one; the other tests run without a registry), else one started here with scripts/schema-registry-local (built once
-    from Maven Central, cached) and stopped at the end. Started only when a test asks."""
+    (scripts/test.sh starts one; the other tests run without a registry), else one started
+    here with scripts/schema-registry-local (built once from Maven Central, cached) and stopped
+    at the end. Started only when a test asks."""
     given = os.environ.get("KAFKACTL_TEST_SCHEMA_REGISTRY_URL")
     if given and _registry_answers(given):
         yield LocalRegistry(given.rstrip("/"))

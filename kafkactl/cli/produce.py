@@ -213,7 +213,9 @@ def produce(
         SchemaFlags("value", value_schema, value_subject, value_message),
         SchemaFlags("key", key_schema, key_subject, key_message),
     ]
-    check_produce_flags(schema_flags, fmt)
+    check_produce_flags(
+        schema_flags, fmt, has_key=bool(key_field or key is not None or fmt == "envelope")
+    )
     if no_register and value_schema is None and key_schema is None:
         raise UsageError("--no-register goes with --value-schema/--key-schema FILE")
     if input_file is None or input_file == "-":

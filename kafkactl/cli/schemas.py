@@ -100,9 +100,15 @@ class SchemaFlags:
         return f"--{self.field}-{what}"
 
 
-def check_produce_flags(flags: list[SchemaFlags], fmt: str) -> None:
-    """Flag combinations that cannot work (exit 2) before anything connects."""
+def check_produce_flags(flags: list[SchemaFlags], fmt: str, has_key: bool = True) -> None:
+    """Flag combinations that cannot work (exit 2) before anything connects; `has_key`: the
+    command line gives records a key (--key-field, --key, or an envelope's own key)."""
     for part in flags:
+        if part.wanted and part.field == "key" and not has_key:
+            raise UsageError(
+                f"{part.flag('schema' if part.schema else 'subject')} encodes keys, but the "
+                "records have none: add --key-field FIELD or --key TEXT"
+            )
         if part.message is not None and not (
             part.subject is not None or (part.schema or "").lower().endswith(".proto")
         ):
