@@ -241,7 +241,7 @@ def test_schema_flags_without_a_registry_are_usage_errors(run_cli, topic_name, t
 def test_json_schema_lines_round_trip(
     run_cli, brokers, topic_name, tmp_path, registry_env, schema_registry
 ) -> None:
-    _ok(run_cli("create-topics", topic_name, "--no-retry"))
+    _ok(run_cli("create-topics", topic_name, "--no-retry", "-p", "1"))  # records in line order
     schema = _write(tmp_path, "order.json", ORDER_JSON_SCHEMA)
     docs = [{"id": 1, "item": "a", "tags": ["x"]}, {"id": 2, "item": "b"}]
     bad = [{"id": "1", "item": "a"}, {"id": 3, "item": "c", "colour": "red"}]
