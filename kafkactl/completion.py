@@ -21,6 +21,19 @@ if TYPE_CHECKING:
 COMPLETION_TIMEOUT_S = 2.0
 # Connecting gives up before that, so an unreachable cluster ends the lookup on its own.
 CONNECT_TIMEOUT_S = 1.5
+# A slow cluster (far away, or a loaded machine) may be given more: seconds, 0.1 to 60.
+TIMEOUT_VAR = "KAFKACTL_COMPLETION_TIMEOUT"
+
+
+def completion_timeout(environ: Mapping[str, str]) -> float:
+    """The lookup budget: KAFKACTL_COMPLETION_TIMEOUT seconds when valid, else the default
+    (a TAB has nowhere to report a bad value)."""
+    try:
+        seconds = float(environ.get(TIMEOUT_VAR, ""))
+    except ValueError:
+        return COMPLETION_TIMEOUT_S
+    return seconds if 0.1 <= seconds <= 60 else COMPLETION_TIMEOUT_S
+
 
 NameKind = Literal["topics", "groups"]
 WithAdmin = Callable[["Settings", Callable[["Admin"], list[str]]], list[str]]

@@ -35,16 +35,18 @@ def complete_groups(ctx: typer.Context, incomplete: str) -> list[str]:
 
 
 def _cluster_names(ctx: typer.Context, kind: "NameKind", incomplete: str) -> list[str]:
-    from kafkactl.completion import cluster_names, completion_settings
+    from kafkactl.completion import cluster_names, completion_settings, completion_timeout
 
     if os.environ.get(COMPLETE_VAR):
         _silence_stderr()
     given = _global_options(ctx)
     flags = {"brokers": given.brokers, "connect_timeout": given.connect_timeout}
+    budget = completion_timeout(os.environ)
     return cluster_names(
         kind,
         incomplete,
-        lambda: completion_settings(flags, given.config, given.context),
+        lambda: completion_settings(flags, given.config, given.context, 0.75 * budget),
+        timeout=budget,
     )
 
 

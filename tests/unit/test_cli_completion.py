@@ -22,11 +22,13 @@ def asked(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Each lookup: the kind of names and the settings it would connect with."""
     calls: list[dict[str, Any]] = []
 
-    def settings(flags: dict[str, Any], config: str | None, context: str | None) -> Any:
-        return {"flags": flags, "config": config, "context": context}
+    def settings(
+        flags: dict[str, Any], config: str | None, context: str | None, connect_timeout: float
+    ) -> Any:
+        return {"flags": flags, "config": config, "context": context, "connect": connect_timeout}
 
-    def names(kind: str, incomplete: str, settings: Any, **_: Any) -> list[str]:
-        calls.append({"kind": kind, **settings()})
+    def names(kind: str, incomplete: str, settings: Any, timeout: float) -> list[str]:
+        calls.append({"kind": kind, "timeout": timeout, **settings()})
         return completion.matching(TOPICS if kind == "topics" else GROUPS, incomplete)
 
     monkeypatch.setattr(completion, "completion_settings", settings)
@@ -128,3 +130,11 @@ def test_the_version_flag_prints_nothing_while_completing(
 ) -> None:
     assert complete("--version", "cons") == ["consume"]
     assert capsys.readouterr().out == ""
+
+
+def test_the_lookup_budget_and_its_connect_share_follow_the_environment(asked, monkeypatch):
+    complete("consume", "or")
+    assert (asked[-1]["timeout"], asked[-1]["connect"]) == (2.0, 1.5)
+    monkeypatch.setenv("KAFKACTL_COMPLETION_TIMEOUT", "8")
+    complete("consume", "or")
+    assert (asked[-1]["timeout"], asked[-1]["connect"]) == (8.0, 6.0)

@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from kafkactl.completion import (
+    COMPLETION_TIMEOUT_S,
     CONNECT_TIMEOUT_S,
     cluster_names,
     completion_settings,
+    completion_timeout,
     matching,
     within,
 )
@@ -182,3 +184,22 @@ def test_completion_settings_take_flags_over_the_environment_and_the_config_file
 def test_completion_settings_raise_on_bad_settings_like_a_command() -> None:
     with pytest.raises(ConfigError):
         completion_settings({"connect_timeout": "banana"})
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("5", 5.0),
+        ("0.5", 0.5),
+        (None, COMPLETION_TIMEOUT_S),
+        ("", COMPLETION_TIMEOUT_S),
+        ("abc", COMPLETION_TIMEOUT_S),
+        ("0", COMPLETION_TIMEOUT_S),
+        ("nan", COMPLETION_TIMEOUT_S),
+        ("1e9", COMPLETION_TIMEOUT_S),
+        ("-3", COMPLETION_TIMEOUT_S),
+    ],
+)
+def test_the_lookup_budget_comes_from_the_environment_when_valid(value, expected):
+    environ = {} if value is None else {"KAFKACTL_COMPLETION_TIMEOUT": value}
+    assert completion_timeout(environ) == expected
