@@ -177,3 +177,38 @@ class TierMap:
     def delay_ms(self, n: int) -> int:
         """Delay of tier n in milliseconds."""
         return int(self.settings.retry_delays[n - 1] * 1000)
+
+
+def check_pipeline_names(settings: Settings, group: str, topics: list[str], no_retry: bool) -> None:
+    """The group and every topic consume will use are legal Kafka names (exit 2 otherwise).
+
+    The group and the templates may come from a config file or the environment: checked here,
+    before any client sees a name it could hang on.
+    """
+    from kafkactl.names import check_group, check_topic
+
+    source = settings.sources.get("consumer_group_id", "")
+    try:
+        check_group(group)
+    except UsageError as exc:
+        raise UsageError(f"{exc} [from {source}]" if source else str(exc)) from None
+    for topic in topics:
+        names = [
+            ("dlq_topic_template", "KAFKA_DLQ_TOPIC_TEMPLATE", dlq_topic(settings, topic, group))
+        ]
+        if not no_retry:
+            names += [
+                (
+                    "retry_topic_template",
+                    "KAFKA_RETRY_TOPIC_TEMPLATE",
+                    retry_topic(settings, topic, n, group),
+                )
+                for n in range(1, len(settings.retry_delays) + 1)
+            ]
+        for setting, variable, name in names:
+            try:
+                check_topic(name)
+            except UsageError as exc:
+                where = settings.sources.get(setting, "")
+                origin = f" (from {where})" if where else ""
+                raise UsageError(f"{variable}{origin} makes a bad topic name: {exc}") from None

@@ -184,6 +184,7 @@ def consume(
     from kafkactl.handlers import build_handler, parse_exit_codes
     from kafkactl.names import check_group, check_topic
     from kafkactl.print_formats import print_format
+    from kafkactl.topology import check_pipeline_names
 
     for topic in topics:
         check_topic(topic)
@@ -247,7 +248,7 @@ def consume(
             no_retry,
         )
     else:
-        _check_pipeline_names(settings, settings.consumer_group_id, list(topics), no_retry)
+        check_pipeline_names(settings, settings.consumer_group_id, list(topics), no_retry)
         run = _pipeline(
             settings,
             handler_impl,
@@ -409,44 +410,6 @@ def _run_and_report(
         final_summary(summary.metrics, summary.stopped_by, omit)
     if summary.failure:
         raise KafkactlError(summary.failure)
-
-
-def _check_pipeline_names(
-    settings: Settings, group: str, topics: list[str], no_retry: bool
-) -> None:
-    """The group and every topic consume will use are legal Kafka names (exit 2 otherwise).
-
-    The group and the templates may come from a config file or the environment: checked here,
-    before any client sees a name it could hang on.
-    """
-    from kafkactl.names import check_group, check_topic
-    from kafkactl.topology import dlq_topic, retry_topic
-
-    source = settings.sources.get("consumer_group_id", "")
-    try:
-        check_group(group)
-    except UsageError as exc:
-        raise UsageError(f"{exc} [from {source}]" if source else str(exc)) from None
-    for topic in topics:
-        names = [
-            ("dlq_topic_template", "KAFKA_DLQ_TOPIC_TEMPLATE", dlq_topic(settings, topic, group))
-        ]
-        if not no_retry:
-            names += [
-                (
-                    "retry_topic_template",
-                    "KAFKA_RETRY_TOPIC_TEMPLATE",
-                    retry_topic(settings, topic, n, group),
-                )
-                for n in range(1, len(settings.retry_delays) + 1)
-            ]
-        for setting, variable, name in names:
-            try:
-                check_topic(name)
-            except UsageError as exc:
-                where = settings.sources.get(setting, "")
-                origin = f" (from {where})" if where else ""
-                raise UsageError(f"{variable}{origin} makes a bad topic name: {exc}") from None
 
 
 def register(app: typer.Typer) -> None:

@@ -11,6 +11,7 @@ from kafkactl.errors import UsageError
 from kafkactl.topology import (
     NamedRole,
     TopicPlan,
+    check_pipeline_names,
     default_message_id,
     dlq_topic,
     pipeline_of,
@@ -130,3 +131,17 @@ def test_pipeline_topics_with_and_without_group_and_tiers() -> None:
 def test_identity_rules() -> None:
     assert replay_group("orders.g.dlq") == "kafkactl-replay.orders.g.dlq"
     assert default_message_id("orders", 2, 17) == "orders-2-17"
+
+
+# --- every name a pipeline will use is a legal Kafka name -----------------------------------
+
+
+def test_pipeline_names_from_a_bad_template_name_the_variable(env: dict[str, str]) -> None:
+    env["KAFKA_RETRY_TOPIC_TEMPLATE"] = "{topic} retry {n}"
+    s = load_settings(env=env)
+    check_pipeline_names(s, "billing", ["orders"], no_retry=True)  # no tiers: not used
+    with pytest.raises(UsageError) as caught:
+        check_pipeline_names(s, "billing", ["orders"], no_retry=False)
+    assert str(caught.value).startswith(
+        "KAFKA_RETRY_TOPIC_TEMPLATE (from env) makes a bad topic name: "
+    )
