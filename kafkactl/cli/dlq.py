@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from kafkactl.cli.context import settings_for
-from kafkactl.cli.options import DlqTopicArg, GroupOpt, JsonOpt, QuietOpt, int_flag
+from kafkactl.cli.options import DlqTopicArg, GroupOpt, JsonOpt, QuietOpt, int_flag, time_window
 from kafkactl.errors import UsageError
 
 dlq_app = typer.Typer(
@@ -86,7 +86,7 @@ def summary_cmd(
         check_group(group, "--group")
     if by not in BY_CHOICES:
         raise UsageError(f"--by {by!r} is not a grouping; use " + ", ".join(BY_CHOICES))
-    since_ms, until_ms = _times(since, until)
+    since_ms, until_ms = time_window(since, until)
     int_flag("--max-replays", max_replays, 1, INT32_MAX)
     int_flag("--top", top, 1, 1000)
     if json_out:
@@ -105,22 +105,6 @@ def summary_cmd(
     if result.interrupted:
         render.error("interrupted: the summary covers only what was read")
         raise typer.Exit(EXIT_INTERRUPTED)
-
-
-def _times(since: str | None, until: str | None) -> tuple[int | None, int | None]:
-    """--since/--until as epoch ms, parsed like replay-dlq's; a bad time is a usage error."""
-    from kafkactl.units import parse_time_ms
-
-    times: dict[str, int | None] = {}
-    for flag, text in (("--since", since), ("--until", until)):
-        try:
-            times[flag] = None if text is None else parse_time_ms(text)
-        except ValueError as exc:
-            raise UsageError(f"{flag}: {exc}") from None
-    since_ms, until_ms = times["--since"], times["--until"]
-    if since_ms is not None and until_ms is not None and since_ms >= until_ms:
-        raise UsageError("--since must be before --until")
-    return since_ms, until_ms
 
 
 def register(app: typer.Typer) -> None:

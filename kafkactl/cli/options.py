@@ -96,3 +96,20 @@ def naming_flags(flags: Mapping[str, str]) -> Iterator[None]:
         yield
     except OptionError as exc:
         raise exc.worded(flags.get(exc.option, exc.option)) from None
+
+
+def time_window(since: str | None, until: str | None) -> tuple[int | None, int | None]:
+    """--since/--until as epoch ms (dlq summary and replay-dlq read them alike); a bad time
+    or an empty window is a usage error."""
+    from kafkactl.units import parse_time_ms
+
+    times: dict[str, int | None] = {}
+    for flag, text in (("--since", since), ("--until", until)):
+        try:
+            times[flag] = None if text is None else parse_time_ms(text)
+        except ValueError as exc:
+            raise UsageError(f"{flag}: {exc}") from None
+    since_ms, until_ms = times["--since"], times["--until"]
+    if since_ms is not None and until_ms is not None and since_ms >= until_ms:
+        raise UsageError("--since must be before --until")
+    return since_ms, until_ms

@@ -391,18 +391,10 @@ def _filters(
     error_class: list[str] | None,
 ) -> Filters:
     """The record filters from the flags; a bad time is a usage error."""
+    from kafkactl.cli.options import time_window
     from kafkactl.replay import Filters
-    from kafkactl.units import parse_time_ms
 
-    times: dict[str, int | None] = {}
-    for flag, text in (("--since", since), ("--until", until)):
-        try:
-            times[flag] = None if text is None else parse_time_ms(text)
-        except ValueError as exc:
-            raise UsageError(f"{flag}: {exc}") from None
-    since_ms, until_ms = times["--since"], times["--until"]
-    if since_ms is not None and until_ms is not None and since_ms >= until_ms:
-        raise UsageError("--since must be before --until")
+    since_ms, until_ms = time_window(since, until)
     if any(not text for text in error_contains or ()):
         raise UsageError("--error-contains needs some text")
     return Filters(

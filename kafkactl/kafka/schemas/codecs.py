@@ -53,6 +53,30 @@ class SchemaEncoder:
 # --- Avro ---------------------------------------------------------------------------------
 
 
+def _serializing(
+    registry: Registry,
+    subject: str,
+    serialize: Callable[[], Any],
+    reason: Callable[[Exception], str],
+) -> bytes:
+    """Run one serializer call, its failures mapped once for every kind: the registry's own
+    errors and an unreachable registry stop the run; anything else is this document's fault
+    (an invalid line, with `reason`)."""
+    try:
+        data = serialize()
+    except KafkactlError:
+        raise
+    except SchemaRegistryError as exc:
+        raise registry.mapped(exc, f"encoding for {subject}", subject) from None
+    except Exception as exc:
+        if is_transport(exc):
+            raise registry.unreachable(exc, f"encoding for {subject}") from None
+        raise SchemaMismatch(reason(exc)) from None
+    if data is None:
+        raise SchemaMismatch("null is not a document of this schema")
+    return bytes(data)
+
+
 def _avro_reason(exc: Exception) -> str:
     """fastavro's validation errors as one line."""
     from fastavro.validation import ValidationError
@@ -87,23 +111,14 @@ def _avro_encoder(
     serializer = AvroSerializer(client, schema_arg, conf=conf)
     ctx = _context(topic, field)
 
+    def checked(document: Any) -> Any:
+        # fastavro's writer truncates 1.5 to an int and wraps numbers too big for their
+        # type; validating first makes those invalid lines, not silently wrong records.
+        validate(document, parsed, raise_errors=True)
+        return serializer(document, ctx)
+
     def encode(document: Any) -> bytes:
-        try:
-            # fastavro's writer truncates 1.5 to an int and wraps numbers too big for their
-            # type; validating first makes those invalid lines, not silently wrong records.
-            validate(document, parsed, raise_errors=True)
-            data = serializer(document, ctx)
-        except KafkactlError:
-            raise
-        except SchemaRegistryError as exc:
-            raise registry.mapped(exc, f"encoding for {subject}", subject) from None
-        except Exception as exc:
-            if is_transport(exc):
-                raise registry.unreachable(exc, f"encoding for {subject}") from None
-            raise SchemaMismatch(_avro_reason(exc)) from None
-        if data is None:
-            raise SchemaMismatch("null is not a document of this schema")
-        return bytes(data)
+        return _serializing(registry, subject, lambda: checked(document), _avro_reason)
 
     return encode
 
@@ -147,19 +162,12 @@ def _json_encoder(
     ctx = _context(topic, field)
 
     def encode(document: Any) -> bytes:
-        try:
-            data = serializer(document, ctx)
-        except KafkactlError:
-            raise
-        except SchemaRegistryError as exc:
-            raise registry.mapped(exc, f"encoding for {subject}", subject) from None
-        except Exception as exc:
-            if is_transport(exc):
-                raise registry.unreachable(exc, f"encoding for {subject}") from None
-            raise SchemaMismatch(_json_reason(exc, text, document)) from None
-        if data is None:
-            raise SchemaMismatch("null is not a document of this schema")
-        return bytes(data)
+        return _serializing(
+            registry,
+            subject,
+            lambda: serializer(document, ctx),
+            lambda exc: _json_reason(exc, text, document),
+        )
 
     return encode
 
@@ -209,16 +217,12 @@ def _protobuf_encoder(
             message = json_format.ParseDict(document, cls())
         except Exception as exc:
             raise SchemaMismatch(str(exc) or type(exc).__name__) from None
-        try:
-            return bytes(serialize(message, ctx))
-        except KafkactlError:
-            raise
-        except SchemaRegistryError as exc:
-            raise registry.mapped(exc, f"encoding for {subject}", subject) from None
-        except Exception as exc:
-            if is_transport(exc):
-                raise registry.unreachable(exc, f"encoding for {subject}") from None
-            raise SchemaMismatch(str(exc) or type(exc).__name__) from None
+        return _serializing(
+            registry,
+            subject,
+            lambda: serialize(message, ctx),
+            lambda exc: str(exc) or type(exc).__name__,
+        )
 
     return encode
 
