@@ -9,10 +9,13 @@ from tests.integration.kafka_helpers import RUNNING
 
 
 def pytest_collection_modifyitems(items):
-    """Everything under tests/integration talks to the real broker."""
+    """Everything under tests/integration talks to the real broker; a test that restarts the
+    shared broker runs alone (scripts/test.sh runs `restarts_broker` after the parallel run)."""
     for item in items:
         if "/integration/" in str(item.fspath):
             item.add_marker(pytest.mark.integration)
+        if "restartable_broker" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.restarts_broker)
 
 
 @pytest.fixture
