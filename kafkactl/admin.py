@@ -6,14 +6,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from kafkactl.kafka import TopicPartition
-from kafkactl.kafka.admin import (
-    BROKER_DEFAULT_MAX_MESSAGE_BYTES,
-    MAX_MESSAGE_BYTES,
-    PIPELINE_HEADROOM_BYTES,
-    TOPIC_ALREADY_EXISTS,
-    Admin,
-    TopicAnswer,
-)
+from kafkactl.kafka.admin import TOPIC_ALREADY_EXISTS, Admin, TopicAnswer
+from kafkactl.topics import copy_configs, pipeline_configs, pipeline_risks
 from kafkactl.topology import TopicPlan
 
 CreateStatus = Literal["created", "exists", "failed"]
@@ -29,6 +23,8 @@ class TopicResult:
     partitions: int | None = None
     replication: int | None = None
     detail: str | None = None
+    # what in an existing tier's or DLQ's configs can delete dead letters early
+    risks: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -83,8 +79,10 @@ def create_topics(
 ) -> list[TopicResult]:
     """Create each planned topic; one that exists is `exists` (with a note if partitions differ).
 
-    Main topics first; then retry tiers and DLQs, each with its main topic's max.message.bytes
-    plus room for the failure headers (a record the main topic took always fits as a copy).
+    Main topics first, with `configs`; then retry tiers and DLQs with the pipeline's own
+    (topics.copy_configs: delete policy, the main topic's retention and max.message.bytes plus
+    room for the failure headers). An existing tier or DLQ that can lose records early says so
+    in `risks`.
     """
     configs = dict(configs or {})
     plans = list({p.name: p for p in plans}.values())
@@ -92,19 +90,15 @@ def create_topics(
     copies = [p for p in plans if p.main is not None]
     answers = admin.create_topics([p.name for p in mains], partitions, replication, configs)
     if copies:
-        limits = pipeline_limits(admin, sorted({p.main for p in copies if p.main}), configs)
-        per_topic = {
-            p.name: {MAX_MESSAGE_BYTES: str(limits[p.main] + PIPELINE_HEADROOM_BYTES)}
-            for p in copies
-            if p.main
-        }
+        known = pipeline_configs(admin, [p.main for p in copies if p.main])
+        per_topic = {p.name: copy_configs(configs, known.get(p.main, {})) for p in copies if p.main}
         answers += admin.create_topics(
-            [p.name for p in copies], partitions, replication, configs, per_topic
+            [p.name for p in copies], partitions, replication, {}, per_topic
         )
     by_name = {a.name: a for a in answers}
-    existing = describe_topics(
-        admin, [a.name for a in answers if a.error_code == TOPIC_ALREADY_EXISTS]
-    )
+    exists = {a.name for a in answers if a.error_code == TOPIC_ALREADY_EXISTS}
+    existing = describe_topics(admin, sorted(exists))
+    risks = pipeline_risks(admin, [p for p in copies if p.name in exists])
     results = []
     for plan in plans:
         answer = by_name.get(plan.name) or TopicAnswer(
@@ -121,21 +115,11 @@ def create_topics(
             detail = None
             if have is not None and have != partitions:
                 detail = f"has {have} partitions, not the {partitions} asked for"
-            results.append(TopicResult(plan.name, plan.role, "exists", have, rf, detail))
+            found = risks.get(plan.name, [])
+            results.append(TopicResult(plan.name, plan.role, "exists", have, rf, detail, found))
         else:
             results.append(TopicResult(plan.name, plan.role, "failed", detail=answer.error_message))
     return results
-
-
-def pipeline_limits(admin: Admin, mains: list[str], configs: dict[str, str]) -> dict[str, int]:
-    """max.message.bytes of each main topic: as the broker has it, else as asked, else default."""
-    try:
-        known = admin.max_message_bytes(mains)
-    except Exception:  # an older broker or no DescribeConfigs permission: assume the default
-        known = {}
-    asked = configs.get(MAX_MESSAGE_BYTES, "")
-    fallback = int(asked) if asked.isdigit() else BROKER_DEFAULT_MAX_MESSAGE_BYTES
-    return {m: known.get(m, fallback) for m in mains}
 
 
 def end_offsets(admin: Admin, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:

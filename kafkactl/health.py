@@ -13,6 +13,7 @@ from kafkactl.errors import KafkactlError
 from kafkactl.kafka import TopicPartition
 from kafkactl.kafka.admin import Admin
 from kafkactl.schemas.model import Field, SchemaRegistry, subject_for
+from kafkactl.topics import pipeline_risks
 from kafkactl.topology import TopicPlan, pipeline_topics, replay_group
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ TopicStatus = Literal["ok", "missing", "leaderless", "under-replicated"]
 # unknown: no committed offset anywhere and no members (a typo, or a group that never committed).
 GroupStatus = Literal["ok", "unknown"]
 # unhealthy: missing topics or leaderless partitions; degraded: lag, dead letters, ISR, an
-# unknown group, a schema registry that does not answer.
+# unknown group, a schema registry that does not answer, a compacted or short-lived tier or DLQ.
 Verdict = Literal["healthy", "degraded", "unhealthy"]
 
 
@@ -49,6 +50,8 @@ class TopicCheck:
     partitions: int = 0
     leaderless: list[int] = field(default_factory=list)
     under_replicated: list[int] = field(default_factory=list)
+    # what in a retry tier's or DLQ's configs deletes records early (compaction, retention)
+    risks: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -146,8 +149,10 @@ def check(
         for plan in pipeline_topics(settings, topic, group, with_retry=not query.no_retry)
     ]
     described = kadmin.describe_topics(admin, [p.name for p in plans])
+    risks = pipeline_risks(admin, [p for p in plans if described[p.name].exists])
     for plan in plans:
         report.topics.append(_topic_check(plan, described[plan.name]))
+        report.topics[-1].risks = risks.get(plan.name, [])
     if query.group:
         report.groups.append(_group_check(admin, settings, query, described, top_error))
     if registry is not None:
@@ -247,6 +252,7 @@ def verdict(report: HealthReport, max_lag: int | None) -> tuple[Verdict, list[st
             bad.append(f"{t.name} partitions {_ids(t.leaderless)} have no leader")
         elif t.status == "under-replicated":
             degraded.append(f"{t.name} partitions {_ids(t.under_replicated)} are under-replicated")
+        degraded.extend(f"{t.role} topic {t.name} {risk}" for risk in t.risks)
     registry = report.registry
     if registry is not None and not registry.reachable:
         degraded.append(registry.error or f"schema registry at {registry.url} does not answer")

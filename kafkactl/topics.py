@@ -1,4 +1,5 @@
-"""Topics as an operator sees them: list with sizes and pipeline roles, describe one in full."""
+"""Topics as an operator sees them: list with sizes and pipeline roles, describe one in full;
+and the configs a retry tier or DLQ must have so that no dead letter is deleted early."""
 
 from __future__ import annotations
 
@@ -7,8 +8,36 @@ from typing import Any, Protocol
 
 from kafkactl.config import Settings
 from kafkactl.errors import UsageError
+from kafkactl.kafka.admin import (
+    BROKER_DEFAULT_MAX_MESSAGE_BYTES,
+    MAX_MESSAGE_BYTES,
+    PIPELINE_HEADROOM_BYTES,
+    TopicConfig,
+)
 from kafkactl.kafka.ports import TopicPartition
-from kafkactl.topology import role_of
+from kafkactl.topology import TopicPlan, role_of
+
+CLEANUP_POLICY = "cleanup.policy"
+RETENTION_KEYS = ("retention.ms", "retention.bytes")
+# What decides when a record is deleted, or how big it may be: a retry tier or DLQ never takes
+# these from `create-topics -c` (compaction keeps only the last record of a key, and a
+# tombstone removes every earlier one; a shorter retention drops dead letters before anyone
+# looked at them). Tiers and DLQs get the pipeline's own values instead (copy_configs).
+LIFECYCLE_KEYS = frozenset(
+    {
+        CLEANUP_POLICY,
+        *RETENTION_KEYS,
+        "delete.retention.ms",
+        "min.compaction.lag.ms",
+        "max.compaction.lag.ms",
+        "min.cleanable.dirty.ratio",
+        "local.retention.ms",
+        "local.retention.bytes",
+        MAX_MESSAGE_BYTES,
+    }
+)
+PIPELINE_KEYS = [CLEANUP_POLICY, *RETENTION_KEYS, MAX_MESSAGE_BYTES]
+Configs = dict[str, dict[str, TopicConfig]]
 
 
 class TopicAdmin(Protocol):
@@ -20,6 +49,12 @@ class TopicAdmin(Protocol):
         self, partitions: list[TopicPartition], latest: bool
     ) -> dict[TopicPartition, int]: ...
     def topic_configs(self, name: str) -> dict[str, str]: ...
+
+
+class ConfigAdmin(Protocol):
+    """What the pipeline config checks need from the admin port."""
+
+    def effective_configs(self, names: list[str], keys: list[str]) -> Configs: ...
 
 
 @dataclass
@@ -125,3 +160,79 @@ def describe_topic(admin: TopicAdmin, settings: Settings, name: str) -> TopicDet
         )
     detail.configs = dict(sorted(admin.topic_configs(name).items()))
     return detail
+
+
+def pipeline_configs(admin: ConfigAdmin, names: list[str]) -> Configs:
+    """Delete policy, retention and size limit of each existing topic in `names`; {} when the
+    broker will not say (an older broker, or no DescribeConfigs permission)."""
+    if not names:
+        return {}
+    try:
+        return admin.effective_configs(sorted(set(names)), PIPELINE_KEYS)
+    except Exception:  # the checks are advice: without the configs there is nothing to compare
+        return {}
+
+
+def copy_configs(asked: dict[str, str], main: dict[str, TopicConfig]) -> dict[str, str]:
+    """The configs of a new retry tier or DLQ of `main` (its effective configs, {} if unknown):
+    `asked` (-c) without LIFECYCLE_KEYS, delete policy, the main topic's own retention (or the
+    asked one when the main's configs are unknown), its max.message.bytes plus header room."""
+    out = {k: v for k, v in asked.items() if k not in LIFECYCLE_KEYS}
+    out[CLEANUP_POLICY] = "delete"
+    for key in RETENTION_KEYS:
+        found = main.get(key)
+        if found is None and key in asked:
+            out[key] = asked[key]
+        elif found is not None and found.overridden and found.value is not None:
+            out[key] = found.value
+    limit = _value(main, MAX_MESSAGE_BYTES) or asked.get(MAX_MESSAGE_BYTES, "")
+    base = int(limit) if limit.isdigit() else BROKER_DEFAULT_MAX_MESSAGE_BYTES
+    out[MAX_MESSAGE_BYTES] = str(base + PIPELINE_HEADROOM_BYTES)
+    return out
+
+
+def pipeline_risks(admin: ConfigAdmin, plans: list[TopicPlan]) -> dict[str, list[str]]:
+    """Per existing retry tier or DLQ in `plans`: each setting that can delete its records
+    before its main topic's (compaction, a shorter retention), as one sentence."""
+    copies = [p for p in plans if p.main is not None]
+    found = pipeline_configs(admin, [p.name for p in copies] + [p.main for p in copies if p.main])
+    risks: dict[str, list[str]] = {}
+    for plan in copies:
+        if plan.name in found and plan.main:
+            said = copy_risks(found[plan.name], found.get(plan.main, {}), plan.main)
+            if said:
+                risks[plan.name] = said
+    return risks
+
+
+def copy_risks(copy: dict[str, TopicConfig], main: dict[str, TopicConfig], name: str) -> list[str]:
+    """What in a tier's or DLQ's configs deletes records early, compared with main topic `name`."""
+    risks = []
+    policy = _value(copy, CLEANUP_POLICY) or ""
+    if "compact" in policy:
+        risks.append(
+            f"has cleanup.policy={policy}: compaction deletes every earlier record of a key "
+            "(and a tombstone all of them); set cleanup.policy=delete on it"
+        )
+    for key in RETENTION_KEYS:
+        mine, theirs = _value(copy, key), _value(main, key)
+        if _keeps_less(mine, theirs):
+            risks.append(
+                f"has {key}={mine}, shorter than {name}'s {theirs}: records are deleted "
+                f"before the main topic's; set {key}={theirs} (or more) on it"
+            )
+    return risks
+
+
+def _value(configs: dict[str, TopicConfig], key: str) -> str | None:
+    found = configs.get(key)
+    return found.value if found is not None else None
+
+
+def _keeps_less(mine: str | None, theirs: str | None) -> bool:
+    """Retention `mine` keeps less than `theirs` (a negative value: no limit)."""
+    try:
+        a, b = int(mine or ""), int(theirs or "")
+    except ValueError:
+        return False
+    return a >= 0 and (b < 0 or a < b)

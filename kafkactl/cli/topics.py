@@ -43,8 +43,12 @@ def create_topics(
     """Create topics and, with --group, the group's retry tiers (unless --no-retry) and DLQ.
 
     A topic that already exists is reported as `exists`, not as an error, so this is safe to
-    run again. Exit 1 if any topic could not be created, 2 for bad flags or names, 3 when
-    Kafka cannot be reached, 130 when a signal stopped it.
+    run again. --config applies to the named topics; retry tiers and the DLQ always get the
+    delete policy, the main topic's retention and room for the failure headers (an existing
+    one that is compacted or keeps less than its main topic is reported as a risk).
+
+    Exit 1 if any topic could not be created, 2 for bad flags or names, 3 when Kafka cannot be
+    reached, 130 when a signal stopped it.
 
     Examples:
 
@@ -90,8 +94,9 @@ def create_topics(
     finally:
         client.close()
     for result in results:
-        if result.status == "exists" and result.detail:
-            render.warning(f"topic {result.name} {result.detail}")
+        if result.status == "exists":
+            for note in ([result.detail] if result.detail else []) + result.risks:
+                render.warning(f"topic {result.name} {note}")
     if json_out:
         render.print_json({"topics": [r.as_dict() for r in results]})
     elif not quiet or any(r.status == "failed" for r in results):

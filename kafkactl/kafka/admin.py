@@ -26,6 +26,8 @@ PIPELINE_HEADROOM_BYTES = 64 * 1024
 # which are below the broker's own default plus any header.
 PRODUCER_MAX_REQUEST_BYTES = 16 * 1024 * 1024 + PIPELINE_HEADROOM_BYTES
 MAX_MESSAGE_BYTES = "max.message.bytes"
+# Where describe_configs says a value comes from when the topic itself sets it.
+TOPIC_CONFIG_SOURCES = frozenset({"DYNAMIC_TOPIC_CONFIG", "TOPIC_CONFIG"})
 
 
 class Committed(NamedTuple):
@@ -33,6 +35,13 @@ class Committed(NamedTuple):
 
     offset: int
     metadata: str
+
+
+class TopicConfig(NamedTuple):
+    """A topic's effective config value, and whether the topic sets it (else: broker default)."""
+
+    value: str | None
+    overridden: bool
 
 
 class TopicAnswer(NamedTuple):
@@ -126,20 +135,36 @@ class Admin:
 
     def max_message_bytes(self, names: list[str]) -> dict[str, int]:
         """Each existing topic's effective max.message.bytes (missing topics are left out)."""
+        found = self.effective_configs(names, [MAX_MESSAGE_BYTES])
+        out: dict[str, int] = {}
+        for name, configs in found.items():
+            value = configs.get(MAX_MESSAGE_BYTES)
+            if value is not None and value.value is not None and value.value.isdigit():
+                out[name] = int(value.value)
+        return out
+
+    def effective_configs(
+        self, names: list[str], keys: list[str]
+    ) -> dict[str, dict[str, TopicConfig]]:
+        """The effective value of `keys` for each existing topic, defaults included."""
         from kafka.admin import ConfigResource, ConfigResourceType
 
         if not names:
             return {}
         resources = [
-            ConfigResource(ConfigResourceType.TOPIC, n, [MAX_MESSAGE_BYTES])
-            for n in dict.fromkeys(names)
+            ConfigResource(ConfigResourceType.TOPIC, n, list(keys)) for n in dict.fromkeys(names)
         ]
         answer = self._client.describe_configs(resources, config_filter="all")
-        out: dict[str, int] = {}
+        out: dict[str, dict[str, TopicConfig]] = {}
         for name, entries in (answer.get("topic") or {}).items():
-            value = (entries or {}).get(MAX_MESSAGE_BYTES, {}).get("value")
-            if value is not None and str(value).isdigit():
-                out[name] = int(value)
+            out[name] = {
+                str(key): TopicConfig(
+                    None if entry.get("value") is None else str(entry["value"]),
+                    entry.get("config_source") in TOPIC_CONFIG_SOURCES,
+                )
+                for key, entry in (entries or {}).items()
+                if isinstance(entry, dict)
+            }
         return out
 
     def list_offsets(self, partitions: list[TopicPartition], latest: bool) -> dict[Any, int]:

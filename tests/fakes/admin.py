@@ -13,6 +13,7 @@ from kafkactl.kafka.admin import (
     GroupListing,
     GroupState,
     TopicAnswer,
+    TopicConfig,
 )
 from kafkactl.kafka.ports import TopicPartition
 from tests.fakes.cluster import FakeBrokerError, FakeCluster
@@ -78,6 +79,7 @@ class FakeAdmin(Admin):
             if self.cluster.create_topic(name, partitions):
                 if limit is not None:
                     self.cluster.max_message_bytes[name] = int(limit)
+                self.cluster.topic_configs[name] = dict(config)
                 answers.append(TopicAnswer(name, 0, None, partitions, replication))
             else:
                 message = "TopicAlreadyExistsError"
@@ -92,6 +94,27 @@ class FakeAdmin(Admin):
             for n in names
             if self.cluster.partitions(n)
         }
+
+    def effective_configs(
+        self, names: list[str], keys: list[str]
+    ) -> dict[str, dict[str, TopicConfig]]:
+        """`keys` of each existing topic as set on it (overridden), else the broker's default."""
+        self._call("effective_configs")
+        defaults = {"cleanup.policy": "delete", "retention.ms": "604800000"}
+        defaults["retention.bytes"] = "-1"
+        defaults[MAX_MESSAGE_BYTES] = str(BROKER_DEFAULT_MAX_MESSAGE_BYTES)
+        out: dict[str, dict[str, TopicConfig]] = {}
+        for name in names:
+            if not self.cluster.partitions(name):
+                continue
+            mine = dict(self.cluster.topic_configs.get(name, {}))
+            if name in self.cluster.max_message_bytes:
+                mine[MAX_MESSAGE_BYTES] = str(self.cluster.max_message_bytes[name])
+            out[name] = {
+                k: TopicConfig(mine[k], True) if k in mine else TopicConfig(defaults.get(k), False)
+                for k in keys
+            }
+        return out
 
     def list_offsets(self, partitions: list[TopicPartition], latest: bool) -> dict[Any, int]:
         """The end (latest) or first retained offset of each partition."""

@@ -60,6 +60,8 @@ class FakeCluster:
         self.admins: list[FakeAdmin] = []
         # topic -> max.message.bytes, enforced on produce (unset: no limit)
         self.max_message_bytes: dict[str, int] = {}
+        # topic -> the configs it was created with or a test set (cleanup.policy, retention.ms)
+        self.topic_configs: dict[str, dict[str, str]] = {}
         # group -> its members as a group description lists them (set by tests; none by default)
         self.members: dict[str, list[GroupMember]] = {}
 

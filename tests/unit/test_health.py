@@ -266,3 +266,27 @@ def test_reasons_write_large_counts_with_thousands_separators(cluster: FakeClust
 
     over = _check(cluster, group=GROUP, max_lag=1_000)
     assert over.reasons == [f"group {GROUP} lag 1,202 is over 1,000"]
+
+
+def test_a_compacted_dlq_or_a_short_lived_tier_is_degraded(cluster: FakeCluster) -> None:
+    cluster.topic_configs[DLQ] = {"cleanup.policy": "compact,delete", "retention.ms": "-1"}
+    cluster.topic_configs["orders"] = {"retention.ms": "-1"}
+    cluster.topic_configs[TIER1] = {"retention.ms": "86400000"}
+    cluster.topic_configs[TIER2] = {"retention.ms": "-1"}
+
+    report = _check(cluster, group=GROUP)
+
+    assert report.verdict == "degraded"
+    assert [r for r in report.reasons if "cleanup.policy=compact,delete" in r] == [
+        f"dlq topic {DLQ} has cleanup.policy=compact,delete: compaction deletes every earlier "
+        "record of a key (and a tombstone all of them); set cleanup.policy=delete on it"
+    ]
+    (short,) = [r for r in report.reasons if "retention.ms" in r]
+    assert short.startswith(f"retry 1 topic {TIER1} has retention.ms=86400000, shorter than ")
+    assert [t.name for t in report.topics if t.risks] == [TIER1, DLQ]
+
+
+def test_the_main_topic_may_be_compacted(cluster: FakeCluster) -> None:
+    cluster.topic_configs["orders"] = {"cleanup.policy": "compact"}
+
+    assert _check(cluster, group=GROUP).verdict == "healthy"
