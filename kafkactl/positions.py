@@ -65,21 +65,23 @@ def parse_position(
     `-15m`, or epoch milliseconds written `@1767225600000` (kcat's `s@` idea), so an offset
     and a time can never be confused.
     """
-    from kafkactl.units import parse_time_ms
+    from kafkactl.units import TimeOutOfRange, ascii_digits, parse_time_ms
 
     raw = text.strip()
     position: Position
     if raw.lower() in _WORDS:
         position = Position(_WORDS[raw.lower()])
-    elif raw.isdigit():
+    elif ascii_digits(raw):
         position = Position("offset", _bounded(flag, int(raw)))
-    elif raw.startswith("-") and raw[1:].isdigit():
+    elif raw.startswith("-") and ascii_digits(raw[1:]):
         position = Position("last", _bounded(flag, int(raw[1:])))
-    elif raw.startswith("@") and raw[1:].isdigit():
+    elif raw.startswith("@") and ascii_digits(raw[1:]):
         position = Position("time", _bounded(flag, int(raw[1:])))
     else:
         try:
             position = Position("time", parse_time_ms(raw, now_ms))
+        except TimeOutOfRange as exc:
+            raise UsageError(f"{flag}: {exc}") from None
         except ValueError:
             raise UsageError(f"{flag}: {_expected(text, allowed)}") from None
     if position.kind not in allowed:
@@ -103,4 +105,5 @@ _FORMS: dict[PositionKind, str] = {
 
 
 def _expected(text: str, allowed: tuple[PositionKind, ...]) -> str:
-    return f"{text!r} is not a position; use " + ", ".join(_FORMS[k] for k in allowed)
+    ascii_only = "" if text.isascii() else " (digits must be ASCII 0-9)"
+    return f"{text!r} is not a position{ascii_only}; use " + ", ".join(_FORMS[k] for k in allowed)

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h|d)?\s*$", re.IGNORECASE)
 INT64_MAX = 2**63 - 1
+# Times are epoch milliseconds 0 (1970-01-01T00:00:00Z) to Kafka's last timestamp (int64).
+TIME_RANGE = "1970-01-01T00:00:00Z (epoch ms 0) to epoch ms 9223372036854775807"
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
@@ -42,17 +44,38 @@ def parse_durations(text: str) -> list[float]:
     return [parse_duration(p) for p in parts]
 
 
+class TimeOutOfRange(ValueError):
+    """A well-formed time outside what Kafka can store (before 1970, past int64 ms)."""
+
+
+def ascii_digits(text: str) -> bool:
+    """True when `text` is one or more ASCII digits (str.isdigit also takes `١٢` or `²`)."""
+    return text.isascii() and text.isdigit()
+
+
 def parse_time_ms(text: str, now_ms: int | None = None) -> int:
-    """Epoch milliseconds from ISO-8601, epoch milliseconds, or a relative `-15m` (before now)."""
+    """Epoch milliseconds from ISO-8601, epoch milliseconds, or a relative `-15m` (before now);
+    TimeOutOfRange for a time before 1970 or past Kafka's last timestamp."""
     raw = str(text).strip()
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    if not raw.isascii():
+        raise ValueError(
+            f"{text!r} is not a time: use ASCII digits (ISO-8601 like 2026-01-31T12:00:00Z, "
+            "epoch milliseconds, or a relative time like -15m)"
+        )
     if raw.startswith("-") and not raw[1:].isdigit():
-        return now_ms - round(parse_duration(raw[1:]) * 1000)
-    if raw.isascii() and raw.isdigit():
+        value = now_ms - round(parse_duration(raw[1:]) * 1000)
+    elif raw.isdigit():
         value = int(raw)
-        if value > INT64_MAX:
-            raise ValueError(f"{text!r} is past Kafka's last timestamp (epoch ms, int64)")
-        return value
+    else:
+        value = _iso_time_ms(text, raw)
+    if not 0 <= value <= INT64_MAX:
+        when = "before 1970" if value < 0 else "past Kafka's last timestamp (epoch ms, int64)"
+        raise TimeOutOfRange(f"{text!r} is {when}; times run from {TIME_RANGE}")
+    return value
+
+
+def _iso_time_ms(text: str, raw: str) -> int:
     try:
         parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:

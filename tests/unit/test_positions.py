@@ -61,3 +61,26 @@ def test_read_range_without_stops_has_nothing_to_count() -> None:
 def test_a_start_past_the_stop_counts_nothing() -> None:
     tp = TopicPartition("t", 0)
     assert ReadRange({tp: 80}, {tp: 50}).total == 0
+
+
+@pytest.mark.parametrize(
+    "text", ["1960-01-01T00:00:00Z", "0001-01-01", "1969-12-31T23:59:59.999Z", "-30000d"]
+)
+def test_a_time_before_1970_names_the_flag_the_value_and_the_range(text: str) -> None:
+    with pytest.raises(UsageError) as excinfo:
+        parse_position("--to", text, ALL, now_ms=NOW)
+    message = str(excinfo.value)
+    assert message.startswith(f"--to: {text!r} is before 1970")
+    assert "1970-01-01T00:00:00Z" in message and "9223372036854775807" in message
+
+
+def test_the_first_millisecond_of_1970_is_a_time() -> None:
+    assert parse_position("--from", "1970-01-01T00:00:00Z", ALL) == Position("time", 0)
+
+
+@pytest.mark.parametrize(
+    "text", ["\u0661\u0662", "-\u0661\u0662", "@\u0661\u0662", "\u00b2", "\uff11\uff12"]
+)
+def test_digits_must_be_ascii(text: str) -> None:
+    with pytest.raises(UsageError, match=r"^--from: .* \(digits must be ASCII 0-9\)"):
+        parse_position("--from", text, ALL, now_ms=NOW)

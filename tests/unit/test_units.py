@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kafkactl.units import (
+    TimeOutOfRange,
+    ascii_digits,
     format_duration,
     not_utf8,
     parse_duration,
@@ -207,3 +209,33 @@ def test_bytes_that_were_not_utf8_are_found_and_shown_as_hex() -> None:
     assert printable(raw) == "caf\\xe9 ok"
     assert not not_utf8("café ok")
     assert printable("plain") == "plain"
+
+
+@pytest.mark.parametrize(
+    ("text", "when"),
+    [
+        ("1960-01-01T00:00:00Z", "before 1970"),
+        ("0001-01-01", "before 1970"),
+        ("-30000d", "before 1970"),
+        ("-99999999999999999d", "before 1970"),
+        (str(2**63), "past Kafka's last timestamp"),
+    ],
+)
+def test_times_out_of_range_say_so_and_give_the_range(text: str, when: str) -> None:
+    with pytest.raises(TimeOutOfRange) as excinfo:
+        parse_time_ms(text, now_ms=NOW_MS)
+    assert f"{text!r} is {when}" in str(excinfo.value)
+    assert "1970-01-01T00:00:00Z" in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    "text", ["\u0661\u0662", "-\u0661s", "\uff12\uff10\uff12\uff16-01-01", "1\u0665"]
+)
+def test_times_take_ascii_digits_only(text: str) -> None:
+    with pytest.raises(ValueError, match="ASCII digits"):
+        parse_time_ms(text, now_ms=NOW_MS)
+
+
+def test_ascii_digits() -> None:
+    assert ascii_digits("0123456789")
+    assert not ascii_digits("١٢") and not ascii_digits("²") and not ascii_digits("")
