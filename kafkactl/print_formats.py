@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kafkactl.errors import UsageError
+from kafkactl.kafka.ports import header_name_bytes
 from kafkactl.message import Message
 from kafkactl.schemas.documents import document_text
 
@@ -64,7 +65,10 @@ def _field(name: str) -> Encoder:
         "value": lambda m: value_bytes(m) or b"",
         "key_size": lambda m: str(-1 if m.key is None else len(m.key)).encode(),
         "value_size": lambda m: str(-1 if m.value is None else len(m.value)).encode(),
-        "headers": lambda m: b",".join(n.encode() + b"=" + (v or b"") for n, v in m.headers),
+        # A name's exact bytes, as kcat prints them (names that are not UTF-8 included).
+        "headers": lambda m: b",".join(
+            header_name_bytes(n) + b"=" + (v or b"") for n, v in m.headers
+        ),
     }
     if name not in getters:
         raise UsageError(
@@ -73,6 +77,21 @@ def _field(name: str) -> Encoder:
             + ", {header:NAME}"
         )
     return getters[name]
+
+
+def _hex_escape(template: str, match: re.Match[str]) -> bytes:
+    """The byte of a `\\xNN` escape; a usage error naming the escape when it is not one."""
+    token = match.group(0)
+    if len(token) == 4:
+        return bytes([int(token[2:], 16)])
+    written = "".join(
+        c if c.isprintable() else repr(c)[1:-1] for c in template[match.start() : match.end() + 2]
+    )
+    raise UsageError(
+        f"--format: bad escape '{written}' at character "
+        f"{match.start() + 1}: \\x takes two hex digits (\\x41 is 'A'); write \\\\ for a "
+        "backslash"
+    )
 
 
 def compile_template(template: str) -> Encoder:
@@ -87,7 +106,7 @@ def compile_template(template: str) -> Encoder:
         elif token in ("{", "}"):
             raise UsageError(f"--format: unmatched {token!r} (write {token * 2} for a brace)")
         elif token.startswith("\\x"):
-            parts.append(bytes([int(token[2:], 16)]))
+            parts.append(_hex_escape(template, match))
         elif token.startswith("\\"):
             parts.append(_ESCAPES.get(token, token.encode("utf-8", "surrogateescape")))
         else:

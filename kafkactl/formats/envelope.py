@@ -1,7 +1,8 @@
 """`--format envelope`: what `kafkactl consume` prints and what `kcat -C -J` prints (SPEC §6).
 
 An object with `key`, `payload` (or `value`), `headers`, `partition`, `ts`, with `key_encoding`
-/ `payload_encoding` / `headers_encoding` set to `"base64"` when the bytes are not UTF-8.
+/ `payload_encoding` / `headers_encoding` / `header_names_encoding` set to `"base64"` when the
+bytes are not UTF-8.
 kcat itself writes non-UTF-8 bytes raw into its JSON; those lines are read back byte-exact too
 (see `loads_lossless`).
 """
@@ -28,6 +29,7 @@ from kafkactl.formats.jsontext import (
 from kafkactl.formats.limits import check_partition, check_timestamp
 from kafkactl.formats.message_id import has_message_id
 from kafkactl.headers import MESSAGE_ID
+from kafkactl.kafka.ports import header_name, header_name_bytes
 
 
 def _b64(text: Any, what: str) -> bytes:
@@ -76,17 +78,28 @@ def _header_value(value: Any, base64_encoded: bool, name: str, errors: str) -> b
     raise FormatError(f"header {name!r} value must be a string or null")
 
 
-def _header_name(name: Any, errors: str) -> str:
+def _header_name(name: Any, names_base64: bool) -> str:
+    """A header name; its bytes, when not UTF-8, surrogate-escaped (kafkactl.kafka.ports)."""
     if not isinstance(name, str):
         raise FormatError(f"header name must be a string, not {type(name).__name__}")
-    if errors != "strict":
-        # Header names are text in Kafka; keep raw bytes kcat may have written as they were.
-        return name.encode("utf-8", errors).decode("utf-8", "replace")
+    if names_base64:
+        return header_name(_b64(name, f"header name {name!r}"))
+    if not name.isascii():
+        # kcat -J writes a name's non-UTF-8 bytes raw (read back surrogate-escaped); a JSON
+        # escape of a lone surrogate (\ud800) stands for no bytes at all.
+        try:
+            header_name_bytes(name)
+        except UnicodeEncodeError:
+            raise FormatError(
+                f"header name {name.encode('utf-8', 'backslashreplace').decode()!r} holds a "
+                "lone surrogate; write names that are not UTF-8 in base64 with "
+                '"header_names_encoding": "base64"'
+            ) from None
     return name
 
 
 def parse_headers(
-    raw: Any, base64_encoded: bool = False, errors: str = "strict"
+    raw: Any, base64_encoded: bool = False, errors: str = "strict", names_base64: bool = False
 ) -> list[tuple[str, bytes]]:
     """Envelope headers in any of the accepted shapes, as (name, bytes) pairs in order:
 
@@ -98,7 +111,8 @@ def parse_headers(
         return []
     out: list[tuple[str, bytes]] = []
     if isinstance(raw, dict):
-        for name, value in raw.items():
+        for key, value in raw.items():
+            name = _header_name(key, names_base64)
             values = value if isinstance(value, list) else [value]
             for item in values:
                 out.append((name, _header_value(item, base64_encoded, name, errors)))
@@ -111,20 +125,20 @@ def parse_headers(
         for item in raw:
             if "key" not in item:
                 raise FormatError("each header object needs a 'key' (and a 'value')")
-            name = _header_name(item["key"], errors)
+            name = _header_name(item["key"], names_base64)
             out.append((name, _header_value(item.get("value"), base64_encoded, name, errors)))
         return out
     if all(isinstance(item, list) for item in raw):
         for item in raw:
             if len(item) != 2:
                 raise FormatError("each header pair must be [name, value]")
-            name = _header_name(item[0], errors)
+            name = _header_name(item[0], names_base64)
             out.append((name, _header_value(item[1], base64_encoded, name, errors)))
         return out
     if len(raw) % 2:
         raise FormatError("headers as a flat array need an even number of items [k, v, ...]")
     for i in range(0, len(raw), 2):
-        name = _header_name(raw[i], errors)
+        name = _header_name(raw[i], names_base64)
         out.append((name, _header_value(raw[i + 1], base64_encoded, name, errors)))
     return out
 
@@ -172,7 +186,10 @@ def parse_envelope_line(
     else:
         key = _data(document.get("key"), _encoding(document, "key_encoding"), "key", errors)
     headers = parse_headers(
-        document.get("headers"), _encoding(document, "headers_encoding"), errors
+        document.get("headers"),
+        _encoding(document, "headers_encoding"),
+        errors,
+        _encoding(document, "header_names_encoding"),
     )
     if fixed_key is not None:
         key = fixed_key.encode("utf-8") if isinstance(fixed_key, str) else fixed_key

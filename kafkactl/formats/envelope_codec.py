@@ -2,7 +2,9 @@
 
 Key and payload are UTF-8 text, or base64 with `key_encoding` / `payload_encoding: "base64"`.
 Header values are all text, or, when any of them is not UTF-8, all base64 with
-`headers_encoding: "base64"`. `kafkactl.formats.envelope` reads these lines back.
+`headers_encoding: "base64"`; header names likewise, with `header_names_encoding: "base64"`
+(Kafka calls names strings, but the wire and kcat -H carry any bytes).
+`kafkactl.formats.envelope` reads these lines back byte for byte.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from kafkactl.kafka.ports import header_name_bytes, is_raw_name
 from kafkactl.schemas.documents import document_json
 from kafkactl.schemas.model import Decoded
 
@@ -56,17 +59,18 @@ def encode_envelope(
         "payload": None,
     }
     flat: list[str | None] = []
-    headers_b64 = False
+    headers_b64 = names_b64 = False
     if headers:
+        names_b64 = any(is_raw_name(name) for name, _ in headers)
         try:
             for name, hv in headers:
-                flat.append(name)
+                flat.append(_b64_name(name) if names_b64 else name)
                 flat.append(None if hv is None else hv.decode("utf-8"))
         except UnicodeDecodeError:
             headers_b64 = True
             flat = []
             for name, hv in headers:
-                flat.append(name)
+                flat.append(_b64_name(name) if names_b64 else name)
                 flat.append(None if hv is None else base64.b64encode(hv).decode("ascii"))
     doc["headers"] = flat
     if key_document is None:
@@ -81,9 +85,16 @@ def encode_envelope(
         doc["value_schema_id"] = value_document.schema_id
     if headers_b64:
         doc["headers_encoding"] = BASE64
+    if names_b64:
+        doc["header_names_encoding"] = BASE64
     if key_document is None and value_document is None:
         return orjson.dumps(doc)
     return document_json(doc)
+
+
+def _b64_name(name: str) -> str:
+    """A header name's exact bytes in base64."""
+    return base64.b64encode(header_name_bytes(name)).decode("ascii")
 
 
 def _put_data(doc: dict[str, Any], name: str, data: bytes | None) -> None:

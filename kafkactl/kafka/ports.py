@@ -17,7 +17,35 @@ ENGINES: tuple[EngineName, ...] = ("kafka-python", "librdkafka")
 CREATE_TIME = 0
 LOG_APPEND_TIME = 1
 
+# Header names are Kafka strings, yet the wire carries any bytes (kcat -H writes them as given).
+# A name that is not UTF-8 is held as a str whose stray bytes are escaped by 'surrogateescape'
+# (PEP 383): `header_name_bytes` gives back exactly the bytes on the wire. Each adapter
+# translates at its boundary; everything above sees (str, bytes) pairs.
 Headers = list[tuple[str, bytes]]
+# Set (with the reason) on a record whose headers its engine could not read at all, in place
+# of them: the record still flows rather than stopping its partition.
+UNREADABLE_HEADERS = "kafkactl.headers-unreadable"
+
+
+def header_name(data: bytes) -> str:
+    """A header name read off the wire: its UTF-8 text, non-UTF-8 bytes surrogate-escaped."""
+    return data.decode("utf-8", "surrogateescape")
+
+
+def header_name_bytes(name: str) -> bytes:
+    """The exact bytes of a header name on the wire (the inverse of `header_name`)."""
+    return name.encode("utf-8", "surrogateescape")
+
+
+def is_raw_name(name: str) -> bool:
+    """True when a header name holds bytes that are not UTF-8 (escaped surrogates)."""
+    if name.isascii():
+        return False
+    try:
+        str.encode(name, "utf-8")  # not name.encode: an adapter's str subclass may override it
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 class TopicPartition(NamedTuple):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kafkactl.kafka.ports import is_raw_name
+
 
 def release_drained_records(consumer: Any) -> None:
     """Let a resumed partition be fetched again (kafka-python 3.0.12 fetcher bug).
@@ -36,3 +38,73 @@ def known_lag(consumer: Any, tp: Any, position: int | None = None) -> int | None
     if not isinstance(offset, int) or not isinstance(end, int):
         return None
     return max(0, end - offset)
+
+
+class _RawName(str):
+    """A header name whose bytes are not UTF-8: kafka-python encodes it back byte for byte.
+
+    kafka-python writes a header name with `name.encode("utf-8")` (when sizing and when
+    writing the record); this str keeps its surrogate-escaped bytes there instead of raising.
+    """
+
+    __slots__ = ()
+
+    def encode(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+        """The name's bytes on the wire, whatever error handler kafka-python asks for."""
+        return str.encode(self, encoding, "surrogateescape")
+
+
+def wire_headers(headers: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """Headers kafka-python can write byte for byte (names that are not UTF-8 wrapped)."""
+    if all(name.isascii() for name, _ in headers):
+        return headers
+    return [(_RawName(name) if is_raw_name(name) else name, value) for name, value in headers]
+
+
+class _LenientSlice(bytes):
+    """A slice of a record batch whose decode keeps non-UTF-8 bytes (surrogateescape)."""
+
+    __slots__ = ()
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        """The text, with stray bytes surrogate-escaped instead of raising (a _RawName then:
+        the fetcher encodes each name again to count header bytes)."""
+        text = bytes.decode(self, encoding, "surrogateescape")
+        return _RawName(text) if is_raw_name(text) else text
+
+
+class _LenientBuffer(bytearray):
+    """A record batch buffer whose slices decode leniently (header names of any bytes)."""
+
+    def __getitem__(self, index: Any) -> Any:
+        item = bytearray.__getitem__(self, index)
+        return _LenientSlice(item) if isinstance(index, slice) else item
+
+
+def read_any_header_names() -> None:
+    """Let kafka-python read header names that are not UTF-8 (3.0.12 raises CorruptRecordError).
+
+    The record parser decodes each header name with strict UTF-8, so one record carrying such
+    a name (kcat -H writes any bytes) stops every poll of its partition for ever. On that
+    error the batch is parsed again with a buffer whose name slices decode with
+    'surrogateescape', which keeps the exact bytes (see kafkactl.kafka.ports.header_name).
+    Records without such names are parsed as before, at the same speed. Idempotent.
+    """
+    from kafka.record.default_records import DefaultRecordBatch
+
+    original = DefaultRecordBatch._read_msg
+    if getattr(original, "_kafkactl_lenient", False):
+        return
+
+    def read_msg(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return original(self, *args, **kwargs)
+        except UnicodeDecodeError:
+            # _read_msg moves its position only once a record is read whole: read it again.
+            if isinstance(self._buffer, _LenientBuffer):
+                raise
+            self._buffer = _LenientBuffer(self._buffer)
+            return original(self, *args, **kwargs)
+
+    read_msg._kafkactl_lenient = True  # type: ignore[attr-defined]
+    DefaultRecordBatch._read_msg = read_msg

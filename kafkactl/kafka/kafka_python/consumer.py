@@ -9,7 +9,11 @@ from typing import Any
 from loguru import logger
 
 from kafkactl.config import Settings
-from kafkactl.kafka.kafka_python.compat import known_lag, release_drained_records
+from kafkactl.kafka.kafka_python.compat import (
+    known_lag,
+    read_any_header_names,
+    release_drained_records,
+)
 from kafkactl.kafka.kafka_python.config import consumer_config
 from kafkactl.kafka.kafka_python.connect import connect
 from kafkactl.kafka.ports import (
@@ -41,6 +45,7 @@ class KafkaPythonConsumer:
         """A connected consumer (in `group`, or none); exits 3 when unreachable."""
         from kafka import KafkaConsumer
 
+        read_any_header_names()
         config = consumer_config(settings, group, read_committed)
         what = "the consumer group" if group else "Kafka"
         return cls(connect(settings, lambda: KafkaConsumer(**config), what), on_commit)

@@ -9,6 +9,7 @@ from typing import Any
 
 from kafkactl.config import Settings
 from kafkactl.errors import DeliveryError
+from kafkactl.kafka.kafka_python.compat import wire_headers
 from kafkactl.kafka.kafka_python.config import producer_config
 from kafkactl.kafka.kafka_python.connect import connect
 from kafkactl.kafka.ports import Delivery, DeliveryCallback, Headers
@@ -92,7 +93,8 @@ class KafkaPythonProducer:
         """Queue one record; its delivery is reported on kafka-python's IO thread."""
         try:
             # send(topic, value, key, headers, partition, timestamp_ms), positionally: faster.
-            future = self._producer.send(topic, value, key, headers or [], partition, timestamp_ms)
+            wire = wire_headers(headers) if headers else []
+            future = self._producer.send(topic, value, key, wire, partition, timestamp_ms)
         except Exception as exc:
             on_delivery(Delivery(topic, partition, None, exc))
             return

@@ -12,12 +12,15 @@ from kafkactl.config import Settings
 from kafkactl.errors import KafkactlError
 from kafkactl.kafka.librdkafka.config import consumer_config
 from kafkactl.kafka.librdkafka.connect import LibrdkafkaError, connect
+from kafkactl.kafka.librdkafka.headers import HeaderRescuer
 from kafkactl.kafka.librdkafka.producer import ErrorSink
 from kafkactl.kafka.ports import (
     CREATE_TIME,
     LOG_APPEND_TIME,
+    UNREADABLE_HEADERS,
     CommitCallback,
     ConsumedRecord,
+    Headers,
     Offsets,
     RebalanceListener,
     Record,
@@ -35,7 +38,12 @@ class LibrdkafkaConsumer:
     librdkafka's own threads meanwhile).
     """
 
-    def __init__(self, consumer: Any, on_commit: CommitCallback | None = None) -> None:
+    def __init__(
+        self,
+        consumer: Any,
+        on_commit: CommitCallback | None = None,
+        rescuer: HeaderRescuer | None = None,
+    ) -> None:
         from confluent_kafka import KafkaError
         from confluent_kafka import TopicPartition as CTP
 
@@ -53,6 +61,7 @@ class LibrdkafkaConsumer:
         self._manual_dirty = False
         self._closing = False
         self._last_error: tuple[str, float] | None = None
+        self._rescuer = rescuer
 
     @classmethod
     def connect(
@@ -80,7 +89,7 @@ class LibrdkafkaConsumer:
         what = "the consumer group" if group else "Kafka"
         consumer = connect(settings, build, lambda c: c.close(), what)
         sink.target = None
-        adapter = cls(consumer, on_commit)
+        adapter = cls(consumer, on_commit, HeaderRescuer(settings, read_committed))
         holder.append(adapter)
         return adapter
 
@@ -165,6 +174,10 @@ class LibrdkafkaConsumer:
             if batch is None:
                 batch = out[tp] = []
             ts_type, ts = m.timestamp()
+            try:
+                headers = m.headers() or []
+            except Exception:  # a header name that is not UTF-8 (SystemError)
+                headers = self._unreadable_headers(m)
             batch.append(
                 ConsumedRecord(
                     key[0],
@@ -172,7 +185,7 @@ class LibrdkafkaConsumer:
                     m.offset(),
                     m.key(),
                     m.value(),
-                    m.headers() or [],
+                    headers,
                     ts,
                     LOG_APPEND_TIME if ts_type == 2 else CREATE_TIME,
                 )
@@ -187,6 +200,11 @@ class LibrdkafkaConsumer:
                 if eof is not None and batch[-1].offset >= eof:
                     del self._eof[tp]
         return out
+
+    def _unreadable_headers(self, message: Any) -> Headers:
+        if self._rescuer is None:
+            return [(UNREADABLE_HEADERS, b"header names that are not UTF-8")]
+        return self._rescuer.headers(message)
 
     def _event(self, message: Any, error: Any) -> None:
         if error.code() == self._eof_code:
@@ -367,4 +385,6 @@ class LibrdkafkaConsumer:
     def close(self) -> None:
         """Leave the group (revoking without committing) and release the client."""
         self._closing = True
+        if self._rescuer is not None:
+            self._rescuer.close()
         self._consumer.close()

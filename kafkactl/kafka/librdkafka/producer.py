@@ -14,6 +14,7 @@ from kafkactl.config import Settings
 from kafkactl.errors import DeliveryError
 from kafkactl.kafka.librdkafka.config import producer_config
 from kafkactl.kafka.librdkafka.connect import LibrdkafkaError, connect
+from kafkactl.kafka.librdkafka.headers import writable
 from kafkactl.kafka.ports import Delivery, DeliveryCallback, Headers
 
 
@@ -50,9 +51,17 @@ class LibrdkafkaProducer:
     """
 
     def __init__(
-        self, producer: Any, errors_only: bool = False, max_record_bytes: int | None = None
+        self,
+        producer: Any,
+        errors_only: bool = False,
+        max_record_bytes: int | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self._producer = producer
+        self._settings = settings
+        # A kafka-python producer for records whose header names confluent-kafka cannot
+        # write (see librdkafka/headers.py), built on first need.
+        self._raw: Any = None
         self.errors_only = errors_only
         self.max_record_bytes = max_record_bytes
         self._sends = 0
@@ -77,7 +86,7 @@ class LibrdkafkaProducer:
 
         producer = connect(settings, build, lambda p: p.flush(0), "the producer")
         limit = int(config.get("message.max.bytes") or DEFAULT_MESSAGE_MAX_BYTES)
-        adapter = cls(producer, errors_only, limit)
+        adapter = cls(producer, errors_only, limit, settings)
         sink.target = adapter._on_error
         return adapter
 
@@ -101,6 +110,8 @@ class LibrdkafkaProducer:
     def fault(self) -> str | None:
         """Why this producer can no longer deliver (a fatal client error, its delivery thread
         gone), or None."""
+        if self._fault is None and self._raw is not None:
+            return self._raw.fault()
         return self._fault
 
     def cancel(self) -> None:
@@ -111,6 +122,8 @@ class LibrdkafkaProducer:
         """Purge every record librdkafka still holds; each is reported now as not delivered
         (`reason`), through its callback."""
         self._abandon_reason = reason
+        if self._raw is not None:
+            self._raw.abandon(reason)
         try:
             self._producer.purge(in_queue=True, in_flight=True, blocking=False)
         except Exception as exc:
@@ -121,7 +134,7 @@ class LibrdkafkaProducer:
 
     def pending(self) -> int:
         """Records in librdkafka's queue or in flight to the broker."""
-        return len(self._producer)
+        return len(self._producer) + (self._raw.pending() if self._raw is not None else 0)
 
     def serve(self, timeout: float) -> None:
         """Run delivery callbacks that are due, on this thread (waiting up to `timeout`)."""
@@ -138,6 +151,9 @@ class LibrdkafkaProducer:
         on_delivery: DeliveryCallback,
     ) -> None:
         """Queue one record; waits while librdkafka's own queue is full."""
+        if headers and not writable(headers):
+            self._send_raw(topic, value, key, headers, partition, timestamp_ms, on_delivery)
+            return
         report = partial(self._report, on_delivery)
         produce = self._producer.produce
         while True:
@@ -180,10 +196,47 @@ class LibrdkafkaProducer:
                 on_delivery(Delivery(topic, partition, None, error))
                 return
 
+    def _send_raw(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | None,
+        headers: Headers,
+        partition: int | None,
+        timestamp_ms: int | None,
+        on_delivery: DeliveryCallback,
+    ) -> None:
+        """Send a record whose header names are not UTF-8 (or hold a NUL) with kafka-python,
+        which writes them byte for byte. It may land out of order with the records around it."""
+        if self._raw is None:
+            from kafkactl.kafka.kafka_python.producer import KafkaPythonProducer
+
+            if self._settings is None:
+                error = DeliveryError(
+                    "header names that are not UTF-8 need the producer's settings", False
+                )
+                on_delivery(Delivery(topic, partition, None, error))
+                return
+            try:
+                self._raw = KafkaPythonProducer.connect(self._settings)
+            except Exception as exc:
+                on_delivery(Delivery(topic, partition, None, exc))
+                return
+        report = on_delivery
+        if self.errors_only:
+
+            def report(delivery: Delivery) -> None:
+                if not delivery.ok:
+                    on_delivery(delivery)
+
+        self._raw.send(topic, value, key, headers, partition, timestamp_ms, report)
+
     def flush(self, timeout: float | None) -> bool:
         """Send what is queued and serve its delivery reports; False on timeout. Waits in
         short slices, so signal handlers run (librdkafka's flush does not return for them)."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        if self._raw is not None and not self._raw.flush(timeout):
+            return False
         while True:
             left = deadline - time.monotonic() if deadline is not None else 0.2
             if self._producer.flush(max(0.0, min(0.2, left))) == 0:
@@ -196,6 +249,8 @@ class LibrdkafkaProducer:
         try:
             self.flush(timeout)
         finally:
+            if self._raw is not None:
+                self._raw.close(min(timeout, 5.0))
             self._closed.set()
             self._poller.join(1.0)
 
