@@ -12,6 +12,7 @@ import orjson
 from loguru import logger
 
 from kafkactl.logfold import Folder
+from kafkactl.terminal_text import safe_for_terminal
 
 # Record fields that a JSON log line carries when the code bound them (logger.bind(...)).
 CONTEXT_FIELDS = ("topic", "partition", "offset", "key", "message_id", "group", "attempt")
@@ -19,6 +20,11 @@ CONTEXT_FIELDS = ("topic", "partition", "offset", "key", "message_id", "group", 
 # Bound by callers whose lines repeat (handler failures, invalid input lines): a
 # (key, label) pair the terminal sink folds by; never written to JSON log lines.
 FOLD = "fold"
+
+# The message of a pretty log line, its control characters escaped (set by `_pretty_format`);
+# never written to JSON log lines.
+SHOWN = "_shown"
+_PRETTY = "<dim>{time:HH:mm:ss}</dim> <level>{level: <7}</level> {extra[_shown]}\n{exception}"
 
 _secrets: set[str] = set()
 
@@ -45,7 +51,7 @@ def _json_sink(message: Any) -> None:
         "msg": redact(record["message"]),
     }
     for name, value in record["extra"].items():
-        if name == FOLD:
+        if name in (FOLD, SHOWN):
             continue
         line[name] = redact(value) if isinstance(value, str) else value
     if record["exception"] is not None:
@@ -55,6 +61,13 @@ def _json_sink(message: Any) -> None:
 
 def _patch(record: Any) -> None:
     record["message"] = redact(record["message"])
+
+
+def _pretty_format(record: Any) -> str:
+    """The pretty line's format, with the message (which may quote keys, headers, error text)
+    made safe for a terminal: one log record is one line, no escape sequence gets through."""
+    record["extra"][SHOWN] = safe_for_terminal(record["message"])
+    return _PRETTY
 
 
 class TerminalSink:
@@ -94,7 +107,8 @@ class TerminalSink:
             now = datetime.now().strftime("%H:%M:%S")
             colour = "\x1b[31m" if folded.level in ("ERROR", "CRITICAL") else "\x1b[33m"
             level = f"{folded.level: <7}"
-            self._print(f"\x1b[2m{now}\x1b[0m {colour}{level}\x1b[0m {redact(folded.text())}")
+            text = safe_for_terminal(redact(folded.text()))
+            self._print(f"\x1b[2m{now}\x1b[0m {colour}{level}\x1b[0m {text}")
 
     @staticmethod
     def _print(text: str) -> None:
@@ -131,7 +145,7 @@ def setup_logging(level: str = "INFO", fmt: str = "auto") -> None:
             "sink": _terminal_sink,
             "level": level,
             "colorize": True,
-            "format": "<dim>{time:HH:mm:ss}</dim> <level>{level: <7}</level> {message}",
+            "format": _pretty_format,
             "backtrace": debugging,
             "diagnose": False,
         }
@@ -140,7 +154,7 @@ def setup_logging(level: str = "INFO", fmt: str = "auto") -> None:
             "sink": sys.stderr,
             "level": level,
             "colorize": sys.stderr.isatty(),
-            "format": "<dim>{time:HH:mm:ss}</dim> <level>{level: <7}</level> {message}",
+            "format": _pretty_format,
             "backtrace": level in ("TRACE", "DEBUG"),
             "diagnose": False,
         }

@@ -362,13 +362,15 @@ def _confirm(question: str) -> bool:
     """Ask on the terminal; Ctrl-C or end of input there means no (exit 130)."""
     import signal
 
+    from kafkactl.terminal_text import safe_for_terminal
+
     # The replay's own handlers only ask the engine to stop; at a prompt, Ctrl-C must abort.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     # Not typer.confirm: with err=True it still writes part of the prompt to stdout.
     try:
         while True:
-            sys.stderr.write(f"{question} [y/N] ")
+            sys.stderr.write(f"{safe_for_terminal(question)} [y/N] ")
             sys.stderr.flush()
             line = sys.stdin.readline()
             if not line:

@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from kafkactl.log import redact
+from kafkactl.terminal_text import safe_for_terminal
 
 if TYPE_CHECKING:
     from kafkactl.admin import TopicResult
@@ -26,8 +27,20 @@ if TYPE_CHECKING:
     from kafkactl.triage_scan import TopError
 
 
+class SafeConsole(Console):
+    """A Rich console that shows every control character of the text it renders as a visible
+    escape (`kafkactl.terminal_text`): the one place untrusted keys, headers, error text and
+    topic names are made safe, whichever table, live view or message carries them. Rich's own
+    styling and cursor movement are segments it emits after this and are untouched."""
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        """The text as Rich would render it, its control characters escaped first (the
+        escapes hold no `[`, so Rich markup around the text means what it meant)."""
+        return super().render_str(safe_for_terminal(text, keep_lines=True), **options)
+
+
 def _console() -> Console:
-    console = Console(stderr=True, highlight=False, soft_wrap=False)
+    console = SafeConsole(stderr=True, highlight=False, soft_wrap=False)
     if not console.is_terminal:
         # Piped or logged stderr: don't squeeze tables into 80 columns.
         console.width = int(os.environ.get("COLUMNS") or 200)
