@@ -142,6 +142,7 @@ def check_schema_settings(settings: Settings, flags: list[SchemaFlags]) -> None:
 
 def _read_schema(part: SchemaFlags) -> tuple[SchemaKind, str]:
     """The kind (from the extension) and text of a schema file; UsageError when unreadable."""
+    from kafkactl.config.files import read_small_file
     from kafkactl.schemas.model import kind_for_file
 
     assert part.schema is not None
@@ -150,14 +151,15 @@ def _read_schema(part: SchemaFlags) -> tuple[SchemaKind, str]:
     except ValueError as exc:
         raise UsageError(f"{part.flag('schema')}: {exc}") from None
     try:
-        with open(part.schema, encoding="utf-8") as handle:
-            return kind, handle.read()
+        return kind, read_small_file(part.schema, "schema files").decode("utf-8")
     except OSError as exc:
         raise UsageError(
             f"cannot read {part.flag('schema')} {part.schema!r}: {exc.strerror}"
         ) from None
     except UnicodeDecodeError:
         raise UsageError(f"{part.flag('schema')} {part.schema!r} is not UTF-8 text") from None
+    except ValueError as exc:
+        raise UsageError(f"{part.flag('schema')} {part.schema!r} {exc}") from None
 
 
 def build_stage(

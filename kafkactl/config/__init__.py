@@ -5,6 +5,7 @@ specs.py     the SPECS table: name, environment variable, default, parser, help 
 settings.py  the Settings dataclass (one field per spec, checked by a test)
 sources.py   precedence, the TOML config file and its contexts, source labels; load_settings
 rules.py     rules across settings
+files.py     files named by settings, checked by kind and size before they are read
 """
 
 from kafkactl.config.parsers import check_duration

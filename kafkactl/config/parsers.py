@@ -198,8 +198,14 @@ def http_url(raw: object) -> str:
 
 
 def existing_file(raw: object) -> str:
-    """The path of a file that exists (`~` expanded)."""
+    """The path of a regular file of at most 1 MiB that exists (`~` expanded): never a
+    directory, a FIFO or a device, which would hang or flood whatever reads it."""
+    from kafkactl.config.files import file_problem
+
     path = Path(str(raw)).expanduser()
-    if not path.is_file():
+    problem = file_problem(path, "certificate, key and password files")
+    if problem == "does not exist":
         raise ValueError(f"file {str(path)!r} does not exist")
+    if problem is not None:
+        raise ValueError(f"{str(path)!r} {problem}")
     return str(path)

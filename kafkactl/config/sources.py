@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from kafkactl.config.files import BOM, read_small_file
 from kafkactl.config.rules import check_combinations
 from kafkactl.config.settings import Settings
 from kafkactl.config.specs import SPEC_BY_FILE_KEY, SPEC_BY_NAME, SPECS, SettingSpec
@@ -35,9 +36,13 @@ def find_config_file(explicit: str | None, env: Mapping[str, str]) -> tuple[Path
     return None, ""
 
 
-def _read_utf8(path: Path) -> str:
-    """The file's text; a ConfigError naming the line (and its setting) that is not UTF-8."""
-    data = path.read_bytes()
+def _read_utf8(path: Path, how: str) -> str:
+    """The file's text (a UTF-8 byte order mark dropped); a ConfigError naming what the path
+    is when it is no small regular file, or the line (and its setting) that is not UTF-8."""
+    try:
+        data = read_small_file(path).removeprefix(BOM)
+    except ValueError as exc:
+        raise ConfigError("config file", how, f"{str(path)!r} {exc}") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -66,7 +71,11 @@ def _read_context(
             )
         return {}, None
     try:
-        data = tomllib.loads(_read_utf8(path))
+        data = tomllib.loads(_read_utf8(path, how))
+    except RecursionError:
+        raise ConfigError(
+            "config file", str(path), "nests arrays or tables too deeply to read; flatten it"
+        ) from None
     except FileNotFoundError:
         raise ConfigError("config file", how, f"{str(path)!r} does not exist") from None
     except OSError as exc:
@@ -200,11 +209,13 @@ def _read_password_file(values: dict[str, Any], sources: dict[str, str]) -> None
         return
     label = "sasl-password-file" if source.startswith("file:") else "KAFKA_SASL_PASSWORD_FILE"
     try:
-        password = Path(path).read_text(encoding="utf-8").strip()
+        password = read_small_file(path, "password files").decode("utf-8").strip()
     except OSError as exc:
         raise ConfigError(label, source, f"cannot read {path!r}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ConfigError(label, source, f"{path!r} is not UTF-8 text") from None
+    except ValueError as exc:
+        raise ConfigError(label, source, f"{path!r} {exc}") from None
     if not password:
         raise ConfigError(label, source, f"{path!r} is empty; it must hold the SASL password")
     values["sasl_password"] = password

@@ -588,7 +588,7 @@ def test_ssl_file_that_is_a_directory_is_rejected(tmp_path: Path, env: dict[str,
     env["KAFKA_SSL_CAFILE"] = str(tmp_path)
     with pytest.raises(ConfigError) as excinfo:
         load_settings(env=env)
-    assert_names(excinfo.value, "KAFKA_SSL_CAFILE", "(from env)", "does not exist")
+    assert_names(excinfo.value, "KAFKA_SSL_CAFILE", "(from env)", "is a directory")
 
 
 # --- idempotence and acks ---------------------------------------------------------------------
@@ -914,3 +914,87 @@ def test_registry_basic_auth_needs_user_and_password(env: dict[str, str]) -> Non
         load_settings(env={**env, "KAFKA_SCHEMA_REGISTRY_USERNAME": "reader"})
     with pytest.raises(ConfigError, match="KAFKA_SCHEMA_REGISTRY_USERNAME"):
         load_settings(env={**env, "KAFKA_SCHEMA_REGISTRY_PASSWORD": "pw"})
+
+
+# --- files by kind and size (issue 22) ---------------------------------------------------------
+
+
+def _kinds(tmp_path: Path) -> dict[str, tuple[str, str]]:
+    """Paths that are no small regular file, with what the error must say of each."""
+    import os
+
+    (tmp_path / "a-dir").mkdir()
+    os.mkfifo(tmp_path / "a-fifo")
+    (tmp_path / "big").write_bytes(b"#" * (3 * 1024 * 1024))
+    return {
+        "directory": (str(tmp_path / "a-dir"), "is a directory"),
+        "fifo": (str(tmp_path / "a-fifo"), "is a FIFO"),
+        "device": ("/dev/zero", "is a device"),
+        "big": (str(tmp_path / "big"), "is 3 MiB;"),
+    }
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo", "device", "big"])
+def test_a_config_file_is_checked_by_kind_and_size_before_it_is_read(
+    tmp_path: Path, env: dict[str, str], kind: str
+) -> None:
+    path, says = _kinds(tmp_path)[kind]
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(env=env, config_path=path)
+    assert_names(excinfo.value, "--config", path, says)
+    if kind == "big":
+        assert "config files are at most 1 MiB" in str(excinfo.value)
+    env["KAFKACTL_CONFIG"] = path
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(env=env)
+    assert_names(excinfo.value, "KAFKACTL_CONFIG", says)
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo", "device", "big"])
+@pytest.mark.parametrize(
+    "var",
+    [
+        "KAFKA_SASL_PASSWORD_FILE",
+        "KAFKA_SSL_CAFILE",
+        "KAFKA_SSL_CERTFILE",
+        "KAFKA_SSL_KEYFILE",
+        "KAFKA_SCHEMA_REGISTRY_CAFILE",
+    ],
+)
+def test_secret_and_certificate_files_are_checked_by_kind_and_size(
+    tmp_path: Path, env: dict[str, str], var: str, kind: str
+) -> None:
+    path, says = _kinds(tmp_path)[kind]
+    env[var] = path
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(env=env)
+    assert_names(excinfo.value, var, says)
+    assert "does not exist" not in str(excinfo.value)
+
+
+def test_a_config_file_nested_thousands_deep_is_one_config_error(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    path = write_toml(tmp_path, "a = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(env=env, config_path=str(path))
+    assert_names(excinfo.value, str(path), "too deeply")
+
+
+def test_a_utf8_byte_order_mark_is_accepted(tmp_path: Path, env: dict[str, str]) -> None:
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + CONTEXTS_TOML.encode())
+    assert load_settings(env=env, config_path=str(path)).brokers == ("local1:9092",)
+
+
+def test_a_password_file_is_read_through_the_size_check(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    from kafkactl.config.files import MAX_FILE_BYTES, read_small_file
+
+    path = tmp_path / "pw"
+    path.write_bytes(b"x" * MAX_FILE_BYTES)
+    assert len(read_small_file(path)) == MAX_FILE_BYTES
+    path.write_bytes(b"x" * (MAX_FILE_BYTES + 1))
+    with pytest.raises(ValueError, match="at most 1 MiB"):
+        read_small_file(path)
