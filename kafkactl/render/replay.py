@@ -140,6 +140,12 @@ def header_notes(summary: ReplaySummary) -> list[str]:
                 f"them: {families}); the origin goes into kafkactl.original.* "
                 "(--keep-foreign-headers keeps them)"
             )
+    if summary.ignored_numbers:
+        counts = ", ".join(f"{name} {n:,}" for name, n in sorted(summary.ignored_numbers.items()))
+        notes.append(
+            "numbers out of range in the headers were read as absent and are not copied "
+            f"(dead letters with one: {counts})"
+        )
     if summary.repeated_records:
         names = sorted(summary.repeated_headers)
         shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")

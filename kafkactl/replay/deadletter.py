@@ -12,6 +12,11 @@ A framework writes its headers again each time a record fails, and some (Connect
 original-* headers) append rather than replace: every header is read from its **last**
 occurrence, the framework's newest, and `DeadLetter.repeated` names the framework headers read
 that repeat (the dry run says so).
+
+A number is read only within the range Kafka gives it (partition 0..2^31-1, offset and
+timestamp 0..2^63-1, counters 0..2^31-1) and in ASCII digits: a framework's origin partition of
+-1 or offset of 10^23 is treated as absent (`DeadLetter.ignored` says which and why) and never
+copied into `kafkactl.original.*`; such a kafkactl header makes the dead letter `malformed`.
 """
 
 from __future__ import annotations
@@ -55,6 +60,9 @@ class DeadLetter:
     attempts: int | None = None
     # kafkactl's numeric headers that are present but not a whole number in range: (name, raw)
     malformed: tuple[tuple[str, str], ...] = ()
+    # other numbers (a framework's origin, attempts) present but not a number in range, read
+    # as absent and never copied: (name, value as read)
+    ignored: tuple[tuple[str, str], ...] = ()
     # framework headers read that occur more than once (the last occurrence was), sorted
     repeated: tuple[str, ...] = ()
 
@@ -73,35 +81,62 @@ class DeadLetter:
         return None if self.key is None else self.key.decode("utf-8", "replace")
 
 
-def decode_int(raw: bytes | None) -> int | None:
-    """A Spring-style header int: 4- or 8-byte big-endian signed, else decimal text, else None."""
-    if raw is None:
-        return None
-    if len(raw) in (4, 8):
-        return int.from_bytes(raw, "big", signed=True)
-    try:
-        return int(raw.decode("ascii").strip())
-    except (UnicodeDecodeError, ValueError):
-        return None
-
-
-def _text_int(raw: bytes | None) -> int | None:
-    if raw is None:
-        return None
-    try:
-        return int(raw.decode("utf-8").strip())
-    except (UnicodeDecodeError, ValueError):
-        return None
-
-
+# The ranges Kafka gives these numbers: a number read from any header outside them (a Spring
+# partition of -1, a Connect offset of 10^23) is not one, and is treated as absent.
+PARTITION_MAX = 2**31 - 1
+OFFSET_MAX = 2**63 - 1
+COUNTER_MAX = 2**31 - 1
 _DECIMAL = re.compile(r"[0-9]{1,19}")
 # kafkactl's numeric headers a replay reads, and the largest value each may hold.
 NUMERIC_HEADERS = {
-    hdr.ORIGINAL_PARTITION: 2**31 - 1,
-    hdr.ORIGINAL_OFFSET: 2**63 - 1,
-    hdr.ORIGINAL_TIMESTAMP: 2**63 - 1,
-    hdr.REPLAY_COUNT: 2**31 - 1,
+    hdr.ORIGINAL_PARTITION: PARTITION_MAX,
+    hdr.ORIGINAL_OFFSET: OFFSET_MAX,
+    hdr.ORIGINAL_TIMESTAMP: OFFSET_MAX,
+    hdr.REPLAY_COUNT: COUNTER_MAX,
 }
+
+
+def _shown(raw: bytes) -> str:
+    """A header value as a reason quotes it (cut, bytes that are not UTF-8 as \\xNN)."""
+    return raw[:40].decode("utf-8", "backslashreplace")
+
+
+def _decimal(raw: bytes, high: int) -> int | None:
+    """A whole number from 0 to `high` in ASCII digits (spaces around allowed), else None."""
+    text = raw.decode("ascii", "replace").strip()
+    if _DECIMAL.fullmatch(text) and int(text) <= high:
+        return int(text)
+    return None
+
+
+def decode_int(raw: bytes | None, high: int = OFFSET_MAX) -> int | None:
+    """A Spring-style header int from 0 to `high`: 4- or 8-byte big-endian signed, else decimal
+    text; None when absent, not a number, or out of range."""
+    if raw is None:
+        return None
+    if len(raw) in (4, 8):
+        value = int.from_bytes(raw, "big", signed=True)
+        return value if 0 <= value <= high else None
+    return _decimal(raw, high)
+
+
+class _Numbers:
+    """Reads the foreign headers' numbers, noting each present one that is out of range."""
+
+    def __init__(self, headers: hdr.Headers) -> None:
+        self.headers = headers
+        self.ignored: list[tuple[str, str]] = []
+
+    def read(self, name: str, high: int, binary: bool = False) -> int | None:
+        raw = hdr.get(self.headers, name)
+        if raw is None:
+            return None
+        fixed = binary and len(raw) in (4, 8)
+        value = decode_int(raw, high) if binary else _decimal(raw, high)
+        if value is None:
+            shown = str(int.from_bytes(raw, "big", signed=True)) if fixed else _shown(raw)
+            self.ignored.append((name, shown))
+        return value
 
 
 def header_int(headers: hdr.Headers, name: str, high: int) -> tuple[int | None, str | None]:
@@ -123,6 +158,7 @@ def read_dead_letter(record: Record) -> DeadLetter:
     style: Style = "unknown"
     topic = partition = offset = timestamp = None
     numbers: dict[str, int | None] = {}
+    foreign = _Numbers(headers)
     malformed: list[tuple[str, str]] = []
     for name, high in NUMERIC_HEADERS.items():
         numbers[name], bad = header_int(headers, name, high)
@@ -137,20 +173,23 @@ def read_dead_letter(record: Record) -> DeadLetter:
     elif text(cv.CONNECT_TOPIC):
         style = "connect"
         topic = text(cv.CONNECT_TOPIC)
-        partition = _text_int(hdr.get(headers, cv.CONNECT_PARTITION))
-        offset = _text_int(hdr.get(headers, cv.CONNECT_OFFSET))
+        partition = foreign.read(cv.CONNECT_PARTITION, PARTITION_MAX)
+        offset = foreign.read(cv.CONNECT_OFFSET, OFFSET_MAX)
     elif text(cv.SPRING_DLT.topic) or text(cv.SPRING_RETRY_TOPICS.topic):
         style = "spring"
         spring = cv.SPRING_DLT if text(cv.SPRING_DLT.topic) else cv.SPRING_RETRY_TOPICS
         topic = text(spring.topic)
-        partition = decode_int(hdr.get(headers, spring.partition))
-        offset = decode_int(hdr.get(headers, spring.offset))
-        timestamp = decode_int(hdr.get(headers, spring.timestamp))
+        partition = foreign.read(spring.partition, PARTITION_MAX, binary=True)
+        offset = foreign.read(spring.offset, OFFSET_MAX, binary=True)
+        timestamp = foreign.read(spring.timestamp, OFFSET_MAX, binary=True)
     elif text(cv.KARAFKA_TOPIC):
         style = "karafka"
         topic = text(cv.KARAFKA_TOPIC)
-        partition = _text_int(hdr.get(headers, cv.KARAFKA_PARTITION))
-        offset = _text_int(hdr.get(headers, cv.KARAFKA_OFFSET))
+        partition = foreign.read(cv.KARAFKA_PARTITION, PARTITION_MAX)
+        offset = foreign.read(cv.KARAFKA_OFFSET, OFFSET_MAX)
+    attempts = foreign.read(hdr.ATTEMPT, COUNTER_MAX)
+    if attempts is None:
+        attempts = foreign.read(cv.KARAFKA_ATTEMPTS, COUNTER_MAX)
     classes = tuple(
         c
         for c in (
@@ -186,9 +225,9 @@ def read_dead_letter(record: Record) -> DeadLetter:
         error_classes=classes,
         error_message=message,
         replay_count=numbers[hdr.REPLAY_COUNT] or 0,
-        attempts=_text_int(hdr.get(headers, hdr.ATTEMPT))
-        or _text_int(hdr.get(headers, cv.KARAFKA_ATTEMPTS)),
+        attempts=attempts,
         malformed=tuple(malformed),
+        ignored=tuple(foreign.ignored),
         repeated=cv.repeated_read_headers(headers),
     )
 

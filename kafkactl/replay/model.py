@@ -162,6 +162,8 @@ class ReplaySummary:
     # Framework header name -> matched dead letters in which it repeats (last one read).
     repeated_headers: dict[str, int] = field(default_factory=dict)
     repeated_records: int = 0  # matched dead letters with any framework header repeated
+    # Header name -> matched dead letters in which its number was out of range (read as absent)
+    ignored_numbers: dict[str, int] = field(default_factory=dict)
 
     @property
     def to_replay(self) -> int:
@@ -190,10 +192,13 @@ class ReplaySummary:
 
     def count_headers(self, dl: DeadLetter, replayed: bool) -> None:
         """Note a matched dead letter's repeated framework headers and, when it is (to be)
-        replayed, the error-context families its copy leaves out (or keeps)."""
+        replayed, the error-context families its copy leaves out (or keeps); numbers read as
+        absent (out of range)."""
         for name in dl.repeated:
             self.repeated_headers[name] = self.repeated_headers.get(name, 0) + 1
         self.repeated_records += bool(dl.repeated)
+        for name, _ in dl.ignored:
+            self.ignored_numbers[name] = self.ignored_numbers.get(name, 0) + 1
         if replayed:
             for family in error_context_families(dl.headers):
                 self.foreign_families[family] = self.foreign_families.get(family, 0) + 1
@@ -254,6 +259,8 @@ class ReplaySummary:
                 "repeated": dict(self.repeated_headers),
                 "repeated_records": self.repeated_records,
             }
+        if self.ignored_numbers:
+            out["ignored_numbers"] = dict(self.ignored_numbers)
         if self.metrics:
             out["metrics"] = self.metrics
         if rows and self.dry_run:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from kafkactl import headers as hdr
+from kafkactl.replay.copy import replay_headers
 from kafkactl.replay.deadletter import decode_int, read_dead_letter
 from tests.unit.replay_samples import (
     CONNECT,
@@ -17,7 +20,7 @@ from tests.unit.replay_samples import (
 def test_spring_binary_ints():
     assert decode_int((5).to_bytes(4, "big")) == 5
     assert decode_int((2**40).to_bytes(8, "big")) == 2**40
-    assert decode_int((-1).to_bytes(4, "big", signed=True)) == -1
+    assert decode_int((-1).to_bytes(4, "big", signed=True)) is None  # out of range
     assert decode_int(b"17") == 17  # text from other writers
     assert decode_int(b"12345") == 12345
     assert decode_int(b"\xff\xfe\x00") is None
@@ -166,3 +169,45 @@ def test_reads_spring_retry_topic_dead_letters():
     )
     assert dl.error_message.endswith("the value is poison")
     assert dl.repeated == (), "Spring's retry state repeats, but kafkactl does not read it"
+
+
+def _with(headers: list[tuple[str, bytes]], name: str, value: bytes) -> list[tuple[str, bytes]]:
+    return [(n, v) for n, v in headers if n != name] + [(name, value)]
+
+
+@pytest.mark.parametrize(
+    ("sample", "name", "value", "shown"),
+    [
+        (SPRING, "kafka_dlt-original-partition", (-1).to_bytes(4, "big", signed=True), "-1"),
+        (SPRING, "kafka_dlt-original-partition", (2**31).to_bytes(8, "big"), str(2**31)),
+        (SPRING, "kafka_dlt-original-offset", (-5).to_bytes(8, "big", signed=True), "-5"),
+        (CONNECT, "__connect.errors.offset", str(10**23).encode(), str(10**23)),
+        (CONNECT, "__connect.errors.partition", b"-1", "-1"),
+        (CONNECT, "__connect.errors.partition", "\u0663".encode(), "\u0663"),  # Arabic 3
+        (KARAFKA, "source_offset", b"1e3", "1e3"),
+        (KARAFKA, "source_partition", b"\xff\xff", "\\xff\\xff"),
+    ],
+)
+def test_a_foreign_origin_number_out_of_range_is_absent_with_a_reason_and_never_copied(
+    sample: list[tuple[str, bytes]], name: str, value: bytes, shown: str
+) -> None:
+    dl = read_dead_letter(record(_with(sample, name, value)))
+    assert dl.ignored == ((name, shown),)
+    assert not dl.malformed  # a framework's header does not park the record
+    copy = dict(replay_headers(dl, "d", 1))
+    field = hdr.ORIGINAL_PARTITION if "partition" in name else hdr.ORIGINAL_OFFSET
+    assert field not in copy
+    assert copy[hdr.ORIGINAL_TOPIC]  # the rest of the origin is kept
+
+
+def test_attempts_beyond_a_counter_are_absent() -> None:
+    dl = read_dead_letter(record(kafkactl_headers(**{hdr.ATTEMPT: 2**70})))
+    assert dl.attempts is None
+    assert dl.ignored == ((hdr.ATTEMPT, str(2**70)),)
+    assert read_dead_letter(record(kafkactl_headers(**{hdr.ATTEMPT: 4}))).attempts == 4
+
+
+def test_kafkactl_own_origin_out_of_range_is_malformed() -> None:
+    dl = read_dead_letter(record(kafkactl_headers(**{hdr.ORIGINAL_OFFSET: 10**23})))
+    assert dl.original_offset is None
+    assert dl.malformed == ((hdr.ORIGINAL_OFFSET, str(10**23)),)

@@ -275,3 +275,18 @@ def test_top_error_of_an_empty_or_missing_dlq_is_none(cluster):
 
 def test_tp_type_is_the_ports_one():
     assert TP(DLQ, 0).topic == DLQ
+
+
+def test_numbers_beyond_their_range_are_absent_and_the_json_stays_valid() -> None:
+    import orjson
+
+    huge = [
+        record(kafkactl_headers(**{hdr.ATTEMPT: 2**70}), offset=1),
+        record([*KARAFKA[:-1], ("source_attempts", str(10 ** 30).encode())], offset=2),
+        record(kafkactl_headers(**{hdr.ATTEMPT: 2}), offset=3),
+    ]
+    summary = summarize((read_dead_letter(r) for r in huge), TriageSummary(DLQ, "topic", 3))
+    doc = orjson.loads(orjson.dumps(summary.as_dict()))
+    attempts = {g["group"]: g["attempts"] for g in doc["groups"]}
+    assert attempts["orders"] == {"min": 2, "max": 2, "histogram": {"2": 1}}
+    assert attempts["shipments"]["max"] is None
