@@ -12,7 +12,14 @@ from kafkactl.errors import KafkactlError, OptionError
 from kafkactl.names import shell_command
 from kafkactl.replay.conventions import error_context_families
 from kafkactl.replay.deadletter import DeadLetter
-from kafkactl.replay.selection import TO_ORIGINAL, TO_RETRY, Action, Decision, Filters
+from kafkactl.replay.selection import (
+    TO_ORIGINAL,
+    TO_RETRY,
+    Action,
+    Decision,
+    Filters,
+    refusal,
+)
 from kafkactl.signals import SignalName
 
 # Why a replay pass stopped: the end of the range, --limit, a copy or a commit that failed, or a
@@ -66,9 +73,14 @@ class DlqNotFound(KafkactlError):
 
 
 def check_target(opts: ReplayOptions) -> None:
-    """A target topic named in `to` must not be the DLQ itself."""
-    if opts.to not in (TO_RETRY, TO_ORIGINAL) and opts.to == opts.dlq:
+    """A target topic named in `to` must not be the DLQ itself, nor internal to Kafka."""
+    if opts.to in (TO_RETRY, TO_ORIGINAL):
+        return
+    if opts.to == opts.dlq:
         raise OptionError("to", f"{opts.to} is the DLQ itself; pick another target")
+    refused = refusal(opts.to, "target")
+    if refused is not None:
+        raise OptionError("to", refused.removeprefix("refused: target ") + "; pick another")
 
 
 def chosen_partitions(
@@ -208,8 +220,11 @@ class ReplaySummary:
         self.targets[target] = self.targets.get(target, 0) + 1
 
     def count_failure(self, reason: str) -> None:
-        """One more record that could not be replayed, for `reason`."""
+        """One more record that could not be replayed, for `reason` (the first MAX_REASONS
+        distinct reasons apart, the rest together)."""
         self.failed += 1
+        if reason not in self.failures and len(self.failures) >= MAX_REASONS:
+            reason = "other reasons"
         self.failures[reason] = self.failures.get(reason, 0) + 1
 
     def count_unrepaired(self, dl: DeadLetter, reason: str, max_rows: int) -> None:

@@ -8,6 +8,12 @@ Targets (`to`)
     Anything else is a topic name. A record whose target cannot be worked out (no original
     topic, no group, target topic missing) is counted as failed, with the reason, and stays in
     the DLQ for a later run. A record already replayed `max_replays` times is parked.
+
+Refused targets: a record whose target (or, for `retry` and `original`, whose original topic)
+is internal to Kafka (`__consumer_offsets`, `__transaction_state`, any name starting with
+`__`) or not a legal topic name is not sent: it fails with a reason that starts with
+`refused:`, stays in the DLQ (`--to TOPIC` can send it elsewhere) and the replay goes on with
+the rest. The broker would refuse the copy, and the replay would stop there on every run.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from kafkactl.config import Settings
+from kafkactl.names import topic_problem
 from kafkactl.replay.deadletter import DeadLetter, replay_group_for
 from kafkactl.topology import retry_topic
 
@@ -82,6 +89,19 @@ class Decision:
     reason: str | None = None
 
 
+INTERNAL_PREFIX = "__"
+
+
+def refusal(topic: str, what: str) -> str | None:
+    """Why a copy must not go to (or come from) `topic`, or None: internal or illegal."""
+    problem = topic_problem(topic)
+    if problem is not None:
+        return f"refused: {what} {topic[:80]!r} {problem}"
+    if topic.startswith(INTERNAL_PREFIX):
+        return f"refused: {what} {topic} is internal to Kafka (a name starting with __)"
+    return None
+
+
 def target_for(
     dl: DeadLetter, to: str, settings: Settings, dlq: str, fallback_group: str | None
 ) -> tuple[str | None, str | None]:
@@ -91,6 +111,10 @@ def target_for(
             "no original topic in its headers (not a kafkactl, Kafka Connect or Spring Kafka "
             "dead letter); use --to TOPIC"
         )
+    if to in (TO_RETRY, TO_ORIGINAL):
+        refused = refusal(dl.original_topic or "", "its original topic")
+        if refused is not None:
+            return None, refused + "; use --to TOPIC"
     if to == TO_ORIGINAL:
         target = dl.original_topic
     elif to == TO_RETRY:
@@ -105,6 +129,9 @@ def target_for(
         target = to
     if target == dlq:
         return None, "its target is the DLQ itself"
+    refused = refusal(target or "", "its target")
+    if refused is not None:
+        return None, refused
     return target, None
 
 

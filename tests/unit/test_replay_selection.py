@@ -137,3 +137,63 @@ def test_a_malformed_numeric_kafkactl_header_parks_the_record_naming_it(name, ra
     assert decision.action == "parked"
     assert name in decision.reason
     assert repr(raw) in decision.reason
+
+
+def _decide(headers, to="original", max_replays=3):
+    dl = read_dead_letter(record(headers))
+    return decide(
+        dl,
+        filters=Filters(),
+        to=to,
+        settings=SETTINGS,
+        dlq=DLQ,
+        fallback_group=None,
+        max_replays=max_replays,
+    )
+
+
+@pytest.mark.parametrize(
+    "origin", ["__consumer_offsets", "__transaction_state", "__cluster_metadata", "__mine"]
+)
+@pytest.mark.parametrize("to", ["original", "retry"])
+def test_an_internal_origin_is_refused_with_its_reason(origin: str, to: str) -> None:
+    decision = _decide(kafkactl_headers(**{hdr.ORIGINAL_TOPIC: origin}), to=to)
+    assert decision.action == "failed"
+    assert decision.reason is not None
+    assert decision.reason.startswith(f"refused: its original topic {origin} is internal")
+    assert decision.reason.endswith("use --to TOPIC")
+
+
+@pytest.mark.parametrize(
+    ("origin", "problem"),
+    [
+        ("orders with spaces", "may only hold"),
+        ("a/b", "may only hold"),
+        ("..", "cannot be"),
+        ("x" * 250, "characters long"),
+        ("ord\x1bers", "may only hold"),
+    ],
+)
+def test_an_illegal_origin_is_refused_with_its_reason(origin: str, problem: str) -> None:
+    decision = _decide(kafkactl_headers(**{hdr.ORIGINAL_TOPIC: origin}))
+    assert decision.action == "failed" and decision.reason is not None
+    assert decision.reason.startswith("refused: its original topic") and problem in decision.reason
+
+
+def test_an_illegal_group_makes_an_illegal_retry_target_which_is_refused() -> None:
+    decision = _decide(kafkactl_headers(**{hdr.GROUP: "bill ing"}), to="retry")
+    assert decision.action == "failed" and decision.reason is not None
+    assert decision.reason.startswith("refused: its target 'orders.bill ing.retry.1'")
+
+
+def test_to_topic_sends_a_refused_origin_where_the_user_says() -> None:
+    decision = _decide(kafkactl_headers(**{hdr.ORIGINAL_TOPIC: "__consumer_offsets"}), to="fixed")
+    assert decision == Decision("replay", "fixed")
+
+
+def test_an_internal_to_flag_is_an_option_error() -> None:
+    from kafkactl.errors import OptionError
+    from kafkactl.replay.model import ReplayOptions, check_target
+
+    with pytest.raises(OptionError, match="__transaction_state is internal to Kafka"):
+        check_target(ReplayOptions(dlq=DLQ, to="__transaction_state"))
