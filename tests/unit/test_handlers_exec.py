@@ -131,6 +131,57 @@ def test_exec_success_leaves_no_background_process(tmp_path: Path) -> None:
     assert wait_group_gone(int(pidfile.read_text()))
 
 
+def running(marker: str) -> list[str]:
+    """Command lines of live processes holding `marker` (a unique `sleep` duration)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if marker in cmdline and state not in ("Z", "X"):
+                found.append(cmdline)
+    return found
+
+
+def unique_sleep() -> str:
+    return f"20.{os.getpid()}{time.monotonic_ns() % 100_000}"
+
+
+@pytest.mark.parametrize("start", ["{s} &", "setsid {s} &", "(setsid sh -c '{s} & {s}' &);"])
+def test_exec_background_children_holding_the_pipes_end_with_the_command(start: str) -> None:
+    seconds = unique_sleep()
+    handler = exec_handler(start.format(s=f"sleep {seconds}") + " cat >/dev/null; echo done >&2")
+    started = time.monotonic()
+    handler.handle(make_message())
+    assert time.monotonic() - started < 2, "waited for a background child's end of stdout"
+    assert running(seconds) == [], "a background child outlived its command"
+
+
+def test_headers_too_large_for_the_environment_come_in_a_file(tmp_path: Path) -> None:
+    out = tmp_path / "seen"
+    headers = [(f"h{i}", b"x" * 1000) for i in range(200)]  # ~200 KB of JSON: over 128 KiB
+    handler = exec_handler(
+        f'printf "%s|%s|" "${{KAFKA_HEADERS-unset}}" "$KAFKA_HEADERS_FILE" > {out}; '
+        f'cat "$KAFKA_HEADERS_FILE" >> {out}; printf "|%s" "$KAFKA_KEY" >> {out}'
+    )
+    handler.handle(make_message(headers=headers, key=b"k"))
+    unset, path, body, key = out.read_text().split("|")
+    assert unset == "unset" and path and key == "k"
+    assert json.loads(body) == {name: value.decode() for name, value in headers}
+    assert not Path(path).exists(), "the headers file outlived the command"
+
+
+def test_a_key_too_large_comes_in_a_file_byte_exact(tmp_path: Path) -> None:
+    out = tmp_path / "key"
+    key = b"\0\xff" + os.urandom(200_000)
+    handler = exec_handler(f'cat "$KAFKA_KEY_FILE" > {out}; test -z "${{KAFKA_KEY+set}}"')
+    handler.handle(make_message(key=key))
+    assert out.read_bytes() == key
+
+
 def test_exec_timeout_does_not_block_on_unread_stdin() -> None:
     # The command never reads stdin and the value is larger than a pipe buffer.
     handler = exec_handler("sleep 30", 0.5)

@@ -8,6 +8,7 @@ import sys
 import time
 import types
 from collections.abc import Iterator
+from pathlib import Path
 
 import orjson
 import pytest
@@ -91,6 +92,25 @@ def test_a_timeout_kills_the_process_group_and_is_unrepairable(tmp_path):
     assert time.monotonic() - started < 2
     time.sleep(2.3)
     assert not marker.exists(), "the background job of the command outlived the timeout"
+
+
+@pytest.mark.parametrize("start", ["sleep {s} &", "setsid sleep {s} &"])
+def test_a_background_child_holding_stdout_does_not_make_a_timeout(start):
+    seconds = f"20.{os.getpid()}{time.monotonic_ns() % 100_000}"
+    transform = CommandTransform(f"{start.format(s=seconds)} cat", timeout_s=5)
+    started = time.monotonic()
+    assert transform.apply(dead_letter(b"v")) == b"v"
+    assert time.monotonic() - started < 2
+    left = [p for p in os.listdir("/proc") if p.isdigit() and _runs(p, seconds)]
+    assert left == [], "a background child of the transform is still running"
+
+
+def _runs(pid: str, text: str) -> bool:
+    try:
+        alive = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        return alive and text.encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 def test_a_command_transform_checks_its_flags():
