@@ -57,7 +57,13 @@ def load_function(spec: str, flag: str = "--handler") -> Callable[..., Any]:
         raise UsageError(
             f"{where}: expected package.module:function, e.g. {flag} app.handlers:process"
         )
-    cwd = os.getcwd()
+    try:
+        cwd = os.getcwd()
+    except FileNotFoundError:
+        raise UsageError(
+            f"{where}: the working directory no longer exists (it was deleted); "
+            "cd to a directory that exists and run again"
+        ) from None
     if cwd not in sys.path:
         # Appended, not prepended: a file in the directory must not shadow an installed package
         # (a local kafka.py would otherwise break kafkactl itself).

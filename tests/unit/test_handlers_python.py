@@ -278,3 +278,16 @@ def test_python_module_that_exits_or_raises_anything_at_import(
 def test_python_handler_spec_that_is_not_utf8() -> None:
     with pytest.raises(UsageError, match="not valid UTF-8"):
         PythonHandler("m\udcff:f")
+
+
+def test_a_deleted_working_directory_is_one_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kafkactl.handlers.python import load_function
+
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    with pytest.raises(UsageError, match=r"^--transform-handler m:f: the working directory no"):
+        load_function("m:f", "--transform-handler")
