@@ -1,9 +1,14 @@
-"""Clean stops on SIGINT/SIGTERM: the first asks the run to finish, a second one forces exit.
+"""Clean stops on SIGINT/SIGTERM/SIGHUP: the first asks the run to finish, a second one may
+force exit.
 
 One helper for every command that stops cleanly: `stop_on_signals` installs the handlers
 (consume and replay-dlq keep them to the end of the process), `stopping_on_signals` does the
 same for the length of a block (produce). What a command does on the first signal is its
-`request_stop`; which second signals force exit 130 at once is `force_on`.
+`request_stop`; which second signals force exit 130 at once is `force_on`. SIGHUP (the terminal
+or the session went away, or a supervisor's stop) is a stop like SIGTERM; SIGQUIT keeps
+Python's default (quit at once with a core dump: the signal asks for exactly that).
+`kafkactl.watchdog` makes sure a stop signal ends the process even when Python cannot run its
+handler.
 """
 
 from __future__ import annotations
@@ -17,9 +22,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # The name of a STOP_SIGNALS signal: what a run stopped by one reports as its reason.
-SignalName = Literal["SIGINT", "SIGTERM"]
+SignalName = Literal["SIGINT", "SIGTERM", "SIGHUP"]
 
 
 def _say_finishing(name: str) -> None:
@@ -34,7 +39,7 @@ def stop_on_signals(
     announce: Callable[[str], None] | None = None,
     force_on: tuple[signal.Signals, ...] = (signal.SIGINT,),
 ) -> Callable[[], None]:
-    """Install handlers for SIGINT and SIGTERM: the first calls `announce(name)` (default: a
+    """Install handlers for STOP_SIGNALS: the first calls `announce(name)` (default: a
     "finishing in-flight work" line on stderr), then `request_stop(name)`; a later signal in
     `force_on` (default: a second SIGINT) exits 130 at once, any other calls them again.
     Returns a function that puts the previous handlers back."""
@@ -43,7 +48,7 @@ def stop_on_signals(
     word = "interrupt" if force_on == (signal.SIGINT,) else "signal"
 
     def handler(signum: int, _frame: Any) -> None:
-        name: SignalName = "SIGINT" if signum == signal.SIGINT else "SIGTERM"
+        name = signal_name(signum)
         if received and signum in force_on:
             with contextlib.suppress(OSError):
                 os.write(2, f"kafkactl: second {word}, exiting now\n".encode())
@@ -83,19 +88,26 @@ def stopping_on_signals(
 _interrupted: list[str] = []
 
 
-def interrupt_on_signals() -> None:
-    """SIGINT and SIGTERM raise KeyboardInterrupt (the run stops, exit 130) and are remembered.
+def signal_name(signum: int) -> SignalName:
+    """The name of a STOP_SIGNALS signal, as a run stopped by it reports it."""
+    if signum == signal.SIGINT:
+        return "SIGINT"
+    return "SIGHUP" if signum == signal.SIGHUP else "SIGTERM"
 
-    The default for every command; produce, consume and replay-dlq install `stop_on_signals`
-    over it for a clean stop of their own.
+
+def interrupt_on_signals() -> None:
+    """STOP_SIGNALS raise KeyboardInterrupt (the run stops, exit 130) and are remembered.
+
+    The default for every command; produce, consume, replay-dlq and dlq summary install
+    `stop_on_signals` over it for a clean stop of their own.
     """
 
     def handler(signum: int, _frame: Any) -> None:
-        _interrupted.append(signal.Signals(signum).name)
+        _interrupted.append(signal_name(signum))
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, handler)
 
 
 def interrupted_by() -> str | None:

@@ -150,6 +150,7 @@ def main() -> None:
     )
     from kafkactl.kafka import count_from_process_start
     from kafkactl.signals import interrupt_on_signals, interrupted_by
+    from kafkactl.watchdog import start_watchdog
 
     count_from_process_start()
     guard_closed_streams()
@@ -161,6 +162,7 @@ def main() -> None:
     if problem:
         _error(f"{problem}; command-line arguments must be UTF-8 text")
         sys.exit(EXIT_USAGE)
+    start_watchdog()
     interrupt_on_signals()
     try:
         code = _run(command, argv)

@@ -185,6 +185,7 @@ def consume(
     from kafkactl.names import check_group, check_topic
     from kafkactl.print_formats import print_format
     from kafkactl.topology import check_pipeline_names
+    from kafkactl.watchdog import watch_stop_within
 
     for topic in topics:
         check_topic(topic)
@@ -232,6 +233,7 @@ def consume(
         decoded_stdin=mode == "json",
     )
     shutdown = duration_flag("--shutdown-timeout", shutdown_timeout)
+    watch_stop_within(shutdown)
     interval = duration_flag("--metrics-interval", metrics_interval)
     if settings.consumer_group_id is None:
         run: _Make = _reader(

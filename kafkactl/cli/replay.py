@@ -202,7 +202,7 @@ def replay_dlq(
     a terminal it refuses (exit 2). Exit 0 when all selected records were
     replayed or parked, 1 when one could not be (or was unrepaired), 2 bad
     flags, 3 unreachable,
-    130 when SIGINT/SIGTERM stopped it first (the summary still prints, and
+    130 when SIGINT/SIGTERM/SIGHUP stopped it first (the summary still prints, and
     the next run resumes where it stopped).
 
     Examples:
@@ -362,11 +362,12 @@ def _confirm(question: str) -> bool:
     """Ask on the terminal; Ctrl-C or end of input there means no (exit 130)."""
     import signal
 
+    from kafkactl.signals import STOP_SIGNALS
     from kafkactl.terminal_text import safe_for_terminal
 
     # The replay's own handlers only ask the engine to stop; at a prompt, Ctrl-C must abort.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.default_int_handler)
     # Not typer.confirm: with err=True it still writes part of the prompt to stdout.
     try:
         while True:

@@ -1,6 +1,10 @@
-"""consume filters: --key, --header NAME[=VALUE], --grep (bytes-safe); all must hold."""
+"""consume filters: --key, --header NAME[=VALUE], --grep (bytes-safe, RE2); all must hold."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -46,3 +50,60 @@ def test_grep_on_binary_value_and_null() -> None:
 def test_bad_filters_are_usage_errors(headers: list[str], grep: str | None) -> None:
     with pytest.raises(UsageError):
         build_filter(None, headers, grep)
+
+
+def test_a_backtracking_bomb_is_matched_in_linear_time() -> None:
+    """`(a+)+$` on a*40 + b takes Python's `re` about 2^40 steps; RE2 answers at once."""
+    bomb = build_filter(None, [], "(a+)+$")
+    t0 = time.monotonic()
+    assert not bomb.matches(Message("t", 0, 0, None, b"a" * 40 + b"b"))
+    assert bomb.matches(Message("t", 0, 0, None, b"b" + b"a" * 40))
+    other = build_filter(None, [], "(a|aa)+$")
+    assert not other.matches(Message("t", 0, 0, None, b"a" * 5000 + b"b"))
+    assert time.monotonic() - t0 < 2.0
+
+
+@pytest.mark.parametrize(
+    ("grep", "named"),
+    [
+        (r"(a)\1", r"backreference \1"),
+        ("(?P<x>a)(?P=x)", "named backreference"),
+        ("a(?=b)", "lookahead"),
+        ("a(?!b)", "negative lookahead"),
+        ("(?<=a)b", "lookbehind"),
+        ("(?<!a)b", "negative lookbehind"),
+        ("(?>a+)b", "atomic group"),
+        ("a++b", "possessive quantifier"),
+        ("(a)?(?(1)b|c)", "conditional"),
+        (r"end\Z", r"write \z"),
+        ("a{1001}", "repeat count {1001}"),
+    ],
+)
+def test_what_re2_cannot_do_is_one_usage_error_naming_it(grep: str, named: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        build_filter(None, [], grep)
+    line = str(caught.value)
+    assert caught.value.exit_code == 2 and "\n" not in line
+    assert line.startswith(f"--grep: {grep!r} uses ") and named in line and "RE2" in line
+
+
+def test_grep_sees_bytes_as_python_re_does() -> None:
+    value = Message("t", 0, 0, None, b"a\xffb\nend")
+    assert build_filter(None, [], "a.b").matches(value)  # one byte, even not UTF-8
+    assert build_filter(None, [], "\udcff").matches(value)  # the byte 0xff itself
+    assert build_filter(None, [], r"end\z").matches(value)
+    assert build_filter(None, [], "(?i)END$").matches(value)
+    assert not build_filter(None, [], "^end").matches(value)
+    assert build_filter(None, [], "(?m)^end").matches(value)
+    accent = Message("t", 0, 0, None, "café".encode())
+    assert build_filter(None, [], "café").matches(accent)
+
+
+def test_re2_is_imported_only_for_grep() -> None:
+    probe = (
+        "import sys\nfrom kafkactl.filters import build_filter\n"
+        "build_filter('k', ['h=v'], None)\nprint('re2' in sys.modules)\n"
+        "build_filter(None, [], 'x')\nprint('re2' in sys.modules)\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert ran.stdout.split() == ["False", "True"], ran.stderr

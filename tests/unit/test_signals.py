@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 
 import pytest
 
@@ -88,3 +89,122 @@ def test_a_second_signal_in_force_on_exits_130_at_once(
     assert proc.stdout.startswith(f"stop {first}\n")
     assert ("still running" in proc.stdout) == (code == 0)
     assert said in proc.stderr
+
+
+def test_sighup_stops_like_sigterm(capfd: pytest.CaptureFixture[str]) -> None:
+    stops: list[str] = []
+    with stopping_on_signals(stops.append):
+        os.kill(os.getpid(), signal.SIGHUP)
+    assert stops == ["SIGHUP"]
+    assert "SIGHUP received, finishing in-flight work" in capfd.readouterr().err
+
+
+def test_every_command_is_interrupted_by_sighup_too() -> None:
+    script = (
+        "import os, signal, time\n"
+        "from kafkactl.signals import interrupt_on_signals, interrupted_by\n"
+        "interrupt_on_signals()\n"
+        "try:\n    os.kill(os.getpid(), signal.SIGHUP)\n    time.sleep(5)\n"
+        "except KeyboardInterrupt:\n    print('interrupted by', interrupted_by())\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert ran.stdout == "interrupted by SIGHUP\n", ran.stderr
+
+
+# The watchdog: a process stuck where Python cannot run a signal handler (one C call holding
+# the GIL: here a backtracking `re` match of about 2^40 steps) still ends after a stop signal.
+STUCK = """
+import os, re, signal, sys, threading, time
+from kafkactl.signals import stop_on_signals
+from kafkactl.watchdog import start_watchdog, watch_stop_within
+start_watchdog()
+stop = []
+stop_on_signals(stop.append, announce=lambda name: None)
+watch_stop_within({timeout}, {grace})
+def stuck():
+    re.match("(a+)+$", "a" * 40 + "b")
+print("ready", flush=True)
+{body}
+"""
+
+
+def _stuck(body: str, timeout: float = 0.5, grace: float = 0.5) -> subprocess.Popen[str]:
+    script = textwrap.dedent(STUCK).format(timeout=timeout, grace=grace, body=body)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+    return proc
+
+
+def _finish(proc: subprocess.Popen[str], within: float) -> tuple[float, str]:
+    """Wait for `proc` (and for its stderr to close); how long it took, and stderr."""
+    t0 = time.monotonic()
+    try:
+        _, err = proc.communicate(timeout=within + 30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    return time.monotonic() - t0, err
+
+
+@pytest.mark.parametrize("signum", STOP_SIGNALS)
+def test_a_stop_signal_ends_a_main_thread_stuck_in_c(signum: signal.Signals) -> None:
+    proc = _stuck("time.sleep(0.3)\nstuck()\nprint('finished')", timeout=1.0, grace=0.5)
+    time.sleep(0.6)
+    os.kill(proc.pid, signum)
+    took, err = _finish(proc, 1.5)
+    assert proc.returncode == -signal.SIGKILL, err
+    assert 1.3 < took < 5.0, took
+    assert err == f"kafkactl: did not stop within 1.5s of {signum.name}, exiting\n"
+
+
+def test_a_worker_thread_stuck_in_c_is_covered_too() -> None:
+    proc = _stuck(
+        "threading.Thread(target=stuck, daemon=True).start()\n"
+        "while True:\n    sum(range(1000))"
+    )
+    time.sleep(0.5)
+    os.kill(proc.pid, signal.SIGTERM)
+    took, err = _finish(proc, 1.0)
+    assert proc.returncode == -signal.SIGKILL and "of SIGTERM, exiting" in err
+    assert took < 5.0
+
+
+def test_a_second_sigint_ends_a_stuck_process_without_waiting_for_the_timeout() -> None:
+    """A thread holding the GIL: not even the handler that forces exit 130 can run."""
+    proc = _stuck(
+        "threading.Thread(target=stuck, daemon=True).start()\nthreading.Event().wait()",
+        timeout=60,
+        grace=5,
+    )
+    time.sleep(0.3)
+    os.kill(proc.pid, signal.SIGTERM)
+    time.sleep(0.3)
+    os.kill(proc.pid, signal.SIGINT)
+    took, err = _finish(proc, 2.0)
+    assert proc.returncode == -signal.SIGKILL, err
+    assert took < 5.0 and "of SIGTERM, exiting" in err
+
+
+def test_a_process_that_stops_in_time_is_left_alone_and_leaves_no_watcher() -> None:
+    """Its own exit code, no watchdog line, and stderr closes with it: the watcher ended."""
+    proc = _stuck(
+        "while not stop:\n    time.sleep(0.01)\nsys.exit(7)",
+        timeout=0.3,
+        grace=0.3,
+    )
+    os.kill(proc.pid, signal.SIGTERM)
+    took, err = _finish(proc, 0.6)
+    assert proc.returncode == 7 and err == "" and took < 3.0
+
+
+def test_no_signal_no_watchdog() -> None:
+    """A long C call with no stop signal is not the watchdog's business."""
+    proc = _stuck('re.match("(a+)+$", "a" * 21 + "b")\nprint("finished")', timeout=0, grace=0)
+    _, err = _finish(proc, 1.0)
+    assert proc.returncode == 0 and err == "" and proc.stdout is not None
