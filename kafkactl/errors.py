@@ -69,7 +69,8 @@ class FatalError(Exception):
 
 
 class OutputClosed(Exception):
-    """Stdout was closed by its reader: stop consuming cleanly; the message is not complete."""
+    """Stdout cannot be written (its reader closed it, a full disk, a file size limit, an I/O
+    error): stop consuming; the message is not complete. `str()` names the cause in one line."""
 
 
 class RegistryError(KafkactlError):

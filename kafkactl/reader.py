@@ -46,9 +46,9 @@ class ReadOptions:
     poll_timeout_s: float = 0.1
 
 
-# Why a read stopped: every partition reached its stop, --count, the output closed, a record
-# failed (--on-failure stop), or a signal.
-ReadStop = Literal["end", "count", "output closed", "failure", "signal", SignalName]
+# Why a read stopped: every partition reached its stop, --count, the output could not be
+# written, a record failed (--on-failure stop), or a signal.
+ReadStop = Literal["end", "count", "output error", "failure", "signal", SignalName]
 
 
 @dataclass
@@ -58,7 +58,8 @@ class ReadSummary:
     metrics: dict[str, Any]
     stopped_by: ReadStop
     committed: dict[str, int] = field(default_factory=dict)  # always empty: nothing committed
-    failure: str | None = None  # --on-failure stop: the record it stopped at, as one line
+    # --on-failure stop: the record it stopped at; or why the output failed; as one line
+    failure: str | None = None
 
 
 class TopicReader:
@@ -114,6 +115,7 @@ class TopicReader:
             for tp in partitions:
                 consumer.seek(tp, starts[tp])
             self._loop(consumer, stops)
+            self._flush()
             self._measure_lag(consumer)
         finally:
             consumer.close()
@@ -206,6 +208,8 @@ class TopicReader:
                 if records:  # per batch: cheaper than per record
                     after = records[-1].offset + 1
                     self._positions[tp] = after if end is None else min(after, end)
+            if batch:
+                self._flush()  # a line per record as it comes, one write per batch
             now = time.monotonic()
             if now - last_lag >= LAG_INTERVAL_S:
                 last_lag = now
@@ -236,13 +240,28 @@ class TopicReader:
             self.handler.handle(message)
         except BaseException as exc:  # a handler's exception of any kind is its failure
             if isinstance(exc, OutputClosed):
-                self.request_stop("output closed")
+                self._output_failed(exc)
                 return False
             self._failed(message, exc)
             return True
         self.metrics.observe_latency(time.perf_counter() - started)
         self.metrics.incr("processed")
         return True
+
+    def _flush(self) -> None:
+        """Push the handler's buffered output to the OS; stop if it cannot be written."""
+        flush = getattr(self.handler, "flush", None)
+        if flush is None or self._stopped_by == "output error":
+            return
+        try:
+            flush()
+        except OutputClosed as exc:
+            self._output_failed(exc)
+
+    def _output_failed(self, exc: OutputClosed) -> None:
+        if self._failure is None:
+            self._failure = f"{exc}; consume stopped"
+        self.request_stop("output error")
 
     def _failed(self, message: Message, exc: BaseException) -> None:
         self.metrics.incr("failed")

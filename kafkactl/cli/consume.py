@@ -265,7 +265,7 @@ def consume(
                 exit_at_end=exit_at_end,
                 shutdown_timeout=shutdown,
                 metrics_interval=interval,
-                on_failure=_on_failure(on_failure or "dlq"),
+                on_failure=None if on_failure is None else _on_failure(on_failure),
                 record_filter=record_filter,
             ),
             from_,

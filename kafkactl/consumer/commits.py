@@ -3,7 +3,9 @@ commit.
 
 A partition's commit point is its lowest message not yet complete (OffsetTracker): a message is
 complete when its handler succeeded or its retry/DLQ copy was acknowledged. What a handler wrote
-(the print handler's buffered lines) is flushed before its offsets are committed.
+(the print handler's buffered lines) is flushed before its offsets are committed, on every path
+(periodic, revoked, final): a line still in the buffer when the output fails is lost with it, so
+once a flush fails only the points flushed before it are ever committed.
 """
 
 from __future__ import annotations
@@ -46,17 +48,23 @@ class Commits:
         self._async_commit_since: float | None = None
         self.lost_points: Offsets = {}  # done before partitions were lost (finish_revoke)
         self._flushed: Offsets = {}  # commit points whose lines were flushed to the output
-        self._output_lost = False  # the print handler's output closed under it
+        self.output_failure: str | None = None  # why the handler's output failed, as one line
 
     @property
     def settling(self) -> bool:
         """An asynchronous commit is under way (not settled yet)."""
         return self._async_commit_since is not None
 
-    def output_closed(self) -> None:
-        """The handler's output closed: commit only what was flushed before, and stop."""
-        self._output_lost = True
-        self._request_stop("output closed")
+    def output_closed(self, exc: OutputClosed) -> None:
+        """The handler's output failed: commit only what was flushed before, and stop."""
+        with self._partitions.lock:
+            if self.output_failure is not None:
+                return
+            self.output_failure = (
+                f"{exc}; consume stopped: offsets are committed only up to the last record "
+                "whose output was written (the rest is read again next run)"
+            )
+        self._request_stop("output error")
 
     def commit(
         self, consumer: ConsumerPort, sync: bool, partitions: list[TopicPartition] | None = None
@@ -70,18 +78,7 @@ class Commits:
             # The final commit sends every commit point again: an older commit the client
             # retried may have landed after a newer one.
             offsets = self._partitions.tracker.to_commit(partitions, every=sync)
-        flush = getattr(self._handler, "flush", None)
-        if flush is not None and not self._output_lost:
-            try:
-                flush()  # what the handler wrote must be out before its offsets are committed
-            except Exception as exc:
-                if not isinstance(exc, OutputClosed):
-                    raise
-                self.output_closed()
-            else:
-                with self._partitions.lock:
-                    self._flushed.update(offsets)
-        offsets = self.out_for_sure(offsets)
+        offsets = self.written(offsets)
         if not offsets:
             return {}
         if sync:
@@ -92,14 +89,25 @@ class Commits:
             consumer.commit(offsets, asynchronous=True)
         return offsets
 
-    def out_for_sure(self, offsets: Offsets) -> Offsets:
-        """Once the output closed, only the points whose lines were flushed before it did.
+    def written(self, offsets: Offsets) -> Offsets:
+        """Of `offsets` (taken before this call), the points whose output is surely written.
 
-        Lines still in the print handler's buffer were lost with the output: their offsets
-        must not be committed, so they are read again next time.
+        Flushes the handler's output first: a point taken before a flush that succeeded is
+        written up to it. Once a flush failed, the lines still buffered were lost with the
+        output: only the points flushed before are committed, and the rest is read again.
         """
-        if not self._output_lost:
+        flush = getattr(self._handler, "flush", None)
+        if flush is None:
             return offsets
+        if self.output_failure is None:
+            try:
+                flush()
+            except OutputClosed as exc:
+                self.output_closed(exc)
+            else:
+                with self._partitions.lock:
+                    self._flushed.update(offsets)
+                return offsets
         with self._partitions.lock:
             return {
                 tp: min(point, self._flushed[tp])
@@ -128,7 +136,7 @@ class Commits:
         """
         owned = self._partitions.epochs
         offsets = self._partitions.tracker.to_commit([tp for tp in revoked if tp in owned])
-        offsets = self.out_for_sure(offsets)
+        offsets = self.written(offsets)
         for tp in revoked:
             self._flushed.pop(tp, None)
         if not commit:

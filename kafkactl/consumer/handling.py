@@ -1,9 +1,12 @@
 """Handling: running the handler on each message and handing every outcome on.
 
 A message runs on a worker (WorkerPool lanes keep the --ordering), or inline on the poll thread
-for a handler that cannot fail (print). Success is recorded in the dedupe store, then the
-message is complete; a failure is routed to its retry tier or the DLQ (complete once the copy
-is acknowledged), or stops the run, or is skipped (--on-failure).
+for the print handler. Success is recorded in the dedupe store, then the message is complete; a
+failure is routed to its retry tier or the DLQ (complete once the copy is acknowledged), or
+stops the run, or is skipped (--on-failure). Output that cannot be written (OutputClosed) is no
+failure of the message: it stops the run with the message incomplete. A dedupe store that fails
+stops the run too: a message it could not look up is left incomplete (read again next run); one
+whose success it could not record is complete (its handler did succeed).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from kafkactl.consumer.commits import Commits
 from kafkactl.consumer.failures import classify
 from kafkactl.consumer.options import ConsumeOptions, ConsumeStop
 from kafkactl.consumer.state import Partitions, Work
-from kafkactl.dedupe import DedupeStore
+from kafkactl.dedupe import DedupeError, DedupeStore
 from kafkactl.dispatch import WorkerPool, lane_for
 from kafkactl.errors import OutputClosed
 from kafkactl.handlers.base import Handler
@@ -53,6 +56,7 @@ class Handling:
         self._request_stop = request_stop
         self.dispatched = 0  # records handed to the handler (--count)
         self.stop_lines: list[str] = []  # copies the broker refused for good, stop failures
+        self._dedupe_failed = False
         self._inline_failures: list[tuple[Work, hdr.Failure, float]] = []
         self._tracer = tracer()
         self.pool = WorkerPool(options.workers, self._handle)
@@ -70,14 +74,20 @@ class Handling:
         return True
 
     def handle_inline(self, tp: TopicPartition, record: Record) -> bool:
-        """Run a handler that cannot fail (print) on the poll thread; False once output closed."""
+        """Run the print handler on the poll thread; False once the run is stopping (its output
+        or the dedupe store failed), the record left incomplete."""
+        if self._dedupe_failed:
+            return False
         message = message_from_record(record)
         if self.filtered_out(tp, message):
             return True
         partitions = self._partitions
         self.dispatched += 1
         self.metrics.incr("received")
-        if self._seen(message):
+        seen = self._seen(message)
+        if seen is None:
+            return False
+        if seen:
             self.metrics.incr("deduplicated")
         else:
             started = time.perf_counter()
@@ -89,7 +99,7 @@ class Handling:
                     self.handler.handle(message)
             except BaseException as exc:
                 if isinstance(exc, OutputClosed):
-                    self._commits.output_closed()
+                    self._commits.output_closed(exc)
                     return False
                 # "Never fails", yet it did (a record that cannot be decoded, an encoder bug,
                 # a custom stream): a failure like any other, routed, and the poll loop goes on.
@@ -146,7 +156,14 @@ class Handling:
 
     def _run_handler(self, work: Work) -> None:
         message = work.message
-        if self._seen(message):
+        if self._dedupe_failed:  # nothing more is started: read again next run
+            self._partitions.abandon(work)
+            return
+        seen = self._seen(message)
+        if seen is None:
+            self._partitions.abandon(work)  # not looked up, not handled: read again next run
+            return
+        if seen:
             self.metrics.incr("deduplicated")
             self._partitions.complete(work)
             return
@@ -169,7 +186,7 @@ class Handling:
             # (KeyboardInterrupt, SystemExit, GeneratorExit, a custom one): signals reach the
             # main thread only, so none of these can be a request to stop kafkactl.
             if isinstance(exc, OutputClosed):
-                self._commits.output_closed()
+                self._commits.output_closed(exc)
                 self._partitions.abandon(work)  # not complete: redelivered next time
                 return
             why = classify(exc)
@@ -184,25 +201,43 @@ class Handling:
             on_failure(why)
         self._failed(work, why, started)
 
-    def _seen(self, message: Message) -> bool:
-        """Whether the dedupe store had this message; a store that fails says no (at least once)."""
+    def _seen(self, message: Message) -> bool | None:
+        """Whether the dedupe store had this message; None when it failed (the run stops)."""
         try:
             return self.dedupe.seen(self.options.group, message.message_id)
         except Exception as exc:
-            logger.warning(
-                "dedupe store failed ({}); handling {} again rather than skipping it",
-                exc,
-                message.message_id,
-            )
-            return False
+            self._store_failed(exc)
+            return None
 
     def _mark(self, message: Message) -> None:
-        """Record a success in the dedupe store; a store that fails is logged, not fatal."""
+        """Record a success in the dedupe store; a store that fails stops the run."""
         try:
             self.dedupe.mark(self.options.group, message.message_id)
         except Exception as exc:
-            # The handler did succeed; only a later redelivery could run it twice.
-            logger.error("could not record {} in the dedupe store: {}", message.message_id, exc)
+            # The handler did succeed: the message stays complete (committed), since leaving
+            # it uncommitted would surely run it again; the run stops, as a store that cannot
+            # record no longer keeps a restart from running handled messages again.
+            self._store_failed(exc)
+
+    def _store_failed(self, exc: Exception) -> None:
+        """Stop the run on the first dedupe store failure, with one line; later ones (work
+        still in flight) are only logged at DEBUG."""
+        with self._partitions.lock:
+            first = not self._dedupe_failed
+            self._dedupe_failed = True
+            if first:
+                reason = str(exc)
+                if not isinstance(exc, DedupeError):
+                    reason = f"dedupe store failed ({type(exc).__name__}: {reason})"
+                self.stop_lines.append(
+                    f"{reason}; consume stopped, as a restart could no longer skip what was "
+                    "handled (messages handled so far are committed, the rest is read again): "
+                    "fix the store (free space on its disk, its permissions) and run again"
+                )
+        if first:
+            self._request_stop("dedupe error")
+        else:
+            logger.debug("dedupe store failed again: {}", exc)
 
     # --- the failure hand-off -------------------------------------------------------------
 

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from kafkactl.dispatch import Ordering
 from kafkactl.filters import RecordFilter
+from kafkactl.handlers.base import Handler, fails
 from kafkactl.signals import SignalName
 
 # dlq: route failures through the tiers into the DLQ; stop: exit 1 at the first failure,
 # nothing from it on committed; skip: count it and go on (neither needs tiers or a DLQ).
 OnFailure = Literal["dlq", "stop", "skip"]
 # Why a pipeline run stopped: drained (--exit-at-end), --count, a stop failure, a copy that can
-# never be delivered, the print handler's output closed, or a signal.
+# never be delivered, the print handler's output failed, the dedupe store failed, or a signal.
 ConsumeStop = Literal[
-    "end", "count", "failure", "undeliverable", "output closed", "signal", SignalName
+    "end",
+    "count",
+    "failure",
+    "undeliverable",
+    "output error",
+    "dedupe error",
+    "signal",
+    SignalName,
 ]
 
 
@@ -36,8 +44,16 @@ class ConsumeOptions:
     commit_interval: float = 1.0
     max_in_flight_per_partition: int = 4000
     poll_timeout_ms: int = 100
-    on_failure: OnFailure = "dlq"
+    # None: the handler's default: dlq, or stop for a handler with no failure of its own
+    # (the printer), which then needs no tiers or DLQ (`for_handler`).
+    on_failure: OnFailure | None = None
     record_filter: RecordFilter = field(default_factory=RecordFilter)
+
+    def for_handler(self, handler: Handler) -> ConsumeOptions:
+        """These options with `on_failure` settled for `handler` (SPEC §7)."""
+        if self.on_failure is not None:
+            return self
+        return replace(self, on_failure="dlq" if fails(handler) else "stop")
 
     @property
     def routes(self) -> bool:
@@ -52,6 +68,6 @@ class ConsumeSummary:
     metrics: dict[str, Any]
     stopped_by: ConsumeStop
     committed: dict[str, int] = field(default_factory=dict)
-    # Set when the run stopped on a failure (a copy that can never be delivered): one line,
-    # the command exits 1 with it.
+    # Set when the run stopped on a failure (a copy that can never be delivered, output that
+    # cannot be written, a failing dedupe store): one line, the command exits 1 with it.
     failure: str | None = None

@@ -57,7 +57,7 @@ class ConsumerPipeline:
         connect_cluster: Callable[[Settings], Admin] = connect_admin,
     ) -> None:
         self.settings = settings
-        self.options = options
+        self.options = options = options.for_handler(handler)
         self.handler = handler
         self.dedupe = dedupe
         self.metrics = metrics or Metrics()
@@ -134,7 +134,8 @@ class ConsumerPipeline:
             health.stop()
             admin.close()
         failure = None
-        lines = self.handling.stop_lines if self.handling is not None else []
+        lines = [self.commits.output_failure] if self.commits.output_failure else []
+        lines += self.handling.stop_lines if self.handling is not None else []
         if lines:
             failure = lines[0]
             if len(lines) > 1:

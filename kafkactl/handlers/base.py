@@ -8,10 +8,15 @@ Exceptions a handler raises, and what the consumer should do with them:
 - `HandlerFailure` (kafkactl.message): the message failed; `.failure` is a fully described
   `Failure` (kind `retryable`, `fatal`, `timeout` or `decode`; class; message; trace) ready for
   the retry/DLQ headers of SPEC §8. `ExecHandler` and `PythonHandler` raise only this.
-- `OutputClosed` (kafkactl.errors): stdout is gone (the reader of the pipe exited, as in
-  `kafkactl consume t | head -n 5`). It is not a failure of the message: the message is NOT
-  complete, so its offset must not be committed; the consumer should stop as on a shutdown
-  signal and exit 0 quietly. `PrintHandler` raises only this.
+- `OutputClosed` (kafkactl.errors): stdout cannot be written (the reader of the pipe exited,
+  as in `kafkactl consume t | head -n 5`, a full disk, a file size limit, an I/O error). It is
+  not a failure of the message, and never goes to a retry tier or the DLQ: the message is NOT
+  complete, and neither is any whose output was still buffered, so the consumer commits only
+  what a flush got out, stops, and exits 1 with the cause (`str()`). `PrintHandler` raises
+  only this.
+
+A handler whose class sets `fails = False` (the printer) has no failure to route: with a group
+it needs no retry tiers or DLQ (`fails()`).
 """
 
 from __future__ import annotations
@@ -34,6 +39,11 @@ class Handler(Protocol):
     def close(self) -> None:
         """Release resources; called once, after the last handle() returned."""
         ...
+
+
+def fails(handler: Handler) -> bool:
+    """Whether records can fail in `handler` (and so need somewhere to go): all but the printer."""
+    return bool(getattr(handler, "fails", True))
 
 
 def tail(text: str, limit: int) -> str:

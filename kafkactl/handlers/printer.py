@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 import threading
@@ -49,16 +50,31 @@ def _buffered_stdout() -> BinaryIO:
         return sys.stdout.buffer
 
 
+def output_error(exc: BaseException) -> str:
+    """Why stdout cannot be written, in one line: `cannot write to stdout: No space left on
+    device (errno 28, ENOSPC)`, `stdout closed (broken pipe): its reader went away`."""
+    if isinstance(exc, OSError) and exc.errno == errno.EPIPE:
+        return "stdout closed (broken pipe): its reader went away"
+    if isinstance(exc, OSError) and exc.errno is not None:
+        name = errno.errorcode.get(exc.errno, "")
+        code = f"errno {exc.errno}, {name}" if name else f"errno {exc.errno}"
+        return f"cannot write to stdout: {exc.strerror or exc} ({code})"
+    return f"cannot write to stdout: {exc}"
+
+
 class PrintHandler:
-    """Writes each message as one envelope JSON line (SPEC §7) to a binary stream; never fails.
+    """Writes each message as one envelope JSON line (SPEC §7) to a binary stream.
 
     Lines are buffered; the consumer calls flush() before every offset commit, so a committed
-    offset always has its line written to the OS. Raises OutputClosed once the reader is gone.
-    `inline` tells the consumer to run it on the poll thread: it cannot fail, so a worker pool
-    would only add hand-offs.
+    offset always has its line written to the OS. Its only failure is output that cannot be
+    written (a closed pipe, a full disk, a file size limit, an I/O error): it raises
+    OutputClosed naming the cause, then and on every later call, and writes nothing more.
+    `inline` tells the consumer to run it on the poll thread (no worker pool hand-offs);
+    `fails` False: it has no failure of its own to route, so it needs no retry tiers or DLQ.
     """
 
     inline = True
+    fails = False
 
     def __init__(
         self,
@@ -71,7 +87,7 @@ class PrintHandler:
         self._encode = encoder or _envelope_encoder()
         self._exact = exact  # a template writes exactly its bytes: no newline added
         self._lock = threading.Lock()
-        self._closed = False
+        self._failed: OutputClosed | None = None
 
     def handle(self, message: Message) -> None:
         """Encode outside the lock, then write the whole line under it."""
@@ -79,25 +95,24 @@ class PrintHandler:
         if not self._exact and not line.endswith(b"\n"):
             line += b"\n"
         with self._lock:
-            if self._closed:
-                raise OutputClosed("output closed")
             self._guarded(self._stream.write, line)
 
     def flush(self) -> None:
         """Push buffered lines to the OS (called before offsets are committed)."""
         with self._lock:
-            if self._closed:
-                raise OutputClosed("output closed")
             self._guarded(self._stream.flush)
 
     def _guarded(self, call: Callable[..., Any], *args: Any) -> None:
+        if self._failed is not None:
+            raise OutputClosed(str(self._failed))
         try:
             call(*args)
-        except (BrokenPipeError, ValueError) as exc:
-            # ValueError: "I/O operation on closed file".
-            self._closed = True
+        except (OSError, ValueError) as exc:
+            # ValueError: "I/O operation on closed file". Whatever part of the buffer did not
+            # get out is lost with the output: the consumer commits only what was flushed.
+            self._failed = OutputClosed(output_error(exc))
             self._silence()
-            raise OutputClosed(f"output closed ({exc})") from None
+            raise OutputClosed(str(self._failed)) from None
 
     def _silence(self) -> None:
         """Point the dead stream's fd at /dev/null so the flush at interpreter exit is quiet."""
@@ -112,9 +127,10 @@ class PrintHandler:
             pass
 
     def close(self) -> None:
-        """Flush what is buffered (quietly if the reader is gone)."""
+        """Flush what is buffered; an output that fails now was already reported or is
+        reported by the flush the consumer makes before this."""
         with self._lock:
-            if self._closed:
+            if self._failed is not None:
                 return
-            with contextlib.suppress(BrokenPipeError, ValueError):
+            with contextlib.suppress(OSError, ValueError):
                 self._stream.flush()

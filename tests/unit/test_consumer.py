@@ -741,7 +741,7 @@ class FailingDedupe(MemoryDedupeStore):
         raise OSError("disk I/O error")
 
 
-def test_a_failing_dedupe_store_neither_kills_a_worker_nor_loses_a_message():
+def test_a_dedupe_store_that_fails_lookups_stops_the_run_with_nothing_handled_or_committed():
     cluster = make_cluster()
     for i in range(6):
         cluster.produce(MAIN, b"ok-%d" % i, key=b"k%d" % i)
@@ -749,10 +749,13 @@ def test_a_failing_dedupe_store_neither_kills_a_worker_nor_loses_a_message():
     pipeline = PipelineRun(cluster, handler, workers=2)
     pipeline.pipeline.dedupe = FailingDedupe()
 
-    pipeline.start().wait()
+    summary = pipeline.start().wait()
 
-    assert sorted(c.value for c in handler.succeeded()) == [b"ok-%d" % i for i in range(6)]
-    assert committed(cluster, MAIN) == ends(cluster, MAIN)
+    assert summary.stopped_by == "dedupe error"
+    assert summary.failure is not None and "disk I/O error" in summary.failure
+    assert "more like it" not in summary.failure  # one line, however many failed
+    assert handler.calls == []  # not known to be new: not handled, read again next run
+    assert committed(cluster, MAIN) == {TopicPartition(MAIN, 0): 0}
 
 
 class BreakingStream:
@@ -794,7 +797,9 @@ def test_after_the_output_closes_only_flushed_lines_are_committed_and_counted():
         cluster.produce(MAIN, b"ok-%d" % i, key=b"k")  # written to the buffer, never flushed
     summary = pipeline.wait()
 
-    assert summary.stopped_by == "output closed"
+    assert summary.stopped_by == "output error"
+    assert summary.failure is not None
+    assert summary.failure.startswith("stdout closed (broken pipe): its reader went away; ")
     assert stream.flushed == 5
     assert cluster.committed(GROUP, tp).offset == 5  # the lost lines are read again next time
     assert summary.committed == {f"{MAIN}:0": 5}
@@ -816,7 +821,9 @@ def test_an_exception_from_the_inline_print_handler_is_routed_and_the_poll_loop_
     handler = PrintHandler(stream, encoder=encoder)  # type: ignore[arg-type]
     handler.succeeded_at = lambda *a: True  # type: ignore[attr-defined]  # (commit checker)
 
-    summary = PipelineRun(cluster, handler, no_retry=True).start().wait()  # type: ignore[arg-type]
+    # The printer's default is stop (it needs no DLQ); --on-failure dlq routes.
+    run = PipelineRun(cluster, handler, no_retry=True, on_failure="dlq")  # type: ignore[arg-type]
+    summary = run.start().wait()
 
     assert summary.stopped_by == "end"
     assert stream.flushed == 2

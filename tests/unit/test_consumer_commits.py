@@ -135,8 +135,48 @@ def test_once_the_output_closed_only_points_flushed_before_are_committed():
 
     assert s.commits.commit(s.consumer, sync=True) == {A: 2}  # B's line never got out
 
-    assert s.stops == ["output closed"]
+    assert s.stops == ["output error"]
     assert s.group_offsets() == {A: 2}
+
+
+def test_a_revoked_partition_flushes_its_lines_before_giving_its_point():
+    output = Output()
+    s = Setup(output)
+    s.done(A, 0, 1)
+
+    with s.partitions.lock:
+        assert s.commits.revoked({A}, commit=True) == {A: 2}
+    assert output.flushes == 1
+
+
+def test_a_revoke_after_the_output_failed_gives_only_what_was_flushed():
+    # The issue's /dev/full case: the revoke at close committed lines that never got out.
+    output = Output()
+    s = Setup(output)
+    s.done(A, 0)
+    s.done(B, 0)
+    s.commits.commit(s.consumer, sync=True)  # flushed up to A 1, B 1
+    s.done(A, 1, 2)
+    s.done(B, 1, 2, 3)
+    output.closed = True
+
+    with s.partitions.lock:
+        assert s.commits.revoked({A}, commit=True) == {A: 1}
+        assert s.commits.revoked({B}, commit=False) == {B: 1}  # lost: kept for later
+    assert s.commits.lost_points == {B: 1}
+    assert s.stops == ["output error"]
+    assert s.commits.output_failure is not None
+    assert s.commits.output_failure.startswith("stdout closed; consume stopped")
+
+
+def test_an_output_that_never_flushed_commits_nothing():
+    output = Output()
+    output.closed = True
+    s = Setup(output)
+    s.done(A, 0, 1)
+
+    assert s.commits.commit(s.consumer, sync=True) == {}
+    assert s.group_offsets() == {}
 
 
 def test_revoked_partitions_give_their_points_and_lost_ones_keep_them_for_later():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import errno
 import os
 import threading
 import time
@@ -86,6 +87,68 @@ def test_print_broken_pipe_raises_output_closed() -> None:
         handler.close()  # quiet
     finally:
         stream.close()
+
+
+def test_print_full_disk_raises_output_closed_naming_the_cause() -> None:
+    stream = open("/dev/full", "wb")  # noqa: SIM115  (a write error like ENOSPC on a full disk)
+    try:
+        handler = PrintHandler(stream, encoder=fake_encoder)
+        handler.handle(make_message())  # buffered
+        with pytest.raises(OutputClosed) as first:
+            handler.flush()
+        assert str(first.value) == (
+            "cannot write to stdout: No space left on device (errno 28, ENOSPC)"
+        )
+        with pytest.raises(OutputClosed) as again:  # and stays failed, same cause
+            handler.handle(make_message())
+        assert str(again.value) == str(first.value)
+        handler.close()  # quiet
+    finally:
+        stream.close()
+
+
+class RaisingStream:
+    """A stream whose writes fail with the error it is given."""
+
+    def __init__(self, error: OSError) -> None:
+        self.error = error
+
+    def write(self, data: bytes) -> int:
+        raise self.error
+
+    def flush(self) -> None:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (
+            OSError(errno.EFBIG, "File too large"),
+            "cannot write to stdout: File too large (errno 27, EFBIG)",
+        ),
+        (
+            OSError(errno.EIO, "Input/output error"),
+            "cannot write to stdout: Input/output error (errno 5, EIO)",
+        ),
+        (
+            BrokenPipeError(errno.EPIPE, "Broken pipe"),
+            "stdout closed (broken pipe): its reader went away",
+        ),
+        (OSError("no errno"), "cannot write to stdout: no errno"),
+    ],
+)
+def test_every_write_error_is_output_closed_with_one_line(error: OSError, line: str) -> None:
+    handler = PrintHandler(RaisingStream(error), encoder=fake_encoder)  # type: ignore[arg-type]
+    with pytest.raises(OutputClosed) as raised:
+        handler.handle(make_message())
+    assert str(raised.value) == line
+    handler.close()  # quiet
+
+
+def test_close_is_quiet_when_the_last_flush_fails() -> None:
+    handler = PrintHandler(RaisingStream(OSError(errno.ENOSPC, "full")), encoder=fake_encoder)  # type: ignore[arg-type]
+    handler.close()
 
 
 def test_print_closed_stream_raises_output_closed() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 import pytest
@@ -172,3 +173,77 @@ def test_following_without_a_stop_has_no_progress_but_a_lag() -> None:
     summary = reader.run()
     assert reader.progress() is None
     assert summary.metrics["lag"] == 5  # stopped by --count after 5 of 10
+
+
+class Lines:
+    """A print handler's stream: keeps what was flushed; flushes fail once `error` is set."""
+
+    def __init__(self) -> None:
+        self.buffered = b""
+        self.flushed = b""
+        self.error: OSError | None = None
+
+    def write(self, data: bytes) -> int:
+        self.buffered += data
+        return len(data)
+
+    def flush(self) -> None:
+        if self.error is not None:
+            raise self.error
+        self.flushed, self.buffered = self.flushed + self.buffered, b""
+
+    def fileno(self) -> int:
+        raise OSError("no descriptor")
+
+
+def test_lines_are_flushed_as_batches_arrive_not_at_exit() -> None:
+    from kafkactl.handlers import PrintHandler
+
+    cluster = cluster_with(per_partition=3, partitions=1)
+    stream = Lines()
+    flushed_while_reading: list[bytes] = []
+    reader = TopicReader(
+        SETTINGS,
+        ReadOptions(topics=["t"], poll_timeout_s=0.01),  # following: no stop
+        PrintHandler(stream, encoder=lambda m: m.value or b""),  # type: ignore[arg-type]
+        on_tick=lambda _: None,
+        connect_consumer=cluster.connect_consumer,
+        connect_cluster=cluster.connect_admin,
+    )
+    thread = threading.Thread(target=reader.run, daemon=True)
+    thread.start()
+    assert cluster.wait_for(lambda: stream.flushed == b"v0\nv1\nv2\n", 5.0)
+    flushed_while_reading.append(stream.flushed)
+    reader.request_stop("signal")
+    thread.join(5.0)
+    assert flushed_while_reading == [b"v0\nv1\nv2\n"]
+
+
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (
+            OSError(28, "No space left on device"),
+            "cannot write to stdout: No space left on device (errno 28, ENOSPC); consume stopped",
+        ),
+        (
+            OSError(27, "File too large"),
+            "cannot write to stdout: File too large (errno 27, EFBIG); consume stopped",
+        ),
+        (
+            BrokenPipeError(32, "Broken pipe"),
+            "stdout closed (broken pipe): its reader went away; consume stopped",
+        ),
+    ],
+)
+def test_output_that_cannot_be_written_stops_the_read_with_its_cause(
+    error: OSError, line: str
+) -> None:
+    from kafkactl.handlers import PrintHandler
+
+    stream = Lines()
+    stream.error = error
+    summary = read(cluster_with(), PrintHandler(stream))  # type: ignore[arg-type]
+    assert summary.stopped_by == "output error"
+    assert summary.failure == line
+    assert stream.flushed == b""
