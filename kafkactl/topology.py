@@ -48,6 +48,11 @@ def replay_group(dlq: str) -> str:
     return f"kafkactl-replay.{dlq}"
 
 
+def replay_lease_group(replay_group: str) -> str:
+    """The consumer group whose leader is the one replay-dlq running with `replay_group`."""
+    return f"{replay_group}.lease"
+
+
 def default_message_id(topic: str, partition: int, offset: int) -> str:
     """The id of a record that carries no message-id: stable across redeliveries, so dedupe
     and the retry copies agree on it."""

@@ -71,6 +71,7 @@ class ReplayEngine:
         self._clock = clock
         self._stop = threading.Event()
         self._stopped_by: ReplayStop | None = None
+        self._lease_lost = False
         self._lock = threading.Lock()
         self._admin: Any = None
         self._consumer: Any = None
@@ -93,6 +94,12 @@ class ReplayEngine:
         if not self._stop.is_set():
             self._stopped_by = reason
             self._stop.set()
+
+    def lost_lease(self) -> None:
+        """The replay's lease is gone (another replay may run): send nothing more, this pass
+        or the next."""
+        self._lease_lost = True
+        self.request_stop("lease lost")
 
     def open(self) -> None:
         """Connect, check the DLQ and the target, and read each partition's range and progress."""
@@ -163,6 +170,8 @@ class ReplayEngine:
         """Fresh per-pass state from what was committed when the engine opened."""
         self._stop.clear()
         self._stopped_by = None
+        if self._lease_lost:
+            self.request_stop("lease lost")
         self._publish_error = None
         self._replays = 0
         for part in self._parts:

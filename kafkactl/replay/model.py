@@ -22,9 +22,11 @@ from kafkactl.replay.selection import (
 )
 from kafkactl.signals import SignalName
 
-# Why a replay pass stopped: the end of the range, --limit, a copy or a commit that failed, or a
-# signal.
-ReplayStop = Literal["end", "limit", "publish failed", "commit failed", "signal", SignalName]
+# Why a replay pass stopped: the end of the range, --limit, a copy or a commit that failed, the
+# lease lost (see `lease`), or a signal.
+ReplayStop = Literal[
+    "end", "limit", "publish failed", "commit failed", "lease lost", "signal", SignalName
+]
 
 # What became of a selected dead letter in a plan row: the selection's decision, or
 # `unrepaired` when the transform could not repair it.

@@ -6,7 +6,7 @@ The caller supplies the options and a view: how progress shows and how the user 
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal, Protocol
@@ -14,12 +14,17 @@ from typing import Any, Literal, Protocol
 from kafkactl.config import Settings
 from kafkactl.metrics import Metrics
 from kafkactl.replay.engine import ReplayEngine
+from kafkactl.replay.lease import replay_lease
 from kafkactl.replay.model import ReplayOptions, ReplaySummary
 from kafkactl.signals import SignalName, stop_on_signals
 
 # How the operation ended: a dry run; the user said no; a signal stopped the confirmation pass
 # before anything was sent; or the replay ran (to the end, or until it was stopped).
 Ending = Literal["dry-run", "declined", "interrupted", "ran"]
+
+
+# Holds the lease of (settings, dlq, replay group, what to call when it is lost) for a block.
+HoldLease = Callable[[Settings, str, str, Callable[[], None]], AbstractContextManager[object]]
 
 
 class ProgressView(Protocol):
@@ -57,12 +62,17 @@ def replay_dlq(
     confirm: bool = True,
     metrics: Metrics | None = None,
     watch_signals: Callable[[Callable[[SignalName], None]], object] = stop_on_signals,
+    lease: HoldLease = replay_lease,
     **connect: Any,
 ) -> ReplayOutcome:
     """Replay `options.dlq`: a dry run plans only; otherwise the plan is confirmed (unless
     `confirm` is False) and then run. `watch_signals` gets the engine's stop request once it is
-    open (and again after the prompt); `connect` passes client factories to the engine."""
-    with ReplayEngine(settings, options, metrics or Metrics(), **connect) as engine:
+    open (and again after the prompt); `lease` holds the replay's lease (not for a dry run,
+    see `lease`); `connect` passes client factories to the engine."""
+    with (
+        ReplayEngine(settings, options, metrics or Metrics(), **connect) as engine,
+        nullcontext() if dry_run else lease(settings, options.dlq, engine.group, engine.lost_lease),
+    ):
         engine.open()
         watch_signals(engine.request_stop)
         if dry_run or confirm:

@@ -8,8 +8,8 @@ treats every copy whose `kafkactl.replay.from` names one of its offsets (and who
 was interrupted, resumes without duplicates and without gaps (as long as the target still holds
 the copies, i.e. within its retention).
 
-Not covered: two replays of the same DLQ running at the same time (nothing stops them, and they
-would both send the same records).
+Two replays of the same DLQ and replay group never run at the same time: the second is refused
+(see `lease`).
 """
 
 from __future__ import annotations

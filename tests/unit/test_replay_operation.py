@@ -49,6 +49,16 @@ def cluster_with(counts: list[int]) -> FakeCluster:
     return cluster
 
 
+LEASES: list[tuple[str, str]] = []
+
+
+@contextmanager
+def held_lease(settings: Any, dlq: str, group: str, on_lost: Any):
+    """Always granted; remembers which (DLQ, replay group) a run held it for."""
+    LEASES.append((dlq, group))
+    yield None
+
+
 def run(cluster: FakeCluster, view: View, **kw: Any):
     options = ReplayOptions(dlq=kw.pop("dlq", DLQ), poll_timeout_ms=10, **kw.pop("options", {}))
     signals: list[Any] = []
@@ -57,6 +67,7 @@ def run(cluster: FakeCluster, view: View, **kw: Any):
         options,
         view,
         watch_signals=signals.append,
+        lease=kw.pop("lease", held_lease),
         connect_admin=cluster.connect_admin,
         connect_consumer=cluster.connect_consumer,
         connect_producer=cluster.connect_producer,
@@ -112,3 +123,37 @@ def test_errors_name_the_option_field_or_the_missing_dlq():
     assert str(partitions.value) == f"partitions 3 does not exist: {DLQ} has partitions 0-0"
     with pytest.raises(DlqNotFound, match="DLQ topic nope does not exist"):
         run(cluster, View(), dlq="nope")
+
+
+def test_a_run_holds_the_lease_and_a_dry_run_does_not():
+    LEASES.clear()
+    run(cluster_with([0]), View(), dry_run=True)
+    assert LEASES == []
+    run(cluster_with([0]), View())
+    assert LEASES == [(DLQ, "kafkactl-replay." + DLQ)]
+
+
+def test_a_replay_refused_its_lease_reads_and_sends_nothing():
+    from kafkactl.replay.lease import ReplayRunning
+
+    @contextmanager
+    def refused(settings: Any, dlq: str, group: str, on_lost: Any):
+        raise ReplayRunning("another replay-dlq ... is running")
+        yield None
+
+    cluster = cluster_with([0])
+    with pytest.raises(ReplayRunning):
+        run(cluster, View(), lease=refused)
+    assert cluster.records(T1) == [] and cluster.commit_log == []
+
+
+def test_a_lost_lease_stops_the_run():
+    @contextmanager
+    def lost_at_once(settings: Any, dlq: str, group: str, on_lost: Any):
+        on_lost()
+        yield None
+
+    cluster = cluster_with([0, 0, 0])
+    outcome, _ = run(cluster, View(), lease=lost_at_once, confirm=False)
+    assert outcome.summary.stopped_by == "lease lost"
+    assert cluster.records(T1) == []
