@@ -7,10 +7,14 @@ and well served there (SPEC §16 allows one admin for both engines).
 from __future__ import annotations
 
 import time
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple, TypeVar
 
 from kafkactl.config import Settings
+from kafkactl.errors import ConnectError
 from kafkactl.kafka.ports import TopicPartition
+
+T = TypeVar("T")
 
 # Broker error codes (Kafka protocol) that create_topics answers with.
 TOPIC_ALREADY_EXISTS = 36
@@ -82,8 +86,40 @@ class GroupState(NamedTuple):
 class Admin:
     """A connected admin client. Methods raise kafkactl errors only for what users can fix."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, retry_for: float = 15.0) -> None:
         self._client = client
+        self._retry_for = retry_for
+
+    def _call(
+        self, method: Callable[..., T], *args: Any, retry_for: float | None = None, **kwargs: Any
+    ) -> T:
+        """Run one admin request, again while the cluster answers with a retriable error.
+
+        A node that died since the last metadata refresh (a leader killed, a rolling restart)
+        fails the request sent to it with a connection error; kafka-python backs that node
+        off, so asking again goes to another one. Past `retry_for` seconds the cluster is
+        unreachable (exit 3), said in one line.
+        """
+        from kafka import errors as kerr
+
+        patience = self._retry_for if retry_for is None else retry_for
+        deadline = time.monotonic() + patience
+        pause = 0.2
+        while True:
+            try:
+                return method(*args, **kwargs)
+            except (kerr.KafkaError, kerr.NoBrokersAvailable) as exc:
+                transient = isinstance(exc, kerr.NoBrokersAvailable) or exc.retriable
+                if not transient or time.monotonic() + pause > deadline:
+                    if transient:
+                        raise ConnectError(
+                            f"the cluster did not answer an admin request within "
+                            f"{patience:g}s ({type(exc).__name__}: {exc}); check that "
+                            "its brokers are up (kafkactl health)"
+                        ) from exc
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 2, 2.0)
 
     @classmethod
     def connect(cls, settings: Settings) -> Admin:
@@ -94,15 +130,16 @@ class Admin:
         from kafkactl.kafka.kafka_python.connect import connect
 
         config = admin_config(settings)
-        return cls(connect(settings, lambda: KafkaAdminClient(**config), "the cluster"))
+        client = connect(settings, lambda: KafkaAdminClient(**config), "the cluster")
+        return cls(client, retry_for=max(settings.connect_timeout, 5.0))
 
     def describe_cluster(self) -> dict[str, Any]:
         """cluster_id, controller_id and brokers (broker_id, host, port, rack)."""
-        return self._client.describe_cluster()
+        return self._call(self._client.describe_cluster)
 
     def describe_topics(self, names: list[str]) -> list[dict[str, Any]]:
         """The metadata entry of each topic (error_code non-zero: it does not exist)."""
-        return self._client.describe_topics(names)
+        return self._call(self._client.describe_topics, names)
 
     def create_topics(
         self,
@@ -120,7 +157,7 @@ class Admin:
             NewTopic(n, partitions, replication, topic_configs={**configs, **per_topic.get(n, {})})
             for n in names
         ]
-        response = self._client.create_topics(new, raise_errors=False)
+        response = self._call(self._client.create_topics, new, raise_errors=False)
         return [
             TopicAnswer(
                 t["name"],
@@ -154,7 +191,7 @@ class Admin:
         resources = [
             ConfigResource(ConfigResourceType.TOPIC, n, list(keys)) for n in dict.fromkeys(names)
         ]
-        answer = self._client.describe_configs(resources, config_filter="all")
+        answer = self._call(self._client.describe_configs, resources, config_filter="all")
         out: dict[str, dict[str, TopicConfig]] = {}
         for name, entries in (answer.get("topic") or {}).items():
             out[name] = {
@@ -174,29 +211,18 @@ class Admin:
         if not partitions:
             return {}
         spec = OffsetSpec.LATEST if latest else OffsetSpec.EARLIEST
-        answer = self._client.list_partition_offsets(dict.fromkeys(partitions, spec))
+        answer = self._call(self._client.list_partition_offsets, dict.fromkeys(partitions, spec))
         return {TopicPartition(*tp): value.offset for tp, value in answer.items()}
 
     def committed(
         self, group: str, partitions: list[TopicPartition], timeout: float = 15.0
     ) -> dict[TopicPartition, Committed | None]:
-        """The group's committed offset and metadata per partition (None: nothing committed)."""
-        from kafka import errors as kerr
+        """The group's committed offset and metadata per partition (None: nothing committed).
 
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                answer = self._client.list_group_offsets({group: list(partitions)})[group]
-                break
-            except (
-                kerr.CoordinatorNotAvailableError,
-                kerr.CoordinatorLoadInProgressError,
-                kerr.NotCoordinatorError,
-            ):
-                # The group coordinator (and __consumer_offsets) may still be loading.
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
+        A coordinator still loading `__consumer_offsets` answers with a retriable error:
+        asked again for up to `timeout` seconds."""
+        offsets = {group: list(partitions)}
+        answer = self._call(self._client.list_group_offsets, offsets, retry_for=timeout)[group]
         out: dict[TopicPartition, Committed | None] = {}
         for tp in partitions:
             meta = answer.get(tp)
@@ -206,13 +232,14 @@ class Admin:
 
     def topic_names(self) -> list[str]:
         """Every topic's name, internal ones (`__consumer_offsets`) included."""
-        return sorted(self._client.list_topics())
+        return sorted(self._call(self._client.list_topics))
 
     def topic_configs(self, name: str) -> dict[str, str]:
         """The topic's configs that differ from the broker's defaults."""
         from kafka.admin import ConfigResource, ConfigResourceType
 
-        answer = self._client.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name)])
+        resource = ConfigResource(ConfigResourceType.TOPIC, name)
+        answer = self._call(self._client.describe_configs, [resource])
         found = answer.get("topic", {}).get(name, {})
         return {str(k): str(v) for k, v in _config_values(found).items()}
 
@@ -220,7 +247,7 @@ class Admin:
         """The first offset at or after `ms` per partition (the end offset when none is)."""
         if not partitions:
             return {}
-        answer = self._client.list_partition_offsets(dict.fromkeys(partitions, int(ms)))
+        answer = self._call(self._client.list_partition_offsets, dict.fromkeys(partitions, int(ms)))
         ends = self.list_offsets(partitions, latest=True)
         out: dict[Any, int] = {}
         for tp in partitions:
@@ -233,12 +260,12 @@ class Admin:
         """Every consumer group the cluster knows, with its state."""
         return sorted(
             GroupListing(g["group_id"], g.get("group_state") or "", g.get("protocol_type") or "")
-            for g in self._client.list_groups()
+            for g in self._call(self._client.list_groups)
         )
 
     def describe_group(self, group: str) -> GroupState:
         """The group's state and its members' assignments."""
-        answer = self._client.describe_groups([group]).get(group, {})
+        answer = self._call(self._client.describe_groups, [group]).get(group, {})
         members = [
             GroupMember(
                 m.get("member_id") or "",
@@ -256,7 +283,7 @@ class Admin:
 
     def group_offsets(self, group: str) -> dict[TopicPartition, Committed]:
         """Every offset the group has committed, with its metadata."""
-        answer = self._client.list_group_offsets({group: None}).get(group, {})
+        answer = self._call(self._client.list_group_offsets, {group: None}).get(group, {})
         return {
             TopicPartition(*tp): Committed(meta.offset, _metadata(meta.metadata))
             for tp, meta in answer.items()
@@ -270,7 +297,7 @@ class Admin:
         from kafka.structs import OffsetAndMetadata
 
         request = {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in offsets.items()}
-        answer = self._client.alter_group_offsets(group, request)
+        answer = self._call(self._client.alter_group_offsets, group, request)
         out: dict[TopicPartition, str | None] = {}
         for tp, error in answer.items():
             name = getattr(error, "__name__", str(error))
