@@ -1,7 +1,9 @@
 """The one header codec: reading and replacing Kafka headers, and the retry/DLQ schema of SPEC §8.
 
 Kafka headers are an ordered list of (str, bytes) pairs in which a key may repeat. Every
-kafkactl header is written exactly once: setting one removes earlier copies.
+kafkactl header is written exactly once: setting one removes earlier copies. A name that is
+not UTF-8 holds its bytes surrogate-escaped (see `kafkactl.kafka.ports.header_name`): it is
+copied as it is, and shown with `name_text`.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
+
+from kafkactl.kafka.ports import header_name, header_name_bytes, is_raw_name
 
 Headers = list[tuple[str, bytes]]
 
@@ -62,16 +66,28 @@ MAX_EPOCH_MS = 253_402_300_799_999
 RECORD_OVERHEAD_BYTES = 256
 
 
-def normalize(headers: Iterable[tuple[str, bytes | str | None]] | None) -> Headers:
-    """Headers as a fresh list of (str, bytes) pairs (None values become empty bytes)."""
+def normalize(headers: Iterable[tuple[str | bytes, bytes | str | None]] | None) -> Headers:
+    """Headers as a fresh list of (str, bytes) pairs (None values become empty bytes; a bytes
+    name becomes its surrogate-escaped text, never its repr)."""
     out: Headers = []
     for key, value in headers or ():
         if value is None:
             value = b""
         elif isinstance(value, str):
-            value = value.encode()
-        out.append((str(key), bytes(value)))
+            value = value.encode("utf-8", "surrogateescape")
+        out.append((header_name(key) if isinstance(key, bytes) else key, bytes(value)))
     return out
+
+
+def name_text(name: str) -> str:
+    """A header name as plain text for JSON and tables: bytes that are not UTF-8 as `\\xNN`.
+
+    Names are kept as their exact bytes (`kafkactl.kafka.ports.header_name`); JSON encoders
+    refuse the escaped surrogates such a name holds, so text meant for people or JSON uses this.
+    """
+    if name.isascii() or not is_raw_name(name):
+        return str(name)  # str(): a plain str even when an engine handed a subclass
+    return header_name_bytes(name).decode("utf-8", "backslashreplace")
 
 
 def get(headers: Sequence[tuple[str, bytes]] | None, name: str) -> bytes | None:

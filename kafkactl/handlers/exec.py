@@ -51,6 +51,7 @@ from kafkactl.headers import (
     MAX_TRACE_BYTES,
     Failure,
     FailureKind,
+    name_text,
     truncate,
 )
 from kafkactl.message import HandlerFailure, Message
@@ -166,7 +167,7 @@ class ExecHandler:
         """The inherited environment plus the KAFKA_* variables of one message."""
         headers: dict[str, str] = {}
         for name, value in message.headers:
-            headers[name] = (value or b"").decode("utf-8", "replace")
+            headers[name_text(name)] = (value or b"").decode("utf-8", "replace")
         raw_key = self._key(message)
         key = b"" if raw_key is None else raw_key.replace(b"\0", b"\xef\xbf\xbd")
         trace: dict[bytes, bytes] = {}

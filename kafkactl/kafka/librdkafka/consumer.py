@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -28,6 +29,10 @@ from kafkactl.kafka.ports import (
 )
 
 WATERMARK_TIMEOUT_S = 5.0
+# Message.headers() through a generic call, never `m.headers()`: for a header name that is not
+# UTF-8 it returns a list holding a NULL with an exception set, which only a generic call
+# checks (CPython 3.11's specialized method call does not: the broken list would flow on).
+_headers_of = operator.methodcaller("headers")
 
 
 class LibrdkafkaConsumer:
@@ -175,8 +180,8 @@ class LibrdkafkaConsumer:
                 batch = out[tp] = []
             ts_type, ts = m.timestamp()
             try:
-                headers = m.headers() or []
-            except Exception:  # a header name that is not UTF-8 (SystemError)
+                headers = _headers_of(m) or []
+            except SystemError:  # a header name that is not UTF-8
                 headers = self._unreadable_headers(m)
             batch.append(
                 ConsumedRecord(
