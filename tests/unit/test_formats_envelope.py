@@ -182,6 +182,38 @@ def test_kcat_raw_non_utf8_bytes_are_read_back_exactly():
     assert record.headers == [("hb", b"\\xc3")]
 
 
+def test_kcat_raw_header_names_are_read_back_exactly():
+    # kcat -J writes a header name's bytes raw too: they are kept, not replaced.
+    line = b'{"topic":"t","partition":0,"offset":0,"headers":["\xff\xfe","v"],"payload":"x"}\n'
+    record = parse_envelope_line(line)
+    assert [(n.encode("utf-8", "surrogateescape"), v) for n, v in record.headers] == [
+        (b"\xff\xfe", b"v")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (b'{"headers":["\\ud800","v"],"payload":"x"}', "lone surrogate"),
+        (b'{"headers":["%%%","v"],"payload":"x","header_names_encoding":"base64"}', "base64"),
+        (b'{"headers":["a","v"],"payload":"x","header_names_encoding":"hex"}', "hex"),
+    ],
+)
+def test_bad_header_names(line, reason):
+    with pytest.raises(FormatError, match=reason):
+        parse_envelope_line(line)
+
+
+def test_header_names_in_base64_in_every_shape():
+    ff = base64.b64encode(b"\xff").decode()
+    for headers in ([ff, "v"], {ff: "v"}, [{"key": ff, "value": "v"}], [[ff, "v"]]):
+        doc = {"headers": headers, "payload": "x", "header_names_encoding": "base64"}
+        record = parse_envelope_line(orjson.dumps(doc))
+        assert [(n.encode("utf-8", "surrogateescape"), v) for n, v in record.headers] == [
+            (b"\xff", b"v")
+        ]
+
+
 def test_kcat_fixture_lines_parse():
     lines = (FIXTURES / "kcat_J.jsonl").read_bytes().splitlines(keepends=True)
     records = [parse_envelope_line(line) for line in lines]

@@ -78,3 +78,29 @@ def test_envelope_round_trip(key, value, headers):
     assert record.headers == [(k, b"" if v is None else v) for k, v in headers]
     assert record.partition == 3
     assert record.timestamp_ms == 1700000000001
+
+
+RAW_NAMES = [b"\xff\xfe", b"\x80", b"\xc0\x80", b"a\x00b", b"", b"\xed\xa0\x80"]
+
+
+@pytest.mark.parametrize("raw", RAW_NAMES)
+def test_header_names_that_are_not_utf8_go_in_base64_and_come_back_exactly(raw):
+    name = raw.decode("utf-8", "surrogateescape")
+    headers = [(name, b"v"), ("ok", b"\xff")]
+    line = encode_envelope("t", 0, 1, 1700, 0, None, b"x", headers)
+    doc = orjson.loads(line)  # valid JSON: no surrogate reached the encoder
+    if raw == b"" or raw == b"a\x00b":  # UTF-8 names stay text
+        assert "header_names_encoding" not in doc and doc["headers"][0] == name
+    else:
+        assert doc["header_names_encoding"] == "base64"
+        assert [base64.b64decode(n) for n in doc["headers"][0::2]] == [raw, b"ok"]
+    record = parse_envelope_line(line + b"\n")
+    assert [(n.encode("utf-8", "surrogateescape"), v) for n, v in record.headers] == [
+        (raw, b"v"),
+        (b"ok", b"\xff"),
+    ]
+
+
+def test_text_names_are_unchanged_when_values_are_binary():
+    doc = orjson.loads(encode_envelope("t", 0, 1, 1700, 0, None, b"x", [("é", b"\xff")]))
+    assert doc["headers"][0] == "é" and "header_names_encoding" not in doc

@@ -137,3 +137,33 @@ def test_fit_drops_the_trace_and_cuts_the_message_of_a_copy_too_large():
 def test_record_size_is_an_upper_estimate():
     headers = [("a", b"12345")]
     assert hdr.record_size(b"k", b"v" * 10, headers) >= 1 + 10 + 1 + 5
+
+
+def test_normalize_reads_a_bytes_name_as_its_bytes_never_its_repr():
+    assert hdr.normalize([(b"\xff\xfe", b"v"), (b"ok", "x")]) == [
+        ("\udcff\udcfe", b"v"),
+        ("ok", b"x"),
+    ]
+
+
+def test_name_text_is_plain_text_for_json_and_tables():
+    assert hdr.name_text("message-id") == "message-id"
+    assert hdr.name_text("é") == "é"
+    shown = hdr.name_text(b"a\xff\xfe".decode("utf-8", "surrogateescape"))
+    assert shown == "a\\xff\\xfe" and shown.encode("utf-8")
+
+
+def test_failure_copies_keep_a_raw_name_byte_for_byte():
+    raw = b"\xff\xfe".decode("utf-8", "surrogateescape")
+    out = hdr.failure_headers(
+        [(raw, b"v")],
+        hdr.Origin("t", 0, 1, 2),
+        "g",
+        hdr.Failure("retryable", "exit:1", "boom"),
+        1,
+        3,
+        None,
+        "id",
+    )
+    assert out[0] == (raw, b"v")
+    assert hdr.record_size(None, None, out) > 0

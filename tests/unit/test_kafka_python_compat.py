@@ -1,8 +1,17 @@
-"""kafka-python 3.0 workarounds: a spent fetcher slot is released; lag is read locally."""
+"""kafka-python 3.0 workarounds: a spent fetcher slot is released; lag is read locally;
+header names of any bytes are read and written byte for byte."""
 
 from types import SimpleNamespace
 
-from kafkactl.kafka.kafka_python.compat import known_lag, release_drained_records
+import pytest
+
+from kafkactl.kafka.kafka_python.compat import (
+    known_lag,
+    read_any_header_names,
+    release_drained_records,
+    wire_headers,
+)
+from kafkactl.kafka.ports import header_name, header_name_bytes, is_raw_name
 
 
 class Records:
@@ -58,3 +67,65 @@ def test_known_lag_is_unknown_before_a_fetch_or_a_position() -> None:
     assert known_lag(_consumer_with(None, 500), "tp") is None
     assert known_lag(_consumer_with(None, 500), "other") is None  # revoked meanwhile
     assert known_lag(SimpleNamespace(), "tp") is None  # internals not as expected
+
+
+POISON_NAMES = [b"\xff\xfe", b"\x80", b"\xc0\x80", b"a\x00b", b"", b"\xed\xa0\x80", "é".encode()]
+
+
+def _batch(headers_per_record: list[list[tuple[str, bytes]]]) -> bytes:
+    """A record batch as kafka-python's producer writes it (through wire_headers)."""
+    from kafka.record.default_records import DefaultRecordBatchBuilder
+
+    builder = DefaultRecordBatchBuilder(2, 0, False, -1, -1, -1, 1 << 20)
+    for offset, headers in enumerate(headers_per_record):
+        builder.append(offset, 1700, None, b"v%d" % offset, wire_headers(headers))
+    return bytes(builder.build())
+
+
+def _read(data: bytes) -> list[list[tuple[str, bytes]]]:
+    from kafka.record.default_records import DefaultRecordBatch
+
+    return [list(record.headers) for record in DefaultRecordBatch(data)]
+
+
+def test_header_names_of_any_bytes_are_written_and_read_byte_for_byte():
+    read_any_header_names()
+    records = [[(header_name(raw), b"x"), ("ok", b"1")] for raw in POISON_NAMES]
+    data = _batch([[("plain", b"0")], *records, [("after", b"2")]])
+    for raw in POISON_NAMES:  # on the wire as given (zigzag length, name, value), not a repr
+        assert bytes([2 * len(raw)]) + raw + b"\x02x" in data
+    got = _read(data)
+    assert got[0] == [("plain", b"0")] and got[-1] == [("after", b"2")]
+    assert [header_name_bytes(h[0][0]) for h in got[1:-1]] == POISON_NAMES
+    assert all(h[1] == ("ok", b"1") for h in got[1:-1])
+
+
+def test_names_read_back_are_counted_by_the_fetcher_without_raising():
+    # kafka-python's fetcher encodes every name again (strict UTF-8) to count header bytes.
+    read_any_header_names()
+    (headers,) = _read(_batch([[(header_name(b"\xff\xfe"), b"x")]]))
+    name = headers[0][0]
+    assert is_raw_name(name) and len(name.encode("utf-8")) == 2
+
+
+def test_without_the_workaround_kafka_python_refuses_such_a_name():
+    from kafka.errors import CorruptRecordError
+    from kafka.record.default_records import DefaultRecordBatch
+
+    read_any_header_names()
+    data = _batch([[(header_name(b"\xff"), b"x")]])
+    lenient = DefaultRecordBatch._read_msg
+    DefaultRecordBatch._read_msg = lenient.__closure__[0].cell_contents  # the original
+    try:
+        with pytest.raises(CorruptRecordError, match="UnicodeDecodeError"):
+            _read(data)
+    finally:
+        DefaultRecordBatch._read_msg = lenient
+
+
+def test_wire_headers_leaves_text_names_alone():
+    headers = [("a", b"1"), ("é", b"2")]
+    assert wire_headers(headers) == headers
+    assert all(type(n) is str for n, _ in wire_headers(headers))
+    read_any_header_names()
+    read_any_header_names()  # idempotent: patched once

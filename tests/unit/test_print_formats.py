@@ -40,6 +40,24 @@ def test_template_is_bytes_safe() -> None:
     assert compile_template("{key}|{value}")(binary) == b"\xff|\x00\xfe"
 
 
+def test_headers_placeholder_prints_a_names_exact_bytes_like_kcat() -> None:
+    raw = b"\xff\xfe".decode("utf-8", "surrogateescape")
+    message = Message("t", 0, 0, None, b"v", [(raw, b"v"), ("ok", b"1")])
+    assert compile_template(f"{{headers}}|{{header:{raw}}}")(message) == b"\xff\xfe=v,ok=1|v"
+
+
+@pytest.mark.parametrize(
+    ("spec", "shown"),
+    [("\\x4", "'\\x4'"), ("\\xZZ", "'\\xZZ'"), ("{value}\\x", "'\\x'"), ("a\\x4\n", "'\\x4\\n'")],
+)
+def test_a_bad_hex_escape_is_one_usage_line_naming_it(spec: str, shown: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        print_format(spec)
+    message = str(caught.value)
+    assert "bad escape " + shown in message and "two hex digits" in message
+    assert "\n" not in message
+
+
 @pytest.mark.parametrize("spec", ["{nope}", "{value", "value}", "xml"])
 def test_bad_formats_are_usage_errors(spec: str) -> None:
     with pytest.raises(UsageError, match="--format"):
