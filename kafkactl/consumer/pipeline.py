@@ -140,7 +140,10 @@ class ConsumerPipeline:
             failure = lines[0]
             if len(lines) > 1:
                 failure += f" ({len(lines) - 1} more like it in the log)"
-        return ConsumeSummary(self.metrics.snapshot(), self._stopped_by, committed, failure)
+        # Output that failed at the final flush, after the run had ended for another reason,
+        # still is why it did not finish its work.
+        stopped = "output error" if self.commits.output_failure else self._stopped_by
+        return ConsumeSummary(self.metrics.snapshot(), stopped, committed, failure)
 
     def _connect_consumer(self, router: RetryRouter) -> ConsumerPort:
         """Connect, start the workers, and subscribe with the rebalance listener."""
