@@ -22,25 +22,16 @@ from tests.integration.hostile_cases import (
     shell,
 )
 from tests.integration.kafka_helpers import committed_and_end, produce
+from tests.integration.test_hostile_input import _base_env, _uid
+from tests.unit.test_handlers_exec import running
 
 POLICY = "cleanup.policy"
-
-
-def _uid() -> str:
-    return uuid.uuid4().hex[:10]
 
 
 @pytest.fixture
 def env(brokers: str, tmp_path: Path) -> dict:
     """The environment of the engine-independent cases (admin runs on kafka-python always)."""
-    out = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "KAFKACTL_"))}
-    out.update(
-        KAFKA_BROKERS=brokers,
-        KAFKA_LOG_FORMAT="json",
-        XDG_CONFIG_HOME=str(tmp_path / "xdg"),
-        COLUMNS="200",
-    )
-    return out
+    return _base_env(brokers, tmp_path)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -170,21 +161,6 @@ def _dead_letters(brokers: str, topic: str, group: str, count: int) -> str:
     return dlq
 
 
-def _running(marker: str) -> list[str]:
-    """Live processes whose command line holds `marker` (pgrep -f, zombies aside)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-            except OSError:
-                continue
-            if marker in cmdline and state != "Z":
-                found.append(f"{entry.name}: {cmdline}")
-    return found
-
-
 @pytest.mark.parametrize("start", ["", "setsid "], ids=["background", "setsid"])
 def test_a_transform_s_background_child_is_no_timeout_and_does_not_outlive_it(
     cli_env: dict, brokers: str, start: str
@@ -207,7 +183,7 @@ def test_a_transform_s_background_child_is_no_timeout_and_does_not_outlive_it(
     assert (summary["replayed"], summary["unrepaired"]) == (3, 0), summary
     assert took < 10 + 20, f"the replay took {took:.1f}s"  # not one transform timeout per record
     assert kcat_count(brokers, topic) == 3
-    assert _running(marker) == [], "a child of the transform is still running"
+    assert running(marker) == [], "a child of the transform is still running"
 
 
 # --- N: a deleted working directory with --handler / --transform-handler -------------------

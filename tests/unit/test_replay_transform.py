@@ -8,7 +8,6 @@ import sys
 import time
 import types
 from collections.abc import Iterator
-from pathlib import Path
 
 import orjson
 import pytest
@@ -23,6 +22,7 @@ from kafkactl.replay.transform import (
     value_bytes,
     value_diff,
 )
+from tests.unit.test_handlers_exec import running
 
 MODULE = "kafkactl_test_transforms"
 
@@ -101,16 +101,7 @@ def test_a_background_child_holding_stdout_does_not_make_a_timeout(start):
     started = time.monotonic()
     assert transform.apply(dead_letter(b"v")) == b"v"
     assert time.monotonic() - started < 2
-    left = [p for p in os.listdir("/proc") if p.isdigit() and _runs(p, seconds)]
-    assert left == [], "a background child of the transform is still running"
-
-
-def _runs(pid: str, text: str) -> bool:
-    try:
-        alive = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-        return alive and text.encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
+    assert running(seconds) == [], "a background child of the transform is still running"
 
 
 def test_a_command_transform_checks_its_flags():
