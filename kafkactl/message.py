@@ -21,6 +21,8 @@ class Message:
     """One consumed record as handlers see it.
 
     `attempt` is 1 on the first try and grows by one with every retry tier it passes through.
+    A header name that is not UTF-8 holds its bytes surrogate-escaped: `name.encode("utf-8",
+    "surrogateescape")` gives them back, `kafkactl.headers.name_text(name)` shows them.
     """
 
     topic: str

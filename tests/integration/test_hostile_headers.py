@@ -12,7 +12,7 @@ import base64
 import json
 import uuid
 
-from tests.integration.hostile_cases import assert_clean, kafkactl, shell
+from tests.integration.hostile_cases import assert_clean, assert_one_error, kafkactl, shell
 from tests.integration.kafka_helpers import committed_and_end, fully_committed, kcat, produce
 
 # Not UTF-8: an invalid start byte, a lone continuation byte, an overlong NUL, an encoded
@@ -141,3 +141,10 @@ def test_group_dead_letters_keep_name_bytes_commit_past_them_and_replay_them(
     assert len(after) == 2 * total
     replayed = [row for row in after if row not in original]
     _assert_copies(original, replayed)
+
+
+def test_a_bad_template_escape_is_one_usage_line(cli_env: dict):
+    for template, shown in (("\\x4", "'\\x4'"), ("{value}\\xZZ", "'\\xZZ'")):
+        ran = kafkactl("consume", "any-topic", "-e", "-f", template, env=cli_env, timeout=30)
+        assert ran.returncode == 2, ran
+        assert_one_error(ran, ["bad escape " + shown, "two hex digits"])
