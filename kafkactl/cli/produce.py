@@ -289,7 +289,7 @@ def produce(
         with stopping_on_signals(job.on_signal, announce=_say_stopping, force_on=STOP_SIGNALS):
             try:
                 with view:
-                    summary = job.run(read_lines(stream))
+                    summary = job.run(read_lines(stream, job.line_limit))
             finally:
                 publisher.close()
     finally:

@@ -23,7 +23,8 @@ def size_text(size: int) -> str:
 
 def file_problem(path: str | Path, kind: str = "config files") -> str | None:
     """What makes `path` unfit to read as a small file of `kind` (does not exist, a directory,
-    a FIFO, a device, over 1 MiB), or None when it is a regular file of at most 1 MiB."""
+    a FIFO, a device, over 1 MiB), or None when it is a regular file of at most 1 MiB, or
+    the null device (`--config /dev/null`: no config file)."""
     try:
         info = os.stat(path)
     except FileNotFoundError:
@@ -35,6 +36,8 @@ def file_problem(path: str | Path, kind: str = "config files") -> str | None:
         return "is a directory"
     if stat.S_ISFIFO(mode):
         return "is a FIFO (a named pipe), not a file"
+    if stat.S_ISCHR(mode) and info.st_rdev == os.stat(os.devnull).st_rdev:
+        return None
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
         return "is a device, not a file"
     if stat.S_ISSOCK(mode):

@@ -16,7 +16,7 @@ from kafkactl.ingest.options import (
     PublisherLike,
     parse_header_flag,
 )
-from kafkactl.ingest.reading import read_lines
+from kafkactl.ingest.reading import LongLine, read_lines
 from kafkactl.ingest.rejects import RejectFile, Rejection, log_rejection
 from kafkactl.ingest.summary import ProduceSummary
 
@@ -24,6 +24,7 @@ __all__ = [
     "FLUSH_TIMEOUT_S",
     "INTERRUPTED_FLUSH_TIMEOUT_S",
     "MAX_BYTES_IN_FLIGHT",
+    "LongLine",
     "ProduceJob",
     "ProduceOptions",
     "ProduceSummary",

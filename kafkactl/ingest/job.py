@@ -20,14 +20,10 @@ from functools import partial
 from kafkactl.errors import DeliveryError, KafkactlError
 from kafkactl.formats import (
     FormatError,
-    ParsedRecord,
-    has_message_id,
-    new_message_id,
     parser_for,
     strip_newline,
 )
 from kafkactl.gctune import fewer_collections, fewer_thread_switches
-from kafkactl.headers import MESSAGE_ID
 from kafkactl.ingest.flush import (
     FLUSH_SLICE_S,
     INTERRUPTED,
@@ -35,9 +31,10 @@ from kafkactl.ingest.flush import (
     describe,
     flush_bounded,
 )
-from kafkactl.ingest.options import ProduceOptions, PublisherLike
+from kafkactl.ingest.options import ProduceOptions, PublisherLike, record_headers
+from kafkactl.ingest.reading import LongLine
 from kafkactl.ingest.rejects import RejectFile, Rejection, RejectKind, log_rejection
-from kafkactl.ingest.size import record_too_large
+from kafkactl.ingest.size import line_limit, line_too_long, record_too_large
 from kafkactl.ingest.summary import ProduceSummary
 from kafkactl.kafka.ports import Delivery
 from kafkactl.tracing import SendBatch, ensure_traceparent, tracer
@@ -79,6 +76,8 @@ class ProduceJob:
         self.reading = False
         self.cancelled = False  # SIGINT/SIGTERM: stop waiting for the broker too
         self._max_record_bytes: int | None = getattr(publisher, "max_record_bytes", None)
+        # Lines longer than this are dropped as they are read (kafkactl.ingest.read_lines).
+        self.line_limit = line_limit(self._max_record_bytes, options.format)
         # Spans on: a `send` span per batch of records (linked to each); they start a trace
         # of their own, like --trace, since a span needs one.
         self._tracer = tracer()
@@ -92,22 +91,6 @@ class ProduceJob:
             key_delimiter=options.key_delimiter,
             message_id_field=options.message_id_field,
         ).parse
-
-    # --- parsing ---------------------------------------------------------------------------
-
-    def _headers(self, record: ParsedRecord) -> list[tuple[str, bytes]]:
-        """The record's headers, the --header flags (replacing same-named ones), and a
-        message-id (kept if present, else a new UUID)."""
-        headers = record.headers
-        flags = self.options.headers
-        if flags:
-            names = {name for name, _ in flags}
-            headers = [h for h in headers if h[0] not in names] + flags
-        elif not headers:
-            return [(MESSAGE_ID, new_message_id())]
-        if not has_message_id(headers):
-            headers = [*headers, (MESSAGE_ID, new_message_id())]
-        return headers
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -144,17 +127,17 @@ class ProduceJob:
         if self.summary.error is None:
             self.summary.error = reason
 
-    def run(self, lines: Iterable[bytes]) -> ProduceSummary:
+    def run(self, lines: Iterable[bytes | LongLine]) -> ProduceSummary:
         """Produce every line of `lines` (binary, newline-terminated); flush; return counts."""
         with fewer_collections(), fewer_thread_switches():
             return self._run(lines)
 
-    def _run(self, lines: Iterable[bytes]) -> ProduceSummary:
+    def _run(self, lines: Iterable[bytes | LongLine]) -> ProduceSummary:
         o = self.options
         topic = o.topic
         publish = self.publisher.publish
         parse = self._parse
-        headers_for = self._headers
+        flag_headers = o.headers
         forced_partition = o.partition
         partitions = o.partitions
         limit = o.max_bytes_in_flight
@@ -191,6 +174,11 @@ class ProduceJob:
                 if line is None:
                     break
                 number += 1
+                if isinstance(line, LongLine):
+                    summary.read += 1
+                    if self._long_line(number, line):
+                        break
+                    continue
                 if not (line.strip() if strip_blank else line.rstrip(b"\n")):
                     summary.blank += 1
                     continue
@@ -226,7 +214,7 @@ class ProduceJob:
                 key = record.key
                 value = record.value
                 size = (len(value) if value is not None else 0) + (len(key) if key else 0)
-                headers = headers_for(record)
+                headers = record_headers(record, flag_headers)
                 if traced:
                     headers = ensure_traceparent(headers)
                 if max_record is not None and (size > max_record - 65_536 or record.headers):
@@ -294,6 +282,21 @@ class ProduceJob:
             self._finish()
         return summary
 
+    def _long_line(self, number: int, line: LongLine) -> bool:
+        """A line too long to send: invalid, only its start kept; True when reading stops."""
+        reason = line_too_long(line.length, line.ended, line.limit, self._max_record_bytes)
+        self._reject(number, line.head, reason, "invalid", truncated=True)
+        if not line.ended:
+            self.fail_run(
+                f"line {number} has no end of line in its first {line.length:,} bytes: the "
+                "input is not lines of text (a device, binary data?); stopped reading"
+            )
+            return True
+        if self.options.strict:
+            self.summary.stopped_at_line = number
+            return True
+        return False
+
     def _wait_for_bytes(self, target: int) -> None:
         """Backpressure on bytes: wait until the bytes in flight are at most `target`."""
         checked = time.monotonic()
@@ -359,20 +362,11 @@ class ProduceJob:
         self._delivered(number, size, original, delivery)
 
     def _settle_unreported(self, pending: int) -> None:
-        """Errors-only: every record sent, not failed and no longer pending was acknowledged.
-
-        Called under the lock. Bytes of records still pending (a flush that timed out) cannot
-        be told apart, so they are left out of `bytes` only approximately.
-        """
-        sent_ok = self._sent - self._failed_count
-        acked = max(0, sent_ok - pending)
-        self.summary.published = acked
-        self.summary.bytes = (
-            max(0, self._sent_bytes - self._failed_bytes)
-            if not pending
-            else ((self._sent_bytes - self._failed_bytes) * acked // max(sent_ok, 1))
+        """Errors-only: every record sent, not failed and no longer pending was acknowledged
+        (called under the lock)."""
+        self._settled = self.summary.settle_errors_only(
+            self._sent, self._sent_bytes, self._failed_count, self._failed_bytes, pending
         )
-        self._settled = self._failed_count + acked
 
     def _original(self, original: bytes | None) -> bytes:
         """The input line of a record (or its value, where that is the line), without newline."""
@@ -383,11 +377,17 @@ class ProduceJob:
         return strip_newline(original)
 
     def _reject(
-        self, number: int, text: bytes, reason: str, kind: RejectKind, count: bool = True
+        self,
+        number: int,
+        text: bytes,
+        reason: str,
+        kind: RejectKind,
+        count: bool = True,
+        truncated: bool = False,
     ) -> None:
         if count:
             self.summary.invalid += 1
-        rejection = Rejection(number, text, reason, kind)
+        rejection = Rejection(number, text, reason, kind, truncated)
         if self._on_reject is not None:
             self._on_reject(rejection)
         rejects = self._reject_file

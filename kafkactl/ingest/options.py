@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from kafkactl.formats import FORMATS
+from kafkactl.formats import FORMATS, ParsedRecord, has_message_id, new_message_id
+from kafkactl.headers import MESSAGE_ID
 from kafkactl.ingest.flush import FLUSH_TIMEOUT_S
 from kafkactl.kafka.ports import Delivery
 from kafkactl.schemas.stage import SchemaStage
@@ -70,3 +71,19 @@ def parse_header_flag(text: str) -> tuple[str, bytes]:
         return name.strip().encode("utf-8").decode("utf-8"), value.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError(f"{text!r} is not UTF-8 text") from None
+
+
+def record_headers(
+    record: ParsedRecord, flags: list[tuple[str, bytes]]
+) -> list[tuple[str, bytes]]:
+    """The record's headers, the --header flags (replacing same-named ones), and a
+    message-id (kept if present, else a new UUID)."""
+    headers = record.headers
+    if flags:
+        names = {name for name, _ in flags}
+        headers = [h for h in headers if h[0] not in names] + flags
+    elif not headers:
+        return [(MESSAGE_ID, new_message_id())]
+    if not has_message_id(headers):
+        headers = [*headers, (MESSAGE_ID, new_message_id())]
+    return headers

@@ -23,15 +23,19 @@ class Rejection:
     input: bytes
     error: str
     kind: RejectKind
+    truncated: bool = False  # `input` is only the start of a line too long to keep
 
     def as_json(self) -> bytes:
-        """The reject-file line: {"line", "input", "error"} (+ input_encoding for binary)."""
+        """The reject-file line: {"line", "input", "error"} (+ input_encoding for binary,
+        input_truncated when only the start of the line is kept)."""
         doc: dict[str, Any] = {"line": self.line}
         try:
             doc["input"] = self.input.decode("utf-8")
         except UnicodeDecodeError:
             doc["input"] = base64.b64encode(self.input).decode("ascii")
             doc["input_encoding"] = "base64"
+        if self.truncated:
+            doc["input_truncated"] = True
         doc["error"] = self.error
         return orjson.dumps(doc)
 

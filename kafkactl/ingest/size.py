@@ -29,3 +29,27 @@ def record_too_large(
         f"headers {header_bytes:,}, framing {RECORD_FRAMING_BYTES}); the producer sends at "
         f"most {limit:,} bytes per record (its max request size)"
     )
+
+
+def line_limit(max_record: int | None, fmt: str) -> int | None:
+    """The longest input line (newline excluded) that can still become a record the producer
+    can send, or None when the producer does not say how large a record may be.
+
+    A raw line is the record (key, delimiter, value). A JSON or envelope line spells the record
+    out, base64 or escapes included: it may take up to twice the record's bytes.
+    """
+    if max_record is None:
+        return None
+    return max_record if fmt == "raw" else 2 * max_record
+
+
+def line_too_long(length: int, ended: bool, limit: int, max_record: int | None) -> str:
+    """Why a line over `limit` bytes is invalid (one line, for the log and the reject file)."""
+    from kafkactl.ingest.reading import GIVE_UP_BYTES, KEPT_BYTES
+
+    size = f"{length:,} bytes" if ended else f"no end of line in its first {GIVE_UP_BYTES:,} bytes"
+    record = f" (the producer sends at most {max_record:,} bytes per record)" if max_record else ""
+    return (
+        f"line too long: {size}, over the {limit:,} bytes a line may have{record}; "
+        f"read in chunks and dropped, only its first {KEPT_BYTES:,} bytes kept"
+    )

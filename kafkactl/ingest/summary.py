@@ -36,6 +36,22 @@ class ProduceSummary:
             return 130
         return 1 if self.invalid or self.failed or self.in_flight or self.error else 0
 
+    def settle_errors_only(
+        self, sent: int, sent_bytes: int, failed: int, failed_bytes: int, pending: int
+    ) -> int:
+        """Count as published every record sent, not failed and no longer pending (a
+        Publisher that reports failures only); returns the records settled.
+
+        Bytes of records still pending (a flush that timed out) cannot be told apart, so they
+        are left out of `bytes` only approximately.
+        """
+        sent_ok = sent - failed
+        acked = max(0, sent_ok - pending)
+        self.published = acked
+        ok_bytes = max(0, sent_bytes - failed_bytes)
+        self.bytes = ok_bytes if not pending else ok_bytes * acked // max(sent_ok, 1)
+        return failed + acked
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form with the counters of SPEC §6."""
         doc: dict[str, Any] = {
