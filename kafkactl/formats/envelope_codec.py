@@ -59,18 +59,17 @@ def encode_envelope(
         "payload": None,
     }
     flat: list[str | None] = []
-    headers_b64 = names_b64 = False
+    headers_b64 = False
     if headers:
-        names_b64 = any(is_raw_name(name) for name, _ in headers)
         try:
             for name, hv in headers:
-                flat.append(_b64_name(name) if names_b64 else name)
+                flat.append(name)
                 flat.append(None if hv is None else hv.decode("utf-8"))
         except UnicodeDecodeError:
             headers_b64 = True
             flat = []
             for name, hv in headers:
-                flat.append(_b64_name(name) if names_b64 else name)
+                flat.append(name)
                 flat.append(None if hv is None else base64.b64encode(hv).decode("ascii"))
     doc["headers"] = flat
     if key_document is None:
@@ -85,11 +84,17 @@ def encode_envelope(
         doc["value_schema_id"] = value_document.schema_id
     if headers_b64:
         doc["headers_encoding"] = BASE64
-    if names_b64:
-        doc["header_names_encoding"] = BASE64
-    if key_document is None and value_document is None:
-        return orjson.dumps(doc)
-    return document_json(doc)
+    plain = key_document is None and value_document is None
+    try:
+        return orjson.dumps(doc) if plain else document_json(doc)
+    except orjson.JSONEncodeError:
+        # A header name that is not UTF-8 (its escaped bytes are no JSON text): checked only
+        # here, so ordinary records pay nothing for it.
+        if not any(is_raw_name(name) for name in flat[0::2] if name is not None):
+            raise
+    flat[0::2] = [_b64_name(name) for name in flat[0::2] if name is not None]
+    doc["header_names_encoding"] = BASE64
+    return orjson.dumps(doc) if plain else document_json(doc)
 
 
 def _b64_name(name: str) -> str:
