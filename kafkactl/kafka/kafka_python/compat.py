@@ -56,7 +56,10 @@ class _RawName(str):
 
 def wire_headers(headers: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
     """Headers kafka-python can write byte for byte (names that are not UTF-8 wrapped)."""
-    if all(name.isascii() for name, _ in headers):
+    for name, _ in headers:
+        if not name.isascii():
+            break
+    else:  # the common case, checked without a generator: it runs for every record sent
         return headers
     return [(_RawName(name) if is_raw_name(name) else name, value) for name, value in headers]
 
