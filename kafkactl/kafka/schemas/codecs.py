@@ -20,6 +20,7 @@ from confluent_kafka.schema_registry.serde import SchemaId
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from kafkactl.errors import KafkactlError, SchemaMismatch
+from kafkactl.kafka.schemas.answers import RegistryAnswer
 from kafkactl.schemas.model import Field, SchemaKind, SchemaRequest, subject_for
 
 if TYPE_CHECKING:
@@ -68,6 +69,8 @@ def _serializing(
         raise
     except SchemaRegistryError as exc:
         raise registry.mapped(exc, f"encoding for {subject}", subject) from None
+    except RegistryAnswer as exc:
+        raise registry.odd_answer(exc, f"encoding for {subject}") from None
     except Exception as exc:
         if is_transport(exc):
             raise registry.unreachable(exc, f"encoding for {subject}") from None

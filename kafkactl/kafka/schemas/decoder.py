@@ -15,6 +15,7 @@ from confluent_kafka.schema_registry.json_schema import JSONDeserializer
 from confluent_kafka.schema_registry.serde import SchemaId
 
 from kafkactl.errors import RecordDecodeError, SchemaMismatch
+from kafkactl.kafka.schemas.answers import RegistryAnswer
 from kafkactl.kafka.schemas.codecs import is_transport, kind_of
 from kafkactl.schemas.model import Decoded, Field, SchemaKind
 
@@ -67,7 +68,7 @@ class RecordDecoder:
         except RecordDecodeError:
             raise
         except Exception as exc:
-            if is_transport(exc):
+            if is_transport(exc) or isinstance(exc, RegistryAnswer):
                 raise RecordDecodeError(self._unreachable(exc, sid)) from None
             label = {"AVRO": "Avro", "JSON": "JSON Schema", "PROTOBUF": "Protobuf"}[kind]
             reason = str(exc) or type(exc).__name__
@@ -99,10 +100,13 @@ class RecordDecoder:
         return found
 
     def _unreachable(self, exc: BaseException, sid: int) -> str:
-        reason = (
-            f"the schema registry at {self.registry.url} could not be reached "
-            f"({exc.__class__.__name__}: {exc})"
-        )
+        if isinstance(exc, SchemaRegistryError) or is_transport(exc):
+            reason = (
+                f"the schema registry at {self.registry.url} could not be reached "
+                f"({exc.__class__.__name__}: {exc})"
+            )
+        else:  # an answer no registry gives: empty, not JSON, too large, the wrong shape
+            reason = str(self.registry.odd_answer(exc, "fetching a schema"))
         with self._lock:
             self._down_until = time.monotonic() + UNREACHABLE_HOLD_S
             self._down_reason = reason

@@ -15,7 +15,10 @@ from typing import Any, TypeVar
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient, SchemaRegistryError
 
 from kafkactl.errors import KafkactlError, RegistryError, RegistryUnreachable, SchemaMismatch
+from kafkactl.kafka.schemas import answers
+from kafkactl.kafka.schemas.answers import RegistryAnswer
 from kafkactl.schemas.model import Field, SchemaKind, SchemaRequest
+from kafkactl.terminal_text import safe_for_terminal
 
 T = TypeVar("T")
 
@@ -26,10 +29,16 @@ START_HINT = "check KAFKA_SCHEMA_REGISTRY_URL (locally: scripts/schema-registry-
 
 
 def _reason(exc: BaseException) -> str:
+    """What went wrong, in one short printable line (an error body can be anything)."""
     if isinstance(exc, SchemaRegistryError):
-        return f"{exc.error_message} (HTTP {exc.http_status_code})"
-    text = str(exc).strip()
+        return f"{_short(str(exc.error_message))} (HTTP {exc.http_status_code})"
+    text = _short(str(exc))
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _short(text: str, most: int = 200) -> str:
+    line = " ".join(safe_for_terminal(text[: most * 2]).split())
+    return line if len(line) <= most else line[: most - 3] + "..."
 
 
 class Registry:
@@ -55,6 +64,9 @@ class Registry:
         if cafile is not None:
             conf["ssl.ca.location"] = cafile
         self.client = SchemaRegistryClient(conf)
+        session = getattr(getattr(self.client, "_rest_client", None), "session", None)
+        if session is not None:
+            answers.install(session)
         self._lock = threading.Lock()
         self._encoders: dict[tuple[int, str, Field], Any] = {}
         self._decoder: Any = None
@@ -68,6 +80,11 @@ class Registry:
                 f"schema registry at {self.url} refused our credentials while {doing} "
                 f"(HTTP {exc.http_status_code}); check KAFKA_SCHEMA_REGISTRY_USERNAME and "
                 "KAFKA_SCHEMA_REGISTRY_PASSWORD"
+            )
+        if isinstance(exc, SchemaRegistryError) and exc.http_status_code >= 500:
+            return RegistryUnreachable(
+                f"schema registry at {self.url} kept failing while {doing} ({_reason(exc)}, "
+                f"after {CLIENT_RETRIES} retries); try again later, or check the registry"
             )
         return RegistryUnreachable(
             f"schema registry at {self.url} could not be reached while {doing} "
@@ -103,15 +120,27 @@ class Registry:
             )
         return RegistryError(f"schema registry error while {doing}: {_reason(exc)}")
 
+    def odd_answer(self, exc: BaseException, doing: str) -> RegistryError:
+        """The one line for an answer no schema registry gives (empty, not JSON, a redirect,
+        too large, a document of the wrong shape)."""
+        if not isinstance(exc, RegistryAnswer):
+            exc = RegistryAnswer(f"answered with a document no registry gives ({_reason(exc)})")
+        return RegistryError(
+            f"schema registry at {self.url} {exc.what} while {doing}; {exc.advice}"
+        )
+
     @contextmanager
     def calling(self, doing: str, subject: str | None = None) -> Iterator[None]:
         """Map what the client raises while `doing` to kafkactl's errors."""
         try:
             yield
-        except (KafkactlError, SchemaMismatch, ValueError, TypeError):
+        except (KafkactlError, SchemaMismatch):
             raise
         except SchemaRegistryError as exc:
             raise self.mapped(exc, doing, subject) from None
+        except (RegistryAnswer, KeyError, AttributeError, TypeError, ValueError) as exc:
+            # The client parses the answer's document: these are its complaints about it.
+            raise self.odd_answer(exc, doing) from None
         except Exception as exc:  # httpx transport errors: refused, reset, DNS, TLS, timeout
             raise self.unreachable(exc, doing) from None
 
