@@ -101,6 +101,18 @@ def test_reader_prints_names_of_any_bytes_and_its_envelope_copies_them_exactly(
     assert_clean(piped)
     _assert_copies(_raw_headers(brokers, source), _raw_headers(brokers, copy))
 
+    # kcat -J writes a name's bytes raw into its JSON: produce reads them back exactly too.
+    from_kcat = f"hh-kcat-{_uid()}"
+    _create(cli_env, from_kcat, "--no-retry")
+    piped = shell(
+        f"kcat -b {brokers} -C -t {source} -e -q -J | "
+        f"KCTL produce {from_kcat} --format envelope -q",
+        env=cli_env,
+        timeout=120,
+    )
+    assert piped.returncode == 0, piped
+    _assert_copies(_raw_headers(brokers, source), _raw_headers(brokers, from_kcat))
+
 
 def test_group_dead_letters_keep_name_bytes_commit_past_them_and_replay_them(
     brokers: str, cli_env: dict
