@@ -25,6 +25,8 @@ from kafkactl.kafka.kafka_python.config import common_config
 from kafkactl.kafka.kafka_python.connect import connect
 
 PROTOCOL = "kafkactl-lease"
+# A member that dies leaves the lease to the next run within this.
+SESSION_TIMEOUT_MS = 10_000
 
 
 def _assignor_class() -> Any:
@@ -83,8 +85,7 @@ class GroupLease:
             "group_id": group,
             "enable_auto_commit": False,
             "partition_assignment_strategy": [assignor],
-            # A member that dies leaves the lease to the next run within the session timeout.
-            "session_timeout_ms": 10_000,
+            "session_timeout_ms": SESSION_TIMEOUT_MS,
             "heartbeat_interval_ms": 2_000,
             "max_poll_interval_ms": 60_000,
         }

@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
+from loguru import logger
+
 from kafkactl.config import Settings
 from kafkactl.errors import KafkactlError
 
@@ -83,6 +85,7 @@ def replay_lease(
 ) -> Iterator[Lease]:
     """Hold the lease of (`dlq`, `replay_group`) for the block; `on_lost` runs (on the lease's
     thread) if it is lost. Raises ReplayRunning, naming the holder, when another replay has it."""
+    from kafkactl.kafka.lease import SESSION_TIMEOUT_MS
     from kafkactl.topology import replay_lease_group
 
     group = replay_lease_group(replay_group)
@@ -97,11 +100,17 @@ def replay_lease(
     done = threading.Event()
 
     def keep() -> None:
+        failing_since: float | None = None
         while not done.wait(KEEP_EVERY):
             try:
                 still = lease.keep()
-            except Exception:  # the member failed: the lease is no longer certain
-                still = False
+                failing_since = None
+            except Exception as exc:  # a coordinator moving (a broker restart) passes
+                logger.debug("the replay's lease member: {}", exc)
+                # Failing longer than a session, it may have been dropped from the group, and
+                # another replay may hold the lease by now.
+                failing_since = failing_since or time.monotonic()
+                still = time.monotonic() - failing_since < SESSION_TIMEOUT_MS / 1000
             if not still:
                 on_lost()
                 return

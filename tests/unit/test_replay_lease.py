@@ -90,3 +90,21 @@ def test_describe_me_names_the_process_and_host() -> None:
     import socket
 
     assert describe_me().startswith(f"pid {os.getpid()} on {socket.gethostname()}, started ")
+
+
+def test_a_member_failing_for_a_moment_keeps_the_lease(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lease_module, "KEEP_EVERY", 0.01)
+
+    class Flaky(FakeLease):
+        def keep(self) -> bool:
+            self.polls -= 1
+            if self.polls in (7, 8):  # a coordinator moving: two polls fail
+                raise RuntimeError("NotCoordinatorError")
+            return True
+
+    member = Flaky(True, "me", polls=10)
+    lost = threading.Event()
+    with replay_lease(SETTINGS, "o.dlq", "g", lost.set, _join(member)):
+        while member.polls > 0:
+            threading.Event().wait(0.01)
+    assert not lost.is_set()
