@@ -89,9 +89,9 @@ def read_any_header_names() -> None:
 
     The record parser decodes each header name with strict UTF-8, so one record carrying such
     a name (kcat -H writes any bytes) stops every poll of its partition for ever. On that
-    error the batch is parsed again with a buffer whose name slices decode with
-    'surrogateescape', which keeps the exact bytes (see kafkactl.kafka.ports.header_name).
-    Records without such names are parsed as before, at the same speed. Idempotent.
+    error the record, and the rest of its batch, is read again through a buffer whose slices
+    decode with 'surrogateescape', which keeps the exact bytes (kafkactl.kafka.ports.header_name).
+    Batches without such names are read as before (one wrapper call per record). Idempotent.
     """
     from kafka.record.default_records import DefaultRecordBatch
 
