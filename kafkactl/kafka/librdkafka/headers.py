@@ -1,11 +1,13 @@
 """Headers of records confluent-kafka cannot hand over or write: names that are not UTF-8.
 
-confluent-kafka 2.16 has no bytes API for header names. Reading, `Message.headers()` raises
+confluent-kafka 2.16 has no bytes API for header names. Reading, `Message.headers()` fails
 (SystemError from a UnicodeDecodeError) for a name that is not UTF-8, on every poll: one such
 record would stop its partition for ever. Writing, a bytes name is stored as its repr
 (`b'\\xff'`), a str name with escaped bytes crashes the process, and a NUL ends the name.
 So the engine reads such records' headers with kafka-python (always installed), and writes
-such records with a kafka-python producer (see `producer.py`).
+such records with a kafka-python producer (see `producer.py`). One case stays out of reach:
+librdkafka hands names over as C strings, so a name read with a NUL in it ends at the NUL,
+and nothing tells (the kafka-python engine reads it whole).
 """
 
 from __future__ import annotations
@@ -15,19 +17,14 @@ from typing import Any
 from loguru import logger
 
 from kafkactl.config import Settings
-from kafkactl.kafka.ports import UNREADABLE_HEADERS, Headers
+from kafkactl.kafka.ports import UNREADABLE_HEADERS, Headers, is_raw_name
 
 
 def writable(headers: Headers) -> bool:
     """True when confluent-kafka writes these header names byte for byte (UTF-8, no NUL)."""
     for name, _ in headers:
-        if not name.isascii() or "\0" in name:
-            try:
-                str.encode(name, "utf-8")
-            except UnicodeEncodeError:
-                return False
-            if "\0" in name:
-                return False
+        if "\0" in name or (not name.isascii() and is_raw_name(name)):
+            return False
     return True
 
 
