@@ -1,5 +1,6 @@
 import pytest
 
+from tests.integration.cluster_helpers import cluster, whole_cluster  # noqa: F401 (fixtures)
 from tests.integration.foreign_fixtures import (  # noqa: F401 (fixtures)
     connect_worker,
     spring_app,

@@ -1,0 +1,298 @@
+"""The fault suite on a real 3-node cluster (replication 3, min.insync.replicas 2), both engines.
+
+Each case breaks the cluster in the middle of a run (a leader killed with -9, a node paused
+with SIGSTOP, every node restarted in turn, consumers coming and going) and counts the outcome
+with an independent reader (kcat), never with kafkactl itself. Every run is under a hard
+timeout that kills its process group. `whole_cluster` heals the cluster before and after each
+test, so one case's damage never reaches the next.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+from tests.conftest import REPO
+from tests.integration.cluster_helpers import Cluster
+from tests.integration.hostile_cases import KAFKACTL, finish, kcat_read, start
+from tests.integration.kafka_helpers import (
+    committed_and_end,
+    fully_committed,
+    orders,
+    processed,
+    produce,
+    track,
+    wait_for,
+)
+
+HANDLERS = "tests.integration.cluster_handlers"
+RUN_TIMEOUT = 300.0
+
+
+def _env(cli_env: dict[str, str], cluster: Cluster, **extra: str) -> dict[str, str]:
+    return {**cli_env, "KAFKA_BROKERS": cluster.bootstrap, "PYTHONPATH": str(REPO), **extra}
+
+
+def _create(env: dict[str, str], topic: str, *args: str) -> None:
+    ran = subprocess.run(
+        [*KAFKACTL, "create-topics", topic, "-p", "3", "-r", "3", "-q", *args],
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stderr.decode()
+
+
+def _slow_lines(total: int, chunk: int, pause: float, fail_every: int = 0) -> str:
+    """A shell command printing JSON lines {"id": n, "mode": ...} in chunks, `pause` seconds
+    apart; with `fail_every` k, ids with n % k == 3 have mode `always` (they fail for ever)."""
+    code = (
+        "import sys, time\n"
+        f"k = {fail_every}\n"
+        "def line(i):\n"
+        "    mode = 'always' if k and i % k == 3 else 'ok'\n"
+        "    return '{\"id\": %d, \"mode\": \"%s\"}\\n' % (i, mode)\n"
+        f"for start in range(0, {total}, {chunk}):\n"
+        f"    end = min(start + {chunk}, {total})\n"
+        "    sys.stdout.write(''.join(line(i) for i in range(start, end)))\n"
+        "    sys.stdout.flush()\n"
+        f"    time.sleep({pause})\n"
+    )
+    return f"{sys.executable} -c {shlex.quote(code)}"
+
+
+def _ids(cluster: Cluster, topic: str) -> list[int]:
+    """The `id` of every record in `topic`, read by kcat."""
+    return [json.loads(r.value)["id"] for r in kcat_read(cluster.bootstrap, topic, timeout=120)]
+
+
+def _exactly_once(ids: list[int], total: int) -> None:
+    repeats = {i: n for i, n in Counter(ids).items() if n > 1}
+    assert not repeats, f"{len(repeats)} records written more than once, e.g. {list(repeats)[:5]}"
+    missing = set(range(total)) - set(ids)
+    assert not missing, f"{len(missing)} records lost, e.g. {sorted(missing)[:5]}"
+
+
+def _consumer(env: dict[str, str], tmp_path: Path, name: str, *args: str) -> subprocess.Popen:
+    """A `consume` process in the background, its stderr in tmp_path/err-<name>.log."""
+    proc = subprocess.Popen(
+        [*KAFKACTL, "consume", *args, "-q"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / f"err-{name}.log", "ab"),  # noqa: SIM115 (the child keeps it)
+        start_new_session=True,
+    )
+    return track(proc)
+
+
+def _errors(tmp_path: Path) -> str:
+    return "\n".join(p.read_text()[-3000:] for p in sorted(tmp_path.glob("err-*.log")))
+
+
+def _stop(proc: subprocess.Popen, tmp_path: Path) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        code = proc.wait(90)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError(f"consume did not stop after SIGTERM\n{_errors(tmp_path)}") from None
+    assert code == 0, f"a SIGTERM stop is a clean exit (got {code})\n{_errors(tmp_path)}"
+
+
+def _consumed_topics(topic: str, group: str) -> list[str]:
+    """What a pipeline's group reads and commits: the main topic and its retry tiers."""
+    return [topic, *(f"{topic}.{group}.retry.{n}" for n in (1, 2, 3))]
+
+
+# --- produce --------------------------------------------------------------------------------
+
+
+def test_leader_killed_mid_produce_every_line_exactly_once(
+    whole_cluster: Cluster, cli_env, topic_name, tmp_path
+) -> None:
+    env = _env(cli_env, whole_cluster)
+    _create(env, topic_name, "--no-retry")
+    total = 30_000
+    victim = whole_cluster.leader(topic_name, 0)
+    script = f"{_slow_lines(total, 500, 0.05)} | {' '.join(KAFKACTL)} produce {topic_name} -q"
+    t0 = time.monotonic()
+    proc = start(["bash", "-c", f"{script} --key-field id"], env, stdin=subprocess.DEVNULL)
+    time.sleep(1.0)
+    whole_cluster.node("kill", victim)
+    ran = finish(proc, "produce while its leader dies", t0, RUN_TIMEOUT)
+    assert ran.returncode == 0, ran
+    assert whole_cluster.leader(topic_name, 0) != victim, "the leadership moved"
+    _exactly_once(_ids(whole_cluster, topic_name), total)
+
+
+def test_paused_node_mid_produce_every_line_exactly_once(
+    whole_cluster: Cluster, cli_env, topic_name, tmp_path
+) -> None:
+    env = _env(cli_env, whole_cluster)
+    _create(env, topic_name, "--no-retry")
+    total = 20_000
+    victim = whole_cluster.leader(topic_name, 1)
+    script = f"{_slow_lines(total, 500, 0.25)} | {' '.join(KAFKACTL)} produce {topic_name} -q"
+    t0 = time.monotonic()
+    proc = start(["bash", "-c", f"{script} --key-field id"], env, stdin=subprocess.DEVNULL)
+    time.sleep(1.5)
+    whole_cluster.node("pause", victim)
+    time.sleep(15)  # past the controller's broker session timeout (9 s): the node is fenced
+    whole_cluster.node("resume", victim)
+    ran = finish(proc, "produce while a node is paused", t0, RUN_TIMEOUT)
+    assert ran.returncode == 0, ran
+    _exactly_once(_ids(whole_cluster, topic_name), total)
+
+
+# --- the pipeline ---------------------------------------------------------------------------
+
+
+def test_node_killed_mid_pipeline_every_record_handled_once_or_dead_lettered(
+    whole_cluster: Cluster, cli_env, topic_name, tmp_path
+) -> None:
+    group = "cf"
+    env = _env(
+        cli_env,
+        whole_cluster,
+        KAFKACTL_TEST_LOG=str(tmp_path / "processed.log"),
+        KAFKA_RETRY_DELAYS="200ms,200ms,200ms",
+    )
+    _create(env, topic_name, "-g", group)
+    total = 3000
+    modes = ["always" if i % 50 == 7 else "once" if i % 9 == 4 else "ok" for i in range(total)]
+    dead = {i for i, m in enumerate(modes) if m == "always"}
+    produce(whole_cluster.bootstrap, topic_name, orders(modes))
+    log = tmp_path / "processed.log"
+    store = f"sqlite:{tmp_path / 'dedupe.db'}"
+    proc = _consumer(
+        env, tmp_path, "c", topic_name, "-g", group, "--handler", f"{HANDLERS}:slow_handle",
+        "--dedupe", store,
+    )  # fmt: skip
+    wait_for(lambda: len(processed(log)) >= 500, 120, "progress before the kill")
+    whole_cluster.node("kill", whole_cluster.leader(topic_name, 0))
+    dlq = f"{topic_name}.{group}.dlq"
+
+    def settled() -> bool:
+        return {i for i, _, _ in processed(log)} == set(range(total)) - dead
+
+    wait_for(settled, 240, f"every record handled\n{_errors(tmp_path)}")
+    wait_for(lambda: len(kcat_read(whole_cluster.bootstrap, dlq)) >= len(dead), 120, "the DLQ")
+    _stop(proc, tmp_path)
+    handled = [i for i, _, _ in processed(log)]
+    repeats = {i: n for i, n in Counter(handled).items() if n > 1}
+    assert not repeats, f"the SQLite store must stop every re-run: {repeats}"
+    assert sorted(_ids(whole_cluster, dlq)) == sorted(dead), "exactly the failing records"
+    offsets = committed_and_end(whole_cluster.bootstrap, group, _consumed_topics(topic_name, group))
+    assert fully_committed(offsets), offsets
+
+
+def test_rolling_restart_under_produce_consume_and_replay(
+    whole_cluster: Cluster, cli_env, topic_name, tmp_path
+) -> None:
+    group = "rr"
+    log = tmp_path / "processed.log"
+    env = _env(
+        cli_env,
+        whole_cluster,
+        KAFKACTL_TEST_LOG=str(log),
+        KAFKA_RETRY_DELAYS="200ms,200ms,200ms",
+    )
+    _create(env, topic_name, "-g", group)
+    target = f"{topic_name}-replayed"
+    _create(env, target, "--no-retry")
+    total = 12_000
+    # Every 40th id fails for ever (mode always): it ends in the DLQ, then is replayed.
+    lines = _slow_lines(total, 300, 0.1, fail_every=40)
+    consumer = _consumer(
+        env, tmp_path, "c", topic_name, "-g", group, "--handler", f"{HANDLERS}:slow_handle",
+        "--dedupe", f"sqlite:{tmp_path / 'dedupe.db'}",
+    )  # fmt: skip
+    t0 = time.monotonic()
+    producer = start(
+        ["bash", "-c", f"{lines} | {' '.join(KAFKACTL)} produce {topic_name} -q --key-field id"],
+        env,
+        stdin=subprocess.DEVNULL,
+    )
+    for node in (1, 2, 3):
+        whole_cluster.node("stop", node)
+        time.sleep(2)
+        whole_cluster.node("start", node)
+    ran = finish(producer, "produce through a rolling restart", t0, RUN_TIMEOUT)
+    assert ran.returncode == 0, ran
+    dead = {i for i in range(total) if i % 40 == 3}
+    wait_for(
+        lambda: {i for i, _, _ in processed(log)} == set(range(total)) - dead,
+        240,
+        f"every record handled\n{_errors(tmp_path)}",
+    )
+    dlq = f"{topic_name}.{group}.dlq"
+    wait_for(lambda: len(kcat_read(whole_cluster.bootstrap, dlq)) >= len(dead), 120, "the DLQ")
+    _stop(consumer, tmp_path)
+    handled = [i for i, _, _ in processed(log)]
+    assert not [i for i, n in Counter(handled).items() if n > 1], "a record handled twice"
+    assert sorted(_ids(whole_cluster, dlq)) == sorted(dead)
+
+    # The replay, with a node restarting under it: every dead letter copied once.
+    replay_done: list[subprocess.CompletedProcess[bytes]] = []
+
+    def replay() -> None:
+        argv = [*KAFKACTL, "replay-dlq", topic_name, "-g", group, "--to", target, "--yes"]
+        done = subprocess.run(
+            [*argv, "--rate", "100"], env=env, capture_output=True, timeout=RUN_TIMEOUT
+        )
+        replay_done.append(done)
+
+    worker = threading.Thread(target=replay)
+    worker.start()
+    time.sleep(1)
+    whole_cluster.node("stop", 2)
+    time.sleep(2)
+    whole_cluster.node("start", 2)
+    worker.join(RUN_TIMEOUT)
+    assert replay_done and replay_done[0].returncode == 0, replay_done
+    copies = _ids(whole_cluster, target)
+    assert sorted(copies) == sorted(dead), "each dead letter replayed exactly once"
+    offsets = committed_and_end(whole_cluster.bootstrap, group, _consumed_topics(topic_name, group))
+    assert fully_committed(offsets), offsets
+
+
+def test_members_scale_out_and_in_with_a_sigterm_and_a_kill_9(
+    whole_cluster: Cluster, cli_env, topic_name, tmp_path
+) -> None:
+    group = "sc"
+    log = tmp_path / "processed.log"
+    env = _env(cli_env, whole_cluster, KAFKACTL_TEST_LOG=str(log), KAFKACTL_TEST_SLEEP="0.004")
+    _create(env, topic_name, "-g", group, "-p", "6")
+    total = 6000
+    produce(whole_cluster.bootstrap, topic_name, orders(["ok"] * total))
+    args = (topic_name, "-g", group, "--handler", f"{HANDLERS}:slow_handle", "--no-retry")
+    first = _consumer(env, tmp_path, "m0", *args)
+    wait_for(lambda: len(processed(log)) >= 300, 120, f"the first member\n{_errors(tmp_path)}")
+    others = [_consumer(env, tmp_path, f"m{n}", *args) for n in (1, 2, 3)]
+    wait_for(lambda: len(processed(log)) >= 2000, 180, f"four members\n{_errors(tmp_path)}")
+    _stop(others[0], tmp_path)
+    others[1].send_signal(signal.SIGKILL)
+    others[1].wait(30)
+    wait_for(lambda: len(processed(log)) >= 4000, 180, f"after the kill\n{_errors(tmp_path)}")
+    _stop(others[2], tmp_path)
+    wait_for(
+        lambda: {i for i, _, _ in processed(log)} == set(range(total)),
+        240,
+        f"every record handled by the last member\n{_errors(tmp_path)}",
+    )
+    _stop(first, tmp_path)
+    handled = [i for i, _, _ in processed(log)]
+    repeats = sum(n - 1 for n in Counter(handled).values() if n > 1)
+    # Without a dedupe store, only what the killed member had in flight may run again: at most
+    # its prefetched, uncommitted window (bounded in-flight work), far below the total.
+    assert repeats <= 1000, f"{repeats} repeats: more than one in-flight window"
+    offsets = committed_and_end(whole_cluster.bootstrap, group, [topic_name])
+    assert fully_committed(offsets), offsets
