@@ -198,14 +198,13 @@ def replay_dlq(
     tries it again). --dry-run runs the transform on every selected record
     and shows before -> after for the first --show N.
 
-    One replay at a time per DLQ and replay group: a second one, from any
-    host, is refused (exit 1) and names the running one. A record whose
-    target or original topic is internal (__...) or not a legal topic name
-    is refused (counted failed, with the reason; it stays in the DLQ).
+    One replay at a time per DLQ and replay group: another one, from any
+    host, exits 1 naming it. A record whose target or original topic is
+    internal (__...) or illegal is refused: counted failed, left in the DLQ.
 
     Without --yes it shows the counts per target and asks; when stdin is not
     a terminal it refuses (exit 2). Exit 0 when all selected records were
-    replayed or parked, 1 when one could not be (refused, or unrepaired) or
+    replayed or parked, 1 when one could not be (refused, unrepaired) or
     another replay runs, 2 bad flags, 3 unreachable,
     130 when SIGINT/SIGTERM/SIGHUP stopped it first (the summary still prints, and
     the next run resumes where it stopped).
@@ -314,12 +313,8 @@ def replay_dlq(
         )
         raise typer.Exit(EXIT_INTERRUPTED)
     if summary.stopped_by == "lease lost":
-        render.error(
-            "replay stopped: it lost its lease (stalled out of its lease group), so another "
-            "replay may have started; what was replayed is remembered: run it again to resume"
-        )
-        raise typer.Exit(EXIT_FAILED)
-    if summary.failed or summary.unrepaired:
+        render.error("replay stopped: it lost its lease (another may run); run it again to resume")
+    if summary.failed or summary.unrepaired or summary.stopped_by == "lease lost":
         raise typer.Exit(EXIT_FAILED)
 
 
