@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import logging
 import sys
+import traceback
 from datetime import datetime
 from typing import Any
 
@@ -21,10 +22,13 @@ CONTEXT_FIELDS = ("topic", "partition", "offset", "key", "message_id", "group", 
 # (key, label) pair the terminal sink folds by; never written to JSON log lines.
 FOLD = "fold"
 
-# The message of a pretty log line, its control characters escaped (set by `_pretty_format`);
-# never written to JSON log lines.
+# The message (and traceback) of a pretty log line, its control characters escaped (set by
+# `_pretty_format`); never written to JSON log lines.
 SHOWN = "_shown"
-_PRETTY = "<dim>{time:HH:mm:ss}</dim> <level>{level: <7}</level> {extra[_shown]}\n{exception}"
+SHOWN_TRACE = "_shown_trace"
+_PRETTY = (
+    "<dim>{time:HH:mm:ss}</dim> <level>{level: <7}</level> {extra[_shown]}\n{extra[_shown_trace]}"
+)
 
 _secrets: set[str] = set()
 
@@ -51,7 +55,7 @@ def _json_sink(message: Any) -> None:
         "msg": redact(record["message"]),
     }
     for name, value in record["extra"].items():
-        if name in (FOLD, SHOWN):
+        if name in (FOLD, SHOWN, SHOWN_TRACE):
             continue
         line[name] = redact(value) if isinstance(value, str) else value
     if record["exception"] is not None:
@@ -67,6 +71,11 @@ def _pretty_format(record: Any) -> str:
     """The pretty line's format, with the message (which may quote keys, headers, error text)
     made safe for a terminal: one log record is one line, no escape sequence gets through."""
     record["extra"][SHOWN] = safe_for_terminal(record["message"])
+    trace = ""
+    if record["exception"] is not None:
+        kind, value, tb = record["exception"]
+        trace = "".join(traceback.format_exception(kind, value, tb))
+    record["extra"][SHOWN_TRACE] = safe_for_terminal(redact(trace), keep_lines=True)
     return _PRETTY
 
 

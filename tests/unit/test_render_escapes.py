@@ -98,6 +98,15 @@ def test_the_pretty_log_line_escapes_the_message(pretty_log: io.StringIO) -> Non
     assert "\x1b" not in line and line.count("\n") == 1
 
 
+def test_a_logged_traceback_is_escaped_too(pretty_log: io.StringIO) -> None:
+    try:
+        raise ValueError("bad key \x1b]0;pwned\x07")
+    except ValueError as exc:
+        logger.opt(exception=exc).error("could not settle")
+    text = pretty_log.getvalue()
+    assert "ValueError: bad key \\x1b]0;pwned\\x07" in text and "\x1b" not in text
+
+
 def test_json_log_lines_stay_exact(monkeypatch: pytest.MonkeyPatch) -> None:
     import orjson
 
