@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -19,14 +20,22 @@ from kafkactl.topology import TopicPlan, pipeline_topics, replay_group
 if TYPE_CHECKING:
     from kafkactl.triage_scan import TopError
 
+MIN_INSYNC = "min.insync.replicas"
+# Named in no query but replicated on every cluster that ever had a group: its replica lists
+# tell which brokers exist even when no topic is checked.
+OFFSETS_TOPIC = "__consumer_offsets"
+
 # The top error class of a DLQ from a bounded read of its tail (triage_scan.dlq_top_error).
 TopErrorOf = Callable[[str], "TopError | None"]
 
-TopicStatus = Literal["ok", "missing", "leaderless", "under-replicated"]
+# below-min-isr: fewer in-sync replicas than min.insync.replicas, acks=all writes are refused.
+TopicStatus = Literal["ok", "missing", "leaderless", "below-min-isr", "under-replicated"]
 # unknown: no committed offset anywhere and no members (a typo, or a group that never committed).
 GroupStatus = Literal["ok", "unknown"]
-# unhealthy: missing topics or leaderless partitions; degraded: lag, dead letters, ISR, an
-# unknown group, a schema registry that does not answer, a compacted or short-lived tier or DLQ.
+# unhealthy: missing topics, leaderless (offline) partitions, partitions below
+# min.insync.replicas; degraded: lag, dead letters, ISR (at min.insync.replicas: one more lost
+# replica stops writes), brokers missing, an unknown group, a schema registry that does not
+# answer, a compacted or short-lived tier or DLQ.
 Verdict = Literal["healthy", "degraded", "unhealthy"]
 
 
@@ -52,6 +61,12 @@ class TopicCheck:
     under_replicated: list[int] = field(default_factory=list)
     # what in a retry tier's or DLQ's configs deletes records early (compaction, retention)
     risks: list[str] = field(default_factory=list)
+    # the topic's min.insync.replicas (None: not asked, or the topic is missing)
+    min_insync: int | None = None
+    # partitions whose ISR is down to min.insync.replicas (one more loss stops acks=all writes)
+    at_min_isr: list[int] = field(default_factory=list)
+    # partitions whose ISR is below min.insync.replicas (acks=all writes are refused now)
+    below_min_isr: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -98,6 +113,10 @@ class HealthReport:
     cluster_id: str | None = None
     controller_id: int | None = None
     brokers: list[BrokerInfo] = field(default_factory=list)
+    # how many brokers the cluster should have: --expect-brokers, or every broker id that the
+    # checked topics' replicas name (a dead broker stays in its partitions' replica lists)
+    expected_brokers: int | None = None
+    missing_brokers: list[int] = field(default_factory=list)
     topics: list[TopicCheck] = field(default_factory=list)
     groups: list[GroupCheck] = field(default_factory=list)
     registry: RegistryCheck | None = None
@@ -118,6 +137,7 @@ class HealthQuery:
     group: str | None = None
     no_retry: bool = False
     max_lag: int | None = None
+    expect_brokers: int | None = None
 
 
 def check(
@@ -149,10 +169,13 @@ def check(
         for plan in pipeline_topics(settings, topic, group, with_retry=not query.no_retry)
     ]
     described = kadmin.describe_topics(admin, [p.name for p in plans])
+    existing = [p.name for p in plans if described[p.name].exists]
     risks = pipeline_risks(admin, [p for p in plans if described[p.name].exists])
+    min_insync = _min_insync(admin, existing)
     for plan in plans:
-        report.topics.append(_topic_check(plan, described[plan.name]))
+        report.topics.append(_topic_check(plan, described[plan.name], min_insync.get(plan.name)))
         report.topics[-1].risks = risks.get(plan.name, [])
+    _count_brokers(report, admin, described, query.expect_brokers)
     if query.group:
         report.groups.append(_group_check(admin, settings, query, described, top_error))
     if registry is not None:
@@ -176,13 +199,63 @@ def registry_check(registry: SchemaRegistry, topics: list[str]) -> RegistryCheck
     return RegistryCheck(registry.url, True, None, found)
 
 
-def _topic_check(plan: TopicPlan, info: kadmin.TopicInfo) -> TopicCheck:
+def _topic_check(plan: TopicPlan, info: kadmin.TopicInfo, min_insync: int | None) -> TopicCheck:
     if not info.exists:
         return TopicCheck(plan.name, plan.role, "missing")
     leaderless = [p.partition for p in info.partitions if p.leader < 0]
     under = [p.partition for p in info.partitions if len(p.isr) < len(p.replicas)]
-    status: TopicStatus = "leaderless" if leaderless else "under-replicated" if under else "ok"
-    return TopicCheck(plan.name, plan.role, status, len(info.partitions), leaderless, under)
+    below: list[int] = []
+    at: list[int] = []
+    if min_insync is not None:
+        # Only where the replication leaves room above min.insync: with replicas <= min.insync
+        # every partition is "at" it by design (one broker, replication 1), not at risk.
+        below = [p.partition for p in info.partitions if p.leader >= 0 and len(p.isr) < min_insync]
+        at = [
+            p.partition
+            for p in info.partitions
+            if len(p.replicas) > min_insync and len(p.isr) == min_insync
+        ]
+    status: TopicStatus = (
+        "leaderless"
+        if leaderless
+        else "below-min-isr"
+        if below
+        else "under-replicated"
+        if under
+        else "ok"
+    )
+    return TopicCheck(
+        plan.name, plan.role, status, len(info.partitions), leaderless, under, [], min_insync, at,
+        below,
+    )  # fmt: skip
+
+
+def _min_insync(admin: Admin, names: list[str]) -> dict[str, int]:
+    """Each topic's effective min.insync.replicas (topics the cluster does not say are left out)."""
+    out: dict[str, int] = {}
+    for name, configs in admin.effective_configs(names, [MIN_INSYNC]).items():
+        found = configs.get(MIN_INSYNC)
+        if found is not None and found.value is not None and found.value.isascii():
+            with contextlib.suppress(ValueError):
+                out[name] = int(found.value)
+    return out
+
+
+def _count_brokers(
+    report: HealthReport,
+    admin: Admin,
+    described: dict[str, kadmin.TopicInfo],
+    expect: int | None,
+) -> None:
+    """Brokers expected vs seen: a broker id named in replica lists but not alive is missing."""
+    seen = {b.node_id for b in report.brokers}
+    infos = list(described.values())
+    if OFFSETS_TOPIC not in described:
+        infos.extend(kadmin.describe_topics(admin, [OFFSETS_TOPIC]).values())
+    named = {r for info in infos for p in info.partitions for r in p.replicas}
+    report.missing_brokers = sorted(named - seen)
+    known = len(seen | named)
+    report.expected_brokers = max(expect or 0, known)
 
 
 def _group_check(
@@ -245,12 +318,26 @@ def verdict(report: HealthReport, max_lag: int | None) -> tuple[Verdict, list[st
     and an unknown group (no committed offsets, no members): both exit 1."""
     bad: list[str] = list(report.reasons)
     degraded: list[str] = []
+    seen = len(report.brokers)
+    if seen and report.expected_brokers is not None and seen < report.expected_brokers:
+        missing = f" (missing: {_ids(report.missing_brokers)})" if report.missing_brokers else ""
+        degraded.append(f"{seen} of {report.expected_brokers} brokers answer{missing}")
     for t in report.topics:
         if t.status == "missing":
             bad.append(f"topic {t.name} is missing")
         elif t.status == "leaderless":
-            bad.append(f"{t.name} partitions {_ids(t.leaderless)} have no leader")
-        elif t.status == "under-replicated":
+            bad.append(f"{t.name} partitions {_ids(t.leaderless)} are offline (no leader)")
+        if t.below_min_isr:
+            bad.append(
+                f"{t.name} partitions {_ids(t.below_min_isr)} have fewer in-sync replicas than "
+                f"min.insync.replicas={t.min_insync}: acks=all writes to them are refused"
+            )
+        elif t.at_min_isr:
+            degraded.append(
+                f"{t.name} partitions {_ids(t.at_min_isr)} are down to min.insync.replicas="
+                f"{t.min_insync} in-sync replicas: one more lost broker stops acks=all writes"
+            )
+        if t.under_replicated and t.status != "leaderless" and not t.at_min_isr:
             degraded.append(f"{t.name} partitions {_ids(t.under_replicated)} are under-replicated")
         degraded.extend(f"{t.role} topic {t.name} {risk}" for risk in t.risks)
     registry = report.registry

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h|d)?\s*$", re.IGNORECASE)
 INT64_MAX = 2**63 - 1
+INT32_MAX = 2**31 - 1  # partitions, counts Kafka keeps as int32
 # Times are epoch milliseconds 0 (1970-01-01T00:00:00Z) to Kafka's last timestamp (int64).
 TIME_RANGE = "1970-01-01T00:00:00Z (epoch ms 0) to epoch ms 9223372036854775807"
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}

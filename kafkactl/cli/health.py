@@ -36,6 +36,13 @@ def health(
         int | None, typer.Option(help="Degraded when the group's total lag is over this.")
     ] = None,
     no_retry: NoRetryOpt = False,
+    expect_brokers: Annotated[
+        int | None,
+        typer.Option(
+            help="Degraded when fewer brokers than this answer (default: every broker the "
+            "checked topics' replicas name)."
+        ),
+    ] = None,
     timeout: Annotated[
         str | None, typer.Option(help="Give up reaching the cluster after this long (exit 3).")
     ] = None,
@@ -48,6 +55,11 @@ def health(
 ) -> None:
     """Check the cluster, topics (with retry tiers and DLQ) and a group's lag; give a verdict.
 
+    Unhealthy: a missing topic, an offline partition (no leader), a partition with fewer
+    in-sync replicas than min.insync.replicas (acks=all writes refused). Degraded: brokers
+    missing, partitions under-replicated or down to min.insync.replicas, lag over --max-lag,
+    dead letters waiting, an unknown group.
+
     Exit 0 healthy, 1 degraded or unhealthy, 2 bad flags, 3 unreachable, 130 when a
     signal stopped the check before it finished. A group with no committed offsets and no
     members is an unknown group (a typo?): degraded, exit 1. With --watch, Ctrl-C or
@@ -59,6 +71,8 @@ def health(
 
       kafkactl health -t orders -g billing --max-lag 1000
 
+      kafkactl health -t orders --expect-brokers 3     # a cluster: brokers, ISR, min.insync
+
       kafkactl health -t orders -g billing --watch --interval 5s
     """
     from kafkactl import render
@@ -67,19 +81,20 @@ def health(
     from kafkactl.kafka import connect_admin
     from kafkactl.names import check_group, check_topic
     from kafkactl.triage_scan import TopError, dlq_top_error
-    from kafkactl.units import INT64_MAX
+    from kafkactl.units import INT32_MAX, INT64_MAX
 
     for name in topic or ():
         check_topic(name)
     if group is not None:
         check_group(group)
     int_flag("--max-lag", max_lag, 0, INT64_MAX, "a number of records")
+    int_flag("--expect-brokers", expect_brokers, 1, INT32_MAX, "a number of brokers")
     period = duration_flag("--interval", interval)
     if json_out:
         require_stdout()
     flags = {"connect_timeout": timeout} if timeout else {}
     settings = settings_with_flags(ctx, flags, {"connect_timeout": "--timeout"} if timeout else {})
-    query = HealthQuery(list(topic or []), group, no_retry, max_lag)
+    query = HealthQuery(list(topic or []), group, no_retry, max_lag, expect_brokers)
     registry = None
     if settings.schema_registry_url is not None:
         from kafkactl.kafka.schemas import connect_registry

@@ -72,6 +72,7 @@ _STATUS_STYLE = {
     "failed": "red",
     "missing": "red",
     "leaderless": "red",
+    "below-min-isr": "red",
 }
 
 
@@ -199,16 +200,25 @@ def health_report(report: HealthReport) -> None:
     show(_health_tables(report))
 
 
+def _answering(report: HealthReport) -> str:
+    """Brokers answering of those expected, with the missing ones' ids: `2 of 3 (missing 3)`."""
+    seen = len(report.brokers)
+    expected = report.expected_brokers or seen
+    missing = f" (missing {_ids(report.missing_brokers)})" if report.missing_brokers else ""
+    return f"{seen} of {expected}{missing}"
+
+
 def _health_tables(report: HealthReport) -> Group:
     parts: list[RenderableType] = []
     cluster = table(
         "Cluster",
-        ("cluster id", "controller", "brokers", "bootstrap", "checked in"),
+        ("cluster id", "controller", "brokers", "answering", "bootstrap", "checked in"),
         [
             (
                 report.cluster_id,
                 report.controller_id,
                 ", ".join(f"{b.node_id}@{b.host}:{b.port}" for b in report.brokers),
+                _answering(report),
                 ", ".join(report.bootstrap),
                 f"{report.elapsed_ms} ms",
             )
@@ -219,7 +229,10 @@ def _health_tables(report: HealthReport) -> Group:
         parts.append(
             table(
                 "Topics",
-                ("topic", "role", "status", "partitions", "leaderless", "under-replicated"),
+                (
+                    "topic", "role", "status", "partitions", "offline", "under-replicated",
+                    "min.insync", "at min.insync", "below min.insync",
+                ),
                 [
                     (
                         t.name,
@@ -228,6 +241,9 @@ def _health_tables(report: HealthReport) -> Group:
                         t.partitions,
                         _ids(t.leaderless),
                         _ids(t.under_replicated),
+                        "" if t.min_insync is None else t.min_insync,
+                        _ids(t.at_min_isr),
+                        _ids(t.below_min_isr),
                     )
                     for t in report.topics
                 ],

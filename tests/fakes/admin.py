@@ -102,6 +102,7 @@ class FakeAdmin(Admin):
         self._call("effective_configs")
         defaults = {"cleanup.policy": "delete", "retention.ms": "604800000"}
         defaults["retention.bytes"] = "-1"
+        defaults["min.insync.replicas"] = "1"
         defaults[MAX_MESSAGE_BYTES] = str(BROKER_DEFAULT_MAX_MESSAGE_BYTES)
         out: dict[str, dict[str, TopicConfig]] = {}
         for name in names:

@@ -209,7 +209,10 @@ def test_verdict_of_leaderless_and_under_replicated_partitions() -> None:
     )
     assert verdict(HealthReport(bootstrap=[], topics=[leaderless, under]), None) == (
         "unhealthy",
-        ["orders partitions 0,2 have no leader", "audit partitions 1 are under-replicated"],
+        [
+            "orders partitions 0,2 are offline (no leader)",
+            "audit partitions 1 are under-replicated",
+        ],
     )
 
 
@@ -290,3 +293,88 @@ def test_the_main_topic_may_be_compacted(cluster: FakeCluster) -> None:
     cluster.topic_configs["orders"] = {"cleanup.policy": "compact"}
 
     assert _check(cluster, group=GROUP).verdict == "healthy"
+
+
+# --- a cluster: brokers seen vs expected, min.insync.replicas --------------------------------
+
+
+def _three_brokers(admin: FakeAdmin, alive: list[int], isr: list[list[int]]) -> None:
+    """A cluster of brokers 1..3 of which `alive` answer; `orders` partitions with these ISRs."""
+    admin.describe_cluster = lambda: {  # type: ignore[method-assign]
+        "cluster_id": "c",
+        "controller_id": alive[0],
+        "brokers": [{"broker_id": b, "host": "127.0.0.1", "port": 9092 + b} for b in alive],
+    }
+    answer = [
+        {
+            "name": "orders",
+            "error_code": 0,
+            "partitions": [
+                {"partition_index": i, "leader_id": members[0] if members else -1,
+                 "replica_nodes": [1, 2, 3], "isr_nodes": members}
+                for i, members in enumerate(isr)
+            ],
+        }
+    ]  # fmt: skip
+    admin.describe_topics = lambda names: [  # type: ignore[method-assign]
+        a for a in answer if a["name"] in names
+    ]
+
+
+def test_partitions_below_min_insync_are_unhealthy_and_at_it_degraded(
+    cluster: FakeCluster,
+) -> None:
+    cluster.create_topics(["orders"], 3)
+    cluster.topic_configs["orders"] = {"min.insync.replicas": "2"}
+    admin = FakeAdmin(cluster)
+    _three_brokers(admin, [1, 2], [[1, 2], [1, 2], [1]])
+
+    report = check(admin, SETTINGS, HealthQuery(topics=["orders"], no_retry=True))
+
+    (orders,) = report.topics
+    assert (orders.status, orders.min_insync) == ("below-min-isr", 2)
+    assert (orders.at_min_isr, orders.below_min_isr) == ([0, 1], [2])
+    assert report.verdict == "unhealthy"
+    assert report.reasons == [
+        "orders partitions 2 have fewer in-sync replicas than min.insync.replicas=2: acks=all "
+        "writes to them are refused",
+        "2 of 3 brokers answer (missing: 3)",
+    ]
+
+
+def test_a_partition_down_to_min_insync_is_degraded_and_names_the_missing_broker(
+    cluster: FakeCluster,
+) -> None:
+    cluster.create_topics(["orders"], 2)
+    cluster.topic_configs["orders"] = {"min.insync.replicas": "2"}
+    admin = FakeAdmin(cluster)
+    _three_brokers(admin, [1, 2], [[1, 2], [2, 1]])
+
+    report = check(admin, SETTINGS, HealthQuery(topics=["orders"], no_retry=True))
+
+    assert (report.expected_brokers, report.missing_brokers) == (3, [3])
+    assert report.verdict == "degraded"
+    assert report.reasons == [
+        "2 of 3 brokers answer (missing: 3)",
+        "orders partitions 0,1 are down to min.insync.replicas=2 in-sync replicas: one more "
+        "lost broker stops acks=all writes",
+    ]
+
+
+def test_expect_brokers_counts_brokers_that_no_replica_names(cluster: FakeCluster) -> None:
+    _pipeline(cluster)
+
+    report = _check(cluster, expect_brokers=3)
+
+    assert report.expected_brokers == 3 and report.missing_brokers == []
+    assert (report.verdict, report.reasons) == ("degraded", ["1 of 3 brokers answer"])
+
+
+def test_one_broker_with_replication_1_is_healthy_at_min_insync_1(cluster: FakeCluster) -> None:
+    _pipeline(cluster)
+
+    report = _check(cluster)
+
+    assert all(t.min_insync == 1 and not t.at_min_isr for t in report.topics)
+    assert report.expected_brokers == 1
+    assert (report.verdict, report.reasons) == ("healthy", [])
