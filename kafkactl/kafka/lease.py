@@ -21,6 +21,7 @@ import uuid
 from typing import Any
 
 from kafkactl.config import Settings
+from kafkactl.errors import KafkactlError
 from kafkactl.kafka.kafka_python.config import common_config
 from kafkactl.kafka.kafka_python.connect import connect
 
@@ -76,6 +77,7 @@ class GroupLease:
     ) -> GroupLease:
         """Join `group` and wait for the first assignment (the leader is known then)."""
         from kafka import KafkaConsumer
+        from kafka import errors as kerr
 
         # A token makes two descriptions from one host and pid (a test, a fork) differ.
         description = f"{description} [{uuid.uuid4().hex[:8]}]"
@@ -98,6 +100,12 @@ class GroupLease:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"could not join group {group} in {timeout:.0f}s")
                 consumer.poll(timeout_ms=200, max_records=1)
+        except kerr.KafkaError as exc:  # not authorized for the group, for one
+            lease.close()
+            raise KafkactlError(
+                f"could not join {group} (the lease that lets one replay run at a time): "
+                f"{type(exc).__name__}: {exc}; nothing was sent"
+            ) from None
         except BaseException:
             lease.close()
             raise
