@@ -4,7 +4,7 @@ and the configs a retry tier or DLQ must have so that no dead letter is deleted 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from kafkactl.config import Settings
 from kafkactl.errors import UsageError
@@ -69,6 +69,9 @@ class TopicRow:
     internal: bool = False
 
 
+PartitionState = Literal["ok", "isr-shrunk", "offline"]
+
+
 @dataclass
 class PartitionRow:
     """One partition of `topics describe`."""
@@ -85,6 +88,13 @@ class PartitionRow:
         """Records retained: high minus low watermark."""
         return self.high - self.low
 
+    @property
+    def state(self) -> PartitionState:
+        """offline (no leader), isr-shrunk (a replica out of sync), or ok."""
+        if self.leader < 0:
+            return "offline"
+        return "isr-shrunk" if len(self.isr) < len(self.replicas) else "ok"
+
 
 @dataclass
 class TopicDetail:
@@ -100,6 +110,7 @@ class TopicDetail:
         out = asdict(self)
         for row, part in zip(out["partitions"], self.partitions, strict=True):
             row["messages"] = part.messages
+            row["state"] = part.state
         return out
 
 

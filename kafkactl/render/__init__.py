@@ -73,6 +73,8 @@ _STATUS_STYLE = {
     "missing": "red",
     "leaderless": "red",
     "below-min-isr": "red",
+    "isr-shrunk": "yellow",
+    "offline": "red",
 }
 
 

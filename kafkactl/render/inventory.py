@@ -28,10 +28,11 @@ def topic_detail(detail: TopicDetail) -> None:
     show(
         table(
             f"Topic {detail.name} ({detail.role})",
-            ("partition", "leader", "replicas", "isr", "low", "high", "messages"),
+            ("partition", "state", "leader", "replicas", "isr", "low", "high", "messages"),
             [
                 (
                     p.partition,
+                    styled(p.state),
                     p.leader,
                     ",".join(map(str, p.replicas)),
                     ",".join(map(str, p.isr)),
