@@ -128,7 +128,7 @@ def consume(
         typer.Option("--header", help="Only records with header NAME, or NAME=VALUE (repeatable)."),
     ] = None,
     grep: Annotated[
-        str | None, typer.Option("--grep", help="Only records whose value matches this regex.")
+        str | None, typer.Option("--grep", help="Only records whose value matches this RE2 regex.")
     ] = None,
     output_format: Annotated[
         str,
