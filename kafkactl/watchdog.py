@@ -41,8 +41,16 @@ def start_watchdog() -> None:
         or threading.current_thread() is not threading.main_thread()
     ):
         return
-    wake_r, wake_w = os.pipe()
-    control_r, control_w = os.pipe()
+    try:
+        wake_r, wake_w = os.pipe()
+    except OSError:  # no descriptor left (ulimit -n): the command says so in one line
+        return
+    try:
+        control_r, control_w = os.pipe()
+    except OSError:
+        os.close(wake_r)
+        os.close(wake_w)
+        return
     parent = os.getpid()
     if os.fork() == 0:  # the watcher
         try:

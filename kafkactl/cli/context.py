@@ -48,9 +48,11 @@ def settings_with_flags(
     bad value is reported under the flag (`--timeout (from flag): ...`)."""
     from kafkactl.cli.options import QUIET_KEY
     from kafkactl.config import load_settings
+    from kafkactl.config.files import check_open_file_limit
     from kafkactl.kafka import engine_name
     from kafkactl.log import register_secrets, setup_logging
 
+    check_open_file_limit()
     opts: GlobalOptions = ctx.find_root().obj or GlobalOptions()
     merged = {
         "brokers": opts.brokers,

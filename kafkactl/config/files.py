@@ -1,12 +1,16 @@
 """Files named by settings (the config file, the SASL password file, certificates): checked by
 kind and size before anything reads them, so a FIFO, a device or a huge file cannot hang or
-exhaust a run."""
+exhaust a run. And the open-file limit: too low a `ulimit -n` is one line before connecting."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import stat
 from pathlib import Path
+
+from kafkactl.errors import KafkactlError, UsageError
 
 # A config file, a password, a certificate chain or key: kilobytes; a CA bundle some hundreds.
 MAX_FILE_BYTES = 1024 * 1024
@@ -62,3 +66,52 @@ def read_small_file(path: str | Path, kind: str = "config files") -> bytes:
     if len(data) > MAX_FILE_BYTES:
         raise ValueError(f"is over {size_text(MAX_FILE_BYTES)}; {kind} are at most that")
     return data
+
+
+# Open files a run needs at least: the standard streams, the watchdog's pipes, and per client
+# (consume -g holds a consumer, a producer and an admin client) a socket per broker and
+# wake-up pipes. Below this, a run fails part-way; say so before connecting.
+MIN_OPEN_FILES = 64
+RAISE_HINT = "raise it, e.g. ulimit -n 4096"
+
+
+class TooManyOpenFiles(KafkactlError):
+    """The process ran out of file descriptors (EMFILE): its limit, not the cluster (exit 1)."""
+
+
+def open_file_limit() -> int | None:
+    """The soft limit on open files (RLIMIT_NOFILE), raised towards the hard limit when it is
+    below MIN_OPEN_FILES (as far as allowed); None where the platform has none."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on Linux or macOS
+        return None
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < MIN_OPEN_FILES and hard != soft:
+        wanted = 1024 if hard == resource.RLIM_INFINITY else min(hard, 1024)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+    return None if soft == resource.RLIM_INFINITY else int(soft)
+
+
+def check_open_file_limit() -> None:
+    """A UsageError (exit 2) before any connection when the open-file limit is too low for a
+    run (`ulimit -n 6`), instead of retries that cannot help and a failure part-way."""
+    limit = open_file_limit()
+    if limit is not None and limit < MIN_OPEN_FILES:
+        raise UsageError(
+            f"the open-file limit is {limit} (ulimit -n); kafkactl needs at least "
+            f"{MIN_OPEN_FILES} (a socket and pipes per broker and client): {RAISE_HINT}"
+        )
+
+
+def out_of_files(error: BaseException | str) -> TooManyOpenFiles | None:
+    """The one-line error when `error` says the process has no file descriptors left (EMFILE,
+    ENFILE, librdkafka's "Too many open files"), else None."""
+    exhausted = getattr(error, "errno", None) in (errno.EMFILE, errno.ENFILE)
+    if not exhausted and "too many open files" not in str(error).lower():
+        return None
+    limit = open_file_limit()
+    where = f" (the limit is {limit}, ulimit -n)" if limit is not None else ""
+    return TooManyOpenFiles(f"too many open files{where}: {RAISE_HINT}")

@@ -100,6 +100,7 @@ def connect_with_backoff(
     outlive its `remaining`), and no attempt starts once the deadline is reached, so giving up
     takes the connect timeout plus the time to close a client, well under a second.
     """
+    from kafkactl.config.files import out_of_files
     from kafkactl.log import redact
 
     deadline = connect_deadline(settings)
@@ -129,6 +130,9 @@ def connect_with_backoff(
         try:
             return attempt(time_left())
         except RetryConnect as exc:
+            full = out_of_files(exc.error or exc)  # the process's limit: no retry can help
+            if full is not None:
+                raise full from None
             state["cause"] = exc.cause or state["cause"]
             state["last"] = exc
             raise

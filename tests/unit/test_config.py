@@ -998,3 +998,50 @@ def test_a_password_file_is_read_through_the_size_check(
     path.write_bytes(b"x" * (MAX_FILE_BYTES + 1))
     with pytest.raises(ValueError, match="at most 1 MiB"):
         read_small_file(path)
+
+
+# --- the open-file limit (issue 22) -------------------------------------------------------------
+
+
+def test_too_low_an_open_file_limit_is_one_usage_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import resource
+
+    from kafkactl.config.files import check_open_file_limit
+    from kafkactl.errors import UsageError
+
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (6, 6))
+    with pytest.raises(UsageError) as excinfo:
+        check_open_file_limit()
+    assert str(excinfo.value) == (
+        "the open-file limit is 6 (ulimit -n); kafkactl needs at least 64 (a socket and pipes "
+        "per broker and client): raise it, e.g. ulimit -n 4096"
+    )
+    assert excinfo.value.exit_code == EXIT_USAGE
+
+
+def test_a_low_soft_limit_is_raised_towards_the_hard_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    import resource
+
+    from kafkactl.config.files import check_open_file_limit
+
+    asked: list[tuple[int, int]] = []
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (8, 4096))
+    monkeypatch.setattr(resource, "setrlimit", lambda which, limits: asked.append(limits))
+    check_open_file_limit()
+    assert asked == [(1024, 4096)]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OSError(24, "Too many open files"),
+        OSError(23, "Too many open files in system"),
+        "127.0.0.1:9092/bootstrap: Failed to create socket: Too many open files (after 0ms)",
+    ],
+)
+def test_running_out_of_descriptors_is_told_from_other_errors(error: object) -> None:
+    from kafkactl.config.files import out_of_files
+
+    found = out_of_files(error)  # type: ignore[arg-type]
+    assert found is not None and str(found).startswith("too many open files")
+    assert out_of_files(OSError(111, "Connection refused")) is None

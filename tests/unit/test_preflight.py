@@ -296,3 +296,18 @@ def test_a_constructor_in_time_returns_its_client_or_raises_its_error() -> None:
     assert preflight.call_with_deadline(lambda: 42, 5) == 42
     with pytest.raises(ValueError, match="boom"):
         preflight.call_with_deadline(lambda: (_ for _ in ()).throw(ValueError("boom")), 5)
+
+
+def test_no_descriptor_left_is_one_line_at_once_not_a_retry(monkeypatch) -> None:
+    import errno
+
+    from kafkactl.config.files import TooManyOpenFiles
+
+    def exhausted(*args: object, **kwargs: object) -> socket.socket:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(socket, "create_connection", exhausted)
+    with pytest.raises(TooManyOpenFiles) as excinfo:
+        wire.open_connection("127.0.0.1", 9, time.monotonic() + 5)
+    assert str(excinfo.value).startswith("too many open files (the limit is ")
+    assert "ulimit -n" in str(excinfo.value) and excinfo.value.exit_code == 1

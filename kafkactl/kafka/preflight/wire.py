@@ -8,6 +8,7 @@ import socket
 import struct
 import time
 
+from kafkactl.config.files import out_of_files
 from kafkactl.kafka.preflight.outcomes import Inconclusive, NoAnswer
 
 # Kafka API keys and the (non-flexible) versions the probe speaks.
@@ -35,6 +36,9 @@ def open_connection(host: str, port: int, deadline: float) -> socket.socket:
     except TimeoutError:
         raise NoAnswer(f"connecting to {host}:{port} timed out") from None
     except OSError as exc:
+        full = out_of_files(exc)  # no descriptor left: no attempt can help
+        if full is not None:
+            raise full from None
         raise Inconclusive(f"cannot connect to {host}:{port}: {exc}") from None
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
