@@ -154,13 +154,13 @@ def _finish(proc: subprocess.Popen[str], within: float) -> tuple[float, str]:
 
 @pytest.mark.parametrize("signum", STOP_SIGNALS)
 def test_a_stop_signal_ends_a_main_thread_stuck_in_c(signum: signal.Signals) -> None:
-    proc = _stuck("time.sleep(0.3)\nstuck()\nprint('finished')", timeout=1.0, grace=0.5)
-    time.sleep(0.6)
+    proc = _stuck("time.sleep(0.2)\nstuck()\nprint('finished')", timeout=0.5, grace=0.3)
+    time.sleep(0.4)
     os.kill(proc.pid, signum)
-    took, err = _finish(proc, 1.5)
+    took, err = _finish(proc, 0.8)
     assert proc.returncode == -signal.SIGKILL, err
-    assert 1.3 < took < 5.0, took
-    assert err == f"kafkactl: did not stop within 1.5s of {signum.name}, exiting\n"
+    assert 0.7 < took < 4.0, took
+    assert err == f"kafkactl: did not stop within 0.8s of {signum.name}, exiting\n"
 
 
 def test_a_worker_thread_stuck_in_c_is_covered_too() -> None:
