@@ -41,18 +41,18 @@ def start_watchdog() -> None:
         or threading.current_thread() is not threading.main_thread()
     ):
         return
+    pipes: list[int] = []
     try:
-        wake_r, wake_w = os.pipe()
-    except OSError:  # no descriptor left (ulimit -n): the command says so in one line
+        pipes.extend(os.pipe())
+        pipes.extend(os.pipe())
+        wake_r, wake_w, control_r, control_w = pipes
+        parent = os.getpid()
+        child = os.fork()
+    except OSError:  # no descriptor or process left (ulimit -n, -u): run without the watch
+        for fd in pipes:
+            os.close(fd)
         return
-    try:
-        control_r, control_w = os.pipe()
-    except OSError:
-        os.close(wake_r)
-        os.close(wake_w)
-        return
-    parent = os.getpid()
-    if os.fork() == 0:  # the watcher
+    if child == 0:  # the watcher
         try:
             os.close(wake_w)
             os.close(control_w)

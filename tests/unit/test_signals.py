@@ -208,3 +208,20 @@ def test_no_signal_no_watchdog() -> None:
     proc = _stuck('re.match("(a+)+$", "a" * 21 + "b")\nprint("finished")', timeout=0, grace=0)
     _, err = _finish(proc, 1.0)
     assert proc.returncode == 0 and err == "" and proc.stdout is not None
+
+
+def test_without_a_process_to_spare_the_command_runs_unwatched(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """fork() failing (ulimit -u) is no error: the pipes are closed and nothing is watched."""
+    from kafkactl import watchdog
+
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    before = len(os.listdir("/proc/self/fd"))
+    watchdog.start_watchdog()
+    assert watchdog._control is None and len(os.listdir("/proc/self/fd")) == before
+    assert signal.set_wakeup_fd(-1) == -1  # the wake-up fd was left alone
