@@ -41,7 +41,8 @@ def stop_on_signals(
 ) -> Callable[[], None]:
     """Install handlers for STOP_SIGNALS: the first calls `announce(name)` (default: a
     "finishing in-flight work" line on stderr), then `request_stop(name)`; a later signal in
-    `force_on` (default: a second SIGINT) exits 130 at once, any other calls them again.
+    `force_on` (default: a second SIGINT) exits 130 at once, a SIGHUP after the first signal
+    is ignored, any other calls them again.
     Returns a function that puts the previous handlers back."""
     received: list[str] = []
     say = announce if announce is not None else _say_finishing
@@ -49,6 +50,8 @@ def stop_on_signals(
 
     def handler(signum: int, _frame: Any) -> None:
         name = signal_name(signum)
+        if received and signum == signal.SIGHUP:
+            return  # a hang-up comes twice (from the shell, and from the kernel as it exits)
         if received and signum in force_on:
             with contextlib.suppress(OSError):
                 os.write(2, f"kafkactl: second {word}, exiting now\n".encode())
@@ -103,6 +106,8 @@ def interrupt_on_signals() -> None:
     """
 
     def handler(signum: int, _frame: Any) -> None:
+        if _interrupted and signum == signal.SIGHUP:
+            return  # a hang-up comes twice: the first one is being heeded
         _interrupted.append(signal_name(signum))
         raise KeyboardInterrupt
 

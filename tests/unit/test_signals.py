@@ -46,6 +46,20 @@ def test_outside_the_main_thread_the_block_is_a_no_op() -> None:
     assert seen == [before]
 
 
+def test_a_hang_up_comes_twice_and_is_heeded_once(capfd: pytest.CaptureFixture[str]) -> None:
+    """The shell forwards one SIGHUP, the kernel sends another as the shell exits: produce
+    (which forces exit on any second signal) must go on flushing what it read."""
+    stops: list[str] = []
+    restore = stop_on_signals(stops.append, force_on=STOP_SIGNALS)
+    try:
+        os.kill(os.getpid(), signal.SIGHUP)
+        os.kill(os.getpid(), signal.SIGHUP)
+    finally:
+        restore()
+    assert stops == ["SIGHUP"]
+    assert capfd.readouterr().err.count("SIGHUP received") == 1
+
+
 def test_a_second_sigterm_asks_again_unless_it_forces(capfd: pytest.CaptureFixture[str]) -> None:
     stops: list[str] = []
     restore = stop_on_signals(stops.append)  # consume and replay-dlq: a second SIGINT forces
@@ -61,7 +75,7 @@ def test_a_second_sigterm_asks_again_unless_it_forces(capfd: pytest.CaptureFixtu
 
 SCRIPT = """
 import os, signal, sys
-from kafkactl.signals import stop_on_signals
+from kafkactl.signals import STOP_SIGNALS, stop_on_signals
 stop_on_signals(lambda name: print("stop", name, flush=True), announce=lambda name: None,
                 force_on={force})
 os.kill(os.getpid(), signal.{first})
@@ -76,6 +90,8 @@ print("still running", flush=True)
         ("(signal.SIGINT,)", "SIGTERM", "SIGINT", 130, "second interrupt, exiting now"),
         ("(signal.SIGINT, signal.SIGTERM)", "SIGINT", "SIGTERM", 130, "second signal, exiting"),
         ("(signal.SIGINT,)", "SIGINT", "SIGTERM", 0, ""),
+        ("STOP_SIGNALS", "SIGHUP", "SIGINT", 130, "second signal, exiting"),
+        ("STOP_SIGNALS", "SIGTERM", "SIGHUP", 0, ""),  # a hang-up after a stop: ignored
     ],
 )
 def test_a_second_signal_in_force_on_exits_130_at_once(
@@ -106,9 +122,10 @@ def test_every_command_is_interrupted_by_sighup_too() -> None:
         "interrupt_on_signals()\n"
         "try:\n    os.kill(os.getpid(), signal.SIGHUP)\n    time.sleep(5)\n"
         "except KeyboardInterrupt:\n    print('interrupted by', interrupted_by())\n"
+        "os.kill(os.getpid(), signal.SIGHUP)\nprint('a second hang-up is ignored')\n"
     )
     ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
-    assert ran.stdout == "interrupted by SIGHUP\n", ran.stderr
+    assert ran.stdout == "interrupted by SIGHUP\na second hang-up is ignored\n", ran.stderr
 
 
 # The watchdog: a process stuck where Python cannot run a signal handler (one C call holding
