@@ -74,10 +74,13 @@ def consumer_config(
         "group_id": group_id,
         "enable_auto_commit": False,
         "auto_offset_reset": settings.consumer_auto_offset_reset,
-        # Handlers run on workers, so the poll loop is never busy for long: a short session and
-        # rebalance timeout let a killed member's partitions move on in seconds, not minutes
-        # (a rebalance waits up to max_poll_interval_ms for every member it still knows).
-        "session_timeout_ms": 10_000,
+        # Handlers run on workers, so the poll loop is never busy for long: a rebalance timeout
+        # of a minute lets a killed member's partitions move on soon (a rebalance waits up to
+        # max_poll_interval_ms for every member it still knows). The session outlives a group
+        # coordinator's failover (its broker fenced after 9 s, the group loaded elsewhere):
+        # with 10 s, librdkafka gave up its membership on its own during a broker kill, and
+        # everything since the last commit ran again (docs/DESIGN.md §3).
+        "session_timeout_ms": 30_000,
         "heartbeat_interval_ms": 3_000,
         "max_poll_interval_ms": 60_000,
         "max_poll_records": settings.consumer_max_poll_records or 500,

@@ -86,7 +86,7 @@ def consumer_config(
         "enable.auto.offset.store": False,
         "auto.offset.reset": settings.consumer_auto_offset_reset,
         # The same group timing as on kafka-python (see its config module).
-        "session.timeout.ms": 10_000,
+        "session.timeout.ms": 30_000,
         "heartbeat.interval.ms": 3_000,
         "max.poll.interval.ms": 60_000,
         # kafka-python's default; librdkafka's is read_committed.
