@@ -169,6 +169,10 @@ class ProduceJob:
                 self.reading = True
                 try:
                     line = next(iterator, None)
+                except OSError as exc:  # EIO: the terminal hung up; what was read is flushed
+                    if not summary.interrupted:
+                        self.fail_run(f"cannot read the input: {exc.strerror or exc}")
+                    break
                 finally:
                     self.reading = False
                 if line is None:

@@ -13,6 +13,7 @@ Every process runs in its own session under a hard timeout (tests/integration/ho
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -33,6 +34,7 @@ from tests.integration.hostile_cases import (
 )
 from tests.integration.kafka_helpers import committed_and_end, fully_committed, track, wait_for
 from tests.integration.kafka_helpers import produce as kp_produce
+from tests.integration.terminal_screen import _controlling_terminal
 from tests.integration.test_hostile_input import (
     _base_env,
     _dead_letter,
@@ -103,6 +105,39 @@ def test_sighup_to_produce_waiting_in_linger_delivers_what_was_read(
     assert summary["read"] == 100, f"the lines were not read before the signal\n{ran}"
     assert kcat_count(brokers, topic_name) == summary["published"] == 100, ran
     assert "SIGHUP received" in ran.err
+
+
+def test_a_terminal_hang_up_during_produce_delivers_what_was_typed(
+    cli_env: dict, admin, brokers: str, topic_name: str
+) -> None:
+    """The terminal goes away (ssh dropped, window closed): the kernel sends SIGHUP and reads
+    from it fail with EIO. What was typed is delivered, with no "unexpected" line."""
+    admin_topic(admin, topic_name, 1)
+    master, slave = os.openpty()
+    t0 = time.monotonic()
+    proc = track(
+        subprocess.Popen(
+            [*KAFKACTL, "produce", topic_name, "--linger-ms", "5000", "--json"],
+            stdin=slave,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=cli_env,
+            start_new_session=True,
+            preexec_fn=_controlling_terminal,
+        )
+    )
+    os.close(slave)
+    try:
+        os.write(master, b"".join(b'{"n": %d}\n' % n for n in range(20)))
+        time.sleep(2.5)
+    finally:
+        os.close(master)  # the hang-up
+    ran = finish(proc, "produce on a terminal that hangs up", t0, 60)
+    assert_clean(ran)
+    assert ran.returncode == 130, ran
+    summary = json.loads(ran.out)
+    assert summary["read"] == 20 and summary["failed"] == 0, summary
+    assert kcat_count(brokers, topic_name) == summary["published"] == 20, ran
 
 
 def test_sighup_to_consume_with_a_group_commits_what_was_handled(
