@@ -251,29 +251,61 @@ class GroupActiveError(KafkactlError):
     """The group has members: the broker would refuse, and they would overwrite the change."""
 
 
+def require_inactive(admin: GroupAdmin, group: str, why: str) -> GroupState:
+    """The group's state; one line naming its members (exit 1) while it has any."""
+    state = admin.describe_group(group)
+    if state.members or state.state not in INACTIVE_STATES:
+        shown = [f"{m.client_id or m.member_id}@{m.host}" for m in state.members[:3]]
+        more = len(state.members) - len(shown)
+        names = ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+        raise GroupActiveError(
+            f"group {group} is {state.state} with {len(state.members)} member(s)"
+            + (f" ({names})" if names else "")
+            + f"; stop its consumers first ({why})"
+        )
+    return state
+
+
 def plan_reset(
     admin: GroupAdmin,
     group: str,
-    topic: str,
+    topic: str | None,
     partitions: list[int] | None,
     target: ResetTarget,
 ) -> ResetPlan:
-    """Compute current → new per partition, each clamped to the partition's retained range."""
-    meta = {t["name"]: t for t in admin.describe_topics([topic])}.get(topic)
-    if not meta or meta.get("error_code"):
-        raise UsageError(f"topic {topic!r} does not exist")
-    known = sorted(p["partition_index"] for p in meta.get("partitions", []))
-    chosen = known if not partitions else sorted(set(partitions))
-    unknown = [p for p in chosen if p not in known]
-    if unknown:
-        raise OptionError(
-            "partitions", f"{unknown[0]}: topic {topic} has partitions 0..{len(known) - 1}"
-        )
-    tps = [TopicPartition(topic, p) for p in chosen]
-    lows = admin.list_offsets(tps, latest=False)
-    highs = admin.list_offsets(tps, latest=True)
+    """Compute current → new per partition, each clamped to the partition's retained range.
+
+    `topic` None: every topic the group has committed offsets on (`--all-topics`)."""
     offsets = admin.group_offsets(group)
-    at_time = admin.offsets_for_time(tps, target.value) if target.kind == "time" else {}
+    if topic is None:
+        if partitions:
+            raise UsageError("--partition needs --topic (not --all-topics)")
+        topics = sorted({tp.topic for tp in offsets})
+        if not topics:
+            raise KafkactlError(
+                f"group {group} has no committed offsets to reset (see: kafkactl groups list)"
+            )
+    else:
+        topics = [topic]
+    described = {t["name"]: t for t in admin.describe_topics(topics)}
+    tps: list[TopicPartition] = []
+    for name in topics:
+        meta = described.get(name)
+        if not meta or meta.get("error_code"):
+            if topic is None:
+                continue  # a deleted topic's offsets: nothing there to move
+            raise UsageError(f"topic {name!r} does not exist")
+        known = sorted(p["partition_index"] for p in meta.get("partitions", []))
+        chosen = known if not partitions else sorted(set(partitions))
+        unknown = [p for p in chosen if p not in known]
+        if unknown:
+            raise OptionError(
+                "partitions", f"{unknown[0]}: topic {name} has partitions 0..{len(known) - 1}"
+            )
+        tps += [TopicPartition(name, p) for p in chosen]
+    lows = admin.list_offsets(tps, latest=False) if tps else {}
+    highs = admin.list_offsets(tps, latest=True) if tps else {}
+    at_time = admin.offsets_for_time(tps, target.value) if target.kind == "time" and tps else {}
     rows: list[ResetRow] = []
     for tp in tps:
         low, high = lows[tp], highs[tp]
@@ -303,12 +335,7 @@ def plan_reset(
 
 def execute_reset(admin: GroupAdmin, plan: ResetPlan) -> ResetPlan:
     """Commit the plan's offsets for the group; refuse while the group has active members."""
-    state = admin.describe_group(plan.group)
-    if state.members or state.state not in INACTIVE_STATES:
-        raise GroupActiveError(
-            f"group {plan.group} is {state.state} with {len(state.members)} member(s); "
-            "stop its consumers first (a member would overwrite the reset with its own commits)"
-        )
+    require_inactive(admin, plan.group, "a member would overwrite the reset with its own commits")
     changes = {
         TopicPartition(r.topic, r.partition): r.new for r in plan.rows if r.status == "planned"
     }
@@ -325,11 +352,12 @@ def execute_reset(admin: GroupAdmin, plan: ResetPlan) -> ResetPlan:
 def reset_offsets(
     admin: GroupAdmin,
     group: str,
-    topic: str,
+    topic: str | None,
     partitions: list[int] | None,
     target: ResetTarget,
     execute: bool,
 ) -> ResetPlan:
-    """The reset plan; applied too when `execute` (refused while the group has members)."""
+    """The reset plan (`topic` None: all the group's topics); applied too when `execute`
+    (refused while the group has members)."""
     plan = plan_reset(admin, group, topic, partitions, target)
     return execute_reset(admin, plan) if execute else plan

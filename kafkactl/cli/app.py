@@ -87,14 +87,17 @@ def main_options(
 
 def _register_commands() -> None:
     from kafkactl.cli import (
+        cluster,
         config_cmd,
         consume,
         dlq,
         groups,
+        groups_admin,
         health,
         produce,
         replay,
         topics,
+        topics_admin,
         topics_view,
     )
 
@@ -104,12 +107,15 @@ def _register_commands() -> None:
         produce,
         consume,
         topics_view,
+        topics_admin,
         groups,
+        groups_admin,
         config_cmd,
         topics,
         health,
         replay,
         dlq,
+        cluster,
     ):
         module.register(app)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,8 +11,12 @@ from kafkactl.cli.context import settings_for
 from kafkactl.cli.options import DlqTopicArg, GroupOpt, JsonOpt, QuietOpt, int_flag, time_window
 from kafkactl.errors import UsageError
 
+if TYPE_CHECKING:
+    from kafkactl.kafka.admin import Admin
+    from kafkactl.replay.purge import PurgePlan
+
 dlq_app = typer.Typer(
-    help="Look into dead-letter topics: what broke, since when, how much.",
+    help="Look into dead-letter topics (what broke, since when, how much); purge replayed ones.",
     no_args_is_help=True,
 )
 
@@ -105,6 +109,93 @@ def summary_cmd(
     if result.interrupted:
         render.error("interrupted: the summary covers only what was read")
         raise typer.Exit(EXIT_INTERRUPTED)
+
+
+@dlq_app.command("purge")
+def purge_cmd(
+    ctx: typer.Context,
+    topic: DlqTopicArg,
+    group: GroupOpt = None,
+    dlq_flag: Annotated[
+        bool, typer.Option("--dlq", help="TOPIC is the DLQ even though --group is given.")
+    ] = False,
+    replay_group: Annotated[
+        str | None,
+        typer.Option(
+            "--replay-group",
+            help="The group replay-dlq kept its progress in (default kafkactl-replay.<dlq>).",
+        ),
+    ] = None,
+    max_replays: Annotated[
+        int,
+        typer.Option(
+            help="The --max-replays the replay ran with: records replayed this many times were "
+            "parked, not copied, and stay.",
+        ),
+    ] = 3,
+    partition: Annotated[
+        list[int] | None,
+        typer.Option("--partition", "-p", help="Only this DLQ partition (repeatable)."),
+    ] = None,
+    execute: Annotated[
+        bool, typer.Option("--execute", help="Delete (without it: dry run).")
+    ] = False,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Delete from a DLQ exactly the dead letters replay-dlq has already copied; a dry run
+    unless --execute.
+
+    What was copied comes from the replay group's committed progress: below its committed
+    offset every dead letter was copied (and acknowledged) or parked. Kafka deletes only a
+    prefix of a partition, so each partition is deleted up to the committed offset or the first
+    parked record (read from the DLQ), whichever comes first. The table says per partition what
+    stays and why: not replayed yet (filtered out, failed), parked, or copied but above a record
+    that stays. Refused (exit 1) while a replay of the DLQ runs.
+
+    Examples:
+
+      kafkactl dlq purge orders -g billing
+
+      kafkactl dlq purge orders -g billing --execute
+
+      kafkactl dlq purge orders.dlq --replay-group my-replay --json
+    """
+    from kafkactl import render
+    from kafkactl.cli.options import naming_flags
+    from kafkactl.cli.streams import require_stdout
+    from kafkactl.kafka import with_admin
+    from kafkactl.names import check_group, check_topic
+    from kafkactl.render.admin_ops import purge_plan
+    from kafkactl.replay.purge import execute_purge, plan_purge
+    from kafkactl.topology import dlq_topic
+    from kafkactl.topology import replay_group as default_replay_group
+
+    check_topic(topic)
+    if group is not None:
+        check_group(group, "--group")
+    if replay_group is not None:
+        check_group(replay_group, "--replay-group")
+    int_flag("--max-replays", max_replays, 1, INT32_MAX)
+    if json_out:
+        require_stdout()
+    settings = settings_for(ctx)
+    dlq = dlq_topic(settings, topic, group) if group and not dlq_flag else topic
+    check_topic(dlq, "DLQ topic")
+    progress_group = replay_group or default_replay_group(dlq)
+
+    def work(admin: Admin) -> PurgePlan:
+        plan = plan_purge(settings, admin, dlq, progress_group, max_replays, partition)
+        return execute_purge(admin, plan) if execute else plan
+
+    with naming_flags({"partitions": "--partition"}):
+        plan = with_admin(settings, work)
+    if plan.interrupted_replay:
+        render.warning(
+            f"an interrupted replay of {dlq} may have sent copies it never committed; they "
+            "stay in the DLQ: run replay-dlq again (it finds them), then purge"
+        )
+    render.emit(plan.as_dict(), json_out, quiet, lambda: purge_plan(plan))
 
 
 def register(app: typer.Typer) -> None:

@@ -9,7 +9,7 @@ import typer
 from kafkactl.cli.completion import complete_groups, complete_topics
 from kafkactl.cli.context import settings_for
 from kafkactl.cli.options import JsonOpt, QuietOpt, naming_flags
-from kafkactl.errors import EXIT_FAILED
+from kafkactl.errors import EXIT_FAILED, UsageError
 
 groups_app = typer.Typer(
     help="List consumer groups, describe one with its lag, reset its offsets.",
@@ -94,11 +94,15 @@ def reset_offsets_cmd(
         typer.Argument(help="Consumer group.", show_default=False, autocompletion=complete_groups),
     ],
     topic: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--topic", "-t", help="Topic whose offsets move.", autocompletion=complete_topics
         ),
-    ],
+    ] = None,
+    all_topics: Annotated[
+        bool,
+        typer.Option("--all-topics", help="Every topic the group has committed offsets on."),
+    ] = False,
     partition: Annotated[
         list[int] | None,
         typer.Option("--partition", "-p", help="Only this partition (repeatable)."),
@@ -119,11 +123,12 @@ def reset_offsets_cmd(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Reset a group's committed offsets on a topic; a dry run unless --execute.
+    """Reset a group's committed offsets on a topic (or --all-topics); a dry run unless --execute.
 
     Prints the plan (current → new per partition, clamped to the retained range). With
-    --execute it commits the new offsets for the group; it refuses (exit 1) while the group
-    has active members, who would overwrite the change.
+    --execute it commits the new offsets for the group; it refuses (exit 1, naming them) while
+    the group has members, who would overwrite the change. --all-topics: every topic the group
+    has committed offsets on (exit 1 when it has none).
 
     Examples:
 
@@ -132,6 +137,8 @@ def reset_offsets_cmd(
       kafkactl groups reset-offsets billing -t orders --to -1h --execute
 
       kafkactl groups reset-offsets billing -t orders -p 0 --shift-by -100 --execute
+
+      kafkactl groups reset-offsets billing --all-topics --to latest --execute
     """
     from kafkactl import render
     from kafkactl.cli.streams import require_stdout
@@ -143,7 +150,10 @@ def reset_offsets_cmd(
     if json_out:
         require_stdout()
     check_group(group)
-    check_topic(topic)
+    if (topic is None) == (not all_topics):
+        raise UsageError("give exactly one of --topic and --all-topics")
+    if topic is not None:
+        check_topic(topic)
     target = reset_target(to, shift_by)
     settings = settings_for(ctx)
     with naming_flags({"partitions": "--partition"}):

@@ -76,7 +76,7 @@ def create_topics(
         INT16_MAX,
         "Kafka's replication factor is an int16",
     )
-    topic_configs = _parse_pairs(config or [], "--config")
+    topic_configs = parse_pairs(config or [], "--config")
     if json_out:
         require_stdout()
     settings = settings_for(ctx)
@@ -105,7 +105,8 @@ def create_topics(
         raise typer.Exit(EXIT_FAILED)
 
 
-def _parse_pairs(pairs: list[str], flag: str) -> dict[str, str]:
+def parse_pairs(pairs: list[str], flag: str) -> dict[str, str]:
+    """KEY=VALUE flag values as a dict; one without `=` or a key is a usage error."""
     result = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from kafkactl.config import Settings
 from kafkactl.errors import ConnectError
+from kafkactl.kafka.admin_changes import AdminChanges
 from kafkactl.kafka.ports import TopicPartition
 
 T = TypeVar("T")
@@ -83,7 +84,7 @@ class GroupState(NamedTuple):
     members: list[GroupMember]
 
 
-class Admin:
+class Admin(AdminChanges):
     """A connected admin client. Methods raise kafkactl errors only for what users can fix."""
 
     def __init__(self, client: Any, retry_for: float = 15.0) -> None:
@@ -102,14 +103,17 @@ class Admin:
         """
         from kafka import errors as kerr
 
+        # kafka-python 3 has no NoBrokersAvailable any more (2.x had): naming it in the
+        # `except` would turn every non-retriable answer into an AttributeError.
+        no_brokers = getattr(kerr, "NoBrokersAvailable", kerr.KafkaConnectionError)
         patience = self._retry_for if retry_for is None else retry_for
         deadline = time.monotonic() + patience
         pause = 0.2
         while True:
             try:
                 return method(*args, **kwargs)
-            except (kerr.KafkaError, kerr.NoBrokersAvailable) as exc:
-                transient = isinstance(exc, kerr.NoBrokersAvailable) or exc.retriable
+            except (kerr.KafkaError, no_brokers) as exc:
+                transient = isinstance(exc, no_brokers) or bool(getattr(exc, "retriable", False))
                 if not transient or time.monotonic() + pause > deadline:
                     if transient:
                         raise ConnectError(
