@@ -15,7 +15,8 @@ from pathlib import Path
 from kafkactl.units import format_duration, parse_duration, parse_durations, printable
 
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
-SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER")
+OAUTH_METHODS = ("oidc", "command", "aws-msk-iam")
 COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("auto", "json", "pretty")
@@ -174,10 +175,26 @@ def template(required: set[str], allowed: set[str]) -> Callable[[object], str]:
 def http_url(raw: object) -> str:
     """An http:// or https:// URL with a host, without user:password@ (credentials have
     settings of their own, so they are never shown); a trailing slash is dropped."""
+    return _plain_url(
+        raw,
+        "use http[s]://host:port[/path], e.g. http://localhost:8081",
+        "set KAFKA_SCHEMA_REGISTRY_USERNAME and KAFKA_SCHEMA_REGISTRY_PASSWORD instead",
+    )
+
+
+def token_url(raw: object) -> str:
+    """An OAuth token endpoint: an http(s) URL without credentials, query or fragment."""
+    return _plain_url(
+        raw,
+        "use https://host[:port]/path, e.g. https://idp.example.com/oauth2/token",
+        "set KAFKA_SASL_OAUTH_CLIENT_ID and KAFKA_SASL_OAUTH_CLIENT_SECRET_FILE instead",
+    )
+
+
+def _plain_url(raw: object, example: str, credentials_hint: str) -> str:
     from urllib.parse import urlsplit
 
     value = non_empty(raw)
-    example = "use http[s]://host:port[/path], e.g. http://localhost:8081"
     try:
         parts = urlsplit(value)
         port = parts.port
@@ -188,12 +205,9 @@ def http_url(raw: object) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{printable(value)!r} is not an http:// or https:// URL; {example}")
     if "@" in parts.netloc:
-        raise ValueError(
-            "must not carry user:password@; set KAFKA_SCHEMA_REGISTRY_USERNAME and "
-            "KAFKA_SCHEMA_REGISTRY_PASSWORD instead"
-        )
+        raise ValueError(f"must not carry user:password@; {credentials_hint}")
     if port == 0 or parts.query or parts.fragment or any(c.isspace() for c in value):
-        raise ValueError(f"{printable(value)!r} is not a plain registry URL; {example}")
+        raise ValueError(f"{printable(value)!r} is not a plain URL; {example}")
     return value.rstrip("/")
 
 
@@ -209,3 +223,54 @@ def existing_file(raw: object) -> str:
     if problem is not None:
         raise ValueError(f"{str(path)!r} {problem}")
     return str(path)
+
+
+_EXTENSION_KEY = re.compile(r"[A-Za-z]+")
+_EXTENSION_VALUE = re.compile(r"[\x21-\x7e \t]+")
+
+
+def extensions(raw: object) -> tuple[tuple[str, str], ...]:
+    """SASL/OAUTHBEARER extensions `key=value[,key=value...]` (a TOML table or list too):
+    keys are letters (RFC 7628), never `auth`; values printable ASCII."""
+    pairs = _pairs(raw, "use key=value[,key=value...], e.g. logicalCluster=lkc-abc12")
+    for key, value in pairs:
+        if not _EXTENSION_KEY.fullmatch(key) or key == "auth":
+            raise ValueError(
+                f"extension name {printable(key)!r} is not allowed; use letters only (not auth)"
+            )
+        if not _EXTENSION_VALUE.fullmatch(value):
+            raise ValueError(f"the value of extension {key} must be printable ASCII")
+    return pairs
+
+
+def client_options(raw: object) -> tuple[tuple[str, str], ...]:
+    """Client settings passed to the engine, `key=value` each: a list (the repeated -X flag,
+    a TOML list), a TOML table, or newline-separated text (KAFKA_CLIENT_OPTIONS)."""
+    if isinstance(raw, str):
+        raw = [line for line in raw.splitlines() if line.strip()]
+    pairs = _pairs(raw, "use key=value, e.g. -X socket.keepalive.enable=true")
+    for key, _ in pairs:
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", key):
+            raise ValueError(f"{printable(key)!r} is not a client setting name")
+    return pairs
+
+
+def _pairs(raw: object, example: str) -> tuple[tuple[str, str], ...]:
+    """(key, value) pairs from a TOML table, a list of `k=v` or comma-separated `k=v` text."""
+    if isinstance(raw, dict):
+        items = [f"{k}={_toml_text(v)}" for k, v in raw.items()]
+    elif isinstance(raw, list | tuple):
+        items = [str(x) for x in raw]
+    else:
+        items = [x for x in str(raw).split(",") if x.strip()]
+    pairs: list[tuple[str, str]] = []
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"{printable(item)!r} is not key=value; {example}")
+        pairs.append((key.strip(), value.strip()))
+    return tuple(pairs)
+
+
+def _toml_text(value: object) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)

@@ -40,8 +40,10 @@ def check_combinations(values: dict[str, Any], sources: dict[str, str]) -> None:
                 f"required with {values['security_protocol']}; use one of "
                 + ", ".join(SASL_MECHANISMS),
             )
+        if mechanism == "OAUTHBEARER":
+            check_oauth(values, sources)
         for name in ("sasl_username", "sasl_password"):
-            if not values[name]:
+            if mechanism != "OAUTHBEARER" and not values[name]:
                 hint = " (or KAFKA_SASL_PASSWORD_FILE)" if name == "sasl_password" else ""
                 raise ConfigError(
                     SPEC_BY_NAME[name].env,
@@ -49,6 +51,61 @@ def check_combinations(values: dict[str, Any], sources: dict[str, str]) -> None:
                     f"required with {values['security_protocol']} ({mechanism}){hint}",
                 )
     _check_registry(values, sources)
+
+
+# What each way of getting OAUTHBEARER tokens needs, and the settings that pick it.
+OAUTH_NEEDS = {
+    "oidc": ("sasl_oauth_token_endpoint_url", "sasl_oauth_client_id", "sasl_oauth_client_secret"),
+    "command": ("sasl_oauth_token_command",),
+    "aws-msk-iam": (),
+}
+
+
+def check_oauth(values: dict[str, Any], sources: dict[str, str]) -> None:
+    """OAUTHBEARER: one way to get tokens (inferred from the settings given when
+    KAFKA_SASL_OAUTH_METHOD is unset) and everything that way needs."""
+    method = values["sasl_oauth_method"]
+    if method is None:
+        given = [
+            m
+            for m, key in (
+                ("command", "sasl_oauth_token_command"),
+                ("oidc", "sasl_oauth_token_endpoint_url"),
+            )
+            if values[key]
+        ]
+        if not given:
+            raise ConfigError(
+                "KAFKA_SASL_MECHANISM",
+                sources["sasl_mechanism"],
+                "OAUTHBEARER needs a way to get tokens: KAFKA_SASL_OAUTH_TOKEN_ENDPOINT_URL "
+                "(OIDC client credentials), KAFKA_SASL_OAUTH_TOKEN_COMMAND, or "
+                "KAFKA_SASL_OAUTH_METHOD=aws-msk-iam",
+            )
+        if len(given) > 1:
+            raise ConfigError(
+                "KAFKA_SASL_OAUTH_TOKEN_COMMAND",
+                sources["sasl_oauth_token_command"],
+                "both a token command and a token endpoint are set; unset one, or choose with "
+                "KAFKA_SASL_OAUTH_METHOD=oidc|command",
+            )
+        method = values["sasl_oauth_method"] = given[0]
+        key = "sasl_oauth_token_command" if method == "command" else "sasl_oauth_token_endpoint_url"
+        sources["sasl_oauth_method"] = f"default (from {SPEC_BY_NAME[key].env})"
+    for name in OAUTH_NEEDS[method]:
+        if not values[name]:
+            hint = " (or KAFKA_SASL_OAUTH_CLIENT_SECRET_FILE)" if name.endswith("secret") else ""
+            raise ConfigError(
+                SPEC_BY_NAME[name].env,
+                sources[name],
+                f"required with KAFKA_SASL_MECHANISM=OAUTHBEARER and method {method}{hint}",
+            )
+    if method == "aws-msk-iam" and values["security_protocol"] != "SASL_SSL":
+        raise ConfigError(
+            "KAFKA_SECURITY_PROTOCOL",
+            sources["security_protocol"],
+            "MSK IAM authentication needs SASL_SSL (MSK's IAM listeners are TLS only)",
+        )
 
 
 def _check_registry(values: dict[str, Any], sources: dict[str, str]) -> None:

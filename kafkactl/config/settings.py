@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from kafkactl.config.specs import MASK, SPECS, display_value
+from kafkactl.config.specs import MASK, SPECS, display_value, secret_key, shown_pairs
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,16 @@ class Settings:
     sasl_username: str | None
     sasl_password: str | None = field(repr=False)
     sasl_password_file: str | None
+    sasl_oauth_method: str | None
+    sasl_oauth_token_endpoint_url: str | None
+    sasl_oauth_client_id: str | None
+    sasl_oauth_client_secret: str | None = field(repr=False)
+    sasl_oauth_client_secret_file: str | None
+    sasl_oauth_scope: str | None
+    sasl_oauth_extensions: tuple[tuple[str, str], ...] | None
+    sasl_oauth_token_command: str | None
+    sasl_oauth_aws_region: str | None
+    client_options: tuple[tuple[str, str], ...] | None = field(repr=False)
     ssl_cafile: str | None
     ssl_certfile: str | None
     ssl_keyfile: str | None
@@ -60,7 +70,9 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """Secret values that must never be printed or logged."""
-        return [str(getattr(self, s.name)) for s in SPECS if s.secret and getattr(self, s.name)]
+        found = [str(getattr(self, s.name)) for s in SPECS if s.secret and getattr(self, s.name)]
+        found += [v for k, v in self.client_options or () if secret_key(k) and v]
+        return found
 
     def rows(self) -> list[tuple[str, str, str]]:
         """(environment variable, displayed value, source) per setting, secrets masked."""
@@ -75,6 +87,8 @@ class Settings:
             value = getattr(self, spec.name)
             if spec.secret and value:
                 value = MASK
+            elif spec.name in ("client_options", "sasl_oauth_extensions") and value:
+                value = shown_pairs(value)
             elif isinstance(value, tuple):
                 value = list(value)
             out[spec.name] = {"value": value, "env": spec.env, "source": self.sources[spec.name]}

@@ -195,28 +195,39 @@ def _rank(source: str) -> int:
 
 
 def _read_password_file(values: dict[str, Any], sources: dict[str, str]) -> None:
-    """Take the SASL password from KAFKA_SASL_PASSWORD_FILE unless a password is set as high.
+    """Take the SASL password from KAFKA_SASL_PASSWORD_FILE and the OIDC client secret from
+    KAFKA_SASL_OAUTH_CLIENT_SECRET_FILE, unless the value itself is set as high.
 
     The usual precedence decides between the two (a password file in the environment beats a
-    password in the config file); on the same level the password itself wins. The file's
-    content is the password, leading and trailing whitespace (the final newline) removed.
+    password in the config file); on the same level the value itself wins. The file's content
+    is the secret, leading and trailing whitespace (the final newline) removed.
     """
-    path = values["sasl_password_file"]
+    _read_secret_file(values, sources, "sasl_password", "SASL password")
+    _read_secret_file(values, sources, "sasl_oauth_client_secret", "OIDC client secret")
+
+
+def _read_secret_file(
+    values: dict[str, Any], sources: dict[str, str], name: str, what: str
+) -> None:
+    """Read `<name>_file` into `name` when the file is set higher than the value itself."""
+    path = values[f"{name}_file"]
     if path is None:
         return
-    source = sources["sasl_password_file"]
-    if values["sasl_password"] is not None and _rank(sources["sasl_password"]) >= _rank(source):
+    source = sources[f"{name}_file"]
+    if values[name] is not None and _rank(sources[name]) >= _rank(source):
         return
-    label = "sasl-password-file" if source.startswith("file:") else "KAFKA_SASL_PASSWORD_FILE"
+    spec = SPEC_BY_NAME[f"{name}_file"]
+    label = spec.file_key if source.startswith("file:") else spec.env
     try:
-        password = read_small_file(path, "password files").decode("utf-8").strip()
+        kind = "password files" if name == "sasl_password" else "secret files"
+        secret = read_small_file(path, kind).decode("utf-8").strip()
     except OSError as exc:
         raise ConfigError(label, source, f"cannot read {path!r}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ConfigError(label, source, f"{path!r} is not UTF-8 text") from None
     except ValueError as exc:
         raise ConfigError(label, source, f"{path!r} {exc}") from None
-    if not password:
-        raise ConfigError(label, source, f"{path!r} is empty; it must hold the SASL password")
-    values["sasl_password"] = password
-    sources["sasl_password"] = f"{source} (password file)"
+    if not secret:
+        raise ConfigError(label, source, f"{path!r} is empty; it must hold the {what}")
+    values[name] = secret
+    sources[name] = f"{source} ({kind[:-1]})"

@@ -55,7 +55,7 @@ SPECS: tuple[SettingSpec, ...] = (
         "KAFKA_SASL_MECHANISM",
         None,
         p.choice(p.SASL_MECHANISMS, upper=True),
-        "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512",
+        "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER",
     ),
     SettingSpec("sasl_username", "KAFKA_SASL_USERNAME", None, p.non_empty, "SASL user"),
     SettingSpec("sasl_password", "KAFKA_SASL_PASSWORD", None, p.non_empty, "SASL password", True),
@@ -65,6 +65,69 @@ SPECS: tuple[SettingSpec, ...] = (
         None,
         p.existing_file,
         "file holding the SASL password (used unless KAFKA_SASL_PASSWORD is set as high)",
+    ),
+    SettingSpec(
+        "sasl_oauth_method",
+        "KAFKA_SASL_OAUTH_METHOD",
+        None,
+        p.choice(p.OAUTH_METHODS),
+        "OAUTHBEARER tokens from: oidc, command, aws-msk-iam (default: from the settings given)",
+    ),
+    SettingSpec(
+        "sasl_oauth_token_endpoint_url",
+        "KAFKA_SASL_OAUTH_TOKEN_ENDPOINT_URL",
+        None,
+        p.token_url,
+        "OIDC token endpoint (client credentials grant)",
+    ),
+    SettingSpec(
+        "sasl_oauth_client_id", "KAFKA_SASL_OAUTH_CLIENT_ID", None, p.non_empty, "OIDC client id"
+    ),
+    SettingSpec(
+        "sasl_oauth_client_secret",
+        "KAFKA_SASL_OAUTH_CLIENT_SECRET",
+        None,
+        p.non_empty,
+        "OIDC client secret",
+        True,
+    ),
+    SettingSpec(
+        "sasl_oauth_client_secret_file",
+        "KAFKA_SASL_OAUTH_CLIENT_SECRET_FILE",
+        None,
+        p.existing_file,
+        "file holding the OIDC client secret (used unless the secret is set as high)",
+    ),
+    SettingSpec(
+        "sasl_oauth_scope", "KAFKA_SASL_OAUTH_SCOPE", None, p.non_empty, "OIDC scope (optional)"
+    ),
+    SettingSpec(
+        "sasl_oauth_extensions",
+        "KAFKA_SASL_OAUTH_EXTENSIONS",
+        None,
+        p.extensions,
+        "SASL extensions key=value[,...] (e.g. logicalCluster=lkc-1,identityPoolId=pool-2)",
+    ),
+    SettingSpec(
+        "sasl_oauth_token_command",
+        "KAFKA_SASL_OAUTH_TOKEN_COMMAND",
+        None,
+        p.non_empty,
+        "command printing a token (JSON with expires_in, or the token alone)",
+    ),
+    SettingSpec(
+        "sasl_oauth_aws_region",
+        "KAFKA_SASL_OAUTH_AWS_REGION",
+        None,
+        p.non_empty,
+        "MSK IAM region (default: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile)",
+    ),
+    SettingSpec(
+        "client_options",
+        "KAFKA_CLIENT_OPTIONS",
+        None,
+        p.client_options,
+        "engine client settings key=value (one a line; -X key=value)",
     ),
     SettingSpec("ssl_cafile", "KAFKA_SSL_CAFILE", None, p.existing_file, "CA certificate (PEM)"),
     SettingSpec(
@@ -242,8 +305,21 @@ def display_value(spec: SettingSpec, value: Any) -> str:
         return format_duration(value)
     if spec.parse is p.delays:
         return ",".join(format_duration(v) for v in value)
+    if spec.parse in (p.extensions, p.client_options):
+        return ",".join(shown_pairs(value))
     if isinstance(value, tuple):
         return ",".join(value)
     if isinstance(value, bool):
         return str(value).lower()
     return str(value)
+
+
+def secret_key(key: str) -> bool:
+    """Whether a client setting (`-X key=value`) holds a secret, masked wherever shown."""
+    name = key.lower()
+    return "password" in name or "secret" in name or name.startswith(("sasl.", "sasl_"))
+
+
+def shown_pairs(pairs: tuple[tuple[str, str], ...]) -> list[str]:
+    """`key=value` per pair, the value masked when the key names a secret."""
+    return [f"{k}={MASK if secret_key(k) else v}" for k, v in pairs]

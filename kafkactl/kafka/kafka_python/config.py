@@ -21,7 +21,11 @@ def common_config(settings: Settings) -> dict[str, Any]:
         # in connect_with_backoff decides how long to keep trying.
         "bootstrap_timeout_ms": int(attempt_timeout(settings) * 1000),
     }
-    if settings.security_protocol.startswith("SASL_"):
+    if settings.security_protocol.startswith("SASL_") and settings.sasl_mechanism == "OAUTHBEARER":
+        config.update(
+            sasl_mechanism="OAUTHBEARER", sasl_oauth_token_provider=token_provider(settings)
+        )
+    elif settings.security_protocol.startswith("SASL_"):
         config.update(
             sasl_mechanism=settings.sasl_mechanism,
             sasl_plain_username=settings.sasl_username,
@@ -37,6 +41,26 @@ def common_config(settings: Settings) -> dict[str, Any]:
             ssl_check_hostname=settings.ssl_check_hostname,
         )
     return config
+
+
+def token_provider(settings: Settings) -> Any:
+    """kafka-python's token provider over the run's shared OAUTHBEARER token cache."""
+    from kafka.net.sasl.oauth import AbstractTokenProvider
+
+    from kafkactl.kafka import oauth
+
+    class Provider(AbstractTokenProvider):
+        def __init__(self) -> None:
+            self.cache = oauth.token_cache(settings)
+            self._extensions = oauth.extensions(settings)
+
+        def token(self) -> str:
+            return self.cache.token().value
+
+        def extensions(self) -> dict[str, str]:
+            return self._extensions
+
+    return Provider()
 
 
 def admin_config(settings: Settings) -> dict[str, Any]:

@@ -25,7 +25,14 @@ def common_config(settings: Settings) -> dict[str, Any]:
         "reconnect.backoff.max.ms": int(settings.reconnect_backoff_max * 1000),
         "logger": LIBRDKAFKA_LOGGER,
     }
-    if settings.security_protocol.startswith("SASL_"):
+    if settings.security_protocol.startswith("SASL_") and settings.sasl_mechanism == "OAUTHBEARER":
+        from kafkactl.kafka.oauth import librdkafka_callback
+
+        # kafkactl's own token cache (shared with the kafka-python admin client and the
+        # preflight probe), not librdkafka's built-in OIDC: one token request per run and the
+        # same errors on both engines.
+        config.update({"sasl.mechanism": "OAUTHBEARER", "oauth_cb": librdkafka_callback(settings)})
+    elif settings.security_protocol.startswith("SASL_"):
         config.update(
             {
                 "sasl.mechanism": settings.sasl_mechanism,

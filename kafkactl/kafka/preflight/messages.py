@@ -26,6 +26,10 @@ def certificate_message(exc: ssl.SSLCertVerificationError, server: str, settings
 
 def auth_failed_message(settings: Settings, server: str, why: str | None) -> str:
     """The one line for rejected credentials; never contains the password."""
+    if settings.sasl_mechanism == "OAUTHBEARER":
+        from kafkactl.kafka.oauth import refused_message
+
+        return refused_message(settings, server, why)
     detail = f": {why.rstrip('.')}" if why else ""
     return (
         f"authentication failed for user {settings.sasl_username} "

@@ -8,7 +8,7 @@ import struct
 import time
 
 from kafkactl.config import Settings
-from kafkactl.errors import ConfigError
+from kafkactl.errors import KafkactlError
 from kafkactl.kafka.preflight.outcomes import Inconclusive, NoAnswer, ProbeResult, SecurityProblem
 from kafkactl.kafka.preflight.sasl import authenticate, offered_sasl_mechanisms
 from kafkactl.kafka.preflight.tls import client_ssl_context, tls_handshake
@@ -36,8 +36,8 @@ def check(settings: Settings, timeout: float) -> ProbeResult | None:
         host, _, port = server.rpartition(":")
         try:
             return probe(settings, host.strip("[]"), int(port), deadline)
-        except (SecurityProblem, ConfigError):
-            raise
+        except (SecurityProblem, KafkactlError):
+            raise  # a definite answer, a usage error, no token to be had: no other server helps
         except Inconclusive as exc:
             last = exc
         except Exception as exc:  # a reply the probe does not understand: let a client try

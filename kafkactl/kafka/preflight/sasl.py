@@ -69,6 +69,11 @@ def authenticate(sock: socket.socket, settings: Settings, server: str, deadline:
         "sasl_plain_username": user,
         "sasl_plain_password": settings.sasl_password,
     }
+    if mechanism_name == "OAUTHBEARER":
+        from kafkactl.kafka.kafka_python.config import token_provider
+
+        config["sasl_oauth_token_provider"] = token_provider(settings)
+        user = f"the token from {config['sasl_oauth_token_provider'].cache.what}"
     mechanism = get_sasl_mechanism(mechanism_name)(host=server.rpartition(":")[0], **config)
     while not mechanism.is_done():
         token = mechanism.auth_bytes()
