@@ -11,9 +11,11 @@ from typing import Generic, Literal, TypeVar
 
 from loguru import logger
 
-# key: one at a time per (partition, key); partition: one at a time per partition; none: no lanes.
-Ordering = Literal["key", "partition", "none"]
-ORDERINGS: tuple[Ordering, ...] = ("key", "partition", "none")
+# key: one at a time per (partition, key); partition: one at a time per partition; none: no lanes;
+# key-strict: lanes of `key`, and a key's later records wait while it has one in the retry tiers
+# (consumer/keyorder.py).
+Ordering = Literal["key", "partition", "none", "key-strict"]
+ORDERINGS: tuple[Ordering, ...] = ("key", "partition", "none", "key-strict")
 
 T = TypeVar("T")
 
@@ -24,7 +26,7 @@ def lane_for(ordering: Ordering, tp: Hashable, key: bytes | None) -> Hashable | 
     `key`: one lane per (partition, key) — a null key is its own lane per partition, so keyless
     records of a partition stay in order. `partition`: one lane per partition. `none`: no lane.
     """
-    if ordering == "key":
+    if ordering in ("key", "key-strict"):
         return (tp, key)
     if ordering == "partition":
         return tp

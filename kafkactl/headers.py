@@ -35,6 +35,12 @@ REPLAY_AT = "kafkactl.replay.at"
 REPLAY_FROM = "kafkactl.replay.from"
 # "true" on a replayed copy whose value a `--transform` / `--transform-handler` repaired.
 REPLAY_TRANSFORMED = "kafkactl.replay.transformed"
+# Set on a follower (--ordering key-strict): the message-id of the earlier record of its key it
+# waits behind (or that was dead-lettered), and when it was sent to follow it.
+FOLLOWS = "kafkactl.follows"
+FOLLOWED_AT = "kafkactl.followed-at"
+# The error class of a follower dead-lettered behind an earlier record of its key.
+FOLLOWER_CLASS = "kafkactl.Follower"
 # W3C trace context: copied unchanged onto every retry, DLQ and replay copy (SPEC §18).
 TRACEPARENT = "traceparent"
 TRACESTATE = "tracestate"
@@ -49,6 +55,8 @@ RETRY_STATE = (
     ERROR_CLASS,
     ERROR_MESSAGE,
     ERROR_TRACE,
+    FOLLOWS,
+    FOLLOWED_AT,
 )
 # `retryable` goes to the next tier, `fatal` and `decode` straight to the DLQ (retrying cannot
 # fix them), `timeout` (an --exec handler ran too long) is retried.
@@ -245,5 +253,44 @@ def failure_headers(
             ERROR_CLASS: failure.error_class,
             ERROR_MESSAGE: truncate(failure.message, MAX_MESSAGE_BYTES),
             ERROR_TRACE: truncate(failure.trace, MAX_TRACE_BYTES) if failure.trace else None,
+            # A follower that ran and failed is a blocker of its own now.
+            FOLLOWS: None,
+            FOLLOWED_AT: None,
         },
     )
+
+
+def follower_headers(
+    headers: Headers,
+    origin: Origin,
+    group: str,
+    follows: str,
+    now_ms: int,
+    not_before_ms: int | None,
+    message_id: str,
+) -> Headers:
+    """Headers of a follower's copy (--ordering key-strict): it did not run, it waits behind
+    `follows`. On a tier (`not_before_ms` set) its failure state is kept as it was; on the DLQ
+    it says why it is there (class `kafkactl.Follower`), so triage and replay read it."""
+    out = set_once(headers, MESSAGE_ID, message_id)
+    out = set_once(out, ORIGINAL_TOPIC, origin.topic)
+    out = set_once(out, ORIGINAL_PARTITION, origin.partition)
+    out = set_once(out, ORIGINAL_OFFSET, origin.offset)
+    out = set_once(out, ORIGINAL_TIMESTAMP, origin.timestamp)
+    out = set_once(out, GROUP, group)
+    updates: dict[str, str | int | bytes | None] = {
+        FOLLOWS: follows,
+        FOLLOWED_AT: now_ms,
+        NOT_BEFORE: not_before_ms,
+    }
+    if not_before_ms is None:
+        out = set_once(out, FIRST_FAILURE, now_ms)
+        updates |= {
+            LAST_FAILURE: now_ms,
+            ERROR_KIND: "retryable",
+            ERROR_CLASS: FOLLOWER_CLASS,
+            ERROR_MESSAGE: f"not run: it follows {follows}, dead-lettered before it "
+            "(--ordering key-strict keeps a key's records in order)",
+            ERROR_TRACE: None,
+        }
+    return replace(out, updates)

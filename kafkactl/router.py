@@ -6,6 +6,7 @@ import heapq
 import itertools
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -53,6 +54,7 @@ class RetryRouter:
         no_retry: bool = False,
         clock: Callable[[], float] = time.time,
         size_limit: Callable[[str], int | None] | None = None,
+        strict: bool = False,
     ) -> None:
         self.tiers = tiers
         self.publisher = publisher
@@ -66,6 +68,12 @@ class RetryRouter:
         self._retry_heap: list[tuple[float, int, _Pending]] = []
         self._seq = itertools.count()
         self._tracer = tracer()
+        # --ordering key-strict: copies keep their record's partition number (a key stays on
+        # one partition number in every tier, so one member owns it everywhere) and the copies
+        # of one key to one topic are published one after another, so a publish retried after
+        # a failure can never be overtaken by a later copy of the key.
+        self.strict = strict
+        self._chains: dict[tuple[str, bytes | None], deque[_Pending]] = {}
 
     def decide(self, message: Message, failure: hdr.Failure, now_ms: int) -> Route:
         """The next stop: fatal/decode failures and the last tier go to the DLQ."""
@@ -82,11 +90,13 @@ class RetryRouter:
         failure: hdr.Failure,
         on_acked: Callable[[], None],
         on_undeliverable: Callable[[Route, BaseException], None] | None = None,
+        on_placed: Callable[[int | None], None] | None = None,
     ) -> Route:
         """Publish the copy for `message`; `on_acked` runs once the broker has it.
 
         `on_undeliverable(route, error)` runs instead when the broker refused the copy with an
         error that resending cannot fix (without it, such a copy is retried like any other).
+        `on_placed(offset)` runs just before `on_acked`, with the copy's offset.
         """
         now_ms = int(self._clock() * 1000)
         route = self.decide(message, failure, now_ms)
@@ -125,8 +135,75 @@ class RetryRouter:
         pending = _Pending(
             route, message, headers, on_acked, Backoff(0.5, 30.0), on_undeliverable, shrunk, span
         )
-        self._publish(pending)
+        pending.on_placed = on_placed
+        self._send(pending)
         return route
+
+    def follow(
+        self,
+        message: Message,
+        tier: int | None,
+        follows: str,
+        on_acked: Callable[[], None],
+        on_undeliverable: Callable[[Route, BaseException], None],
+        on_placed: Callable[[int | None], None],
+    ) -> Route:
+        """Send a follower (--ordering key-strict): a record that did not run, after the earlier
+        record of its key it waits behind, to tier `tier` (due at once: it is behind that record
+        in the tier partition anyway) or to the DLQ (None)."""
+        now_ms = int(self._clock() * 1000)
+        main = self.tiers.role(message.topic).main
+        if tier is None:
+            route = Route(self.tiers.dlq(main), None, None)
+        else:
+            route = Route(self.tiers.tier_topic(main, tier), tier, now_ms)
+        origin = hdr.Origin(message.topic, message.partition, message.offset, message.timestamp)
+        headers = hdr.follower_headers(
+            list(message.headers),
+            origin,
+            self.tiers.group,
+            follows,
+            now_ms,
+            route.not_before_ms,
+            message.message_id,
+        )
+        limit = self._size_limit(route.topic)
+        headers, shrunk = hdr.fit(message.key, message.value, headers, limit)
+        pending = _Pending(route, message, headers, on_acked, Backoff(0.5, 30.0), on_undeliverable)
+        pending.shrunk = shrunk
+        pending.on_placed = on_placed
+        self._send(pending)
+        return route
+
+    def _send(self, pending: _Pending) -> None:
+        """Publish a new copy; in strict mode only once the previous copy of its key to the same
+        topic is acknowledged."""
+        if self.strict:
+            chain_key = (pending.route.topic, pending.message.key)
+            with self._lock:
+                chain = self._chains.get(chain_key)
+                if chain:
+                    chain.append(pending)
+                    return
+                self._chains[chain_key] = deque((pending,))
+        self._publish(pending)
+
+    def _next_in_chain(self, pending: _Pending) -> None:
+        """The copy after `pending` of its key (strict mode): its turn to be published."""
+        if not self.strict:
+            return
+        chain_key = (pending.route.topic, pending.message.key)
+        with self._lock:
+            chain = self._chains.get(chain_key)
+            if not chain or chain[0] is not pending:
+                return
+            chain.popleft()
+            if not chain:
+                del self._chains[chain_key]
+                return
+            # Published from tick(), on the poll thread: this runs in a delivery callback, where
+            # librdkafka must not be called into again (its callbacks do not nest).
+            heapq.heappush(self._retry_heap, (time.monotonic(), next(self._seq), chain[0]))
 
     def _publish(self, pending: _Pending) -> None:
         try:
@@ -135,6 +212,7 @@ class RetryRouter:
                 pending.message.value,
                 key=pending.message.key,
                 headers=pending.headers,
+                partition=pending.message.partition if self.strict else None,
                 on_delivery=lambda d: self._delivered(pending, d),
             )
         except Exception as exc:  # an engine that raised instead of reporting: same handling
@@ -154,7 +232,10 @@ class RetryRouter:
                 message_id=pending.message.message_id,
             ).debug("routed to {}", route.topic)
             pending.span.end()
+            if pending.on_placed is not None:
+                pending.on_placed(delivery.offset)
             pending.on_acked()
+            self._next_in_chain(pending)
             return
         error = delivery.error
         if not getattr(error, "retriable", True) and pending.on_undeliverable is not None:
@@ -174,6 +255,7 @@ class RetryRouter:
             assert error is not None
             pending.span.end(error=str(error))
             pending.on_undeliverable(route, error)
+            self._next_in_chain(pending)
             return
         delay = pending.backoff.next_delay()
         _bound(pending.message).error(
@@ -212,6 +294,7 @@ class _Pending:
     on_undeliverable: Callable[[Route, BaseException], None] | None = None
     shrunk: bool = False
     span: Span = NOOP_SPAN
+    on_placed: Callable[[int | None], None] | None = None
 
 
 def _bound(message: Message) -> Logger:
