@@ -123,7 +123,7 @@ def plan_purge(
         low, high, mark = lows[tp], highs[tp], committed.get(tp)
         if mark is None:
             why = "" if low == high else "not replayed: the replay group has no progress here"
-            plan.rows.append(PurgeRow(tp.partition, low, high, None, low, why))
+            plan.rows.append(PurgeRow(tp.partition, low, high, None, low, why, 0, "unchanged"))
             continue
         memo, fence = decode_progress(mark.offset, mark.metadata)
         plan.interrupted_replay |= fence is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from kafkactl.kafka.admin import (
@@ -15,11 +16,44 @@ from kafkactl.kafka.admin import (
     TopicAnswer,
     TopicConfig,
 )
+from kafkactl.kafka.admin_changes import BrokerVersion, ConfigEntry, ConfigKind
 from kafkactl.kafka.ports import TopicPartition
 from tests.fakes.cluster import FakeBrokerError, FakeCluster
 
 UNKNOWN_TOPIC_OR_PARTITION = 3
 BROKER = {"broker_id": 1, "host": "localhost", "port": 9092, "rack": None}
+# Every topic config the fake knows, with its default (a key outside: "not a config").
+TOPIC_DEFAULTS = {
+    "cleanup.policy": "delete",
+    "retention.ms": "604800000",
+    "retention.bytes": "-1",
+    "min.insync.replicas": "1",
+    MAX_MESSAGE_BYTES: str(BROKER_DEFAULT_MAX_MESSAGE_BYTES),
+}
+BROKER_CONFIGS = {
+    "num.partitions": ConfigEntry("3", "STATIC_BROKER_CONFIG", True, False),
+    "log.retention.hours": ConfigEntry("168", "DEFAULT_CONFIG", True, False),
+    "ssl.key.password": ConfigEntry("secret", "STATIC_BROKER_CONFIG", True, True),
+}
+
+
+@dataclass
+class AdminState:
+    """What the changing admin requests did to a FakeCluster (kept on the cluster, so every
+    FakeAdmin of it sees the same): records deleted below a low mark, deleted topics, ..."""
+
+    lows: dict[TopicPartition, int] = field(default_factory=dict)
+    deleted_topics: set[str] = field(default_factory=set)
+    deleted_groups: set[str] = field(default_factory=set)
+    deleted_offsets: set[tuple[str, TopicPartition]] = field(default_factory=set)
+    added_partitions: dict[str, int] = field(default_factory=dict)
+    refuse: dict[str, str] = field(default_factory=dict)  # topic or group -> error name
+
+
+def admin_state(cluster: FakeCluster) -> AdminState:
+    """The cluster's AdminState (made on first use)."""
+    state: AdminState = cluster.__dict__.setdefault("admin_state", AdminState())
+    return state
 
 
 class FakeAdmin(Admin):
@@ -120,9 +154,11 @@ class FakeAdmin(Admin):
     def list_offsets(self, partitions: list[TopicPartition], latest: bool) -> dict[Any, int]:
         """The end (latest) or first retained offset of each partition."""
         self._call("list_offsets")
-        cluster = self.cluster
+        cluster, lows = self.cluster, admin_state(self.cluster).lows
         return {
-            TopicPartition(*tp): cluster.end_offset(tp) if latest else cluster.begin_offset(tp)
+            TopicPartition(*tp): cluster.end_offset(tp)
+            if latest
+            else lows.get(TopicPartition(*tp), cluster.begin_offset(tp))
             for tp in partitions
         }
 
@@ -163,6 +199,101 @@ class FakeAdmin(Admin):
         """Every offset the group has committed, with its metadata."""
         self._call("group_offsets")
         return self.cluster.group_commits(group)
+
+    def alter_group_offsets(
+        self, group: str, offsets: dict[TopicPartition, int]
+    ) -> dict[TopicPartition, str | None]:
+        """Commit the offsets for the group (from outside it, as the admin does)."""
+        self._call("alter_group_offsets")
+        self.cluster.commit(group, offsets, None)
+        return dict.fromkeys(offsets)
+
+    # --- the changing requests (kafka.admin_changes) -------------------------------------------
+
+    def delete_topics(self, names: list[str]) -> dict[str, str | None]:
+        """Mark topics deleted (recorded in AdminState); a refused one answers its error."""
+        self._call("delete_topics")
+        state = admin_state(self.cluster)
+        out: dict[str, str | None] = {}
+        for name in names:
+            out[name] = state.refuse.get(name)
+            if out[name] is None:
+                state.deleted_topics.add(name)
+        return out
+
+    def config_entries(self, kind: ConfigKind, name: str) -> dict[str, ConfigEntry]:
+        """A topic's configs (TOPIC_DEFAULTS, overridden by those set) or BROKER_CONFIGS."""
+        self._call("config_entries")
+        if kind == "broker":
+            return dict(BROKER_CONFIGS)
+        mine = self.cluster.topic_configs.get(name, {})
+        return {
+            key: ConfigEntry(mine[key], "DYNAMIC_TOPIC_CONFIG", False, False)
+            if key in mine
+            else ConfigEntry(default, "DEFAULT_CONFIG", False, False)
+            for key, default in TOPIC_DEFAULTS.items()
+        }
+
+    def alter_topic_configs(
+        self, topic: str, set_values: dict[str, str], delete: list[str]
+    ) -> str | None:
+        """Set and delete the topic's configs; a refused topic answers its error."""
+        self._call("alter_topic_configs")
+        refused = admin_state(self.cluster).refuse.get(topic)
+        if refused:
+            return refused
+        mine = self.cluster.topic_configs.setdefault(topic, {})
+        mine.update(set_values)
+        for key in delete:
+            mine.pop(key, None)
+        return None
+
+    def create_partitions(self, topic: str, count: int) -> str | None:
+        """Record the new count (the fake's logs keep their partitions)."""
+        self._call("create_partitions")
+        refused = admin_state(self.cluster).refuse.get(topic)
+        if refused:
+            return refused
+        admin_state(self.cluster).added_partitions[topic] = count
+        return None
+
+    def delete_records(self, before: dict[TopicPartition, int]) -> dict[TopicPartition, int]:
+        """Move each partition's low mark up to the offset given."""
+        self._call("delete_records")
+        lows = admin_state(self.cluster).lows
+        for tp, offset in before.items():
+            lows[tp] = max(lows.get(tp, 0), offset)
+        return {tp: lows[tp] for tp in before}
+
+    def delete_groups(self, groups: list[str]) -> dict[str, str | None]:
+        """Mark groups deleted; a refused one answers its error."""
+        self._call("delete_groups")
+        state = admin_state(self.cluster)
+        out: dict[str, str | None] = {}
+        for group in groups:
+            out[group] = state.refuse.get(group)
+            if out[group] is None:
+                state.deleted_groups.add(group)
+        return out
+
+    def delete_group_offsets(
+        self, group: str, partitions: list[TopicPartition]
+    ) -> dict[TopicPartition, str | None]:
+        """Mark the group's offsets on `partitions` deleted."""
+        self._call("delete_group_offsets")
+        state = admin_state(self.cluster)
+        state.deleted_offsets.update((group, tp) for tp in partitions)
+        return dict.fromkeys(partitions)
+
+    def broker_versions(self, broker_ids: list[int]) -> list[BrokerVersion]:
+        """Every broker answers as Kafka 4.1."""
+        self._call("broker_versions")
+        return [BrokerVersion(b, "4.1", False) for b in broker_ids]
+
+    def finalized_features(self) -> dict[str, int]:
+        """A KRaft cluster's metadata.version."""
+        self._call("finalized_features")
+        return {"metadata.version": 27}
 
     def close(self) -> None:
         """Nothing to release; remembered for assertions."""
