@@ -25,7 +25,7 @@ app = typer.Typer(
         "Kafka from the shell: pipe JSON lines into topics, consume with retry tiers and a "
         "dead-letter topic, replay dead letters, check cluster health.\n\n"
         "Global options (--brokers, --engine, --config, --context, --connect-timeout, "
-        "--log-level, --log-format) may be given before or after the command (a command's "
+        "--log-level, --log-format, -X) may be given before or after the command (a command's "
         "own option of the same name wins: create-topics --config k=v)."
     ),
     no_args_is_help=True,
@@ -71,13 +71,23 @@ def main_options(
         str | None, typer.Option(help="TRACE, DEBUG, INFO, WARNING, ERROR.")
     ] = None,
     log_format: Annotated[str | None, typer.Option(help="auto, json or pretty.")] = None,
+    client_options: Annotated[
+        list[str] | None,
+        typer.Option(
+            "-X",
+            "--client-option",
+            metavar="KEY=VALUE",
+            help="A client setting key=value for the engine (repeatable), e.g. "
+            "-X socket.keepalive.enable=true.",
+        ),
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
 ) -> None:
     """Kafka from the shell."""
     ctx.obj = GlobalOptions(
-        brokers, engine, config, context, connect_timeout, log_level, log_format
+        brokers, engine, config, context, connect_timeout, log_level, log_format, client_options
     )
     if ctx.invoked_subcommand != "config":
         from kafkactl.tracing import tracer

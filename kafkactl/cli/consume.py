@@ -11,10 +11,12 @@ from kafkactl.cli.completion import complete_topics
 from kafkactl.cli.context import settings_with_flags
 from kafkactl.cli.options import (
     GroupOpt,
+    IsolationOpt,
     JsonOpt,
     QuietOpt,
     duration_flag,
     int_flag,
+    isolation_flag,
     naming_flags,
 )
 from kafkactl.cli.schemas import DecodeOpt
@@ -153,6 +155,7 @@ def consume(
         ),
     ] = None,
     decode: DecodeOpt = "auto",
+    isolation_level: IsolationOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -208,6 +211,7 @@ def consume(
             "consumer_workers": workers,
             "retry_delays": retry_delays,
             "metrics_port": metrics_port,
+            **isolation_flag(isolation_level),
         },
         {
             "consumer_group_id": "--group",

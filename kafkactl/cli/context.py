@@ -20,6 +20,7 @@ GLOBAL_FLAGS = {
     "connect_timeout": "--connect-timeout",
     "log_level": "--log-level",
     "log_format": "--log-format",
+    "client_options": "-X",
 }
 
 
@@ -34,6 +35,7 @@ class GlobalOptions:
     connect_timeout: str | None = None
     log_level: str | None = None
     log_format: str | None = None
+    client_options: list[str] | None = None
 
 
 def settings_for(ctx: typer.Context, **flags: Any) -> Settings:
@@ -50,6 +52,7 @@ def settings_with_flags(
     from kafkactl.config import load_settings
     from kafkactl.config.files import check_open_file_limit
     from kafkactl.kafka import engine_name
+    from kafkactl.kafka.client_options import check_client_options
     from kafkactl.log import register_secrets, setup_logging
 
     check_open_file_limit()
@@ -60,6 +63,7 @@ def settings_with_flags(
         "connect_timeout": opts.connect_timeout,
         "log_level": opts.log_level,
         "log_format": opts.log_format,
+        "client_options": opts.client_options or None,
         **flags,
     }
     names = {k: v for k, v in GLOBAL_FLAGS.items() if k not in ("config", "context")}
@@ -72,5 +76,7 @@ def settings_with_flags(
     if ctx.meta.get(QUIET_KEY) and settings.sources.get("log_level") == "default":
         level = "WARNING"  # -q: warnings and errors only, unless a log level was asked for
     setup_logging(level, settings.log_format)
-    engine_name(settings)  # an engine that is not installed is a usage error, before connecting
+    # An engine that is not installed, or a -X key it does not know: usage errors, before
+    # connecting.
+    check_client_options(settings, engine_name(settings))
     return settings

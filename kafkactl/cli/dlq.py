@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from kafkactl.cli.context import settings_for
-from kafkactl.cli.options import DlqTopicArg, GroupOpt, JsonOpt, QuietOpt, int_flag, time_window
+from kafkactl.cli.options import (
+    DlqTopicArg,
+    GroupOpt,
+    IsolationOpt,
+    JsonOpt,
+    QuietOpt,
+    int_flag,
+    isolation_flag,
+    time_window,
+)
 from kafkactl.errors import UsageError
 
 if TYPE_CHECKING:
@@ -55,6 +64,7 @@ def summary_cmd(
         typer.Option(help="Count as parked the records replayed this many times (as replay-dlq)."),
     ] = 3,
     top: Annotated[int, typer.Option("--top", "-n", help="Show the N largest groups.")] = 20,
+    isolation_level: IsolationOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -95,7 +105,7 @@ def summary_cmd(
     int_flag("--top", top, 1, 1000)
     if json_out:
         require_stdout()
-    settings = settings_for(ctx)
+    settings = settings_for(ctx, **isolation_flag(isolation_level))
     dlq = dlq_topic(settings, topic, group) if group and not dlq_flag else topic
     check_topic(dlq, "DLQ topic")
     options = TriageOptions(dlq, by, since_ms, until_ms, max_replays)

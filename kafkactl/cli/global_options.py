@@ -21,11 +21,14 @@ GLOBAL_PANEL = "Global options (before or after the command)"
 
 def _store_global(ctx: click.Context, param: click.Parameter, value: Any) -> None:
     """Callback of a global option given after the command: record it like the root does."""
-    if value is None or param.name is None:
+    if value is None or param.name is None or (param.multiple and not value):
         return
     root = ctx.find_root()
     if root.obj is None:
         root.obj = GlobalOptions()
+    if param.multiple:
+        # -X before and after the command: all of them count, in the order given.
+        value = [*(getattr(root.obj, param.name) or []), *value]
     setattr(root.obj, param.name, value)
 
 

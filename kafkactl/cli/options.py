@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -24,6 +25,30 @@ DlqTopicArg = Annotated[
     ),
 ]
 QUIET_KEY = "kafkactl.quiet"
+
+
+class IsolationLevel(StrEnum):
+    """--isolation-level: whether records of open and aborted transactions are read."""
+
+    read_uncommitted = "read_uncommitted"
+    read_committed = "read_committed"
+
+
+IsolationOpt = Annotated[
+    IsolationLevel | None,
+    typer.Option(
+        "--isolation-level",
+        help="read_committed: skip records of aborted (and not yet committed) transactions; "
+        "read_uncommitted reads them all. Default: KAFKA_CONSUMER_ISOLATION_LEVEL, else "
+        "read_uncommitted (replay-dlq: read_committed).",
+        show_default=False,
+    ),
+]
+
+
+def isolation_flag(level: IsolationLevel | None) -> dict[str, str | None]:
+    """The settings flag of --isolation-level (for settings_for)."""
+    return {"consumer_isolation_level": level.value if level is not None else None}
 
 
 def _note_quiet(ctx: typer.Context, value: bool) -> bool:

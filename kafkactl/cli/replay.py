@@ -12,10 +12,12 @@ from kafkactl.cli.context import settings_for
 from kafkactl.cli.options import (
     DlqTopicArg,
     GroupOpt,
+    IsolationOpt,
     JsonOpt,
     QuietOpt,
     duration_flag,
     int_flag,
+    isolation_flag,
     naming_flags,
     positive_float_flag,
 )
@@ -160,6 +162,7 @@ def replay_dlq(
         ),
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    isolation_level: IsolationOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -259,7 +262,7 @@ def replay_dlq(
         raise UsageError("--transform and --transform-handler cannot be combined; choose one")
     if json_out:
         require_stdout()
-    settings = settings_for(ctx)
+    settings = settings_for(ctx, **isolation_flag(isolation_level))
     if not dry_run and not yes and not sys.stdin.isatty():
         raise UsageError(
             "refusing to replay without confirmation: stdin is not a terminal; add --yes "

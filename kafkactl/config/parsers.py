@@ -17,6 +17,7 @@ from kafkactl.units import format_duration, parse_duration, parse_durations, pri
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER")
 OAUTH_METHODS = ("oidc", "command", "aws-msk-iam")
+ISOLATION_LEVELS = ("read_uncommitted", "read_committed")
 COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("auto", "json", "pretty")

@@ -54,6 +54,7 @@ class Settings:
     consumer_fetch_max_bytes: int | None
     consumer_max_poll_records: int | None
     consumer_auto_offset_reset: str
+    consumer_isolation_level: str | None
     retry_delays: tuple[float, ...]
     retry_topic_template: str
     dlq_topic_template: str

@@ -245,6 +245,14 @@ SPECS: tuple[SettingSpec, ...] = (
         "earliest, latest",
     ),
     SettingSpec(
+        "consumer_isolation_level",
+        "KAFKA_CONSUMER_ISOLATION_LEVEL",
+        None,
+        p.choice(p.ISOLATION_LEVELS),
+        "read_uncommitted, read_committed (default: read_committed for replay, else "
+        "read_uncommitted); also --isolation-level",
+    ),
+    SettingSpec(
         "retry_delays", "KAFKA_RETRY_DELAYS", "1s,10s,60s", p.delays, "one delay per retry tier"
     ),
     SettingSpec(

@@ -22,11 +22,18 @@ def parse(*argv: str) -> tuple[GlobalOptions, dict[str, Any]]:
     """Parse like main() does, without running the command: (global options, command params)."""
     command = cli_command()
     ctx = command.make_context("kafkactl", list(argv))
-    ctx.obj = GlobalOptions(**{name: ctx.params[name] for name in GLOBAL_FLAGS})
+    ctx.obj = GlobalOptions(**{name: _typer_value(ctx.params[name]) for name in GLOBAL_FLAGS})
     name, *rest = [*ctx._protected_args, *ctx.args]
     sub = command.commands[name]
     sub_ctx = sub.make_context(name, rest, parent=ctx)
     return ctx.obj, sub_ctx.params
+
+
+def _typer_value(value: Any) -> Any:
+    """What Typer hands the callback: a repeatable option as a list, None when not given."""
+    if isinstance(value, tuple):
+        return list(value) or None
+    return value
 
 
 def test_an_option_value_that_starts_with_a_dash_is_not_a_global_option() -> None:
@@ -64,10 +71,12 @@ def test_brokers_before_or_after_the_command(argv: tuple[str, ...]) -> None:
 def test_every_global_option_works_after_every_command(name: str) -> None:
     flag = GLOBAL_FLAGS[name]
     for argv in (("config",), ("health",), ("produce", "t"), ("replay-dlq", "T")):
+        expected = ["VALUE"] if name == "client_options" else "VALUE"  # -X repeats
         opts, _ = parse(*argv, flag, "VALUE")
-        assert getattr(opts, name) == "VALUE", argv
-        opts, _ = parse(*argv, f"{flag}=VALUE")
-        assert getattr(opts, name) == "VALUE", argv
+        assert getattr(opts, name) == expected, argv
+        joined = f"{flag}=VALUE" if flag.startswith("--") else f"{flag}VALUE"
+        opts, _ = parse(*argv, joined)
+        assert getattr(opts, name) == expected, argv
 
 
 def test_a_commands_own_option_wins_over_a_global_of_the_same_name() -> None:
@@ -185,3 +194,8 @@ def test_naming_flags_words_a_core_field_error_with_its_flag() -> None:
     # a field with no flag keeps its own name
     with pytest.raises(UsageError, match=r"^limit must be positive$"), naming_flags({}):
         raise OptionError("limit", "must be positive")
+
+
+def test_client_options_before_and_after_the_command_all_count() -> None:
+    opts, _ = parse("-X", "a=1", "health", "-X", "b=2", "-Xc=3")
+    assert opts.client_options == ["a=1", "b=2", "c=3"]

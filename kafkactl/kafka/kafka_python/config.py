@@ -6,6 +6,7 @@ from typing import Any
 
 from kafkactl.config import Settings
 from kafkactl.kafka.admin import PRODUCER_MAX_REQUEST_BYTES
+from kafkactl.kafka.client_options import kafka_python_options, reads_committed
 from kafkactl.kafka.connect import attempt_timeout, register_password
 
 
@@ -65,7 +66,11 @@ def token_provider(settings: Settings) -> Any:
 
 def admin_config(settings: Settings) -> dict[str, Any]:
     """Config for KafkaAdminClient, bootstrapping within one attempt's timeout."""
-    return {**common_config(settings), "request_timeout_ms": 15_000}
+    return {
+        **common_config(settings),
+        "request_timeout_ms": 15_000,
+        **kafka_python_options(settings, "admin"),
+    }
 
 
 def producer_config(settings: Settings) -> dict[str, Any]:
@@ -86,6 +91,7 @@ def producer_config(settings: Settings) -> dict[str, Any]:
         "max_request_size": PRODUCER_MAX_REQUEST_BYTES,
         # Writing to a topic that does not exist is an operator error, not a reason to create it.
         "allow_auto_create_topics": False,
+        **kafka_python_options(settings, "producer"),
     }
 
 
@@ -109,11 +115,12 @@ def consumer_config(
         "max_poll_interval_ms": 60_000,
         "max_poll_records": settings.consumer_max_poll_records or 500,
     }
-    if read_committed:
+    if reads_committed(settings, read_committed):
         config["isolation_level"] = "read_committed"
     optional = {
         "fetch_min_bytes": settings.consumer_fetch_min_bytes,
         "fetch_max_bytes": settings.consumer_fetch_max_bytes,
     }
     config.update({k: v for k, v in optional.items() if v is not None})
+    config.update(kafka_python_options(settings, "consumer"))
     return config

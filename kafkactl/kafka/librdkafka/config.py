@@ -8,6 +8,7 @@ from typing import Any
 
 from kafkactl.config import Settings
 from kafkactl.kafka.admin import PRODUCER_MAX_REQUEST_BYTES
+from kafkactl.kafka.client_options import reads_committed
 from kafkactl.kafka.connect import register_password
 
 # librdkafka's log lines go through the `kafka` stdlib logger, which kafkactl.log routes
@@ -54,10 +55,17 @@ def common_config(settings: Settings) -> dict[str, Any]:
     return config
 
 
+def with_options(config: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """`config` with the -X settings on top (checked by librdkafka when the command started)."""
+    from kafkactl.kafka.client_options import librdkafka_options
+
+    return {**config, **librdkafka_options(settings)}
+
+
 def producer_config(settings: Settings) -> dict[str, Any]:
     """Config for confluent_kafka.Producer from the producer settings."""
     acks = settings.producer_acks
-    return {
+    config = {
         **common_config(settings),
         # Same key -> same partition as kafka-python and the Java clients (librdkafka's own
         # default, consistent_random, hashes keys with CRC32).
@@ -78,6 +86,7 @@ def producer_config(settings: Settings) -> dict[str, Any]:
         "queue.buffering.max.kbytes": 65_536,
         "allow.auto.create.topics": False,
     }
+    return with_options(config, settings)
 
 
 def consumer_config(
@@ -97,7 +106,9 @@ def consumer_config(
         "heartbeat.interval.ms": 3_000,
         "max.poll.interval.ms": 60_000,
         # kafka-python's default; librdkafka's is read_committed.
-        "isolation.level": "read_committed" if read_committed else "read_uncommitted",
+        "isolation.level": "read_committed"
+        if reads_committed(settings, read_committed)
+        else "read_uncommitted",
         "enable.partition.eof": True,
         "allow.auto.create.topics": False,
         # A pause drops what librdkafka prefetched for the partition and a resume fetches it
@@ -110,4 +121,4 @@ def consumer_config(
         config["fetch.min.bytes"] = settings.consumer_fetch_min_bytes
     if settings.consumer_fetch_max_bytes is not None:
         config["fetch.max.bytes"] = settings.consumer_fetch_max_bytes
-    return config
+    return with_options(config, settings)
