@@ -4,6 +4,7 @@ large, server errors) are one kafkactl error each, against a local HTTP server i
 from __future__ import annotations
 
 import http.server
+import json
 import threading
 from collections.abc import Callable, Iterator
 
@@ -118,3 +119,11 @@ def test_decoding_with_a_registry_that_answers_garbage_is_a_decode_error(
 
 def test_the_body_cap_is_16_mib() -> None:
     assert answers.MAX_BODY_BYTES == 16 * 1024 * 1024
+
+
+def test_a_registry_answer_passes_the_checks_unchanged(registry_answering) -> None:
+    schema = '{"type": "string"}'
+    doc = {"subject": "orders-value", "version": 3, "id": 7, "schema": schema}
+    registry = registry_answering(_send(200, json.dumps(doc).encode()))
+    latest = registry.latest("orders-value")
+    assert (latest.schema_id, latest.version, latest.schema.schema_str) == (7, 3, schema)
