@@ -109,6 +109,11 @@ class StrictOrder:
                     del self._parking[key]
         return dropped
 
+    def parked_count(self) -> int:
+        """Records kept back behind a failure awaiting the breaker's verdict."""
+        with self._parking_lock:
+            return sum(len(p.parked) for p in self._parking.values())
+
     def abandon_all(self) -> None:
         """The run stops: parked records are left incomplete (read again next run)."""
         with self._parking_lock:

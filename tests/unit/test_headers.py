@@ -167,3 +167,18 @@ def test_failure_copies_keep_a_raw_name_byte_for_byte():
     )
     assert out[0] == (raw, b"v")
     assert hdr.record_size(None, None, out) > 0
+
+
+def test_a_follower_copy_names_its_blocker_and_a_failure_or_a_replay_clears_the_mark():
+    origin = hdr.Origin("orders", 2, 9, 1000)
+    on_tier = hdr.follower_headers([("b", b"1")], origin, "g", "id-8", 500, 500, "orders-2-9")
+    assert hdr.get_text(on_tier, hdr.FOLLOWS) == "id-8"
+    assert hdr.get_int(on_tier, hdr.FOLLOWED_AT) == 500
+    assert hdr.get_int(on_tier, hdr.ORIGINAL_OFFSET) == 9
+    assert hdr.get(on_tier, hdr.ERROR_CLASS) is None  # it did not fail
+    failed = hdr.failure_headers(
+        on_tier, origin, "g", hdr.Failure("retryable", "E", "x"), 1, 600, 700, "orders-2-9"
+    )
+    assert hdr.get(failed, hdr.FOLLOWS) is None and hdr.get(failed, hdr.FOLLOWED_AT) is None
+    # replay-dlq removes RETRY_STATE: a replayed follower runs as any record does.
+    assert {hdr.FOLLOWS, hdr.FOLLOWED_AT} <= set(hdr.RETRY_STATE)

@@ -1,5 +1,6 @@
 """RetryRouter decisions per tier and error kind, and publish-retry until acknowledged."""
 
+from kafkactl import headers as hdr
 from kafkactl.config import load_settings
 from kafkactl.headers import Failure
 from kafkactl.message import Message
@@ -160,3 +161,65 @@ def test_an_engine_that_raises_on_publish_is_retried_like_a_failed_delivery(monk
     monkeypatch.setattr("kafkactl.router.time.monotonic", lambda: 10**9)
     router.tick()
     assert acked == [1]
+
+
+class HeldPublisher:
+    """Records publishes (with their partition) and acknowledges them only when told."""
+
+    def __init__(self):
+        self.sent = []
+        self._callbacks = []
+
+    def publish(self, topic, value, key=None, headers=None, on_delivery=None, partition=None, **_):
+        self.sent.append((topic, value, partition, headers))
+        self._callbacks.append((topic, on_delivery))
+
+    def ack(self, index):
+        topic, callback = self._callbacks[index]
+        callback(Delivery(topic, 3, 40 + index))
+
+
+def _strict_router(publisher):
+    tiers = TierMap(SETTINGS, ["orders"], "billing")
+    return RetryRouter(tiers, publisher, Metrics(), clock=lambda: 100.0, strict=True)
+
+
+def test_strict_copies_keep_their_partition_and_a_keys_copies_go_out_one_after_another():
+    publisher = HeldPublisher()
+    router = _strict_router(publisher)
+    placed, acked = [], []
+    blocker = Message("orders", 3, 5, b"k", b"first", [], 7, 0, "id-5", 1)
+    follower = Message("orders", 3, 6, b"k", b"second", [], 7, 0, "id-6", 1)
+    other = Message("orders", 3, 7, b"other", b"third", [], 7, 0, "id-7", 1)
+
+    router.route(blocker, RETRYABLE, lambda: acked.append(5), on_placed=placed.append)
+    router.follow(follower, 1, "id-5", lambda: acked.append(6), print, placed.append)
+    router.follow(other, 1, "id-5", lambda: acked.append(7), print, placed.append)
+
+    # The follower of the same key waits for the first copy's ack; another key does not.
+    assert [(t, v, p) for t, v, p, _ in publisher.sent] == [
+        ("orders.billing.retry.1", b"first", 3),
+        ("orders.billing.retry.1", b"third", 3),
+    ]
+    publisher.ack(0)
+    assert placed == [40] and acked == [5]
+    router.tick()  # the next copy of the key goes out from the poll thread
+    assert publisher.sent[-1][1] == b"second"
+    headers = dict(publisher.sent[-1][3])
+    assert headers[hdr.FOLLOWS] == b"id-5"
+    assert headers[hdr.NOT_BEFORE] == b"100000"  # due at once: it is behind its blocker anyway
+    assert hdr.ERROR_CLASS not in headers
+
+
+def test_a_follower_sent_to_the_dlq_says_whom_it_follows():
+    publisher = HeldPublisher()
+    router = _strict_router(publisher)
+    follower = Message("orders.billing.retry.1", 0, 6, b"k", b"v", [], 7, 0, "id-6", 1)
+
+    route = router.follow(follower, None, "id-5", lambda: None, print, lambda offset: None)
+
+    assert route.topic == "orders.billing.dlq"
+    headers = dict(publisher.sent[0][3])
+    assert headers[hdr.FOLLOWS] == b"id-5"
+    assert headers[hdr.ERROR_CLASS] == hdr.FOLLOWER_CLASS.encode()
+    assert hdr.NOT_BEFORE not in headers
