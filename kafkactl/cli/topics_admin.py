@@ -137,7 +137,7 @@ def alter_config_cmd(
 
     plan = with_admin(settings, work)
     failed = plan.status == "failed"
-    render.emit(plan.as_dict(), json_out, quiet and not failed, lambda: config_plan(plan))
+    render.emit(plan.as_dict(), json_out, quiet, lambda: config_plan(plan))
     if failed:
         render.error(f"topic {topic}: the broker refused the change: {plan.error}")
         raise typer.Exit(EXIT_FAILED)
@@ -188,7 +188,7 @@ def add_partitions_cmd(
         "follow its old ones in order"
     )
     failed = plan.status == "failed"
-    render.emit(plan.as_dict(), json_out, quiet and not failed, lambda: partition_plan(plan))
+    render.emit(plan.as_dict(), json_out, quiet, lambda: partition_plan(plan))
     if failed:
         render.error(f"topic {topic}: the broker refused the partitions: {plan.error}")
         raise typer.Exit(EXIT_FAILED)

@@ -151,8 +151,8 @@ class AdminChanges:
         answer = self._ask("deleting groups", self._client.delete_groups, list(groups))
         out: dict[str, str | None] = dict.fromkeys(groups, "no answer from the cluster")
         for group, error in dict(answer).items():
-            name = getattr(error, "__name__", str(error))
-            out[group] = None if name == "NoError" else name
+            name = getattr(error, "__name__", str(error))  # "OK", or the error's name
+            out[group] = None if name in ("OK", "NoError") else name
         return out
 
     def delete_group_offsets(

@@ -47,10 +47,9 @@ def config_plan(plan: ConfigPlan) -> None:
              "(default)" if new is None else _escape(new))
         )
     status = f" — {styled(plan.status)}" if plan.executed or plan.status == "unchanged" else ""
-    error = f": {_escape(plan.error)}" if plan.error else ""
     show(
         table(
-            _title(f"Configs of {_escape(plan.topic)}", plan.executed) + status + error,
+            _title(f"Configs of {_escape(plan.topic)}", plan.executed) + status,
             ("config", "now", "source", "", "after"),
             rows,
         )
