@@ -47,9 +47,13 @@ def line_too_long(length: int, ended: bool, limit: int, max_record: int | None) 
     """Why a line over `limit` bytes is invalid (one line, for the log and the reject file)."""
     from kafkactl.ingest.reading import GIVE_UP_BYTES, KEPT_BYTES
 
-    size = f"{length:,} bytes" if ended else f"no end of line in its first {GIVE_UP_BYTES:,} bytes"
+    what = (
+        f"record too large: a line of {length:,} bytes"
+        if ended
+        else f"line too long: no end of line in its first {GIVE_UP_BYTES:,} bytes"
+    )
     record = f" (the producer sends at most {max_record:,} bytes per record)" if max_record else ""
     return (
-        f"line too long: {size}, over the {limit:,} bytes a line may have{record}; "
-        f"read in chunks and dropped, only its first {KEPT_BYTES:,} bytes kept"
+        f"{what}, over the {limit:,} bytes a line may have{record}; read in chunks and "
+        f"dropped, only its first {KEPT_BYTES:,} bytes kept"
     )

@@ -84,7 +84,9 @@ def test_a_too_long_line_is_an_invalid_line_and_the_lines_around_it_are_sent(tmp
     assert [r["value"] for r in publisher.sent] == [b"before", b"after"]
     assert (summary.read, summary.published, summary.invalid, summary.exit_code) == (3, 2, 1, 1)
     assert rejected[0].line == 2 and rejected[0].kind == "invalid"
-    assert rejected[0].error.startswith("line too long: 5,000 bytes, over the 500 bytes")
+    assert rejected[0].error.startswith(
+        "record too large: a line of 5,000 bytes, over the 500 bytes a line may have"
+    )
     kept = orjson.loads((tmp_path / "rejects.jsonl").read_bytes())
     assert kept["line"] == 2 and kept["input_truncated"] is True
     assert kept["input"] == "z" * 501 and kept["error"] == rejected[0].error  # what was read
