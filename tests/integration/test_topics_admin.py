@@ -4,7 +4,10 @@ engines; what changed is read back with kcat or kafka-python's own admin client.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
+from pathlib import Path
 
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType
@@ -145,3 +148,35 @@ def test_delete_needs_yes_off_a_terminal_and_refuses_internal_topics(
         (other, "done"),
     }
     assert {topic_name, other}.isdisjoint(admin.list_topics())
+
+
+def _on_a_terminal(cli_env, tmp_path: Path, args: list[str], answer: str):
+    """Run kafkactl with stdin on a pseudo-terminal, typing `answer` at the prompt."""
+    master, slave = os.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kafkactl", *args],
+        env=cli_env,
+        cwd=tmp_path,
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    os.close(slave)
+    try:
+        os.write(master, answer.encode())
+        out, err = proc.communicate(timeout=120)
+    finally:
+        os.close(master)
+    return proc.returncode, out, err.decode()
+
+
+def test_delete_asks_on_a_terminal(run_cli, cli_env, brokers, topic_name, admin, tmp_path):
+    _topic(run_cli, brokers, topic_name, 1, records=3)
+    code, out, err = _on_a_terminal(cli_env, tmp_path, ["topics", "delete", topic_name], "n\n")
+    assert code == 0, err[-2000:]
+    assert "delete 1 topic(s) and their 3 record(s)? [y/N]" in err
+    assert "nothing was deleted" in err and out == b"", "the prompt never touches stdout"
+    assert topic_name in admin.list_topics()
+    code, out, err = _on_a_terminal(cli_env, tmp_path, ["topics", "delete", topic_name], "y\n")
+    assert code == 0, err[-2000:]
+    assert topic_name not in admin.list_topics()
