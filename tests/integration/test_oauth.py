@@ -246,6 +246,12 @@ def test_token_command_produce_consume_dlq(
         oauth_broker, engine, tmp_path, json.dumps({"token": token, "expires_in": 600})
     )
     _pipeline(oauth_broker, env, tmp_path)
+    # DEBUG logs (kafka-python dumps configs and SASL bytes, librdkafka its protocol) never
+    # carry the token.
+    debug = kafkactl("health", env={**env, "KAFKA_LOG_LEVEL": "DEBUG"}, timeout=60)
+    assert debug.returncode == 0, debug
+    assert len(debug.err.splitlines()) > 20, "DEBUG logged almost nothing: proves nothing"
+    assert token not in debug.out + debug.err
 
 
 def test_config_shows_where_each_oauth_setting_came_from(
@@ -263,20 +269,27 @@ def test_config_shows_where_each_oauth_setting_came_from(
     assert oauth_broker.idp.secret not in shown.out + shown.err
 
 
-def _failures(broker: OAuthBroker, engine: str, tmp_path: Path) -> list[tuple[str, dict, list]]:
+def _failures(
+    broker: OAuthBroker, engine: str, tmp_path: Path
+) -> list[tuple[str, dict[str, str], list[str], list[str]]]:
+    """(case, environment, words of the error line, secrets no output may hold)."""
     idp = broker.idp
     other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     closed = _free_ports(1)[0]
+    expired = idp.mint("late", -3600)
+    forged = idp.mint("forger", 600, other_key)
     return [
         (
             "wrong secret",
             _oidc_env(broker, engine, tmp_path, "not-the-secret"),
             ["refused client", "HTTP 401", "invalid_client"],
+            ["not-the-secret"],
         ),
         (
             "expired token",
-            _command_env(broker, engine, tmp_path, idp.mint("late", -3600) + "\n"),
+            _command_env(broker, engine, tmp_path, expired + "\n"),
             ["refused the OAuth token", "expired"],
+            [expired],
         ),
         (
             "bad signature",
@@ -284,14 +297,16 @@ def _failures(broker: OAuthBroker, engine: str, tmp_path: Path) -> list[tuple[st
                 broker,
                 engine,
                 tmp_path,
-                json.dumps({"access_token": idp.mint("forger", 600, other_key), "expires_in": 600}),
+                json.dumps({"access_token": forged, "expires_in": 600}),
             ),
             ["refused the OAuth token", "signature"],
+            [forged],
         ),
         (
             "unreachable token endpoint",
             _oidc_env(broker, engine, tmp_path, idp.secret, url=f"http://127.0.0.1:{closed}/token"),
             ["cannot reach", "KAFKA_SASL_OAUTH_TOKEN_ENDPOINT_URL"],
+            [idp.secret],
         ),
     ]
 
@@ -312,7 +327,7 @@ def test_refusals_are_one_line_exit_3_and_no_secret_is_logged(
         },
     )
     assert setup.returncode == 0, setup
-    for name, env, keywords in _failures(oauth_broker, engine, tmp_path):
+    for name, env, keywords, secrets in _failures(oauth_broker, engine, tmp_path):
         for level in ("INFO", "DEBUG"):
             t0 = time.monotonic()
             ran = kafkactl(
@@ -323,5 +338,6 @@ def test_refusals_are_one_line_exit_3_and_no_secret_is_logged(
             if level == "INFO":
                 assert_one_error(ran, keywords)
             assert took < 10, f"{name}: took {took:.1f}s, not at once"
-            assert oauth_broker.idp.secret not in ran.out + ran.err, name
+            for secret in (oauth_broker.idp.secret, *secrets):
+                assert secret not in ran.out + ran.err, f"{name}: a secret in the output"
     assert kcat_count(oauth_broker.plaintext, topic) == 0
