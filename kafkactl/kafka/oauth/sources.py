@@ -16,6 +16,7 @@ from typing import Any
 
 from kafkactl.errors import ConfigError
 from kafkactl.kafka.oauth.tokens import Token, TokenError, jwt_claims, principal_of
+from kafkactl.log import register_secrets
 
 # An OAuth answer or a command's output is a few kilobytes; read no more than this.
 MAX_ANSWER_BYTES = 1024 * 1024
@@ -77,11 +78,13 @@ class OidcSource:
         form = {"grant_type": "client_credentials", **({"scope": self.scope} if self.scope else {})}
         quote = urllib.parse.quote
         basic = f"{quote(self.client_id, safe='')}:{quote(self._secret, safe='')}"
+        encoded = base64.b64encode(basic.encode()).decode()
+        register_secrets([encoded, quote(self._secret, safe="")])  # in a logged request, too
         request = urllib.request.Request(
             self.url,
             data=urllib.parse.urlencode(form).encode(),
             headers={
-                "Authorization": "Basic " + base64.b64encode(basic.encode()).decode(),
+                "Authorization": f"Basic {encoded}",
                 "Content-Type": "application/x-www-form-urlencoded",
                 "Accept": "application/json",
             },
