@@ -38,6 +38,8 @@ GAUGE_HELP = {
     "lag": "records between the consumer positions and the partition end offsets",
 }
 Gauge = Callable[[], int | None]
+# Sections a snapshot carries as they are (read like gauges): the failure-storm breaker's state.
+DETAILS = ("breaker",)
 
 
 class LatencyWindow:
@@ -81,6 +83,7 @@ class Metrics:
         self._counts: dict[str, int] = dict.fromkeys(COUNTERS, 0)
         self._labelled: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self._gauges: dict[str, Gauge] = {}
+        self._details: dict[str, Callable[[], dict[str, Any]]] = {}
         self.latency = LatencyWindow()
         self.started = time.monotonic()
 
@@ -93,6 +96,13 @@ class Metrics:
         if name not in GAUGES:
             raise ValueError(f"unknown gauge {name!r}")
         self._gauges[name] = read
+
+    def detail(self, name: str, read: Callable[[], dict[str, Any]]) -> None:
+        """Report section `name` (one of DETAILS) as `read()` in every snapshot from now on
+        (read like a gauge: on the snapshot's thread, without this object's lock)."""
+        if name not in DETAILS:
+            raise ValueError(f"unknown detail {name!r}")
+        self._details[name] = read
 
     def incr(self, name: str, amount: int = 1, label: str | None = None) -> None:
         """Add to counter `name` (and to its `label` breakdown, e.g. the retry tier)."""
@@ -114,14 +124,34 @@ class Metrics:
     def snapshot(self) -> dict[str, Any]:
         """Counters, gauges, labelled breakdowns, latency quantiles and elapsed seconds."""
         levels = {name: read() for name, read in list(self._gauges.items())}
+        details = {name: read() for name, read in list(self._details.items())}
         with self._lock:
             return {
                 **self._counts,
                 **levels,
+                **details,
                 "by_label": {k: dict(v) for k, v in self._labelled.items()},
                 "handler_latency_ms": self.latency.quantiles(),
                 "seconds": round(time.monotonic() - self.started, 3),
             }
+
+
+def _breaker_families(breaker: dict[str, Any] | None) -> Any:
+    """kafkactl_breaker_state (0 closed, 1 open, 2 half-open) and kafkactl_breaker_opened_total
+    (nothing when the run has no breaker)."""
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+    if breaker is None:
+        return
+    codes = {"closed": 0, "open": 1, "half-open": 2}
+    state = GaugeMetricFamily(
+        "kafkactl_breaker_state", "failure-storm breaker: 0 closed, 1 open, 2 half-open"
+    )
+    state.add_metric([], codes.get(breaker["state"], 0))
+    yield state
+    opened = CounterMetricFamily("kafkactl_breaker_opened", "times the breaker opened")
+    opened.add_metric([], breaker["opened"])
+    yield opened
 
 
 def serve_prometheus(metrics: Metrics, port: int, host: str = "127.0.0.1") -> Any:
@@ -162,6 +192,7 @@ def serve_prometheus(metrics: Metrics, port: int, host: str = "127.0.0.1") -> An
                     level = GaugeMetricFamily(f"kafkactl_{name}", GAUGE_HELP[name])
                     level.add_metric([], snap[name])
                     yield level
+            yield from _breaker_families(snap.get("breaker"))
 
     try:
         server, _thread = start_http_server(port, addr=host)

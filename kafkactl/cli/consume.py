@@ -154,6 +154,13 @@ def consume(
             "stop (default without a group: exit 1 naming the record), skip (count, go on).",
         ),
     ] = None,
+    breaker: Annotated[
+        str,
+        typer.Option(
+            help="Group mode: hold records and pause while failures look like an outage, not bad "
+            "records: on, off, or rules like share=80%,min=20,window=10s,consecutive=20."
+        ),
+    ] = "on",
     decode: DecodeOpt = "auto",
     isolation_level: IsolationOpt = None,
     json_out: JsonOpt = False,
@@ -183,6 +190,7 @@ def consume(
     from kafkactl.cli.schemas import decode_mode, decoder_for
     from kafkactl.cli.streams import require_stdout
     from kafkactl.consumer import ConsumeOptions
+    from kafkactl.consumer.breaker import parse_breaker
     from kafkactl.filters import build_filter
     from kafkactl.handlers import build_handler, parse_exit_codes
     from kafkactl.names import check_group, check_topic
@@ -203,6 +211,7 @@ def consume(
         raise UsageError(f"--on-failure must be dlq, stop or skip, got {on_failure!r}")
     mode = decode_mode(decode)
     printer = print_format(output_format, key_delimiter)
+    breaker_rules = parse_breaker(breaker)
     record_filter = build_filter(key, header or [], grep)
     settings = settings_with_flags(
         ctx,
@@ -271,6 +280,7 @@ def consume(
                 metrics_interval=interval,
                 on_failure=None if on_failure is None else _on_failure(on_failure),
                 record_filter=record_filter,
+                breaker=breaker_rules,
             ),
             from_,
             to,

@@ -1,14 +1,16 @@
 """FlowControl: which partitions must not be fetched now, and pausing exactly those.
 
 A tier partition whose next record is not due yet is paused (never slept on) and resumed when
-due; a partition with too much work in flight is paused until half of it is done. `poll()` keeps
-being called either way, so the group membership stays alive.
+due; a partition with too much work in flight is paused until half of it is done; every partition
+is paused while the failure-storm breaker is open. `poll()` keeps being called either way, so the
+group membership stays alive.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from loguru import logger
 
@@ -44,6 +46,8 @@ class FlowControl:
         self._backpressured: set[TopicPartition] = set()
         self._capped: set[tuple[TopicPartition, int]] = set()  # due times warned about
         self.paused = 0  # partitions paused after the last reconcile (a gauge)
+        # True while the failure-storm breaker is open: every partition is paused.
+        self.hold_all: Callable[[], bool] = lambda: False
 
     def holds(self, tp: TopicPartition, tier: int, record: Record, now_ms: int) -> bool:
         """True when a record of tier `tier` is not due yet: its partition waits for it.
@@ -106,7 +110,7 @@ class FlowControl:
                 elif partitions.inflight[tp] <= limit // 2:
                     self._backpressured.discard(tp)
             wanted = (set(self.due) | self._backpressured) & set(partitions.epochs)
-            if self._stop.is_set():
+            if self._stop.is_set() or self.hold_all():
                 wanted = set(partitions.epochs)
         actual = set(consumer.paused())
         assigned = set(consumer.assignment())

@@ -12,13 +12,15 @@ whose success it could not record is complete (its handler did succeed).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from dataclasses import replace
 
 from loguru import logger
 
 from kafkactl import headers as hdr
 from kafkactl.consumer.commits import Commits
 from kafkactl.consumer.failures import classify
+from kafkactl.consumer.holding import StormGuard
 from kafkactl.consumer.options import ConsumeOptions, ConsumeStop
 from kafkactl.consumer.state import Partitions, Work
 from kafkactl.dedupe import DedupeError, DedupeStore
@@ -60,6 +62,7 @@ class Handling:
         self._inline_failures: list[tuple[Work, hdr.Failure, float]] = []
         self._tracer = tracer()
         self.pool = WorkerPool(options.workers, self._handle)
+        self.guard = self._storm_guard()
 
     # --- on the poll thread, under the lock ---------------------------------------------
 
@@ -156,6 +159,8 @@ class Handling:
 
     def _run_handler(self, work: Work) -> None:
         message = work.message
+        if self.guard.holds(work):  # the breaker is open: kept for a re-run once it closes
+            return
         if self._dedupe_failed:  # nothing more is started: read again next run
             self._partitions.abandon(work)
             return
@@ -166,6 +171,7 @@ class Handling:
         if seen:
             self.metrics.incr("deduplicated")
             self._partitions.complete(work)
+            self.guard.settled(work)
             return
         if not self._tracer.enabled:
             self._attempt(work)
@@ -190,15 +196,19 @@ class Handling:
                 self._partitions.abandon(work)  # not complete: redelivered next time
                 return
             why = classify(exc)
+            error = exc
         else:
             elapsed = time.perf_counter() - started
             self._mark(message)  # first thing after success: a crash before it re-runs it
             self.metrics.observe_latency(elapsed)
             self.metrics.incr("processed")
             self._partitions.complete(work)
+            self.guard.succeeded(work, started)
             return
         if on_failure is not None:
             on_failure(why)
+        if self.guard.failed(work, why, started, error):
+            return  # waiting for the breaker's verdict, or held while it is open
         self._failed(work, why, started)
 
     def _seen(self, message: Message) -> bool | None:
@@ -238,6 +248,26 @@ class Handling:
             self._request_stop("dedupe error")
         else:
             logger.debug("dedupe store failed again: {}", exc)
+
+    # --- the failure-storm breaker (consumer/holding.py) ----------------------------------
+
+    def _storm_guard(self) -> StormGuard:
+        """The breaker's guard; off unless failures are routed (--on-failure dlq)."""
+        rules = self.options.breaker
+        if not self.options.routes:
+            rules = replace(rules, enabled=False)
+        return StormGuard(
+            rules,
+            self._partitions,
+            self.pool,
+            self._lane_of,
+            self._failed,
+            may_wait=not self._tracer.enabled,
+        )
+
+    def _lane_of(self, work: Work) -> Hashable | None:
+        """The lane a held record goes back to (the same as when it was dispatched)."""
+        return lane_for(self.options.ordering, work.tp, work.message.key)
 
     # --- the failure hand-off -------------------------------------------------------------
 

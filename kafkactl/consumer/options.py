@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from kafkactl.consumer.breaker import BreakerRules
 from kafkactl.dispatch import Ordering
 from kafkactl.filters import RecordFilter
 from kafkactl.handlers.base import Handler, fails
@@ -48,6 +49,7 @@ class ConsumeOptions:
     # (the printer), which then needs no tiers or DLQ (`for_handler`).
     on_failure: OnFailure | None = None
     record_filter: RecordFilter = field(default_factory=RecordFilter)
+    breaker: BreakerRules = field(default_factory=BreakerRules)
 
     def for_handler(self, handler: Handler) -> ConsumeOptions:
         """These options with `on_failure` settled for `handler` (SPEC §7)."""

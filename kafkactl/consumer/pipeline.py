@@ -167,7 +167,11 @@ class ConsumerPipeline:
             handling.pool,
             router,
             self.options.drain_timeout,
+            held=handling.guard.drop,
         )
+        self.flow.hold_all = lambda: handling.guard.is_open
+        if handling.guard.breaker.rules.enabled:
+            self.metrics.detail("breaker", handling.guard.snapshot)
         routed_tiers = self.options.routes and not self.options.no_retry
         topics = self.tiers.subscribed() if routed_tiers else self.options.topics
         consumer.subscribe(topics, self.listener)
@@ -186,6 +190,8 @@ class ConsumerPipeline:
             now = time.monotonic()
             if records:
                 self._accept(records)
+            assert self.handling is not None
+            self.handling.guard.tick()
             self._router.tick()
             self.flow.reconcile(consumer)
             if now >= next_lag:
@@ -219,6 +225,9 @@ class ConsumerPipeline:
             for tp, batch in records.items():
                 if tp not in partitions.epochs:
                     continue  # fetched just before it was revoked; the new owner reads it
+                if handling.guard.is_open:
+                    consumer.seek(tp, batch[0].offset)  # read again once the breaker closes
+                    continue
                 tier = self.tiers.role(tp.topic).tier
                 for record in batch:
                     if tier > 0 and self.flow.holds(tp, tier, record, now_ms):
@@ -331,6 +340,8 @@ class ConsumerPipeline:
     def _shutdown(self) -> dict[str, int]:
         """Stop fetching, drain in-flight work, flush routing, commit synchronously, close."""
         self._stop.set()
+        if self.handling is not None:
+            self.handling.guard.abandon_all()  # the breaker's held records: not committed
         committed: Offsets = {}
         deadline = time.monotonic() + self.options.shutdown_timeout
         consumer = self._consumer

@@ -10,6 +10,8 @@ owner: a duplicate, never a loss).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from loguru import logger
 
 from kafkactl.consumer.commits import Commits
@@ -31,6 +33,7 @@ class PartitionListener:
         pool: WorkerPool[Work],
         router: RetryRouter,
         drain_timeout: float,
+        held: Callable[[Callable[[Work], bool]], list[Work]] | None = None,
     ) -> None:
         self._partitions = partitions
         self._flow = flow
@@ -38,6 +41,7 @@ class PartitionListener:
         self._pool = pool
         self._router = router
         self._drain_timeout = drain_timeout
+        self._held = held  # drops what the failure-storm breaker holds (StormGuard.drop)
 
     @property
     def drain_timeout(self) -> float:
@@ -59,6 +63,8 @@ class PartitionListener:
         partitions = self._partitions
         with partitions.lock:
             dropped: list[Work] = self._pool.drop(lambda w: w.tp in revoked)
+            if self._held is not None:
+                dropped += self._held(lambda w: w.tp in revoked)
             for work in dropped:
                 partitions.inflight[work.tp] -= 1
 

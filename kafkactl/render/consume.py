@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +40,12 @@ ROUTING_COUNTERS = ("published", "publish_failed", "undeliverable")
 READER_OMITS = frozenset(("retried", "sent_to_dlq", "deduplicated", "committed"))
 OTHER_COUNTERS = ("invalid", "replayed")
 TABLE_ORDER = (
-    PIPELINE_COUNTERS + GAUGES + ("seconds", *RATES) + LATENCIES + ROUTING_COUNTERS + OTHER_COUNTERS
+    PIPELINE_COUNTERS
+    + GAUGES
+    + ("breaker", "seconds", *RATES)
+    + LATENCIES
+    + ROUTING_COUNTERS
+    + OTHER_COUNTERS
 )
 # Shown only when not zero: counters of other commands, and of less common paths.
 _HIDDEN_AT_ZERO = frozenset(
@@ -83,6 +89,8 @@ def _rows(snapshot: dict[str, Any], name: str) -> list[tuple[str, str]]:
         return [(name, "-" if value is None else f"{value:,}")]
     if name == "seconds":
         return [(name, f"{seconds:,.1f}")] if seconds else []
+    if name == "breaker":
+        return _breaker_rows(snapshot.get("breaker"))
     if name in RATES:
         counter = name.removesuffix("/s")
         return [(name, f"{snapshot.get(counter, 0) / seconds:,.0f}")] if seconds else []
@@ -91,6 +99,25 @@ def _rows(snapshot: dict[str, Any], name: str) -> list[tuple[str, str]]:
         value = snapshot.get("handler_latency_ms", {}).get(quantile)
         return [] if value is None else [(name, f"{value:.2f} ms")]
     return _counter_rows(snapshot, name)
+
+
+def _breaker_rows(breaker: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The failure-storm breaker: its state (since when, probes, records held), what opened it
+    the last time, and how often it opened; nothing when the run has none."""
+    if breaker is None:
+        return []
+    state = breaker["state"]
+    since = breaker.get("since")
+    if since is not None and breaker.get("opened"):
+        state += time.strftime(" since %H:%M:%S", time.localtime(since))
+    if breaker["state"] != "closed":
+        state += f" ({breaker['probes']} probe(s), {breaker.get('held', 0):,} held)"
+    rows = [("breaker", state)]
+    if breaker.get("opened"):
+        rows.append(("  breaker opened", f"{breaker['opened']:,}"))
+        reason = str(breaker.get("opened_by") or "")
+        rows.append(("  opened by", reason if len(reason) <= 80 else reason[:79] + "…"))
+    return rows
 
 
 def metrics_table(

@@ -1,0 +1,280 @@
+"""The failure-storm breaker's state machine (fake clock) and the --breaker rules."""
+
+from __future__ import annotations
+
+import errno
+import random
+from typing import Any
+
+import pytest
+
+from kafkactl.consumer.breaker import Breaker, BreakerRules, environmental, parse_breaker
+from kafkactl.errors import UsageError
+from kafkactl.headers import Failure
+
+DOWN = Failure("retryable", "exit:1", "connection refused")
+BAD = Failure("fatal", "ValueError", "no such account")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _breaker(**rules: object) -> tuple[Breaker[int], Clock]:
+    clock = Clock()
+    return Breaker(BreakerRules(**rules), clock=clock, rng=random.Random(1)), clock  # type: ignore[arg-type]
+
+
+def test_a_five_percent_bad_mix_never_opens_it_and_each_failure_is_routed_after_a_success() -> None:
+    breaker, clock = _breaker()
+    rng = random.Random(7)
+    routed: list[int] = []
+    failed = 0
+    for n in range(20_000):
+        clock.now += 0.001
+        if rng.random() < 0.05:
+            failed += 1
+            assert breaker.failed(n, DOWN, True, None) == ("wait", [])
+        else:
+            routed += breaker.succeeded(clock.now - 0.0005)
+    assert breaker.state == "closed" and breaker.opened == 0
+    assert len(routed) + len(breaker.pending) == failed
+    assert len(breaker.pending) <= 3  # each waits only for the next success
+
+
+def test_consecutive_failures_of_one_kind_open_it_and_hold_the_waiting_ones() -> None:
+    breaker, clock = _breaker(consecutive=5, min_records=1000)
+    for n in range(4):
+        clock.now += 0.01
+        assert breaker.failed(n, DOWN, True, None) == ("wait", [])
+    verdict, held = breaker.failed(4, DOWN, True, None)
+    assert verdict == "hold" and held == [0, 1, 2, 3]
+    assert breaker.state == "open" and breaker.opened == 1
+    assert "5 failures in a row" in (breaker.reason or "")
+    assert breaker.failed(5, BAD, True, None) == ("hold", [])  # open: everything is held
+
+
+def test_failures_of_other_kinds_break_the_streak() -> None:
+    breaker, clock = _breaker(consecutive=3, min_records=1000)
+    for n in range(10):
+        clock.now += 0.01
+        why = DOWN if n % 2 else BAD
+        assert breaker.failed(n, why, True, None)[0] == "wait"
+    assert breaker.state == "closed"
+
+
+def test_the_share_rule_needs_enough_records_in_the_window() -> None:
+    breaker, clock = _breaker(share=0.8, min_records=10, window=10.0, consecutive=1000)
+    for _ in range(2):
+        breaker.succeeded(clock.now)
+    for n in range(7):
+        clock.now += 0.1
+        assert breaker.failed(n, DOWN if n % 2 else BAD, True, None)[0] == "wait"
+    assert breaker.state == "closed"  # 7 of 9 records: too few
+    clock.now += 0.1
+    verdict, held = breaker.failed(7, DOWN, True, None)  # 8 of 10 failed
+    assert verdict == "hold" and len(held) == 7
+    assert "8 of 10 records failed within 10s" in (breaker.reason or "")
+
+
+def test_old_records_leave_the_window() -> None:
+    breaker, clock = _breaker(share=0.5, min_records=4, window=1.0, consecutive=1000)
+    for n in range(3):
+        breaker.failed(n, DOWN if n % 2 else BAD, True, None)
+    clock.now += 5
+    assert breaker.release_stale(idle=False) == [0, 1, 2]  # no verdict came: routed
+    breaker.succeeded(clock.now)
+    assert breaker.failed(3, BAD, True, None)[0] == "wait"  # the first three aged out
+    assert breaker.state == "closed"
+
+
+def test_a_success_releases_only_failures_from_before_it_started() -> None:
+    breaker, clock = _breaker()
+    breaker.failed(1, DOWN, True, None)
+    started = clock.now
+    clock.now += 1
+    breaker.failed(2, DOWN, True, None)
+    assert breaker.succeeded(started) == [1]  # began before 2 failed: proves nothing of 2
+    assert breaker.release_stale(idle=True) == [2]  # nothing else in flight: no verdict to wait for
+
+
+def test_tier_failures_never_open_it_and_are_routed_at_once() -> None:
+    breaker, _ = _breaker(consecutive=2, min_records=2)
+    for n in range(50):
+        assert breaker.failed(n, DOWN, False, None) == ("route", [])
+    assert breaker.state == "closed"
+
+
+def test_an_environmental_failure_opens_it_at_once() -> None:
+    breaker, _ = _breaker()
+    verdict, held = breaker.failed(1, DOWN, False, "EMFILE (too many open files)")
+    assert verdict == "hold" and held == [] and breaker.state == "open"
+    assert (breaker.reason or "").startswith("EMFILE")
+
+
+def test_probes_back_off_from_one_second_to_a_minute_and_a_success_closes_it() -> None:
+    breaker, clock = _breaker(consecutive=1)
+    breaker.failed(1, DOWN, True, None)
+    assert not breaker.probe_due()
+    clock.now += 1.0
+    assert breaker.probe_due()
+    delays = []
+    for _ in range(12):
+        breaker.probe_started()
+        assert breaker.state == "half-open" and not breaker.probe_due()
+        delays.append(breaker.probe_failed())
+        assert breaker.snapshot()["state"] == "open"
+        clock.now += delays[-1]
+        assert breaker.probe_due()
+    assert all(1.0 <= d <= 60.0 for d in delays) and max(delays) == 60.0
+    assert breaker.probes == 12
+    breaker.probe_started()
+    breaker.close()
+    assert breaker.state == "closed" and breaker.opened == 1
+    assert breaker.failed(2, DOWN, True, None) == ("hold", [])  # watching afresh: opens again
+    assert breaker.opened == 2 and breaker.probes == 0
+
+
+def test_off_routes_everything() -> None:
+    breaker, _ = _breaker(enabled=False)
+    for n in range(100):
+        assert breaker.failed(n, DOWN, True, "EMFILE") == ("route", [])
+    assert breaker.succeeded(0.0) == [] and breaker.state == "closed"
+
+
+def test_environmental_failures() -> None:
+    def raised(exc: BaseException) -> BaseException:
+        try:
+            try:
+                raise exc
+            except BaseException:
+                raise RuntimeError("wrapped") from None
+        except RuntimeError as outer:
+            return outer
+
+    emfile = raised(OSError(errno.EMFILE, "Too many open files"))
+    assert environmental(emfile, DOWN) == "EMFILE (too many open files)"
+    assert environmental(OSError(errno.ENOSPC, "full"), DOWN) is not None
+    assert environmental(ModuleNotFoundError("No module named 'db'"), DOWN) is not None
+    assert environmental(None, Failure("retryable", "exit:127", "sh: nope: not found")) is not None
+    start = Failure("retryable", "BlockingIOError", "cannot start /bin/sh: [Errno 11] again")
+    assert environmental(OSError(errno.EAGAIN, "again"), start) is not None
+    assert environmental(OSError(errno.EAGAIN, "again"), DOWN) is None
+    assert environmental(OSError(errno.ENOENT, "no such file"), DOWN) is None
+    assert environmental(ValueError("bad"), BAD) is None
+    assert environmental(None, Failure("retryable", "exit:1", "x")) is None
+
+
+def test_parse_breaker() -> None:
+    assert parse_breaker("on") == BreakerRules()
+    assert parse_breaker("off") == BreakerRules(enabled=False)
+    rules = parse_breaker("share=60%, min=50,window=30s,consecutive=5")
+    assert (rules.share, rules.min_records, rules.window, rules.consecutive) == (0.6, 50, 30.0, 5)
+    assert parse_breaker("consecutive=7") == BreakerRules(consecutive=7)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("maybe", "'maybe' is not a rule"),
+        ("share=150%", "share must be a percentage"),
+        ("share=0", "share must be a percentage"),
+        ("min=0", "min must be a whole number"),
+        ("consecutive=x", "consecutive must be a whole number"),
+        ("window=forever", "window must be a duration"),
+        ("speed=2", "'speed=2' is not a rule"),
+    ],
+)
+def test_bad_breaker_rules_are_one_usage_line(text: str, says: str) -> None:
+    with pytest.raises(UsageError) as raised:
+        parse_breaker(text)
+    line = str(raised.value)
+    assert says in line and "\n" not in line and line.startswith(f"--breaker {text!r}")
+
+
+class _Message:
+    def __init__(self, offset: int, key: bytes) -> None:
+        self.offset, self.key, self.attempt = offset, key, 1
+
+
+class _Pool:
+    def __init__(self) -> None:
+        self.submitted: list[tuple[Any, object]] = []
+
+    def submit(self, item: object, lane: object) -> None:
+        self.submitted.append((item, lane))
+
+
+def test_the_guard_holds_probes_lane_heads_in_turn_and_resubmits_in_order_on_close() -> None:
+    from kafkactl.consumer.holding import StormGuard
+    from kafkactl.consumer.state import Partitions, Work
+    from kafkactl.dispatch import lane_for
+    from kafkactl.kafka import TopicPartition
+
+    tp = TopicPartition("t", 0)
+    partitions = Partitions()
+    partitions.add(tp)
+    pool = _Pool()
+    routed: list[int] = []
+    guard = StormGuard(
+        BreakerRules(consecutive=3),
+        partitions,
+        pool,  # type: ignore[arg-type]
+        lambda w: lane_for("key", w.tp, w.message.key),
+        lambda work, why, started: routed.append(work.message.offset),
+    )
+    works = [Work(_Message(n, b"k%d" % (n % 2)), tp, partitions.epochs[tp]) for n in range(8)]  # type: ignore[arg-type]
+    partitions.inflight[tp] = len(works)
+    for work in works[:3]:
+        assert guard.failed(work, DOWN, 0.0, RuntimeError("down"))
+    assert guard.is_open and routed == []
+    assert all(guard.holds(work) for work in works[3:])
+    probes = []
+    for _ in range(3):
+        guard.breaker.next_probe = 0.0
+        guard.tick()
+        (probe, _lane), = pool.submitted
+        pool.submitted.clear()
+        probes.append(probe.message.offset)
+        assert not guard.holds(probe)  # the probe runs
+        assert guard.failed(probe, DOWN, 0.0, RuntimeError("down"))
+    assert sorted(set(probes)) == [0, 1]  # the heads of the two lanes, in turn
+    guard.breaker.next_probe = 0.0
+    guard.tick()
+    (probe, _lane), = pool.submitted
+    pool.submitted.clear()
+    guard.succeeded(probe, 0.0)
+    assert not guard.is_open and guard.breaker.opened == 1
+    rerun = [w.message.offset for w, _ in pool.submitted]
+    assert sorted(rerun) == [n for n in range(8) if n != probe.message.offset]
+    for key in (0, 1):  # each lane in offset order
+        lane = [n for n in rerun if n % 2 == key]
+        assert lane == sorted(lane)
+    assert routed == []  # nothing of the storm was routed
+
+
+def test_the_guard_at_shutdown_leaves_held_records_uncommitted() -> None:
+    from kafkactl.consumer.holding import StormGuard
+    from kafkactl.consumer.state import Partitions, Work
+    from kafkactl.kafka import TopicPartition
+
+    tp = TopicPartition("t", 0)
+    partitions = Partitions()
+    partitions.add(tp)
+    guard = StormGuard(
+        BreakerRules(consecutive=2), partitions, _Pool(), lambda w: None, lambda *a: None  # type: ignore[arg-type]
+    )
+    works = [Work(_Message(n, b"k"), tp, partitions.epochs[tp]) for n in range(4)]  # type: ignore[arg-type]
+    partitions.inflight[tp] = 4
+    for work in works[:2]:
+        guard.failed(work, DOWN, 0.0, RuntimeError("down"))
+    assert guard.holds(works[2])
+    assert guard.abandon_all() == 3
+    assert partitions.busy() == 1  # works[3] still runs; when it fails, it is not held
+    assert guard.failed(works[3], DOWN, 0.0, RuntimeError("down"))
+    assert partitions.busy() == 0
+    assert partitions.tracker.to_commit(None, every=True) == {}
