@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from kafkactl.cli.completion import complete_groups
 from kafkactl.cli.context import settings_for
 from kafkactl.cli.options import (
     DlqTopicArg,
@@ -134,6 +135,7 @@ def purge_cmd(
         typer.Option(
             "--replay-group",
             help="The group replay-dlq kept its progress in (default kafkactl-replay.<dlq>).",
+            autocompletion=complete_groups,
         ),
     ] = None,
     max_replays: Annotated[
