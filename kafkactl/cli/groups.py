@@ -1,4 +1,5 @@
-"""`kafkactl groups list|describe|reset-offsets`: what an operator does around a DLQ replay."""
+"""`kafkactl groups list|describe|reset-offsets`: what an operator does around a DLQ replay
+(delete and delete-offsets: cli/groups_admin.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from kafkactl.cli.options import JsonOpt, QuietOpt, naming_flags
 from kafkactl.errors import EXIT_FAILED, UsageError
 
 groups_app = typer.Typer(
-    help="List consumer groups, describe one with its lag, reset its offsets.",
+    help="List consumer groups, describe one with its lag, reset or delete its offsets, delete "
+    "groups.",
     no_args_is_help=True,
 )
 

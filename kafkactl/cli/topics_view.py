@@ -1,4 +1,5 @@
-"""`kafkactl topics list|describe`: what is on the cluster, how big, and what role it plays."""
+"""`kafkactl topics list|describe` (what is on the cluster, how big, what role it plays); the
+changing commands are in cli/topics_admin.py."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ from kafkactl.cli.completion import complete_topics
 from kafkactl.cli.context import settings_for
 from kafkactl.cli.options import JsonOpt, QuietOpt
 
-topics_app = typer.Typer(help="List topics, describe one.", no_args_is_help=True)
+topics_app = typer.Typer(
+    help="List topics, describe one; delete topics, change configs, add partitions, delete "
+    "records.",
+    no_args_is_help=True,
+)
 
 
 @topics_app.command("list")
