@@ -369,30 +369,9 @@ def _report(summary: ReplaySummary, json_out: bool, quiet: bool) -> None:
 
 def _confirm(question: str) -> bool:
     """Ask on the terminal; Ctrl-C or end of input there means no (exit 130)."""
-    import signal
+    from kafkactl.cli.confirm import confirm
 
-    from kafkactl.signals import STOP_SIGNALS
-    from kafkactl.terminal_text import safe_for_terminal
-
-    # The replay's own handlers only ask the engine to stop; at a prompt, Ctrl-C must abort.
-    for sig in STOP_SIGNALS:
-        signal.signal(sig, signal.default_int_handler)
-    # Not typer.confirm: with err=True it still writes part of the prompt to stdout.
-    try:
-        while True:
-            sys.stderr.write(f"{safe_for_terminal(question)} [y/N] ")
-            sys.stderr.flush()
-            line = sys.stdin.readline()
-            if not line:
-                raise EOFError
-            answer = line.strip().lower()
-            if answer in ("", "n", "no"):
-                return False
-            if answer in ("y", "yes"):
-                return True
-    except (KeyboardInterrupt, EOFError):
-        sys.stderr.write("\nnothing was replayed\n")
-        raise typer.Exit(130) from None
+    return confirm(question, "nothing was replayed")
 
 
 def _filters(

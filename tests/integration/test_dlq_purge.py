@@ -7,15 +7,13 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 from collections import Counter
-from pathlib import Path
 
 from kafka import KafkaProducer
 
-from tests.conftest import REPO
 from tests.integration.hostile_cases import kcat_read
-from tests.integration.kafka_helpers import header, read_all, track, wait_for
+from tests.integration.kafka_helpers import header, read_all, wait_for
+from tests.integration.test_replay import _start
 
 
 def _ok(result: subprocess.CompletedProcess, code: int = 0) -> subprocess.CompletedProcess:
@@ -103,19 +101,6 @@ def test_purge_after_a_filtered_replay_deletes_only_the_copied_prefix(
     # Nothing more to delete until the filtered and parked ones are dealt with.
     assert _purge(run_cli, dlq, "--execute")["deleted"] == 0
     assert len(_left(brokers, dlq)) == 13
-
-
-def _start(cli_env, tmp_path: Path, *args: str, name: str) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kafkactl", "replay-dlq", *args],
-        env={**cli_env, "PYTHONPATH": str(REPO)},
-        cwd=tmp_path,
-        stdin=subprocess.DEVNULL,
-        stdout=open(tmp_path / f"{name}.out", "wb"),  # noqa: SIM115 (the child keeps it)
-        stderr=open(tmp_path / f"{name}.err", "wb"),  # noqa: SIM115
-    )
-    track(proc)
-    return proc
 
 
 def test_purge_after_kill_and_resume_loses_nothing(
