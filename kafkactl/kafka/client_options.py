@@ -80,7 +80,9 @@ def check_client_options(settings: Settings, engine: str) -> None:
     for key, _ in options:
         why = MANAGED.get(_managed_name(key))
         if why is not None:
-            raise ConfigError("-X", source, f"{key} is set by kafkactl, not with -X: {why}")
+            raise ConfigError(
+                _label(source), source, f"{key} is set by kafkactl, not with -X: {why}"
+            )
     if engine == "librdkafka":
         _check_librdkafka(options, source)
         return
@@ -89,7 +91,7 @@ def check_client_options(settings: Settings, engine: str) -> None:
         defaults = kafka_python_defaults()
         if name not in defaults or name in NOT_TEXT:
             raise ConfigError(
-                "-X",
+                _label(source),
                 source,
                 f"{key} is not a kafka-python setting (the engine is kafka-python: use its "
                 "names, e.g. linger_ms or linger.ms, or --engine librdkafka for librdkafka's)",
@@ -97,7 +99,7 @@ def check_client_options(settings: Settings, engine: str) -> None:
         try:
             typed_value(value, defaults[name])
         except ValueError as exc:
-            raise ConfigError("-X", source, f"{key}={value!r}: {exc}") from None
+            raise ConfigError(_label(source), source, f"{key}={value!r}: {exc}") from None
 
 
 def reads_committed(settings: Settings, default: bool) -> bool:
@@ -105,6 +107,13 @@ def reads_committed(settings: Settings, default: bool) -> bool:
     (--isolation-level) when given, else `default` (the caller's: true for replay)."""
     level = settings.consumer_isolation_level
     return default if level is None else level == "read_committed"
+
+
+def _label(source: str) -> str:
+    """The client settings as the user spelled them: -X, the variable, or the file key."""
+    if source == "flag":
+        return "-X"
+    return "client-options" if source.startswith("file:") else "KAFKA_CLIENT_OPTIONS"
 
 
 def kafka_python_name(key: str) -> str:
@@ -176,7 +185,7 @@ def _check_librdkafka(options: tuple[tuple[str, str], ...], source: str) -> None
             err = exc.args[0] if exc.args else exc
             text = err.str() if hasattr(err, "str") else str(err)
             raise ConfigError(
-                "-X",
+                _label(source),
                 source,
                 f"{key}: librdkafka refused it ({text}); the engine is librdkafka: use its "
                 "property names and values (librdkafka's CONFIGURATION.md)",
