@@ -31,6 +31,9 @@ dlq_app = typer.Typer(
 )
 
 INT32_MAX = 2_147_483_647
+DlqFlag = Annotated[
+    bool, typer.Option("--dlq", help="TOPIC is the DLQ even though --group is given.")
+]
 EXIT_INTERRUPTED = 130
 
 
@@ -39,9 +42,7 @@ def summary_cmd(
     ctx: typer.Context,
     topic: DlqTopicArg,
     group: GroupOpt = None,
-    dlq_flag: Annotated[
-        bool, typer.Option("--dlq", help="TOPIC is the DLQ even though --group is given.")
-    ] = False,
+    dlq_flag: DlqFlag = False,
     by: Annotated[
         str,
         typer.Option(
@@ -127,9 +128,7 @@ def purge_cmd(
     ctx: typer.Context,
     topic: DlqTopicArg,
     group: GroupOpt = None,
-    dlq_flag: Annotated[
-        bool, typer.Option("--dlq", help="TOPIC is the DLQ even though --group is given.")
-    ] = False,
+    dlq_flag: DlqFlag = False,
     replay_group: Annotated[
         str | None,
         typer.Option(
