@@ -221,6 +221,13 @@ def test_a_jwt_alone_lives_until_its_exp(tmp_path: Path) -> None:
     assert (token.value, token.expires_at, token.principal) == (value, exp, "svc-1")
 
 
+def test_a_hanging_token_command_is_stopped_with_its_children() -> None:
+    started = time.monotonic()
+    with pytest.raises(TokenError, match="did not finish within 1s"):
+        CommandSource("sleep 30 & sleep 30; echo late", timeout=1).fetch()
+    assert time.monotonic() - started < 5
+
+
 @pytest.mark.parametrize(
     ("command", "fragment"),
     [

@@ -12,7 +12,12 @@ import time
 from typing import Any
 
 from kafkactl.config import Settings
-from kafkactl.kafka.oauth.sources import CommandSource, MskIamSource, OidcSource
+from kafkactl.kafka.oauth.sources import (
+    COMMAND_TIMEOUT_S,
+    CommandSource,
+    MskIamSource,
+    OidcSource,
+)
 from kafkactl.kafka.oauth.tokens import Token, TokenCache, TokenError, jwt_claims
 
 __all__ = [
@@ -53,7 +58,9 @@ def _source(settings: Settings) -> OidcSource | CommandSource | MskIamSource:
     method = settings.sasl_oauth_method
     if method == "command":
         assert settings.sasl_oauth_token_command is not None  # checked by config.rules
-        return CommandSource(settings.sasl_oauth_token_command)
+        return CommandSource(
+            settings.sasl_oauth_token_command, min(COMMAND_TIMEOUT_S, settings.connect_timeout)
+        )
     if method == "aws-msk-iam":
         return MskIamSource(settings.sasl_oauth_aws_region)
     url, client, secret = (

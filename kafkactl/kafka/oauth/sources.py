@@ -5,6 +5,7 @@ raises TokenError (exit 3) in one line that never holds a secret."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import math
 import subprocess
@@ -133,34 +134,23 @@ class CommandSource:
     `expires_in` or `expires_at`), or the token alone on its first line (a JWT's `exp`
     decides when it is run again, else 5 minutes)."""
 
-    def __init__(self, command: str) -> None:
+    def __init__(self, command: str, timeout: float = COMMAND_TIMEOUT_S) -> None:
         self.command = command
+        self.timeout = timeout
         self.what = "the token command (KAFKA_SASL_OAUTH_TOKEN_COMMAND)"
 
     def fetch(self) -> Token:
-        """Run the command (through the shell, at most 30 s) and read the token it prints."""
+        """Run the command (through the shell, within the timeout) and read what it prints."""
         started = time.time()
-        try:
-            done = subprocess.run(
-                self.command,
-                shell=True,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=COMMAND_TIMEOUT_S,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise TokenError(f"{self.what} did not finish within {COMMAND_TIMEOUT_S:g}s") from None
-        except OSError as exc:
-            raise TokenError(f"{self.what} could not be run: {exc.strerror or exc}") from None
-        if done.returncode != 0:
+        code, stdout, stderr = self._run()
+        if code != 0:
             from kafkactl.log import redact
             from kafkactl.units import printable
 
-            last = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
+            last = stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
             why = f": {printable(redact(last[0]))[:200]}" if last else ""
-            raise TokenError(f"{self.what} exited with status {done.returncode}{why}")
-        out = done.stdout[: MAX_ANSWER_BYTES + 1]
+            raise TokenError(f"{self.what} exited with status {code}{why}")
+        out = stdout[: MAX_ANSWER_BYTES + 1]
         if len(out) > MAX_ANSWER_BYTES:
             raise TokenError(f"{self.what} printed more than 1 MiB; print the token only")
         text = out.decode("utf-8", "replace").strip()
@@ -178,6 +168,32 @@ class CommandSource:
         if any(c.isspace() for c in value):
             raise TokenError(f"{self.what} printed a first line with spaces; print the token alone")
         return Token(value, _expiry({}, value, started, self.what), principal_of(value))
+
+    def _run(self) -> tuple[int, bytes, bytes]:
+        """Exit status, stdout and stderr; the command's whole process group is killed at the
+        timeout (a child left holding the pipe would otherwise keep the read waiting)."""
+        import os
+        import signal
+
+        try:
+            proc = subprocess.Popen(
+                self.command,
+                shell=True,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise TokenError(f"{self.what} could not be run: {exc.strerror or exc}") from None
+        try:
+            stdout, stderr = proc.communicate(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(OSError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise TokenError(f"{self.what} did not finish within {self.timeout:g}s") from None
+        return proc.returncode, stdout, stderr
 
 
 class MskIamSource:
