@@ -25,6 +25,7 @@ from kafkactl.errors import KafkactlError, UsageError
 if TYPE_CHECKING:
     from kafkactl.config import Settings
     from kafkactl.consumer import ConsumeOptions, ConsumeSummary, OnFailure
+    from kafkactl.consumer.options import AfterDeadLetter
     from kafkactl.dispatch import Ordering
     from kafkactl.filters import RecordFilter
     from kafkactl.handlers.base import Handler
@@ -69,8 +70,19 @@ def consume(
         int | None, typer.Option("--workers", "-w", help="Worker threads (KAFKA_CONSUMER_WORKERS).")
     ] = None,
     ordering: Annotated[
-        str, typer.Option(help="key: one at a time per key; partition; none: fully parallel.")
+        str,
+        typer.Option(
+            help="key: one at a time per key; partition; none: fully parallel; key-strict: as "
+            "key, and a key's later records wait behind one in the retry tiers."
+        ),
     ] = "key",
+    after_dead_letter: Annotated[
+        str,
+        typer.Option(
+            help="--ordering key-strict: when a record is dead-lettered, its key's waiting "
+            "records go to the DLQ behind it (dlq) or run (continue)."
+        ),
+    ] = "dlq",
     exec_timeout: Annotated[
         str, typer.Option(help="Kill an --exec command (its process group) after this long.")
     ] = "30s",
@@ -281,6 +293,7 @@ def consume(
                 on_failure=None if on_failure is None else _on_failure(on_failure),
                 record_filter=record_filter,
                 breaker=breaker_rules,
+                after_dead_letter=_after_dead_letter(after_dead_letter),
             ),
             from_,
             to,
@@ -300,6 +313,12 @@ def _ordering(value: str) -> Ordering:
         if value == ordering:
             return ordering
     raise UsageError(f"--ordering must be one of {', '.join(ORDERINGS)}, got {value!r}")
+
+
+def _after_dead_letter(value: str) -> AfterDeadLetter:
+    if value not in ("dlq", "continue"):
+        raise UsageError(f"--after-dead-letter must be dlq or continue, got {value!r}")
+    return "continue" if value == "continue" else "dlq"
 
 
 def _on_failure(value: str) -> OnFailure:

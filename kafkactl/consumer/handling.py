@@ -23,6 +23,7 @@ from kafkactl.consumer.failures import classify
 from kafkactl.consumer.holding import StormGuard
 from kafkactl.consumer.options import ConsumeOptions, ConsumeStop
 from kafkactl.consumer.state import Partitions, Work
+from kafkactl.consumer.strict import StrictOrder
 from kafkactl.dedupe import DedupeError, DedupeStore
 from kafkactl.dispatch import WorkerPool, lane_for
 from kafkactl.errors import OutputClosed
@@ -63,6 +64,7 @@ class Handling:
         self._tracer = tracer()
         self.pool = WorkerPool(options.workers, self._handle)
         self.guard = self._storm_guard()
+        self.strict: StrictOrder | None = None  # --ordering key-strict (set_strict)
 
     # --- on the poll thread, under the lock ---------------------------------------------
 
@@ -74,6 +76,7 @@ class Handling:
         self.metrics.incr("received")
         self.metrics.incr("filtered")
         self._partitions.tracker.skip(tp, message.offset)
+        self._strict_settled(Work(message, tp, self._partitions.epochs[tp]))
         return True
 
     def handle_inline(self, tp: TopicPartition, record: Record) -> bool:
@@ -171,7 +174,10 @@ class Handling:
         if seen:
             self.metrics.incr("deduplicated")
             self._partitions.complete(work)
+            self._strict_settled(work)
             self.guard.settled(work)
+            return
+        if self._follows(work):
             return
         if not self._tracer.enabled:
             self._attempt(work)
@@ -203,10 +209,13 @@ class Handling:
             self.metrics.observe_latency(elapsed)
             self.metrics.incr("processed")
             self._partitions.complete(work)
+            self._strict_settled(work)
             self.guard.succeeded(work, started)
             return
         if on_failure is not None:
             on_failure(why)
+        if self.strict is not None:
+            self.strict.hold(work)  # its key's next records wait until it is routed
         if self.guard.failed(work, why, started, error):
             return  # waiting for the breaker's verdict, or held while it is open
         self._failed(work, why, started)
@@ -269,6 +278,45 @@ class Handling:
         """The lane a held record goes back to (the same as when it was dispatched)."""
         return lane_for(self.options.ordering, work.tp, work.message.key)
 
+    # --- strict per-key order (--ordering key-strict, consumer/strict.py) ------------------
+
+    def _follows(self, work: Work) -> bool:
+        """True when the record may not run yet: it was sent after an earlier record of its key
+        still in the retry tiers (or to the DLQ behind a dead-lettered one)."""
+        if self.strict is None:
+            return False
+        admission = self.strict.admit(work)
+        if admission.verdict == "run":
+            return False
+        if admission.verdict == "wait":
+            return True  # parked: sent back to the workers once the failure ahead is routed
+        self.metrics.incr("followed")
+        self.strict.follow(
+            work,
+            admission,
+            lambda: self._partitions.complete(work),
+            lambda route, error: self._cannot_route(work, route.topic, error),
+        )
+        return True
+
+    def set_strict(self, strict: StrictOrder) -> None:
+        """Keep each key's records in order through the retry tiers (--ordering key-strict)."""
+        strict.resubmit = lambda work: self.pool.submit(work, self._lane_of(work))
+        self.guard.waiting_behind = strict.parked_count
+        self.strict = strict
+
+    def drop_held(self, gone: Callable[[Work], bool]) -> list[Work]:
+        """Remove what the breaker holds and what waits behind it (revoked partitions)."""
+        dropped = self.guard.drop(gone)
+        if self.strict is not None:
+            dropped += self.strict.drop(gone)
+        return dropped
+
+    def _strict_settled(self, work: Work) -> None:
+        """A complete record no longer holds its key back."""
+        if self.strict is not None:
+            self.strict.settled(work)
+
     # --- the failure hand-off -------------------------------------------------------------
 
     def _failed(self, work: Work, why: hdr.Failure, started: float) -> None:
@@ -294,9 +342,18 @@ class Handling:
         if self.options.on_failure == "skip":
             self.metrics.incr("skipped")
             self._partitions.complete(work)
+            self._strict_settled(work)
             return
         if self.options.on_failure == "stop":
             self._stop_on_failure(work, why)
+            return
+        if self.strict is not None:
+            self.strict.route_failure(
+                work,
+                why,
+                lambda: self._partitions.complete(work),
+                lambda route, error: self._cannot_route(work, route.topic, error),
+            )
             return
         self._router.route(
             message,

@@ -14,6 +14,7 @@ from kafkactl.signals import SignalName
 # dlq: route failures through the tiers into the DLQ; stop: exit 1 at the first failure,
 # nothing from it on committed; skip: count it and go on (neither needs tiers or a DLQ).
 OnFailure = Literal["dlq", "stop", "skip"]
+AfterDeadLetter = Literal["dlq", "continue"]
 # Why a pipeline run stopped: drained (--exit-at-end), --count, a stop failure, a copy that can
 # never be delivered, the print handler's output failed, the dedupe store failed, or a signal.
 ConsumeStop = Literal[
@@ -50,12 +51,20 @@ class ConsumeOptions:
     on_failure: OnFailure | None = None
     record_filter: RecordFilter = field(default_factory=RecordFilter)
     breaker: BreakerRules = field(default_factory=BreakerRules)
+    # --ordering key-strict: a dead-lettered record's followers go to the DLQ behind it (dlq),
+    # or run as usual (continue).
+    after_dead_letter: AfterDeadLetter = "dlq"
 
     def for_handler(self, handler: Handler) -> ConsumeOptions:
         """These options with `on_failure` settled for `handler` (SPEC §7)."""
         if self.on_failure is not None:
             return self
         return replace(self, on_failure="dlq" if fails(handler) else "stop")
+
+    @property
+    def strict(self) -> bool:
+        """True when --ordering key-strict applies: failures are routed through retry tiers."""
+        return self.ordering == "key-strict" and self.routes and not self.no_retry
 
     @property
     def routes(self) -> bool:

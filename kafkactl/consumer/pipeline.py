@@ -20,9 +20,12 @@ from kafkactl.config import Settings
 from kafkactl.consumer.commits import Commits
 from kafkactl.consumer.flow import FlowControl
 from kafkactl.consumer.handling import Handling
+from kafkactl.consumer.keyorder import KeyOrder
+from kafkactl.consumer.keyscan import KeyScan
 from kafkactl.consumer.options import ConsumeOptions, ConsumeStop, ConsumeSummary
 from kafkactl.consumer.rebalance import PartitionListener
 from kafkactl.consumer.state import Partitions, partition_names
+from kafkactl.consumer.strict import StrictOrder, check_copartitioned
 from kafkactl.consumer.topics import check_topics, copy_limits
 from kafkactl.dedupe import DedupeStore
 from kafkactl.gctune import fewer_collections, fewer_thread_switches
@@ -107,6 +110,8 @@ class ConsumerPipeline:
         admin = self._admin = self._connect_cluster(self.settings)
         try:
             check_topics(admin, self.tiers, self.options)
+            if self.options.strict:
+                check_copartitioned(admin, self.tiers, self.options.topics)
         except BaseException:
             admin.close()
             raise
@@ -119,6 +124,7 @@ class ConsumerPipeline:
             self.metrics,
             self.options.no_retry,
             size_limit=size_limits.get,
+            strict=self.options.strict,
         )
         self._consumer = self._connect_consumer(self._router)
         committed: dict[str, int] = {}
@@ -167,15 +173,25 @@ class ConsumerPipeline:
             handling.pool,
             router,
             self.options.drain_timeout,
-            held=handling.guard.drop,
+            held=handling.drop_held,
         )
         self.flow.hold_all = lambda: handling.guard.is_open
+        if self.options.strict:
+            handling.set_strict(self._strict_order(router))
         if handling.guard.breaker.rules.enabled:
             self.metrics.detail("breaker", handling.guard.snapshot)
         routed_tiers = self.options.routes and not self.options.no_retry
         topics = self.tiers.subscribed() if routed_tiers else self.options.topics
         consumer.subscribe(topics, self.listener)
         return consumer
+
+    def _strict_order(self, router: RetryRouter) -> StrictOrder:
+        """--ordering key-strict: blocked keys, rebuilt from the tiers on each assignment."""
+        follow_dead = self.options.after_dead_letter == "dlq"
+        keyorder = KeyOrder(self.tiers.tiers, follow_dead)
+        connect = self._connect_consumer_port
+        scan = KeyScan(self.settings, self.tiers, follow_dead, self._connect_cluster, connect)
+        return StrictOrder(keyorder, scan, self.tiers, self.partitions, router)
 
     # --- the poll loop ------------------------------------------------------------------
 
@@ -342,6 +358,8 @@ class ConsumerPipeline:
         self._stop.set()
         if self.handling is not None:
             self.handling.guard.abandon_all()  # the breaker's held records: not committed
+            if self.handling.strict is not None:
+                self.handling.strict.abandon_all()  # records parked behind them, too
         committed: Offsets = {}
         deadline = time.monotonic() + self.options.shutdown_timeout
         consumer = self._consumer
