@@ -146,9 +146,11 @@ def oauth_broker() -> Iterator[OAuthBroker]:
         "KAFKA_LOCAL_JAVA_OPTS": f"-Dorg.apache.kafka.sasl.oauthbearer.allowed.urls={idp.jwks_url}",
     }
     # Reuse the Kafka jars the shared broker resolved (Maven runs only when there are none).
-    shared = REPO / ".kafka-local" / "classpath.txt"
-    if shared.is_file():
-        shutil.copy(shared, Path(data_dir) / "classpath.txt")
+    for folder in (os.environ.get("KAFKA_LOCAL_DIR"), str(REPO / ".kafka-local")):
+        shared = Path(folder or "-") / "classpath.txt"
+        if shared.is_file():
+            shutil.copy(shared, Path(data_dir) / "classpath.txt")
+            break
     try:
         subprocess.run([str(KAFKA_LOCAL), "start"], env=env, check=True, timeout=180)
         yield OAuthBroker(idp, f"127.0.0.1:{port}", f"127.0.0.1:{oauth_port}")
