@@ -4,7 +4,8 @@ Closed, it watches settled records. A failure of a main-topic record waits for a
 (`pending`) until a record that started after it succeeds (the downstream works: the failure was
 the record's own and is routed), it grows older than the window, or nothing else is in flight.
 It opens when failures stop looking like bad records: `share` or more of at least `min_records`
-main-topic records settled within `window` seconds failed, or `consecutive` main-topic failures
+main-topic records settled within `window` seconds failed (retryable or timed out: a fatal or
+decode failure is the record's own verdict and is routed at once), or `consecutive` such failures
 in a row share one kind and class, or one failure is environmental (no file descriptors, no
 disk, no memory, no process to spare, a command that cannot be started, an import that fails).
 Tier records count as evidence that the downstream works when they succeed, never as a storm
@@ -41,6 +42,8 @@ ENVIRONMENTAL_ERRNOS = {
     errno.ENOSPC: "ENOSPC (no space left on the device)",
     errno.ENOMEM: "ENOMEM (out of memory)",
 }
+# Kinds of failure an outage produces; fatal and decode failures are a record's own verdict.
+STORM_KINDS = ("retryable", "timeout")
 # The shell's codes for a command it cannot find (127) or cannot execute (126).
 UNSTARTABLE_EXIT_CLASSES = ("exit:126", "exit:127")
 
@@ -169,7 +172,7 @@ class Breaker(Generic[T]):
         now = self._clock()
         if env is not None:
             return "hold", self._open(now, f"{env}: {why.error_class} {why.message}")
-        if not counts:
+        if not counts or why.kind not in STORM_KINDS:
             return "route", []
         self._prune(now)
         self._window.append((now, True))
