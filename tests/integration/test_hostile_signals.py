@@ -274,7 +274,9 @@ def test_sigterm_ends_a_handler_stuck_in_c_within_shutdown_timeout(
     assert all(c in (-1, 0, None) for c, _ in committed.values()), committed  # redelivered
 
 
-def test_sigint_ends_a_handler_stuck_in_c_too(brokers: str, topic_name: str, tmp_path: Path) -> None:
+def test_sigint_ends_a_handler_stuck_in_c_too(
+    brokers: str, topic_name: str, tmp_path: Path
+) -> None:
     """The watchdog does not depend on the engine: the default one is enough here (SIGHUP
     takes the same path: tests/unit/test_signals.py)."""
     env = _base_env(brokers, tmp_path)
