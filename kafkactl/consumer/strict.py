@@ -282,9 +282,13 @@ def check_copartitioned(admin: Admin, tiers: TierMap, topics: list[str]) -> None
         for name in copies:
             have = len(info[name].partitions)
             if have != want:
+                fix = (
+                    f"`kafkactl topics add-partitions {name} --count {want} --execute`"
+                    if have < want
+                    else f"recreate {name} with {want} partitions"
+                )
                 raise KafkactlError(
                     f"--ordering key-strict needs {name} to have as many partitions as {main} "
-                    f"({want}, it has {have}): a key stays on its partition number in every "
-                    f"retry tier and the DLQ: recreate it with that many partitions, or use "
-                    "--ordering key"
+                    f"({want}; it has {have}), since a key keeps its partition number in every "
+                    f"retry tier and the DLQ: {fix}, or use --ordering key"
                 )

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from tests.integration.hostile_cases import KAFKACTL, finish, kcat_read, kill_group, start
-from tests.integration.kafka_helpers import produce, wait_for
+from tests.integration.kafka_helpers import one_line_error, produce, wait_for
 
 KEYS, PER_KEY, FAIL_AT, DEAD_AT = 50, 40, 10, 20
 DEAD_KEYS = {"k10", "k11", "k12"}
@@ -184,3 +184,17 @@ def test_key_strict_with_a_second_member_joining_mid_run(
     assert ran_two.returncode == 0, ran_two
     assert "assigned" in ran_two.err  # it did take partitions over
     _assert_in_order(env, brokers, f"{topic_name}.{group}.dlq")
+
+
+def test_key_strict_needs_tiers_with_the_main_topics_partitions(run_cli, cli_env, topic_name, g):
+    group = g("strict-parts")
+    assert run_cli("create-topics", topic_name, "-g", group, "-p", "2").returncode == 0
+    grown = run_cli("topics", "add-partitions", topic_name, "--count", "3", "--execute")
+    assert grown.returncode == 0, grown.stderr.decode()
+
+    ran = run_cli("consume", topic_name, "-g", group, "--exec", "true", "--ordering", "key-strict")
+
+    tier = f"{topic_name}.{group}.retry.1"
+    wanted = f"{tier} to have as many partitions as {topic_name} (3; it has 2)"
+    line = one_line_error(ran, 1, wanted)
+    assert f"kafkactl topics add-partitions {tier} --count 3 --execute" in line
