@@ -17,7 +17,6 @@ import os
 import signal
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
 from tests.integration.hostile_cases import (
@@ -38,15 +37,12 @@ from tests.integration.terminal_screen import _controlling_terminal
 from tests.integration.test_hostile_input import (
     _base_env,
     _dead_letter,
+    _uid,
     admin_topic,
     create_topics,
 )
 
 WATCHDOG_GRACE_S = 5.0  # kafkactl.watchdog.GRACE_S: the time allowed past --shutdown-timeout
-
-
-def _uid() -> str:
-    return uuid.uuid4().hex[:10]
 
 
 def _summary(out: str) -> dict:
