@@ -12,7 +12,7 @@ from kafkactl import admin as kadmin
 from kafkactl.config import Settings
 from kafkactl.errors import KafkactlError
 from kafkactl.kafka import TopicPartition
-from kafkactl.kafka.admin import Admin
+from kafkactl.kafka.admin import Admin, Committed
 from kafkactl.schemas.model import Field, SchemaRegistry, subject_for
 from kafkactl.topics import pipeline_risks
 from kafkactl.topology import TopicPlan, pipeline_topics, replay_group
@@ -92,6 +92,8 @@ class GroupCheck:
     members: int = 0
     # the most frequent error class among the DLQ's last records (None: not looked or empty)
     dlq_top_error: TopError | None = None
+    # a member's failure-storm breaker is open: `since=...;by=...` from its commit metadata
+    breaker: str | None = None
 
 
 @dataclass
@@ -269,8 +271,11 @@ def _group_check(
     check = GroupCheck(query.group)
     members = len(admin.describe_group(query.group).members)
     check.members = members
-    if members == 0 and not admin.group_offsets(query.group):
+    offsets = admin.group_offsets(query.group)
+    if members == 0 and not offsets:
         check.status = "unknown"
+    if members:
+        check.breaker = _open_breaker(offsets)
     consumed: list[TopicPartition] = []
     dlqs: list[str] = []
     for topic in query.topics:
@@ -302,6 +307,19 @@ def _group_check(
             ):
                 check.dlq_top_error = found
     return check
+
+
+def _open_breaker(offsets: dict[TopicPartition, Committed]) -> str | None:
+    """What a member's open failure-storm breaker wrote into its commits' metadata (since when,
+    what opened it), or None: the pipeline commits `kafkactl:breaker=open;since=...;by=...`
+    while its breaker is open, and clears it when it closes or the member stops."""
+    from kafkactl.consumer.breaker import BREAKER_METADATA
+
+    for committed in offsets.values():
+        text = committed.metadata
+        if text.startswith(BREAKER_METADATA + "open;"):
+            return text.removeprefix(BREAKER_METADATA + "open;")
+    return None
 
 
 def dlq_depth(admin: Admin, dlq: str, info: kadmin.TopicInfo) -> int:
@@ -348,6 +366,13 @@ def verdict(report: HealthReport, max_lag: int | None) -> tuple[Verdict, list[st
             degraded.append(
                 f"unknown group {g.group}: it has no committed offsets and no members "
                 "(a typo, or a group that never committed)"
+            )
+        if g.breaker is not None:
+            since, _, opened_by = g.breaker.partition(";by=")
+            degraded.append(
+                f"group {g.group}: a member's failure-storm breaker is open "
+                f"({since.replace('=', ' ')}; opened by {opened_by}): its records wait, paused, "
+                "until the downstream answers"
             )
         if max_lag is not None and g.total_lag > max_lag:
             degraded.append(f"group {g.group} lag {g.total_lag:,} is over {max_lag:,}")

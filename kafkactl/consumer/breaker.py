@@ -44,6 +44,8 @@ ENVIRONMENTAL_ERRNOS = {
 }
 # Kinds of failure an outage produces; fatal and decode failures are a record's own verdict.
 STORM_KINDS = ("retryable", "timeout")
+# How a commit's metadata says the committing member's breaker is open (`health -g` reads it).
+BREAKER_METADATA = "kafkactl:breaker="
 # The shell's codes for a command it cannot find (127) or cannot execute (126).
 UNSTARTABLE_EXIT_CLASSES = ("exit:126", "exit:127")
 

@@ -49,6 +49,10 @@ class Commits:
         self.lost_points: Offsets = {}  # done before partitions were lost (finish_revoke)
         self._flushed: Offsets = {}  # commit points whose lines were flushed to the output
         self.output_failure: str | None = None  # why the handler's output failed, as one line
+        # Commit metadata for the periodic commits (the failure-storm breaker's state, which
+        # `health -g` reads); a change of it commits every point again, so it lands at once.
+        self.metadata: Callable[[], str | None] = lambda: None
+        self._sent_metadata: str | None = None
 
     @property
     def settling(self) -> bool:
@@ -74,10 +78,12 @@ class Commits:
         since = self._async_commit_since
         if not sync and since is not None and now - since < ASYNC_COMMIT_PATIENCE_S:
             return {}  # one at a time: see ASYNC_COMMIT_PATIENCE_S
+        text = None if sync else self.metadata()
         with self._partitions.lock:
             # The final commit sends every commit point again: an older commit the client
             # retried may have landed after a newer one.
-            offsets = self._partitions.tracker.to_commit(partitions, every=sync)
+            every = sync or text != self._sent_metadata
+            offsets = self._partitions.tracker.to_commit(partitions, every=every)
         offsets = self.written(offsets)
         if not offsets:
             return {}
@@ -86,7 +92,9 @@ class Commits:
             self._committed(offsets)
         else:
             self._async_commit_since = now
-            consumer.commit(offsets, asynchronous=True)
+            metadata = dict.fromkeys(offsets, text) if text else None
+            consumer.commit(offsets, metadata=metadata, asynchronous=True)
+            self._sent_metadata = text
         return offsets
 
     def written(self, offsets: Offsets) -> Offsets:

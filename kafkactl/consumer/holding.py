@@ -18,7 +18,7 @@ from typing import Any
 from loguru import logger
 
 from kafkactl import headers as hdr
-from kafkactl.consumer.breaker import Breaker, BreakerRules, environmental
+from kafkactl.consumer.breaker import BREAKER_METADATA, Breaker, BreakerRules, environmental
 from kafkactl.consumer.state import Partitions, Work
 from kafkactl.dispatch import WorkerPool
 
@@ -60,6 +60,15 @@ class StormGuard:
     def is_open(self) -> bool:
         """True while the breaker is open or half-open (nothing is dispatched)."""
         return self.breaker.state != "closed"
+
+    def commit_metadata(self) -> str | None:
+        """What the pipeline's commits carry while the breaker is open (`health -g` reads it):
+        `kafkactl:breaker=open;since=ISO;by=REASON`; None while closed."""
+        breaker = self.breaker
+        if breaker.state == "closed" or breaker.since is None:
+            return None
+        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(breaker.since))
+        return f"{BREAKER_METADATA}open;since={since};by={(breaker.reason or '')[:300]}"
 
     def snapshot(self) -> dict[str, Any]:
         """The breaker's state for the metrics (and how many records it holds)."""

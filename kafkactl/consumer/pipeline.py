@@ -176,6 +176,7 @@ class ConsumerPipeline:
             held=handling.drop_held,
         )
         self.flow.hold_all = lambda: handling.guard.is_open
+        self.commits.metadata = handling.guard.commit_metadata
         if self.options.strict:
             handling.set_strict(self._strict_order(router))
         if handling.guard.breaker.rules.enabled:

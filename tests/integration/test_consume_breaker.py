@@ -185,7 +185,7 @@ def test_out_of_file_descriptors_is_an_outage_not_a_flood_of_bad_records(
     assert "EMFILE" in breaker["opened_by"], breaker
 
 
-def test_sigterm_while_open_exits_cleanly_and_commits_nothing_past_the_outage(
+def test_health_sees_an_open_breaker_and_sigterm_while_open_commits_nothing_past_it(
     cli_env: dict, brokers: str, tmp_path: Path
 ) -> None:
     env = {**cli_env, "KAFKA_RETRY_DELAYS": TIERS}
@@ -193,6 +193,16 @@ def test_sigterm_while_open_exits_cleanly_and_commits_nothing_past_the_outage(
     (tmp_path / "down").touch()
     proc = _start(env, tmp_path, topic)
     _wait_for("the breaker open", lambda: _logged(tmp_path, "breaker open"), proc, 60)
+    # health -g sees it: the member's commits carry the breaker's state as their metadata.
+    deadline = time.monotonic() + 15
+    while True:
+        health = kafkactl("health", "-t", topic, "-g", "g", "--json", env=env, timeout=60)
+        reasons = json.loads(health.stdout)["reasons"] if health.stdout.strip() else []
+        if any("failure-storm breaker is open" in r for r in reasons):
+            break
+        assert time.monotonic() < deadline, f"health never reported the open breaker\n{health}"
+        time.sleep(0.5)
+    assert health.returncode == 1 and json.loads(health.stdout)["verdict"] == "degraded"
     os.killpg(proc.pid, signal.SIGTERM)
     code, summary, err = _finish(proc, tmp_path, timeout=40)
 

@@ -14,6 +14,7 @@ from kafkactl.headers import Failure
 
 DOWN = Failure("retryable", "exit:1", "connection refused")
 BAD = Failure("fatal", "ValueError", "no such account")
+SLOW = Failure("timeout", "timeout", "timed out after 30s")
 
 
 class Clock:
@@ -62,7 +63,7 @@ def test_failures_of_other_kinds_break_the_streak() -> None:
     breaker, clock = _breaker(consecutive=3, min_records=1000)
     for n in range(10):
         clock.now += 0.01
-        why = DOWN if n % 2 else BAD
+        why = DOWN if n % 2 else SLOW
         assert breaker.failed(n, why, True, None)[0] == "wait"
     assert breaker.state == "closed"
 
@@ -73,7 +74,7 @@ def test_the_share_rule_needs_enough_records_in_the_window() -> None:
         breaker.succeeded(clock.now)
     for n in range(7):
         clock.now += 0.1
-        assert breaker.failed(n, DOWN if n % 2 else BAD, True, None)[0] == "wait"
+        assert breaker.failed(n, DOWN if n % 2 else SLOW, True, None)[0] == "wait"
     assert breaker.state == "closed"  # 7 of 9 records: too few
     clock.now += 0.1
     verdict, held = breaker.failed(7, DOWN, True, None)  # 8 of 10 failed
@@ -84,11 +85,11 @@ def test_the_share_rule_needs_enough_records_in_the_window() -> None:
 def test_old_records_leave_the_window() -> None:
     breaker, clock = _breaker(share=0.5, min_records=4, window=1.0, consecutive=1000)
     for n in range(3):
-        breaker.failed(n, DOWN if n % 2 else BAD, True, None)
+        breaker.failed(n, DOWN if n % 2 else SLOW, True, None)
     clock.now += 5
     assert breaker.release_stale(idle=False) == [0, 1, 2]  # no verdict came: routed
     breaker.succeeded(clock.now)
-    assert breaker.failed(3, BAD, True, None)[0] == "wait"  # the first three aged out
+    assert breaker.failed(3, SLOW, True, None)[0] == "wait"  # the first three aged out
     assert breaker.state == "closed"
 
 
@@ -102,10 +103,13 @@ def test_a_success_releases_only_failures_from_before_it_started() -> None:
     assert breaker.release_stale(idle=True) == [2]  # nothing else in flight: no verdict to wait for
 
 
-def test_tier_failures_never_open_it_and_are_routed_at_once() -> None:
+def test_tier_fatal_and_decode_failures_never_open_it_and_are_routed_at_once() -> None:
     breaker, _ = _breaker(consecutive=2, min_records=2)
+    decode = Failure("decode", "UnicodeDecodeError", "invalid start byte")
     for n in range(50):
         assert breaker.failed(n, DOWN, False, None) == ("route", [])
+        assert breaker.failed(n, BAD, True, None) == ("route", [])
+        assert breaker.failed(n, decode, True, None) == ("route", [])
     assert breaker.state == "closed"
 
 
@@ -278,3 +282,30 @@ def test_the_guard_at_shutdown_leaves_held_records_uncommitted() -> None:
     assert guard.failed(works[3], DOWN, 0.0, RuntimeError("down"))
     assert partitions.busy() == 0
     assert partitions.tracker.to_commit(None, every=True) == {}
+
+
+def test_health_reports_a_group_whose_member_commits_with_an_open_breaker() -> None:
+    from kafkactl.consumer.holding import StormGuard
+    from kafkactl.consumer.state import Partitions
+    from kafkactl.health import GroupCheck, HealthReport, _open_breaker, verdict
+    from kafkactl.kafka import TopicPartition
+    from kafkactl.kafka.admin import Committed
+
+    guard = StormGuard(BreakerRules(), Partitions(), _Pool(), lambda w: None, lambda *a: None)  # type: ignore[arg-type]
+    assert guard.commit_metadata() is None
+    guard.breaker.failed(None, DOWN, True, "EMFILE (too many open files)")  # type: ignore[arg-type]
+    text = guard.commit_metadata()
+    assert text is not None and text.startswith("kafkactl:breaker=open;since=20")
+    offsets = {
+        TopicPartition("t", 0): Committed(5, ""),
+        TopicPartition("t", 1): Committed(7, text),
+    }
+    found = _open_breaker(offsets)
+    assert found is not None and "EMFILE" in found
+    assert _open_breaker({TopicPartition("t", 0): Committed(5, "")}) is None
+    report = HealthReport(bootstrap=[], groups=[GroupCheck("billing", members=1, breaker=found)])
+    state, reasons = verdict(report, None)
+    assert state == "degraded"
+    assert reasons[0].startswith("group billing: a member's failure-storm breaker is open")
+    assert "(since 20" in reasons[0]
+    assert "opened by EMFILE" in reasons[0]
