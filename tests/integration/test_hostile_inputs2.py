@@ -67,14 +67,28 @@ def env(brokers: str, tmp_path: Path) -> dict[str, str]:
     }
 
 
+def _one_partition_topic(name: str, env: dict[str, str]) -> None:
+    """Create `name` with one partition (so kcat reads its records in the order sent)."""
+    ran = kafkactl("create-topics", name, "-p", "1", "--no-retry", "-q", env=env, timeout=60)
+    assert ran.returncode == 0, ran
+
+
 @pytest.fixture(scope="module")
 def topic(brokers: str) -> str:
     """A 1-partition topic with three records (some cases read it)."""
     name = f"hostile2-{_uid()}"
     base = {**os.environ, "KAFKA_BROKERS": brokers}
-    ran = kafkactl("create-topics", name, "--no-retry", "-q", env=base, timeout=60)
-    assert ran.returncode == 0, ran
+    _one_partition_topic(name, base)
     kcat_produce(brokers, name, b"a\x1eb\x1ec")
+    return name
+
+
+@pytest.fixture(scope="module")
+def wire_topic(brokers: str) -> str:
+    """A 1-partition topic holding one wire-format record (magic 0, schema id 7)."""
+    name = f"hostile2-wire-{_uid()}"
+    _one_partition_topic(name, {**os.environ, "KAFKA_BROKERS": brokers})
+    kcat_produce(brokers, name, b"\x00\x00\x00\x00\x07\x02hi")
     return name
 
 
@@ -161,7 +175,7 @@ def test_a_config_file_is_checked_by_kind_and_size(env, odd_files, kind, how) ->
 
 
 @pytest.mark.parametrize("kind", ["directory", "fifo", "device", "big"])
-@pytest.mark.parametrize("key", ["sasl-password-file", "ssl-cafile", "ssl-keyfile"])
+@pytest.mark.parametrize("key", ["sasl-password-file", "ssl-cafile"])
 def test_secret_files_named_in_a_config_file_are_checked(env, odd_files, tmp_path, kind, key):
     path, says = odd_files[kind]
     config = tmp_path / "kafkactl.toml"
@@ -208,7 +222,7 @@ def _peak_rss_kb(tmp_path: Path) -> int:
 
 def test_produce_from_dev_zero_ends_in_one_line_under_200_mb(cli_env, brokers, tmp_path) -> None:
     name = f"hostile2-zero-{_uid()}"
-    assert kafkactl("create-topics", name, "--no-retry", "-q", env=cli_env).returncode == 0
+    _one_partition_topic(name, cli_env)
     rejects = tmp_path / "rejects.jsonl"
     argv = [sys.executable, "-m", "kafkactl", "produce", name, "-i", "/dev/zero", "-q"]
     ran = run(_with_peak_rss([*argv, "--reject-file", str(rejects)], tmp_path), cli_env,
@@ -226,7 +240,7 @@ def test_a_64_mb_line_is_dropped_as_read_and_the_lines_around_it_are_sent(
     cli_env, brokers, tmp_path
 ) -> None:
     name = f"hostile2-long-{_uid()}"
-    assert kafkactl("create-topics", name, "--no-retry", "-q", env=cli_env).returncode == 0
+    _one_partition_topic(name, cli_env)
     data = tmp_path / "in.jsonl"
     with data.open("wb") as out:
         out.write(b'{"n": 1}\n{"v": "')
@@ -333,11 +347,9 @@ def test_produce_against_a_hostile_registry_is_one_line(
 
 @pytest.mark.parametrize("mode", list(REGISTRY_CASES))
 def test_consume_of_a_wire_format_record_against_a_hostile_registry_is_one_line(
-    cli_env, brokers, hostile_registry, tmp_path, mode
+    cli_env, wire_topic, hostile_registry, tmp_path, mode
 ) -> None:
-    name = f"hostile2-wire-{_uid()}"
-    assert kafkactl("create-topics", name, "--no-retry", "-q", env=cli_env).returncode == 0
-    kcat_produce(brokers, name, b"\x00\x00\x00\x00\x07\x02hi")  # magic 0, schema id 7
+    name = wire_topic
     hostile_registry["mode"] = mode
     registry_env = {**cli_env, "KAFKA_SCHEMA_REGISTRY_URL": hostile_registry["url"]}
     argv = [sys.executable, "-m", "kafkactl", "consume", name, "-e", "-q"]
