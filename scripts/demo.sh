@@ -90,6 +90,23 @@ kafkactl consume "$topic" --group "$group" --handler demo_handler:process -e
 step "10. Health after the replay"
 kafkactl health --topic "$topic" --group "$group" || say "health exited $?: the negative-amount orders stay parked in the DLQ, as they should"
 
+step "10b. A downstream outage: the breaker holds the orders instead of dead-lettering them"
+otopic="$topic-outage"
+ogroup="shipping"
+down="$(mktemp -u)"
+(
+  export KAFKA_RETRY_DELAYS=1s
+  kafkactl create-topics "$otopic" --group "$ogroup" --partitions 3 -q
+  seq 0 299 | sed 's/.*/{"id": &}/' | kafkactl produce "$otopic" --key-field id -q
+  say "the shipping service goes down after order 100 and is back 3s later; every order fails meanwhile"
+  (for _ in $(seq 600); do [[ -e "$down" ]] && { sleep 3; rm -f "$down"; exit; }; sleep 0.1; done) &
+  kafkactl consume "$otopic" --group "$ogroup" -e -w 8 --exec "id=\$(tr -dc 0-9)
+    if [ -e '$down' ]; then echo 'shipping service unreachable' >&2; exit 1; fi
+    if [ \"\$id\" = 100 ]; then touch '$down'; fi"
+  wait
+  say "dead letters from the outage: $(kafkactl consume "$otopic.$ogroup.dlq" -e -q | wc -l)"
+)
+
 step "11. Tracing: one order fails twice, goes to the DLQ, is replayed - one trace throughout"
 ttopic="$topic-traced"
 tgroup="tracing"
