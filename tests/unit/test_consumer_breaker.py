@@ -309,3 +309,24 @@ def test_health_reports_a_group_whose_member_commits_with_an_open_breaker() -> N
     assert reasons[0].startswith("group billing: a member's failure-storm breaker is open")
     assert "(since 20" in reasons[0]
     assert "opened by EMFILE" in reasons[0]
+
+
+def test_prometheus_families_and_the_summary_rows() -> None:
+    from kafkactl.metrics import Metrics, _breaker_families
+    from kafkactl.render.consume import metrics_table
+
+    found = _breaker_families({"state": "half-open", "opened": 3})
+    families = {f.name: f.samples[0].value for f in found}
+    assert families == {"kafkactl_breaker_state": 2, "kafkactl_breaker_opened": 3}
+    assert list(_breaker_families(None)) == []
+    metrics = Metrics()
+    breaker, _ = _breaker(consecutive=1)
+    metrics.detail("breaker", breaker.snapshot)
+    breaker.failed(1, DOWN, True, None)
+    snapshot = metrics.snapshot()
+    assert snapshot["breaker"]["state"] == "open" and snapshot["breaker"]["opened"] == 1
+    shown = {**snapshot, "breaker": {**snapshot["breaker"], "held": 7}}
+    names, values = (list(column.cells) for column in metrics_table(shown).columns)
+    rows = dict(zip(names, values, strict=True))
+    assert str(rows["breaker"]).startswith("open since ") and "7 held" in str(rows["breaker"])
+    assert rows["  breaker opened"] == "1" and "exit:1" in str(rows["  opened by"])
