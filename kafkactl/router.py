@@ -6,9 +6,8 @@ import heapq
 import itertools
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from loguru import logger
@@ -71,9 +70,10 @@ class RetryRouter:
         # --ordering key-strict: copies keep their record's partition number (a key stays on
         # one partition number in every tier, so one member owns it everywhere) and the copies
         # of one key to one topic are published one after another, so a publish retried after
-        # a failure can never be overtaken by a later copy of the key.
+        # a failure is never overtaken by a later copy of the key not yet sent (copies already
+        # in flight together rely on the producer's per-partition order).
         self.strict = strict
-        self._chains: dict[tuple[str, bytes | None], deque[_Pending]] = {}
+        self._chains: dict[tuple[str, bytes | None], _Chain] = {}
 
     def decide(self, message: Message, failure: hdr.Failure, now_ms: int) -> Route:
         """The next stop: fatal/decode failures and the last tier go to the DLQ."""
@@ -176,34 +176,41 @@ class RetryRouter:
         return route
 
     def _send(self, pending: _Pending) -> None:
-        """Publish a new copy; in strict mode only once the previous copy of its key to the same
-        topic is acknowledged."""
+        """Publish a new copy; in strict mode, while copies of its key to the same topic are in
+        flight, it waits, and the copies that waited go out together once those all landed."""
         if self.strict:
             chain_key = (pending.route.topic, pending.message.key)
             with self._lock:
                 chain = self._chains.get(chain_key)
-                if chain:
-                    chain.append(pending)
+                if chain is not None:
+                    chain.waiting.append(pending)
                     return
-                self._chains[chain_key] = deque((pending,))
+                self._chains[chain_key] = _Chain(flying=1)
         self._publish(pending)
 
     def _next_in_chain(self, pending: _Pending) -> None:
-        """The copy after `pending` of its key (strict mode): its turn to be published."""
+        """`pending` landed (or was given up): once its key's copies in flight all did, the ones
+        that waited behind them go out (strict mode)."""
         if not self.strict:
             return
         chain_key = (pending.route.topic, pending.message.key)
         with self._lock:
             chain = self._chains.get(chain_key)
-            if not chain or chain[0] is not pending:
+            if chain is None:
                 return
-            chain.popleft()
-            if not chain:
+            chain.flying -= 1
+            if chain.flying > 0:
+                return
+            if not chain.waiting:
                 del self._chains[chain_key]
                 return
-            # Published from tick(), on the poll thread: this runs in a delivery callback, where
-            # librdkafka must not be called into again (its callbacks do not nest).
-            heapq.heappush(self._retry_heap, (time.monotonic(), next(self._seq), chain[0]))
+            batch, chain.waiting = chain.waiting, []
+            chain.flying = len(batch)
+            # Published from tick(), on the poll thread, in their order: this runs in a delivery
+            # callback, where librdkafka must not be called into again (callbacks do not nest).
+            now = time.monotonic()
+            for waited in batch:
+                heapq.heappush(self._retry_heap, (now, next(self._seq), waited))
 
     def _publish(self, pending: _Pending) -> None:
         try:
@@ -282,6 +289,14 @@ class RetryRouter:
         """Copies waiting to be published again."""
         with self._lock:
             return len(self._retry_heap)
+
+
+@dataclass
+class _Chain:
+    """A key's copies to one topic in flight (strict mode), and those waiting behind them."""
+
+    flying: int
+    waiting: list[_Pending] = field(default_factory=list)
 
 
 @dataclass

@@ -58,6 +58,7 @@ class StrictOrder:
         self._router = router
         self._loading: dict[Slot, threading.Lock] = {}
         self._loading_lock = threading.Lock()
+        self._slot_tps: dict[Slot, tuple[TopicPartition, ...]] = {}  # main and tier partitions
         self._parking: dict[KeyOf, _Parking] = {}
         self._parking_lock = threading.Lock()
         # Sends a parked record back to the workers, in its lane (set by Handling).
@@ -67,8 +68,9 @@ class StrictOrder:
         """Run, follow or dead-letter this record (rebuilding its slot's state first if new);
         `wait`: kept back (parked) while an earlier failure of its key awaits the breaker."""
         slot, tier = self._where(work.tp)
-        self._ensure_loaded(slot)
-        if self._parks(work, slot):
+        token = self._token(slot)
+        self._ensure_loaded(slot, token)
+        if self._parks(work, slot, token):
             return Admission("wait")
         return self.keyorder.admit(slot, work.message.key, tier, work.message.offset)
 
@@ -122,9 +124,10 @@ class StrictOrder:
         for work in parked:
             self._partitions.abandon(work)
 
-    def _parks(self, work: Work, slot: Slot) -> bool:
+    def _parks(self, work: Work, slot: Slot, token: Token) -> bool:
         key = (slot, work.message.key)
-        token = self._token(slot)  # before the parking lock: drop() takes them the other way
+        if key not in self._parking:  # nothing parked: no lock (a key's hold is set in its lane)
+            return False
         with self._parking_lock:
             parking = self._parking.get(key)
             if parking is None:
@@ -252,14 +255,18 @@ class StrictOrder:
         return (role.main, tp.partition), role.tier
 
     def _token(self, slot: Slot) -> Token:
-        main, partition = slot
-        names = [main] + [self._tiers.tier_topic(main, n) for n in range(1, self._tiers.tiers + 1)]
+        tps = self._slot_tps.get(slot)
+        if tps is None:
+            main, partition = slot
+            tiers = range(1, self._tiers.tiers + 1)
+            names = [main] + [self._tiers.tier_topic(main, n) for n in tiers]
+            tps = self._slot_tps[slot] = tuple(TopicPartition(name, partition) for name in names)
         epochs = self._partitions.epochs
         with self._partitions.lock:
-            return tuple(epochs.get(TopicPartition(name, partition)) for name in names)
+            return tuple(epochs.get(tp) for tp in tps)
 
-    def _ensure_loaded(self, slot: Slot) -> None:
-        if self.keyorder.loaded(slot, self._token(slot)):
+    def _ensure_loaded(self, slot: Slot, token: Token) -> None:
+        if self.keyorder.loaded(slot, token):
             return
         with self._loading_lock:
             lock = self._loading.setdefault(slot, threading.Lock())

@@ -184,7 +184,7 @@ def _strict_router(publisher):
     return RetryRouter(tiers, publisher, Metrics(), clock=lambda: 100.0, strict=True)
 
 
-def test_strict_copies_keep_their_partition_and_a_keys_copies_go_out_one_after_another():
+def test_strict_copies_keep_their_partition_and_wait_for_their_keys_copies_in_flight():
     publisher = HeldPublisher()
     router = _strict_router(publisher)
     placed, acked = [], []
