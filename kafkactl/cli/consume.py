@@ -170,7 +170,7 @@ def consume(
         str,
         typer.Option(
             help="Group mode: hold records and pause while failures look like an outage, not bad "
-            "records: on, off, or rules like share=80%,min=20,window=10s,consecutive=20."
+            "records: on, off, or rules like share=80%,min=20,window=10s,consecutive=10."
         ),
     ] = "on",
     decode: DecodeOpt = "auto",

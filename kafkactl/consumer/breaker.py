@@ -58,12 +58,12 @@ class BreakerRules:
     share: float = 0.8
     min_records: int = 20
     window: float = 10.0
-    consecutive: int = 20
+    consecutive: int = 10
     probe_min: float = 1.0
     probe_max: float = 60.0
 
 
-BREAKER_FORMAT = "on, off, or rules like share=80%,min=20,window=10s,consecutive=20"
+BREAKER_FORMAT = "on, off, or rules like share=80%,min=20,window=10s,consecutive=10"
 
 
 def parse_breaker(text: str) -> BreakerRules:
