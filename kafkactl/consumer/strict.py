@@ -128,6 +128,7 @@ class StrictOrder:
         key = (slot, work.message.key)
         if key not in self._parking:  # nothing parked: no lock (a key's hold is set in its lane)
             return False
+        resend: list[Work] = []
         with self._parking_lock:
             parking = self._parking.get(key)
             if parking is None:
@@ -137,25 +138,39 @@ class StrictOrder:
                 return False
             if parking.holder is work:
                 return False
-            if id(work) in parking.draining:
-                del parking.draining[id(work)]
-                if parking.holder is None:
-                    resend = [] if parking.draining else self._drain(parking)
-                    if not resend and not parking.draining and not parking.parked:
-                        del self._parking[key]
-                else:
-                    resend = []
-                    self._park(parking, work)
-                    return True
-            else:
-                if parking.holder is None and not parking.draining and not parking.parked:
-                    del self._parking[key]
-                    return False
+            sent_back = parking.draining.pop(id(work), None) is not None
+            queued = bool(parking.draining or parking.parked)
+            if parking.holder is not None or (queued and not sent_back):
                 self._park(parking, work)
                 return True
+            resend = self._passed(key, parking)
         for parked in resend:
             self.resubmit(parked)
         return False
+
+    def _passed(self, key: KeyOf, parking: _Parking) -> list[Work]:
+        """A record of the key went by (the parking lock held): once nothing holds the key
+        and every record sent back came through, what parked meanwhile goes back too."""
+        if parking.holder is not None or parking.draining:
+            return []
+        resend = self._drain(parking)
+        if not resend:
+            del self._parking[key]
+        return resend
+
+    def _went_by(self, work: Work) -> None:
+        """A record sent back settled without being admitted (deduplicated, filtered)."""
+        slot, _tier = self._where(work.tp)
+        key = (slot, work.message.key)
+        if key not in self._parking:
+            return
+        resend: list[Work] = []
+        with self._parking_lock:
+            parking = self._parking.get(key)
+            if parking is not None and parking.draining.pop(id(work), None) is not None:
+                resend = self._passed(key, parking)
+        for parked in resend:
+            self.resubmit(parked)
 
     @staticmethod
     def _park(parking: _Parking, work: Work) -> None:
@@ -220,6 +235,7 @@ class StrictOrder:
     def settled(self, work: Work) -> None:
         """A record is complete: a tier record no longer blocks its key."""
         self.release(work)
+        self._went_by(work)
         slot, tier = self._where(work.tp)
         if tier == 0:
             return

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 from kafkactl import headers as hdr
+from kafkactl.config import load_settings
 from kafkactl.consumer.keyorder import DLQ, Admission, KeyOrder, KeyRecovered
+from kafkactl.consumer.state import Partitions, Work
+from kafkactl.consumer.strict import StrictOrder
+from kafkactl.kafka import TopicPartition
+from kafkactl.message import Message
+from kafkactl.topology import TierMap
 from tests.fakes import FakeCluster
 from tests.unit.test_consumer import (
     DLQ as DLQ_TOPIC,
@@ -229,3 +237,49 @@ def test_key_strict_restarted_mid_way_rebuilds_the_blocked_keys_from_the_tiers()
 
     assert _order_of(handler, cluster) == {"a": [0, 1, 2, 3, 4], "c": [0]}
     assert cluster.records(DLQ_TOPIC) == []
+
+
+# --- parking behind a failure that awaits the breaker's verdict ---------------------------------
+
+
+def _strict() -> tuple[StrictOrder, list[Work], Partitions]:
+    settings = load_settings(env={"KAFKA_RETRY_DELAYS": "1s"}, config_path=os.devnull)
+    tiers = TierMap(settings, [MAIN], "g")
+    partitions = Partitions()
+    for topic in tiers.subscribed():
+        partitions.add(TopicPartition(topic, 0))
+
+    class NoScan:
+        def load(self, slot):  # type: ignore[no-untyped-def]
+            return {}
+
+    strict = StrictOrder(KeyOrder(1), NoScan(), tiers, partitions, None)  # type: ignore[arg-type]
+    sent_back: list[Work] = []
+    strict.resubmit = sent_back.append
+    return strict, sent_back, partitions
+
+
+def _work(partitions: Partitions, offset: int, key: bytes = K) -> Work:
+    tp = TopicPartition(MAIN, 0)
+    message = Message(MAIN, 0, offset, key, b"v", [], 0, 0, f"id-{offset}", 1)
+    return Work(message, tp, partitions.epochs[tp])
+
+
+def test_records_behind_a_failure_awaiting_a_verdict_park_and_come_back_in_order():
+    strict, sent_back, partitions = _strict()
+    failed, later, latest = (_work(partitions, o) for o in (1, 2, 3))
+    strict.hold(failed)
+    assert strict.admit(later).verdict == "wait"
+    assert strict.admit(latest).verdict == "wait"
+    assert strict.admit(_work(partitions, 4, b"other")).verdict == "run"  # other keys flow
+    assert strict.parked_count() == 2
+
+    strict.release(failed)  # routed (or handled): what parked goes back, in order
+    assert sent_back == [later, latest]
+    newcomer = _work(partitions, 5)
+    assert strict.admit(newcomer).verdict == "wait"  # not before those sent back
+    assert strict.admit(later).verdict == "run"
+    strict.settled(latest)  # deduplicated on its way back: it never comes to admit
+    assert sent_back == [later, latest, newcomer]
+    assert strict.admit(newcomer).verdict == "run"
+    assert strict.parked_count() == 0
