@@ -157,10 +157,15 @@ def check(
     cluster = admin.describe_cluster()
     report.cluster_id = cluster.get("cluster_id")
     report.controller_id = cluster.get("controller_id")
+    # KRaft's DescribeCluster lists a broker the controller fenced (dead, or cut off) with
+    # is_fenced set: it is registered but does not answer, so it counts as missing.
+    registered = cluster.get("brokers", [])
     report.brokers = [
         BrokerInfo(b["broker_id"], b["host"], b["port"], b.get("rack"))
-        for b in cluster.get("brokers", [])
+        for b in registered
+        if not b.get("is_fenced")
     ]
+    fenced = {b["broker_id"] for b in registered if b.get("is_fenced")}
     if not report.brokers:
         report.reasons.append("no brokers registered")
 
@@ -177,7 +182,7 @@ def check(
     for plan in plans:
         report.topics.append(_topic_check(plan, described[plan.name], min_insync.get(plan.name)))
         report.topics[-1].risks = risks.get(plan.name, [])
-    _count_brokers(report, admin, described, query.expect_brokers)
+    _count_brokers(report, admin, described, query.expect_brokers, fenced)
     if query.group:
         report.groups.append(_group_check(admin, settings, query, described, top_error))
     if registry is not None:
@@ -248,13 +253,15 @@ def _count_brokers(
     admin: Admin,
     described: dict[str, kadmin.TopicInfo],
     expect: int | None,
+    fenced: set[int],
 ) -> None:
-    """Brokers expected vs seen: a broker id named in replica lists but not alive is missing."""
+    """Brokers expected vs seen: a fenced broker, or one named in replica lists but not alive,
+    is missing."""
     seen = {b.node_id for b in report.brokers}
     infos = list(described.values())
     if OFFSETS_TOPIC not in described:
         infos.extend(kadmin.describe_topics(admin, [OFFSETS_TOPIC]).values())
-    named = {r for info in infos for p in info.partitions for r in p.replicas}
+    named = {r for info in infos for p in info.partitions for r in p.replicas} | fenced
     report.missing_brokers = sorted(named - seen)
     known = len(seen | named)
     report.expected_brokers = max(expect or 0, known)

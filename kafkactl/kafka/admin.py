@@ -103,17 +103,16 @@ class Admin(AdminChanges):
         """
         from kafka import errors as kerr
 
-        # kafka-python 3 has no NoBrokersAvailable any more (2.x had): naming it in the
-        # `except` would turn every non-retriable answer into an AttributeError.
-        no_brokers = getattr(kerr, "NoBrokersAvailable", kerr.KafkaConnectionError)
         patience = self._retry_for if retry_for is None else retry_for
         deadline = time.monotonic() + patience
         pause = 0.2
         while True:
             try:
                 return method(*args, **kwargs)
-            except (kerr.KafkaError, no_brokers) as exc:
-                transient = isinstance(exc, no_brokers) or bool(getattr(exc, "retriable", False))
+            except kerr.KafkaError as exc:
+                # KafkaConnectionError (a dead node), NodeNotReady, timeouts and coordinator
+                # moves are retriable; a refusal (not authorized, invalid config) is not.
+                transient = bool(exc.retriable)
                 if not transient or time.monotonic() + pause > deadline:
                     if transient:
                         raise ConnectError(

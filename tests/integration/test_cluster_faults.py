@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import REPO
@@ -83,7 +84,7 @@ def _exactly_once(ids: list[int], total: int) -> None:
 def _consumer(env: dict[str, str], tmp_path: Path, name: str, *args: str) -> subprocess.Popen:
     """A `consume` process in the background, its stderr in tmp_path/err-<name>.log."""
     proc = subprocess.Popen(
-        [*KAFKACTL, "consume", *args, "-q"],
+        [*KAFKACTL, "consume", *args],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
@@ -94,7 +95,31 @@ def _consumer(env: dict[str, str], tmp_path: Path, name: str, *args: str) -> sub
 
 
 def _errors(tmp_path: Path) -> str:
-    return "\n".join(p.read_text()[-3000:] for p in sorted(tmp_path.glob("err-*.log")))
+    """The last log lines of every consumer (assigned, revoked, warnings; no metrics tables)."""
+    out = []
+    for path in sorted(tmp_path.glob("err-*.log")):
+        lines = [
+            line
+            for line in path.read_text(errors="replace").splitlines()
+            if line.startswith(("{", "error", "kafkactl:"))
+        ]
+        out.append(f"--- {path.name}\n" + "\n".join(lines[-25:]))
+    return "\n".join(out)
+
+
+def _until(predicate: Callable[[], bool], timeout: float, what: Callable[[], str]) -> None:
+    """wait_for with a description made at the timeout (the consumers' logs by then)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what()}")
+        time.sleep(0.2)
+
+
+def _assigned(tmp_path: Path, name: str) -> bool:
+    """Whether consumer `name` has been given partitions (it logs `assigned ...`)."""
+    log = tmp_path / f"err-{name}.log"
+    return log.exists() and "assigned " in log.read_text(errors="replace")
 
 
 def _stop(proc: subprocess.Popen, tmp_path: Path) -> None:
@@ -176,14 +201,18 @@ def test_node_killed_mid_pipeline_every_record_handled_once_or_dead_lettered(
         env, tmp_path, "c", topic_name, "-g", group, "--handler", f"{HANDLERS}:slow_handle",
         "--dedupe", store,
     )  # fmt: skip
-    wait_for(lambda: len(processed(log)) >= 500, 120, "progress before the kill")
+    _until(
+        lambda: len(processed(log)) >= 500,
+        180,
+        lambda: f"progress before the kill ({len(processed(log))} handled)\n{_errors(tmp_path)}",
+    )
     whole_cluster.node("kill", whole_cluster.leader(topic_name, 0))
     dlq = f"{topic_name}.{group}.dlq"
 
     def settled() -> bool:
         return {i for i, _, _ in processed(log)} == set(range(total)) - dead
 
-    wait_for(settled, 240, f"every record handled\n{_errors(tmp_path)}")
+    _until(settled, 240, lambda: f"every record handled\n{_errors(tmp_path)}")
     wait_for(lambda: len(kcat_read(whole_cluster.bootstrap, dlq)) >= len(dead), 120, "the DLQ")
     _stop(proc, tmp_path)
     handled = [i for i, _, _ in processed(log)]
@@ -228,10 +257,10 @@ def test_rolling_restart_under_produce_consume_and_replay(
     ran = finish(producer, "produce through a rolling restart", t0, RUN_TIMEOUT)
     assert ran.returncode == 0, ran
     dead = {i for i in range(total) if i % 40 == 3}
-    wait_for(
+    _until(
         lambda: {i for i, _, _ in processed(log)} == set(range(total)) - dead,
         240,
-        f"every record handled\n{_errors(tmp_path)}",
+        lambda: f"every record handled\n{_errors(tmp_path)}",
     )
     dlq = f"{topic_name}.{group}.dlq"
     wait_for(lambda: len(kcat_read(whole_cluster.bootstrap, dlq)) >= len(dead), 120, "the DLQ")
@@ -271,22 +300,36 @@ def test_members_scale_out_and_in_with_a_sigterm_and_a_kill_9(
     log = tmp_path / "processed.log"
     env = _env(cli_env, whole_cluster, KAFKACTL_TEST_LOG=str(log), KAFKACTL_TEST_SLEEP="0.004")
     _create(env, topic_name, "-g", group, "-p", "6")
-    total = 6000
+    total = 5000
     produce(whole_cluster.bootstrap, topic_name, orders(["ok"] * total))
     args = (topic_name, "-g", group, "--handler", f"{HANDLERS}:slow_handle", "--no-retry")
+
+    def progress(at_least: int, what: str) -> None:
+        _until(
+            lambda: len(processed(log)) >= at_least,
+            180,
+            lambda: f"{what} ({len(processed(log))} handled)\n{_errors(tmp_path)}",
+        )
+
     first = _consumer(env, tmp_path, "m0", *args)
-    wait_for(lambda: len(processed(log)) >= 300, 120, f"the first member\n{_errors(tmp_path)}")
+    progress(300, "the first member")
     others = [_consumer(env, tmp_path, f"m{n}", *args) for n in (1, 2, 3)]
-    wait_for(lambda: len(processed(log)) >= 2000, 180, f"four members\n{_errors(tmp_path)}")
+    for name in ("m1", "m2", "m3"):
+        _until(
+            lambda name=name: _assigned(tmp_path, name),
+            180,
+            lambda name=name: f"member {name}\n{_errors(tmp_path)}",
+        )
+    progress(1500, "four members")
     _stop(others[0], tmp_path)
     others[1].send_signal(signal.SIGKILL)
     others[1].wait(30)
-    wait_for(lambda: len(processed(log)) >= 4000, 180, f"after the kill\n{_errors(tmp_path)}")
+    progress(3000, "after the kill")
     _stop(others[2], tmp_path)
-    wait_for(
+    _until(
         lambda: {i for i, _, _ in processed(log)} == set(range(total)),
         240,
-        f"every record handled by the last member\n{_errors(tmp_path)}",
+        lambda: f"every record handled by the last member\n{_errors(tmp_path)}",
     )
     _stop(first, tmp_path)
     handled = [i for i, _, _ in processed(log)]
@@ -316,8 +359,9 @@ def test_one_node_down_health_names_the_missing_broker_and_partitions_at_min_ins
     env = _env(cli_env, whole_cluster)
     group = "hd"
     _create(env, topic_name, "-g", group)
-    code, report, _ = _health(env, "-t", topic_name, "-g", group, "--expect-brokers", "3")
+    code, report, _ = _health(env, "-t", topic_name, "--expect-brokers", "3")
     assert (code, report["verdict"]) == (0, "healthy"), report["reasons"]
+    assert (report["expected_brokers"], report["missing_brokers"]) == (3, [])
     whole_cluster.node("kill", 3)
 
     def shrunk() -> bool:
