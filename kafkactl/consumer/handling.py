@@ -23,7 +23,7 @@ from kafkactl.consumer.failures import classify
 from kafkactl.consumer.holding import StormGuard
 from kafkactl.consumer.options import ConsumeOptions, ConsumeStop
 from kafkactl.consumer.state import Partitions, Work
-from kafkactl.consumer.strict import StrictOrder
+from kafkactl.consumer.strict import StrictOrder, unreadable_tiers
 from kafkactl.dedupe import DedupeError, DedupeStore
 from kafkactl.dispatch import WorkerPool, lane_for
 from kafkactl.errors import OutputClosed
@@ -285,7 +285,11 @@ class Handling:
         still in the retry tiers (or to the DLQ behind a dead-lettered one)."""
         if self.strict is None:
             return False
-        admission = self.strict.admit(work)
+        try:
+            admission = self.strict.admit(work)
+        except Exception as exc:  # its slot's state could not be read from the tiers
+            self._strict_failed(work, exc)
+            return True
         if admission.verdict == "run":
             return False
         if admission.verdict == "wait":
@@ -298,6 +302,13 @@ class Handling:
             lambda route, error: self._cannot_route(work, route.topic, error),
         )
         return True
+
+    def _strict_failed(self, work: Work, exc: Exception) -> None:
+        """The blocked keys could not be rebuilt: stop (nothing from here on is committed)."""
+        with self._partitions.lock:
+            self.stop_lines.append(unreadable_tiers(work, exc))
+        self._partitions.abandon(work)
+        self._request_stop("failure")
 
     def set_strict(self, strict: StrictOrder) -> None:
         """Keep each key's records in order through the retry tiers (--ordering key-strict)."""

@@ -315,3 +315,13 @@ def check_copartitioned(admin: Admin, tiers: TierMap, topics: list[str]) -> None
                     f"({want}; it has {have}), since a key keeps its partition number in every "
                     f"retry tier and the DLQ: {fix}, or use --ordering key"
                 )
+
+
+def unreadable_tiers(work: Work, exc: Exception) -> str:
+    """The line a run stops with when a slot's blocked keys cannot be read from its tiers."""
+    tp = work.tp
+    return (
+        f"--ordering key-strict could not read which keys of {tp.topic}[{tp.partition}] wait in "
+        f"the retry tiers ({exc}); consume stopped with offset {work.message.offset} not "
+        "committed: run again once the tiers can be read"
+    )

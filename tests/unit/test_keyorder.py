@@ -283,3 +283,25 @@ def test_records_behind_a_failure_awaiting_a_verdict_park_and_come_back_in_order
     assert sent_back == [later, latest, newcomer]
     assert strict.admit(newcomer).verdict == "run"
     assert strict.parked_count() == 0
+
+
+def test_blocked_keys_that_cannot_be_read_stop_the_run_with_one_line(monkeypatch):
+    from kafkactl.consumer.keyscan import KeyScan
+    from kafkactl.errors import KafkactlError
+
+    def unreadable(self, slot):  # type: ignore[no-untyped-def]
+        raise KafkactlError("broker down")
+
+    monkeypatch.setattr(KeyScan, "load", unreadable)
+    cluster = make_cluster(partitions=1)
+    _produce(cluster, {"a": ["ok", "ok"]})
+    handler = OrderedHandler()
+
+    summary = run(cluster, handler, ordering="key-strict").summary
+
+    assert summary.stopped_by == "failure" and handler.calls == []
+    assert summary.failure.startswith(
+        f"--ordering key-strict could not read which keys of {MAIN}[0] wait in the retry tiers "
+        "(broker down); consume stopped with offset 0 not committed"
+    )
+    assert summary.committed.get(f"{MAIN}:0", 0) == 0
