@@ -225,9 +225,30 @@ def _make_listener(listener: RebalanceListener, consumer: Any) -> Any:
             await _revoke(listener, consumer, _ours(lost), commit=False)
 
         async def on_partitions_assigned(self, assigned: set[Any]) -> None:
+            _restart_from_committed(consumer, assigned)
             listener.on_assigned(_ours(assigned))
 
     return Listener()
+
+
+def _restart_from_committed(consumer: Any, assigned: set[Any]) -> None:
+    """Assigned partitions start again from the group's committed offset.
+
+    kafka-python 3 keeps a partition's fetch position when a rebalance gives the member the
+    partition back (an eager rebalance revokes everything first). The pipeline dropped that
+    partition's fetched, unhandled records at the revoke, so the kept position would skip them:
+    with members coming and going, 523 records of a partition were never handled. A fresh
+    partition state makes the fetcher ask for the committed offset again, and drops what it
+    had buffered (docs/DESIGN.md §3.4).
+    """
+    from kafka.consumer.subscription_state import TopicPartitionState
+
+    state = getattr(consumer, "_subscription", None)
+    if state is None:
+        return
+    for tp in assigned:
+        if tp in state.assignment:
+            state.assignment[tp] = TopicPartitionState()
 
 
 def _theirs(partitions: Iterable[TopicPartition]) -> list[Any]:
