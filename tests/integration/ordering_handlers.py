@@ -1,8 +1,9 @@
 """Handlers for the strict-ordering tests (--handler tests.integration.ordering_handlers:X).
 
 Each value is JSON {"k": key, "seq": n, "fail": f}: f failed attempts before it succeeds (-1:
-it always fails, until `replay-dlq` sends it back: a replayed copy succeeds). Every success is appended to KAFKACTL_TEST_LOG as `key seq attempt` (one
-O_APPEND write per line: atomic), so the log shows the order in which each key's records ran.
+it always fails, until `replay-dlq` sends it back: a replayed copy succeeds). Every success is
+appended to KAFKACTL_TEST_LOG as `key seq attempt` (one O_APPEND write per line: atomic), so the
+log shows the order in which each key's records ran.
 """
 
 from __future__ import annotations
