@@ -236,13 +236,7 @@ def failure_headers(
 
     `not_before_ms` is None for the DLQ, which removes any earlier due time.
     """
-    out = set_once(headers, MESSAGE_ID, message_id)
-    out = set_once(out, ORIGINAL_TOPIC, origin.topic)
-    out = set_once(out, ORIGINAL_PARTITION, origin.partition)
-    out = set_once(out, ORIGINAL_OFFSET, origin.offset)
-    out = set_once(out, ORIGINAL_TIMESTAMP, origin.timestamp)
-    out = set_once(out, GROUP, group)
-    out = set_once(out, FIRST_FAILURE, now_ms)
+    out = set_once(_origin(headers, origin, group, message_id), FIRST_FAILURE, now_ms)
     return replace(
         out,
         {
@@ -272,12 +266,7 @@ def follower_headers(
     """Headers of a follower's copy (--ordering key-strict): it did not run, it waits behind
     `follows`. On a tier (`not_before_ms` set) its failure state is kept as it was; on the DLQ
     it says why it is there (class `kafkactl.Follower`), so triage and replay read it."""
-    out = set_once(headers, MESSAGE_ID, message_id)
-    out = set_once(out, ORIGINAL_TOPIC, origin.topic)
-    out = set_once(out, ORIGINAL_PARTITION, origin.partition)
-    out = set_once(out, ORIGINAL_OFFSET, origin.offset)
-    out = set_once(out, ORIGINAL_TIMESTAMP, origin.timestamp)
-    out = set_once(out, GROUP, group)
+    out = _origin(headers, origin, group, message_id)
     updates: dict[str, str | int | bytes | None] = {
         FOLLOWS: follows,
         FOLLOWED_AT: now_ms,
@@ -294,3 +283,13 @@ def follower_headers(
             ERROR_TRACE: None,
         }
     return replace(out, updates)
+
+
+def _origin(headers: Headers, origin: Origin, group: str, message_id: str) -> Headers:
+    """The write-once fields of a first copy: its message-id, where it came from, its group."""
+    out = set_once(headers, MESSAGE_ID, message_id)
+    out = set_once(out, ORIGINAL_TOPIC, origin.topic)
+    out = set_once(out, ORIGINAL_PARTITION, origin.partition)
+    out = set_once(out, ORIGINAL_OFFSET, origin.offset)
+    out = set_once(out, ORIGINAL_TIMESTAMP, origin.timestamp)
+    return set_once(out, GROUP, group)
