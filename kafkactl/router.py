@@ -256,7 +256,10 @@ class RetryRouter:
                     route.topic,
                     error,
                 )
-                self._publish(pending)
+                # Due now, sent by the next tick(): publishing from inside a delivery report
+                # would nest the engine's poll() in its own callback (librdkafka aborts).
+                with self._lock:
+                    heapq.heappush(self._retry_heap, (time.monotonic(), next(self._seq), pending))
                 return
             self.metrics.incr("undeliverable")
             assert error is not None
