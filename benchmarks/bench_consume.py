@@ -1,5 +1,5 @@
 """Consume throughput and memory: kafkactl's engines side by side with kcat, Apache Kafka's
-console consumer and the bare client loops (SPEC §14).
+console consumer and the bare client loops (DESIGN §15.4).
 
 Run by hand against a local broker (not in CI):
 

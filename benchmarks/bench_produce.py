@@ -1,5 +1,5 @@
 """Produce throughput and memory: kafkactl's engines side by side with kcat, Apache Kafka's
-console producer and the bare client loops (SPEC §14).
+console producer and the bare client loops (DESIGN §15.4).
 
 Run by hand against a local broker (not in CI):
 

@@ -1,4 +1,4 @@
-"""Deduplication stores (SPEC §7): remember which message-ids a consumer group has handled.
+"""Deduplication stores (DESIGN §6.12): remember which message-ids a consumer group has handled.
 
 The consumer asks `seen(group, id)` before running a handler, skips (and counts) the message if
 it was, and calls `mark(group, id)` after the handler succeeded and before the offset can be

@@ -1,4 +1,4 @@
-"""Exceptions that carry the exit code of SPEC §5, so every layer can fail with one clear line."""
+"""Exceptions carrying their exit code (DESIGN §1.3): every layer fails with one clear line."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The one header codec: reading and replacing Kafka headers, and the retry/DLQ schema of SPEC §8.
+"""The one header codec: reading and replacing Kafka headers; the retry/DLQ schema (DESIGN §8.1).
 
 Kafka headers are an ordered list of (str, bytes) pairs in which a key may repeat. Every
 kafkactl header is written exactly once: setting one removes earlier copies. A name that is
@@ -41,7 +41,7 @@ FOLLOWS = "kafkactl.follows"
 FOLLOWED_AT = "kafkactl.followed-at"
 # The error class of a follower dead-lettered behind an earlier record of its key.
 FOLLOWER_CLASS = "kafkactl.Follower"
-# W3C trace context: copied unchanged onto every retry, DLQ and replay copy (SPEC §18).
+# W3C trace context: copied unchanged onto every retry, DLQ and replay copy (DESIGN §14.2).
 TRACEPARENT = "traceparent"
 TRACESTATE = "tracestate"
 
@@ -204,7 +204,7 @@ def _encode(value: str | int | bytes) -> bytes:
 
 @dataclass(frozen=True)
 class Failure:
-    """Why a handler failed a message: kind (SPEC §8), class (or exit:N), message, trace."""
+    """Why a handler failed a message: kind (DESIGN §6.7), class (or exit:N), message, trace."""
 
     kind: FailureKind
     error_class: str

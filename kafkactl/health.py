@@ -149,7 +149,7 @@ def check(
     top_error: TopErrorOf | None = None,
     registry: SchemaRegistry | None = None,
 ) -> HealthReport:
-    """Run every check of SPEC §10 with a connected admin client and return the report;
+    """Run every check of DESIGN §11.1 with a connected admin client and return the report;
     `top_error` (when given) names the top error class of a DLQ that is not empty;
     `registry` (when configured) is asked whether it answers and for the topics' subjects."""
     started = time.monotonic()

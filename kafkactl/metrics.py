@@ -1,4 +1,4 @@
-"""Counters and handler latency (SPEC §12), shared by the tables, --json and Prometheus."""
+"""Counters and handler latency (DESIGN §13.1), shared by the tables, --json and Prometheus."""
 
 from __future__ import annotations
 

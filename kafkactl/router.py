@@ -34,7 +34,7 @@ class Route:
 
 
 class RetryRouter:
-    """Publishes failed messages to the next retry tier or the DLQ, with the SPEC §8 headers.
+    """Publishes failed messages to the next retry tier or the DLQ, with the DESIGN §8.1 headers.
 
     `on_acked` runs only once the broker acknowledged the copy (acks=all); a failed publish is
     retried with backoff (from `tick`, on the poll thread) and never reported as done.

@@ -1,4 +1,4 @@
-"""Dead-letter triage (SPEC §19): what is in a DLQ, in one pass and bounded memory.
+"""Dead-letter triage (DESIGN §10): what is in a DLQ, in one pass and bounded memory.
 
 Every dead letter (kafkactl, Kafka Connect, Spring or Karafka convention, read by
 `replay.deadletter`) is folded into a group (error kind and class by default; or normalised

@@ -120,7 +120,7 @@ def admin(brokers: str) -> Iterator[object]:
     client.close()
 
 
-# Every behaviour holds on both engines (SPEC §16): each CLI test runs once per engine.
+# Every behaviour holds on both engines (DESIGN §3.3): each CLI test runs once per engine.
 ENGINES = ("kafka-python", "librdkafka")
 
 
@@ -280,7 +280,7 @@ def secure_broker() -> Iterator[SecureBroker]:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-# --- the schema registry (SPEC §20) ----------------------------------------------------------
+# --- the schema registry (DESIGN §14.1) ----------------------------------------------------------
 
 SCHEMA_REGISTRY_LOCAL = REPO / "scripts" / "schema-registry-local"
 REGISTRY_API = "/apis/ccompat/v7"

@@ -1,4 +1,4 @@
-"""`kafkactl produce TOPIC`: publish lines from stdin or a file, one record per line (SPEC §6)."""
+"""`kafkactl produce TOPIC`: publish lines from stdin or a file, one record per line (DESIGN §5)."""
 
 from __future__ import annotations
 

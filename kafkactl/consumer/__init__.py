@@ -1,4 +1,4 @@
-"""The consumer-group pipeline of `kafkactl consume -g` (SPEC §7), split by job:
+"""The consumer-group pipeline of `kafkactl consume -g` (DESIGN §6), split by job:
 
 - `pipeline`: ConsumerPipeline, the lifecycle of a run and its poll loop
 - `handling`: running the handler (on workers, or inline) and handing each outcome on

@@ -1,4 +1,4 @@
-"""How a handler's exception becomes a `headers.Failure` (SPEC §8: kind, class, message, trace)."""
+"""How a handler's exception becomes a `headers.Failure`: kind, class, message (DESIGN §6.7)."""
 
 from __future__ import annotations
 

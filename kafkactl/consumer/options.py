@@ -56,7 +56,7 @@ class ConsumeOptions:
     after_dead_letter: AfterDeadLetter = "dlq"
 
     def for_handler(self, handler: Handler) -> ConsumeOptions:
-        """These options with `on_failure` settled for `handler` (SPEC §7)."""
+        """These options with `on_failure` settled for `handler` (DESIGN §6.13)."""
         if self.on_failure is not None:
             return self
         return replace(self, on_failure="dlq" if fails(handler) else "stop")

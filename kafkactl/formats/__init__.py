@@ -1,4 +1,5 @@
-"""Input line formats for `produce`, and the envelope codec shared with `consume` (SPEC §6, §7).
+"""Input line formats for `produce`, and the envelope codec shared with `consume` (DESIGN §5.1,
+§7.3).
 
 Three input formats, one record per line, one module each behind the `Parser` protocol
 (`base`): `json_lines` (`--format json`), `envelope` (kafkactl's envelope and kcat -J), `raw`.

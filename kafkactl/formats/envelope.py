@@ -1,4 +1,4 @@
-"""`--format envelope`: what `kafkactl consume` prints and what `kcat -C -J` prints (SPEC §6).
+"""`--format envelope`: what `kafkactl consume` prints and what `kcat -C -J` prints (DESIGN §5.1).
 
 An object with `key`, `payload` (or `value`), `headers`, `partition`, `ts`, with `key_encoding`
 / `payload_encoding` / `headers_encoding` / `header_names_encoding` set to `"base64"` when the

@@ -1,4 +1,4 @@
-"""The envelope `consume` prints (SPEC §7): kcat's `-J` shape plus binary safety.
+"""The envelope `consume` prints (DESIGN §7.3): kcat's `-J` shape plus binary safety.
 
 Key and payload are UTF-8 text, or base64 with `key_encoding` / `payload_encoding: "base64"`.
 Header values are all text, or, when any of them is not UTF-8, all base64 with

@@ -1,4 +1,4 @@
-"""`--format json`: each line is one JSON document and becomes the value as given (SPEC §6)."""
+"""`--format json`: each line is one JSON document and becomes the value as given (DESIGN §5.1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Kafka's protocol limits for numbers taken from input (RecordBatch fields, SPEC §6)."""
+"""Kafka's protocol limits for numbers taken from input (RecordBatch fields, DESIGN §5.3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What `consume` does with each message (SPEC §7): print, exec, a Python callable, or nothing.
+"""What `consume` does with each message (DESIGN §6.6): print, exec, a Python callable, or nothing.
 
 One module per handler: `printer` (the default), `exec` (`--exec CMD`), `python`
 (`--handler package.module:function`), `noop`; the contract they share is in `base`. This

@@ -1,4 +1,4 @@
-"""The handler contract (SPEC §7) and the small helpers every handler shares.
+"""The handler contract (DESIGN §6.6) and the small helpers every handler shares.
 
 `handle(message)` returns on success and raises on failure; `close()` releases what the handler
 holds. Handlers are called from many worker threads at once and are thread-safe.
@@ -7,7 +7,7 @@ Exceptions a handler raises, and what the consumer should do with them:
 
 - `HandlerFailure` (kafkactl.message): the message failed; `.failure` is a fully described
   `Failure` (kind `retryable`, `fatal`, `timeout` or `decode`; class; message; trace) ready for
-  the retry/DLQ headers of SPEC §8. `ExecHandler` and `PythonHandler` raise only this.
+  the retry/DLQ headers of DESIGN §8.1. `ExecHandler` and `PythonHandler` raise only this.
 - `OutputClosed` (kafkactl.errors): stdout cannot be written (the reader of the pipe exited,
   as in `kafkactl consume t | head -n 5`, a full disk, a file size limit, an I/O error). It is
   not a failure of the message, and never goes to a retry tier or the DLQ: the message is NOT

@@ -1,4 +1,4 @@
-"""`--exec CMD` (SPEC §7): a shell command per message, the value on its stdin.
+"""`--exec CMD` (DESIGN §6.6): a shell command per message, the value on its stdin.
 
 Decisions:
 
@@ -129,7 +129,7 @@ def _env_bytes(text: str) -> bytes:
 
 
 class ExecHandler:
-    """Runs a shell command per message (SPEC §7); see the module docstring for the decisions.
+    """Runs a shell command per message (DESIGN §6.6); see the module docstring for the decisions.
 
     `output_fd` is where the command's stdout and stderr are forwarded (default 2, kafkactl's
     stderr; None discards them, the stderr tail is kept either way).

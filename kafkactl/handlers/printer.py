@@ -1,4 +1,4 @@
-"""The default handler (SPEC §7): each message as one envelope JSON line on stdout."""
+"""The default handler (DESIGN §6.6): each message as one envelope JSON line on stdout."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def output_error(exc: BaseException) -> str:
 
 
 class PrintHandler:
-    """Writes each message as one envelope JSON line (SPEC §7) to a binary stream.
+    """Writes each message as one envelope JSON line (DESIGN §6.6) to a binary stream.
 
     Lines are buffered; the consumer calls flush() before every offset commit, so a committed
     offset always has its line written to the OS. Its only failure is output that cannot be

@@ -1,4 +1,4 @@
-"""`--handler package.module:function` (SPEC §7): a Python callable, sync or async."""
+"""`--handler package.module:function` (DESIGN §6.6): a Python callable, sync or async."""
 
 from __future__ import annotations
 

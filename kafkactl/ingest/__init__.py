@@ -1,4 +1,4 @@
-"""The produce job (SPEC §6) as a library: read lines → parse → publish, streaming.
+"""The produce job (DESIGN §5) as a library: read lines → parse → publish, streaming.
 
 `job` runs it (backpressure, deliveries, counts), `options` says what to do, `rejects` reports
 and keeps the lines that did not make it, `flush` ends the run within a bound, `summary` holds

@@ -1,4 +1,4 @@
-"""The produce job (SPEC §6): read lines → parse → publish, streaming, with backpressure.
+"""The produce job (DESIGN §5): read lines → parse → publish, streaming, with backpressure.
 
 One line is read, parsed (kafkactl.formats) and handed to the Publisher at a time; the
 Publisher bounds the records in flight and this job also bounds their bytes, so memory stays

@@ -1,4 +1,4 @@
-"""Whether a record fits in one produce request at all (SPEC §6: it is an invalid line if not)."""
+"""Whether a record fits in one produce request at all (an invalid line if not: DESIGN §5.3)."""
 
 from __future__ import annotations
 

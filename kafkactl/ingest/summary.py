@@ -1,4 +1,4 @@
-"""The counts of a produce run (SPEC §6) and the exit code they make."""
+"""The counts of a produce run (DESIGN §5.5) and the exit code they make."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 @dataclass
 class ProduceSummary:
-    """Counts of one produce run (SPEC §6)."""
+    """Counts of one produce run (DESIGN §5.5)."""
 
     topic: str
     read: int = 0
@@ -53,7 +53,7 @@ class ProduceSummary:
         return failed + acked
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form with the counters of SPEC §6."""
+        """JSON-ready form with the counters of DESIGN §5.5."""
         doc: dict[str, Any] = {
             "topic": self.topic,
             "read": self.read,

@@ -1,4 +1,4 @@
-"""The Kafka adapter layer: the only package that imports a Kafka client library (SPEC §16).
+"""The Kafka adapter layer: the only package that imports a Kafka client library (DESIGN §2.4).
 
 The rest of kafkactl asks this module for clients and talks to them through the ports of
 `kafkactl.kafka.ports`. Two engines implement them: `kafka-python` (always installed) and

@@ -1,7 +1,7 @@
 """The admin port: topics, cluster, offsets and group commits, as plain data.
 
 Admin runs on kafka-python's KafkaAdminClient whichever engine moves the data: it is complete
-and well served there (SPEC §16 allows one admin for both engines).
+and well served there (DESIGN §3.6 allows one admin for both engines).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ TOPIC_ALREADY_EXISTS = 36
 # The broker's default max.message.bytes (message.max.bytes), for when it cannot be asked.
 BROKER_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588
 # Room a retry tier or DLQ keeps above its main topic's max.message.bytes for the headers of
-# SPEC §8 (at most about 6.5 KiB: a 4 KiB trace, a 1 KiB message, origin and state fields).
+# DESIGN §8.3 (at most about 6.5 KiB: a 4 KiB trace, a 1 KiB message, origin and state fields).
 PIPELINE_HEADROOM_BYTES = 64 * 1024
 # The largest record kafkactl's producers send (kafka-python max_request_size, librdkafka
 # message.max.bytes): the broker's topic limit is the real bound, so the client never refuses

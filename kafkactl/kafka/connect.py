@@ -1,4 +1,4 @@
-"""Connecting with backoff (SPEC §5), the same for every engine, and the background health loop.
+"""Connecting with backoff (DESIGN §3.5), the same for every engine, and the background health loop.
 
 An engine supplies one `attempt(remaining)` that builds and bootstraps a client within one
 attempt's time (`attempt_timeout`) and never past `remaining` seconds. It raises

@@ -1,4 +1,4 @@
-"""The ports kafkactl talks to, whichever Kafka library runs underneath (SPEC §16).
+"""The ports kafkactl talks to, whichever Kafka library runs underneath (DESIGN §3.2).
 
 Everything outside `kafkactl/kafka/` uses these types and protocols only. Each engine adapter
 (`kafka_python/`, `librdkafka/`) implements them and maps its library's errors to kafkactl's

@@ -76,7 +76,7 @@ class ProduceProgress:
 
 
 def summary_table(summary: ProduceSummary) -> None:
-    """The summary of SPEC §6 as a table on stderr."""
+    """The summary of DESIGN §5.5 as a table on stderr."""
     data = summary.as_dict()
     title = f"Produced to {summary.topic}"
     if summary.interrupted:

@@ -1,4 +1,4 @@
-"""DLQ replay (SPEC §11): read dead letters, pick a target, republish, keep progress.
+"""DLQ replay (DESIGN §9): read dead letters, pick a target, republish, keep progress.
 
 No Typer or Rich here: the command (cli/replay.py) parses flags into ReplayOptions, calls
 `operation.replay_dlq` and renders (render/replay.py).

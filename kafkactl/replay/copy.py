@@ -1,6 +1,6 @@
 """The headers of a replayed copy, and `kafkactl.replay.from`, which ties a copy to its source.
 
-Key, value, `message-id` and the business headers are kept; the retry state of SPEC §8 is
+Key, value, `message-id` and the business headers are kept; the retry state of DESIGN §8.1 is
 removed, and so is a framework's error context (Connect's `__connect.errors.*`, Spring's
 `kafka_dlt-*`, `kafka_original-*`, `retry_topic-*`..., Karafka's `source_*`: see
 `conventions`) unless `keep_foreign`, because the framework writes its own again at the next

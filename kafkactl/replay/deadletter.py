@@ -1,6 +1,6 @@
 """Reading a dead letter: where and why it failed, from whichever DLQ convention wrote it.
 
-The origin of a record comes from, in this order: kafkactl's own headers (SPEC §8), Kafka
+The origin of a record comes from, in this order: kafkactl's own headers (DESIGN §8.4), Kafka
 Connect's `__connect.errors.*` (text values), Spring Kafka's `kafka_dlt-original-*` (a
 DeadLetterPublishingRecoverer) or `kafka_original-*` (@RetryableTopic) headers (partition and
 offset as big-endian 4- and 8-byte ints) and Karafka's `source_*` headers (text); the names

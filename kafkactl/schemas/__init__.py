@@ -1,4 +1,4 @@
-"""Schemas through a Confluent-compatible registry (SPEC §20), as the core sees them.
+"""Schemas through a Confluent-compatible registry (DESIGN §14.1), as the core sees them.
 
 `model` holds the kinds (Avro, JSON Schema, Protobuf, from a file's extension), the subject
 rule (`TOPIC-key|value`, the topic-name strategy), the --decode modes, and the ports the

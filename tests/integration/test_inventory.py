@@ -1,6 +1,6 @@
 """topics list/describe and groups list/describe/reset-offsets against the real broker.
 
-The admin client is kafka-python's on both engines (SPEC §16), so these run once. Topics and
+The admin client is kafka-python's on both engines (DESIGN §3.6), so these run once. Topics and
 group positions are made with kcat and kafka-python's own consumer: tools other than kafkactl.
 """
 

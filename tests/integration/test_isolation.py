@@ -1,4 +1,4 @@
-"""--isolation-level (SPEC §23): a copy pipe reading with read_committed carries only what a
+"""--isolation-level (DESIGN §4.3a): a copy pipe reading with read_committed carries only what a
 transactional producer committed, never what it aborted; read_uncommitted carries both.
 Both engines; the transactional producer is confluent-kafka's, the counts are kcat's."""
 

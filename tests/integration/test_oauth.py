@@ -1,4 +1,4 @@
-"""SASL/OAUTHBEARER end to end against a broker that validates signed JWTs (SPEC §23).
+"""SASL/OAUTHBEARER end to end against a broker that validates signed JWTs (DESIGN §3.5).
 
 The test is its own identity provider: an http.server thread on 127.0.0.1 serves a JWKS and
 a client-credentials token endpoint, signing RS256 JWTs. A broker of its own (fixture

@@ -1,4 +1,4 @@
-"""Tracing against the real broker (SPEC §18): one trace from `produce --trace` through every
+"""Tracing against the real broker (DESIGN §14.2): one trace from `produce --trace` through every
 attempt, the DLQ and a replay; spans over OTLP/HTTP to a receiver in the test; the console
 exporter on stderr only; nothing of OpenTelemetry imported when tracing is off."""
 

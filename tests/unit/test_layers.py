@@ -1,4 +1,4 @@
-"""The adapter layer holds: only kafkactl/kafka/ imports a Kafka client library (SPEC §16)."""
+"""The adapter layer holds: only kafkactl/kafka/ imports a Kafka client library (DESIGN §2.5)."""
 
 from __future__ import annotations
 

@@ -109,7 +109,7 @@ def consumer_config(
         # max_poll_interval_ms for every member it still knows). The session outlives a group
         # coordinator's failover (its broker fenced after 9 s, the group loaded elsewhere):
         # with 10 s, librdkafka gave up its membership on its own during a broker kill, and
-        # everything since the last commit ran again (docs/DESIGN.md §3).
+        # everything since the last commit ran again (DESIGN §3).
         "session_timeout_ms": 30_000,
         "heartbeat_interval_ms": 3_000,
         "max_poll_interval_ms": 60_000,

@@ -239,7 +239,7 @@ def _restart_from_committed(consumer: Any, assigned: set[Any]) -> None:
     partition's fetched, unhandled records at the revoke, so the kept position would skip them:
     with members coming and going, 523 records of a partition were never handled. A fresh
     partition state makes the fetcher ask for the committed offset again, and drops what it
-    had buffered (docs/DESIGN.md §3.4).
+    had buffered (DESIGN §3.4).
     """
     from kafka.consumer.subscription_state import TopicPartitionState
 

@@ -1,4 +1,4 @@
-"""SASL/OAUTHBEARER for both engines (docs/DESIGN.md §3.5): one token cache per run, fed by
+"""SASL/OAUTHBEARER for both engines (DESIGN §3.5): one token cache per run, fed by
 an OIDC token endpoint, a token command or AWS MSK IAM, handed to kafka-python as a token
 provider and to librdkafka as its `oauth_cb`; and the one line for a token a broker refused.
 

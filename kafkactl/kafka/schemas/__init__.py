@@ -1,4 +1,4 @@
-"""The schema-registry adapter (SPEC §20): confluent-kafka's `schema_registry` client and its
+"""The schema-registry adapter (DESIGN §14.1): confluent-kafka's `schema_registry` client and its
 Avro, JSON Schema and Protobuf serializers behind kafkactl.schemas' ports.
 
 `registry` is the client (errors mapped to kafkactl's: RegistryError exit 1, RegistryUnreachable
