@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from kafkactl.config import Settings
+from kafkactl.errors import UsageError
 from kafkactl.kafka import preflight
 from kafkactl.kafka.connect import RetryConnect, attempt_timeout, connect_with_backoff
 
@@ -34,6 +35,13 @@ def connect(settings: Settings, factory: Callable[[], T], what: str = "Kafka") -
                 # bootstrap or handshake that runs longer, and ends with the connect timeout.
                 guard = min(attempt_s + 2.0, remaining) if tls else min(attempt_s + 1.0, remaining)
                 return preflight.call_with_deadline(factory, guard)
+            except kerr.KafkaConfigurationError as e:
+                # Settings kafka-python refuses at construction (e.g. -X values that do not fit
+                # together): no attempt can succeed, so say it now (exit 2), not after 30 s.
+                raise UsageError(
+                    f"kafka-python refused the client settings: {e}; check -X / "
+                    "KAFKA_CLIENT_OPTIONS and the KAFKA_PRODUCER_* / KAFKA_CONSUMER_* settings"
+                ) from e
             except (kerr.SaslAuthenticationFailedError, kerr.UnsupportedSaslMechanismError) as e:
                 raise preflight.SecurityProblem(
                     preflight.auth_failed_message(settings, brokers, str(e) or None)
