@@ -208,8 +208,9 @@ def test_concurrent_replays_one_sends_the_others_exit_1_naming_it(
         dlq,
         [(f"k{i}".encode(), _kafkactl_headers(topic_name)) for i in range(DEAD_LETTERS)],
     )
-    # --rate keeps the winner busy ~2s, long enough for a third replay to arrive while it runs.
-    argv = [*KAFKACTL, "replay-dlq", dlq, "-y", "--json", "--rate", "150"]
+    # --rate keeps the winner busy ~6 s, long enough for a third replay to arrive while it runs
+    # even on a loaded machine (a replay that starts after the winner ended may rightly win).
+    argv = [*KAFKACTL, "replay-dlq", dlq, "-y", "--json", "--rate", "50"]
     t0 = time.monotonic()
     together = [start(argv, cli_env) for _ in range(2)]
     time.sleep(1.0)
