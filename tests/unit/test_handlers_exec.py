@@ -137,7 +137,9 @@ def running(marker: str) -> list[str]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                raw = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+                # Other tests run commands with arguments that are not UTF-8.
+                cmdline = raw.decode("utf-8", "replace")
                 state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
             except OSError:
                 continue
