@@ -358,6 +358,11 @@ class Handling:
         if self.options.on_failure == "stop":
             self._stop_on_failure(work, why)
             return
+        if not self._partitions.owns(work):
+            # Late: its partition was revoked meanwhile (uncommitted, so its new owner reads it
+            # again); a copy written now would be a second one when that owner fails it too.
+            logger.debug("failure of revoked {}[{}]@{} not routed", *_where(work))
+            return
         if self.strict is not None:
             self.strict.route_failure(
                 work,
@@ -404,6 +409,11 @@ class Handling:
         ).warning("stopping: {} refused the copy of {} for good ({})", topic, where, error)
         self._partitions.abandon(work)
         self._request_stop("undeliverable")
+
+
+def _where(work: Work) -> tuple[str, int, int]:
+    """Topic, partition and offset of the work's record (for a log line)."""
+    return work.tp.topic, work.tp.partition, work.message.offset
 
 
 def _tier(attempt: int) -> str:

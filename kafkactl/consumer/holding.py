@@ -223,6 +223,21 @@ class StormGuard:
         pending.extend(kept)
         return dropped
 
+    def release(self, predicate: Callable[[Work], bool]) -> None:
+        """Route now the failures waiting for a verdict that match `predicate` (partitions being
+        revoked: their drain cannot wait for a verdict, and a copy sent after the revoke would
+        be a second one once the new owner fails the record again)."""
+        with self._partitions.lock:
+            pending = self.breaker.pending
+            released = [entry[1] for entry in pending if predicate(entry[1][0])]
+            if not released:
+                return
+            kept = [entry for entry in pending if not predicate(entry[1][0])]
+            pending.clear()
+            pending.extend(kept)
+        for waiting in released:
+            self._route(*waiting)
+
     def abandon_all(self) -> int:
         """At shutdown: held and waiting records stay uncommitted (read again next run)."""
         with self._partitions.lock:

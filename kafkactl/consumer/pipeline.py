@@ -174,6 +174,7 @@ class ConsumerPipeline:
             router,
             self.options.drain_timeout,
             held=handling.drop_held,
+            release=handling.guard.release,
         )
         self.flow.hold_all = lambda: handling.guard.is_open
         self.commits.metadata = handling.guard.commit_metadata

@@ -34,6 +34,7 @@ class PartitionListener:
         router: RetryRouter,
         drain_timeout: float,
         held: Callable[[Callable[[Work], bool]], list[Work]] | None = None,
+        release: Callable[[Callable[[Work], bool]], None] | None = None,
     ) -> None:
         self._partitions = partitions
         self._flow = flow
@@ -42,6 +43,7 @@ class PartitionListener:
         self._router = router
         self._drain_timeout = drain_timeout
         self._held = held  # drops what the failure-storm breaker holds (StormGuard.drop)
+        self._release = release  # routes its failures awaiting a verdict (StormGuard.release)
 
     @property
     def drain_timeout(self) -> float:
@@ -71,7 +73,11 @@ class PartitionListener:
     def revoked_busy(self, revoked: set[TopicPartition]) -> int:
         """Work of revoked partitions still running or waiting for a routing ack."""
         # librdkafka drains inside poll(), on the poll loop's thread: copies waiting for
-        # a publish retry must be retried from here, or the drain waits for nothing.
+        # a publish retry must be retried from here, and failures that finished during the
+        # drain routed without waiting for the breaker's verdict, or the drain waits for
+        # nothing (its whole --drain-timeout, at every rebalance).
+        if self._release is not None:
+            self._release(lambda w: w.tp in revoked)
         self._router.tick()
         return self._partitions.busy(revoked)
 

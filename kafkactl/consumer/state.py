@@ -80,6 +80,11 @@ class Partitions:
             self.tracker.complete(work.tp, work.message.offset)
             self.inflight[work.tp] -= 1
 
+    def owns(self, work: Work) -> bool:
+        """True while `work`'s partition is still owned under the epoch it was handed out in."""
+        with self.lock:
+            return self.epochs.get(work.tp) == work.epoch
+
     def abandon(self, work: Work) -> None:
         """Stop counting work that will not complete here; its offset stays uncommitted."""
         with self.lock:

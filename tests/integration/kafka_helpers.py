@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
 
 
 def produce(brokers: str, topic: str, records: Iterable[tuple[bytes | None, bytes, list]]) -> None:
@@ -63,7 +64,16 @@ def committed_and_end(brokers: str, group: str, topics: list[str]) -> dict[Any, 
         TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or [])
     ]
     ends = consumer.end_offsets(tps)
-    committed = admin.list_group_offsets({group: tps})[group]
+    # Right after a broker restart the group's coordinator may still be loading: ask again.
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            committed = admin.list_group_offsets({group: tps})[group]
+            break
+        except KafkaError as exc:
+            if not getattr(exc, "retriable", False) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
     consumer.close()
     admin.close()
     return {tp: (committed[tp].offset, ends[tp]) for tp in tps}

@@ -126,13 +126,14 @@ def test_every_message_is_processed_or_dead_lettered(
 
 
 def test_async_handler_and_partition_ordering(run_cli, brokers, topic_name, pipeline_env, tmp_path):
-    _create(run_cli, topic_name, "g", partitions=2, env=pipeline_env)
+    group = f"g-{topic_name}"  # its own: one group's members rebalance together
+    _create(run_cli, topic_name, group, partitions=2, env=pipeline_env)
     produce(brokers, topic_name, orders(["ok"] * 40))
     result = run_cli(
         "consume",
         topic_name,
         "-g",
-        "g",
+        group,
         "--handler",
         f"{HANDLERS}:async_handle",
         "--ordering",
@@ -516,7 +517,9 @@ def test_a_handler_that_never_returns_is_abandoned_at_the_shutdown_timeout(
 
 def test_a_handler_module_that_exits_at_import_is_one_line(run_cli, topic_name, tmp_path):
     (tmp_path / "exits_at_import.py").write_text("import sys\nsys.exit(7)\n")
-    result = run_cli("consume", topic_name, "-g", "g", "-e", "--handler", "exits_at_import:f")
+    result = run_cli(
+        "consume", topic_name, "-g", f"g-{topic_name}", "-e", "--handler", "exits_at_import:f"
+    )
     err = result.stderr.decode().strip()
     assert result.returncode == 2, err
     assert err.count("\n") == 0 and "exits_at_import" in err and "exit(7)" in err

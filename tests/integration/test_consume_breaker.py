@@ -36,9 +36,15 @@ if [ "$n" = "{trigger}" ]; then touch "{dir}/down"; fi
 """
 
 
+def _group(topic: str) -> str:
+    """The test's own group: members of one group rebalance together whatever their topics, so
+    a group shared with tests running beside it would rebalance this one every few seconds."""
+    return f"g-{topic}"
+
+
 def _setup(env: dict, brokers: str, tmp: Path, total: int, bad: bool, trigger: int = -1) -> str:
     topic = f"brk-{uuid.uuid4().hex[:8]}"
-    ran = kafkactl("create-topics", topic, "-g", "g", "-p", "3", env=env, timeout=60)
+    ran = kafkactl("create-topics", topic, "-g", _group(topic), "-p", "3", env=env, timeout=60)
     assert ran.returncode == 0, ran
     lines = "".join(json.dumps({"id": n}) + "\n" for n in range(total)).encode()
     ran = kafkactl("produce", topic, "-k", "id", "-q", env=env, input=lines, timeout=60)
@@ -50,7 +56,17 @@ def _setup(env: dict, brokers: str, tmp: Path, total: int, bad: bool, trigger: i
 
 
 def _start(env: dict, tmp: Path, topic: str, *extra: str) -> subprocess.Popen:
-    argv = [*KAFKACTL, "consume", topic, "-g", "g", "--exec", str(tmp / "handler.sh"), "-w", "8"]
+    argv = [
+        *KAFKACTL,
+        "consume",
+        topic,
+        "-g",
+        _group(topic),
+        "--exec",
+        str(tmp / "handler.sh"),
+        "-w",
+        "8",
+    ]
     argv += ["--dedupe", f"sqlite:{tmp / 'dedupe.db'}", "-e", "--json", *extra]
     err = (tmp / "stderr").open("wb")
     proc = subprocess.Popen(
@@ -96,8 +112,8 @@ def _handled(tmp: Path) -> list[int]:
 
 
 def _all_committed(brokers: str, topic: str) -> None:
-    tiers = [f"{topic}.g.retry.1", f"{topic}.g.retry.2"]
-    for tp, (committed, end) in committed_and_end(brokers, "g", [topic, *tiers]).items():
+    tiers = [f"{topic}.{_group(topic)}.retry.1", f"{topic}.{_group(topic)}.retry.2"]
+    for tp, (committed, end) in committed_and_end(brokers, _group(topic), [topic, *tiers]).items():
         done = committed if committed is not None and committed >= 0 else 0  # none: nothing read
         assert done == end, f"{tp}: committed {committed}, end {end}"
 
@@ -128,9 +144,10 @@ def test_an_outage_is_held_then_run_once_and_only_bad_records_are_dead_lettered(
     assert code == 0, err[-3000:]
     bad = [n for n in range(total) if n % 20 == 0]
     assert _handled(tmp_path) == [n for n in range(total) if n % 20], "each good record once"
-    assert _ids(brokers, f"{topic}.g.retry.1") == bad  # nothing of the outage in the tiers
-    assert _ids(brokers, f"{topic}.g.retry.2") == bad
-    assert _ids(brokers, f"{topic}.g.dlq") == bad
+    # nothing of the outage in the tiers
+    assert _ids(brokers, f"{topic}.{_group(topic)}.retry.1") == bad
+    assert _ids(brokers, f"{topic}.{_group(topic)}.retry.2") == bad
+    assert _ids(brokers, f"{topic}.{_group(topic)}.dlq") == bad
     _all_committed(brokers, topic)
     breaker = summary["metrics"]["breaker"]
     assert (breaker["state"], breaker["opened"]) == ("closed", 1), breaker
@@ -150,7 +167,7 @@ def test_a_five_percent_bad_mix_never_opens_it(cli_env: dict, brokers: str, tmp_
     assert code == 0, err[-3000:]
     assert summary["metrics"]["breaker"]["opened"] == 0, summary["metrics"]["breaker"]
     bad = [n for n in range(total) if n % 20 == 0]
-    assert _ids(brokers, f"{topic}.g.dlq") == bad
+    assert _ids(brokers, f"{topic}.{_group(topic)}.dlq") == bad
     assert _handled(tmp_path) == [n for n in range(total) if n % 20]
     _all_committed(brokers, topic)
 
@@ -178,7 +195,7 @@ def test_out_of_file_descriptors_is_an_outage_not_a_flood_of_bad_records(
     assert code == 0, err[-3000:]
     assert _handled(tmp_path) == list(range(total))
     for suffix in ("retry.1", "retry.2", "dlq"):
-        assert kcat_read(brokers, f"{topic}.g.{suffix}") == [], suffix
+        assert kcat_read(brokers, f"{topic}.{_group(topic)}.{suffix}") == [], suffix
     _all_committed(brokers, topic)
     breaker = summary["metrics"]["breaker"]
     assert breaker["state"] == "closed" and breaker["opened"] >= 1, breaker
@@ -196,7 +213,7 @@ def test_health_sees_an_open_breaker_and_sigterm_while_open_commits_nothing_past
     # health -g sees it: the member's commits carry the breaker's state as their metadata.
     deadline = time.monotonic() + 15
     while True:
-        health = kafkactl("health", "-t", topic, "-g", "g", "--json", env=env, timeout=60)
+        health = kafkactl("health", "-t", topic, "-g", _group(topic), "--json", env=env, timeout=60)
         reasons = json.loads(health.stdout)["reasons"] if health.stdout.strip() else []
         if any("failure-storm breaker is open" in r for r in reasons):
             break
@@ -209,8 +226,8 @@ def test_health_sees_an_open_breaker_and_sigterm_while_open_commits_nothing_past
     assert code == 0, err[-3000:]
     assert summary["stopped_by"] == "SIGTERM" and summary["metrics"]["breaker"]["state"] != "closed"
     for suffix in ("retry.1", "retry.2", "dlq"):
-        assert kcat_read(brokers, f"{topic}.g.{suffix}") == [], suffix
-    for tp, (committed, _end) in committed_and_end(brokers, "g", [topic]).items():
+        assert kcat_read(brokers, f"{topic}.{_group(topic)}.{suffix}") == [], suffix
+    for tp, (committed, _end) in committed_and_end(brokers, _group(topic), [topic]).items():
         assert committed in (None, -1, 0), f"{tp}: committed {committed} past the outage"
 
 
@@ -225,5 +242,5 @@ def test_breaker_off_dead_letters_an_outage_as_before(
     )
 
     assert code == 0, err[-3000:]
-    assert _ids(brokers, f"{topic}.g.dlq") == list(range(60))
+    assert _ids(brokers, f"{topic}.{_group(topic)}.dlq") == list(range(60))
     assert "breaker" not in summary["metrics"]

@@ -51,9 +51,10 @@ def test_table_goes_to_stderr(run_cli):
 
 
 def test_pipeline_topics_present_is_healthy(run_cli, brokers, topic_name):
-    assert run_cli("create-topics", topic_name, "-g", "g1").returncode == 0
-    _commit(brokers, "g1", topic_name)
-    result = run_cli("health", "-t", topic_name, "-g", "g1", "--json")
+    group = f"g1-{topic_name}"
+    assert run_cli("create-topics", topic_name, "-g", group).returncode == 0
+    _commit(brokers, group, topic_name)
+    result = run_cli("health", "-t", topic_name, "-g", group, "--json")
     assert result.returncode == 0, result.stdout.decode()
     report = json.loads(result.stdout)
     assert [t["status"] for t in report["topics"]] == ["ok"] * 5

@@ -92,14 +92,14 @@ def test_health_and_create_topics_over_sasl_plaintext_plain(
 ) -> None:
     env = secure_broker.env("SASL_PLAINTEXT", "PLAIN")
     topic = _topic()
-    created = _cli(tmp_path, "create-topics", topic, "-g", "g1", "--json", env=env)
+    created = _cli(tmp_path, "create-topics", topic, "-g", f"g1-{topic}", "--json", env=env)
     assert created.returncode == 0, _err(created)
     # The group has to exist (committed offsets) or health calls it unknown.
     produced = _cli(tmp_path, "produce", topic, env=env, input='{"n":1}\n')
     assert produced.returncode == 0, _err(produced)
-    consumed = _cli(tmp_path, "consume", topic, "-g", "g1", "-e", "-q", env=env)
+    consumed = _cli(tmp_path, "consume", topic, "-g", f"g1-{topic}", "-e", "-q", env=env)
     assert consumed.returncode == 0, _err(consumed)
-    result = _cli(tmp_path, "health", "-t", topic, "-g", "g1", "--json", env=env)
+    result = _cli(tmp_path, "health", "-t", topic, "-g", f"g1-{topic}", "--json", env=env)
     assert result.returncode == 0, _err(result)
     report = json.loads(result.stdout)
     assert report["verdict"] == "healthy"

@@ -831,3 +831,24 @@ def test_an_exception_from_the_inline_print_handler_is_routed_and_the_poll_loop_
     assert copy.value == b"boom"
     assert hdr.get_text(copy.headers, hdr.ERROR_CLASS) == "KeyboardInterrupt"
     assert committed(cluster, MAIN) == ends(cluster, MAIN)
+
+
+def test_a_failure_finishing_after_its_partition_was_revoked_is_not_routed_twice():
+    """The late failure's partition went back to the group uncommitted: the new owner fails
+    the record again and routes it; a copy from the old owner too would be a second one."""
+    cluster = make_cluster()
+    cluster.produce(MAIN, b"bad-slow", key=b"k")
+    handler = ScriptedHandler()
+    started, gate = handler.block(b"bad-slow")
+    pipeline = PipelineRun(
+        cluster, handler, workers=1, ordering="partition", drain_timeout=0.2
+    ).start()
+    assert started.wait(5.0)
+    consumer = pipeline.consumer
+    consumer.rebalance()  # the drain gives up on the running failure
+    assert consumer.wait_rebalanced(1)
+    gate.set()
+    summary = pipeline.wait()
+
+    assert [r.value for r in cluster.records(T1)] == [b"bad-slow"]
+    assert summary.stopped_by == "end"

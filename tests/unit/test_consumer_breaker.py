@@ -330,3 +330,31 @@ def test_prometheus_families_and_the_summary_rows() -> None:
     rows = dict(zip(names, values, strict=True))
     assert str(rows["breaker"]).startswith("open since ") and "7 held" in str(rows["breaker"])
     assert rows["  breaker opened"] == "1" and "exit:1" in str(rows["  opened by"])
+
+
+def test_a_revoke_routes_the_failures_waiting_for_a_verdict_of_its_partitions_only() -> None:
+    """The drain of a revoked partition cannot wait for the breaker's verdict (librdkafka drains
+    inside poll(): no tick comes); other partitions' failures keep waiting."""
+    from kafkactl.consumer.holding import StormGuard
+    from kafkactl.consumer.state import Partitions, Work
+    from kafkactl.kafka import TopicPartition
+
+    a, b = TopicPartition("t", 0), TopicPartition("t", 1)
+    partitions = Partitions()
+    partitions.add(a)
+    partitions.add(b)
+    routed: list[tuple[int, int]] = []
+    guard = StormGuard(
+        BreakerRules(),
+        partitions,
+        _Pool(),  # type: ignore[arg-type]
+        lambda w: None,
+        lambda work, why, started: routed.append((work.tp.partition, work.message.offset)),
+    )
+    works = [Work(_Message(n, b"k"), tp, partitions.epochs[tp]) for n, tp in enumerate((a, b))]  # type: ignore[arg-type]
+    for work in works:
+        assert guard.failed(work, DOWN, 0.0, RuntimeError("down"))  # waits for a verdict
+    assert routed == []
+    guard.release(lambda w: w.tp == a)
+    assert routed == [(0, 0)]
+    assert [entry[1][0] for entry in guard.breaker.pending] == [works[1]]

@@ -133,3 +133,21 @@ def test_lost_partitions_commit_nothing_now_and_keep_their_points():
 
     assert s.commits.lost_points == {A: 1}
     assert s.partitions.epochs == {}
+
+
+def test_the_drain_routes_the_breakers_waiting_failures_of_revoked_partitions():
+    s = Setup()
+    released: list[bool] = []
+    s.listener = PartitionListener(
+        s.partitions,
+        s.flow,
+        s.commits,
+        s.pool,  # type: ignore[arg-type]
+        s.router,  # type: ignore[arg-type]
+        2.5,
+        release=lambda gone: released.append(gone(work_a) and not gone(work_b)),
+    )
+    s.listener.on_assigned({A, B})
+    work_a, work_b = s.hand_out(A, 0), s.hand_out(B, 0)
+    assert s.listener.revoked_busy({A}) == 1
+    assert released == [True]
