@@ -225,9 +225,15 @@ def _run(command: TyperGroup, argv: list[str]) -> int:
 def _error(message: str) -> None:
     """render.error, imported when there is an error to print: kafkactl.render brings Rich
     tables, orjson and loguru, which parsing flags and --help do not need (start-up time)."""
-    from kafkactl import render
+    try:
+        from kafkactl import render
 
-    render.error(message)
+        render.error(message)
+    except Exception:
+        # A signal that stopped a lazy import half-way leaves that module broken (asyncio
+        # under loguru, for one): the line is written without them.
+        sys.stderr.write(f"error: {message}\n")
+        sys.stderr.flush()
 
 
 def _unexpected(exc: BaseException, debug: bool) -> None:

@@ -396,6 +396,13 @@ class ConsumerPipeline:
                         self.commits.recommit_lost(consumer, self._admin)
                         break
                     consumer.poll(0.1, 1)
+                if self.commits.lost_points:
+                    logger.warning(
+                        "the group did not give back {} before the shutdown timeout: the work "
+                        "done on them is not committed, and the group reads it again (handled "
+                        "twice unless --dedupe sqlite)",
+                        partition_names(self.commits.lost_points),
+                    )
             if consumer is not None:
                 self._measure_lag()
                 # An asynchronous commit still under way could land after the final one.

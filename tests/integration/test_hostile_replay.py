@@ -208,12 +208,16 @@ def test_concurrent_replays_one_sends_the_others_exit_1_naming_it(
         dlq,
         [(f"k{i}".encode(), _kafkactl_headers(topic_name)) for i in range(DEAD_LETTERS)],
     )
-    # --rate keeps the winner busy ~6 s, long enough for a third replay to arrive while it runs
-    # even on a loaded machine (a replay that starts after the winner ended may rightly win).
-    argv = [*KAFKACTL, "replay-dlq", dlq, "-y", "--json", "--rate", "50"]
+    # --rate keeps the winner busy ~15 s; the third replay starts once the winner is sending,
+    # so it arrives while the winner runs even when start-up is slow on a loaded machine (a
+    # replay that starts after the winner ended may rightly win).
+    argv = [*KAFKACTL, "replay-dlq", dlq, "-y", "--json", "--rate", "20"]
     t0 = time.monotonic()
     together = [start(argv, cli_env) for _ in range(2)]
-    time.sleep(1.0)
+    tier = f"{topic_name}.{GROUP}.retry.1"
+    deadline = time.monotonic() + 60
+    while kcat_count(brokers, tier) == 0 and time.monotonic() < deadline:
+        time.sleep(0.2)
     late = start(argv, cli_env)
     ran: list[tuple[int, Ran]] = [
         (proc.pid, finish(proc, f"replay {n}", t0, 90, b""))

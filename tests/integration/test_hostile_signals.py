@@ -12,10 +12,13 @@ Every process runs in its own session under a hard timeout (tests/integration/ho
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
+import struct
 import subprocess
+import termios
 import time
 from pathlib import Path
 
@@ -103,6 +106,11 @@ def test_sighup_to_produce_waiting_in_linger_delivers_what_was_read(
     assert "SIGHUP received" in ran.err
 
 
+def _unread(tty: int) -> int:
+    """Bytes typed on the terminal that no process has read yet."""
+    return struct.unpack("i", fcntl.ioctl(tty, termios.FIONREAD, b"\0\0\0\0"))[0]
+
+
 def test_a_terminal_hang_up_during_produce_delivers_what_was_typed(
     cli_env: dict, admin, brokers: str, topic_name: str
 ) -> None:
@@ -122,11 +130,18 @@ def test_a_terminal_hang_up_during_produce_delivers_what_was_typed(
             preexec_fn=_controlling_terminal,
         )
     )
-    os.close(slave)
     try:
         os.write(master, b"".join(b'{"n": %d}\n' % n for n in range(20)))
-        time.sleep(2.5)
+        # Hang up once produce has read what was typed (on a loaded machine its start-up alone
+        # can take seconds; a hang-up before it runs stops it with nothing accepted).
+        deadline = time.monotonic() + 30
+        seen = False  # the terminal passes what was typed on to the reader's queue a bit later
+        while not (seen and _unread(slave) == 0) and time.monotonic() < deadline:
+            seen = seen or _unread(slave) > 0
+            time.sleep(0.05)
+        time.sleep(0.5)
     finally:
+        os.close(slave)
         os.close(master)  # the hang-up
     ran = finish(proc, "produce on a terminal that hangs up", t0, 60)
     assert_clean(ran)

@@ -242,3 +242,24 @@ def test_without_a_process_to_spare_the_command_runs_unwatched(
     watchdog.start_watchdog()
     assert watchdog._control is None and len(os.listdir("/proc/self/fd")) == before
     assert signal.set_wakeup_fd(-1) == -1  # the wake-up fd was left alone
+
+
+def test_the_error_line_is_written_even_when_a_signal_broke_a_lazy_import(
+    monkeypatch, capsys
+) -> None:
+    """A SIGHUP during start-up stops an import half-way (asyncio under loguru was seen): the
+    interrupted line must still come out as one line, never a traceback."""
+    import builtins
+
+    from kafkactl.cli import app
+
+    real_import = builtins.__import__
+
+    def broken(name, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if name == "kafkactl" and args and args[2] and "render" in args[2]:
+            raise NameError("name 'base_events' is not defined")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", broken)
+    app._error("interrupted by SIGHUP")
+    assert capsys.readouterr().err == "error: interrupted by SIGHUP\n"
