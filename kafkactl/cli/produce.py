@@ -144,7 +144,8 @@ def produce(
     taken from a number is the number as written (1.50, 1e400). An envelope's ts is epoch
     milliseconds 0 to 2^63-1 (-1: none, the time of sending) and its partition 0 to 2^31-1;
     a record over the producer's max request size is an invalid line. Records not
-    acknowledged within 135 s of the end of input, or when the client fails, are reported
+    acknowledged within 135 s of the end of input (the delivery timeout, -X delivery.timeout.ms,
+    plus 15 s), or when the client fails, are reported
     as not delivered (exit 1).
 
     Examples:
@@ -180,7 +181,9 @@ def produce(
         parse_header_flag,
         read_lines,
     )
+    from kafkactl.ingest.flush import flush_timeout_for
     from kafkactl.ingest.target import partition_count
+    from kafkactl.kafka.client_options import delivery_timeout_s
     from kafkactl.names import check_topic
     from kafkactl.producer import Publisher
     from kafkactl.render.produce import ProduceProgress, summary_table
@@ -265,6 +268,7 @@ def produce(
             strict=strict,
             trace=trace,
             schemas=stage,
+            flush_timeout=flush_timeout_for(delivery_timeout_s(settings)),
         )
         if not quiet and input_file is None and sys.stdin.isatty():
             render.info("reading records from the terminal, one per line; end with Ctrl-D")

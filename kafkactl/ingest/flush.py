@@ -15,6 +15,12 @@ if TYPE_CHECKING:
     from kafkactl.ingest.summary import ProduceSummary
 
 FLUSH_TIMEOUT_S = 135.0
+FLUSH_MARGIN_S = 15.0  # past the delivery timeout: the client had its chance to report
+
+
+def flush_timeout_for(delivery_timeout: float | None) -> float:
+    """How long the end of a produce waits: the delivery timeout (-X) plus a margin."""
+    return FLUSH_TIMEOUT_S if delivery_timeout is None else delivery_timeout + FLUSH_MARGIN_S
 # After SIGINT/SIGTERM, what was read gets at most this long to be acknowledged.
 INTERRUPTED_FLUSH_TIMEOUT_S = 10.0
 FLUSH_SLICE_S = 0.2  # flush in slices: signals and a failed client are noticed between them

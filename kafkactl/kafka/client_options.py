@@ -167,6 +167,20 @@ def kafka_python_options(settings: Settings, kind: ClientKind) -> dict[str, Any]
     return out
 
 
+# The delivery timeout's spellings: librdkafka's two, Java's, kafka-python's keyword.
+DELIVERY_TIMEOUT_KEYS = ("delivery.timeout.ms", "message.timeout.ms", "delivery_timeout_ms")
+
+
+def delivery_timeout_s(settings: Settings) -> float | None:
+    """The delivery timeout -X sets, in seconds (None: the engines' 120 s): how long the end of
+    a produce waits for acknowledgements depends on it."""
+    found = None
+    for key, value in settings.client_options or ():
+        if key in DELIVERY_TIMEOUT_KEYS and value.strip().isdigit():
+            found = int(value) / 1000
+    return found
+
+
 def librdkafka_options(settings: Settings) -> dict[str, str]:
     """The -X settings as librdkafka takes them (already checked by librdkafka)."""
     return dict(settings.client_options or ())

@@ -415,8 +415,11 @@ def test_two_nodes_down_produce_reports_every_line_it_could_not_deliver(
     lines = b"".join(b'{"id": %d, "mode": "ok"}\n' % i for i in range(total))
     reject = tmp_path / "rejects.jsonl"
     t0 = time.monotonic()
+    # A record nobody acknowledges fails after the delivery timeout (2 min by default); a user who
+    # wants to know sooner shortens it, as here (the same keys on both engines).
+    timeouts = ["-X", "request.timeout.ms=10000", "-X", "delivery.timeout.ms=20000"]
     proc = start(
-        [*KAFKACTL, "produce", topic_name, "--key-field", "id", "--json",
+        [*KAFKACTL, *timeouts, "produce", topic_name, "--key-field", "id", "--json",
          "--reject-file", str(reject)],
         env,
     )  # fmt: skip
