@@ -138,6 +138,7 @@ class ProduceJob:
         publish = self.publisher.publish
         parse = self._parse
         flag_headers = o.headers
+        new_ids = o.message_id == "uuid"
         forced_partition = o.partition
         partitions = o.partitions
         limit = o.max_bytes_in_flight
@@ -218,7 +219,7 @@ class ProduceJob:
                 key = record.key
                 value = record.value
                 size = (len(value) if value is not None else 0) + (len(key) if key else 0)
-                headers = record_headers(record, flag_headers)
+                headers = record_headers(record, flag_headers, new_ids)
                 if traced:
                     headers = ensure_traceparent(headers)
                 if max_record is not None and (size > max_record - 65_536 or record.headers):
