@@ -188,7 +188,6 @@ def produce(
         RejectFile,
         log_rejection,
         parse_header_flag,
-        read_lines,
     )
     from kafkactl.ingest.target import partition_count
     from kafkactl.names import check_topic
@@ -307,7 +306,7 @@ def produce(
         with stopping_on_signals(job.on_signal, announce=_say_stopping, force_on=STOP_SIGNALS):
             try:
                 with view:
-                    summary = job.run(read_lines(stream, job.line_limit))
+                    summary = job.run_stream(stream)
             finally:
                 publisher.close()
     finally:
