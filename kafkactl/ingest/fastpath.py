@@ -47,7 +47,7 @@ def batch_sender(job: ProduceJob) -> SendBatch | None:
     send: SendBatch | None = sender() if sender is not None else None
     if send is None or o.format not in ("json", "raw") or o.schemas is not None:
         return None
-    if o.trace or job.traced or o.message_id is not None or o.message_id_field is not None:
+    if job.traced or o.message_id is not None or o.message_id_field is not None:
         return None
     if o.format == "raw" and o.key_delimiter and o.key is not None:
         return None  # the fixed key replaces the split one: the line is no longer its record
