@@ -14,20 +14,26 @@ process and each on a fresh 3-partition topic:
 3. `kafkactl produce T -i FILE --key-field customer -q --json`, KAFKA_ENGINE=librdkafka
 4. the same with KAFKA_ENGINE=kafka-python
 5. the same on the first `--small` records, per engine (peak memory must not grow with input)
-6. a bare confluent-kafka loop doing kafkactl's per-record work (orjson validation, key from
-   the `customer` field, a `message-id` header): the librdkafka ceiling for this job
-7. a bare kafka-python send loop with kafkactl's producer settings (values only)
+6. `kafkactl produce T -i FILE --format raw` (librdkafka): values only, against kcat
+7. a bare confluent-kafka loop doing kafkactl's per-record work (orjson validation, key from
+   the `customer` field, a failure-only delivery callback, no header): the Python floor
+8. kafkactl (librdkafka) and the bare loop on an empty input: their start-up, netted out of
+   the CPU per record
+9. a bare kafka-python send loop with kafkactl's producer settings (values only)
 
 and prints records/s (wall clock, process start to exit, so start-up and the final flush
-count), the ratios to kcat and to the console producer, and each process's peak RSS (wait4's
-rusage). Every topic is read back (end offsets) to check that every record landed. A tool that
-is missing (kcat, java/mvn, confluent-kafka) is skipped with a note.
+count), the ratios to kcat and to the console producer, each process's CPU seconds (user +
+system, all threads) and peak RSS (wait4's rusage), and the CPU per record of kafkactl and of
+the bare loop net of start-up, with their ratio. Every topic is read back (end offsets) to
+check that every record landed. A tool that is missing (kcat, java/mvn, confluent-kafka) is
+skipped with a note.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import tempfile
 import uuid
@@ -49,10 +55,17 @@ class Run:
     seconds: float
     peak_rss_mb: float
     landed: int
+    cpu_seconds: float = 0.0  # user + system, every thread of the process
 
     @property
     def rate(self) -> float:
         return self.records / self.seconds
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) of every child process reaped so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def write_records(path: Path, count: int) -> int:
@@ -108,12 +121,14 @@ def produce_run(
 ) -> Run:
     """One tool producing the file to a fresh topic; `check(stdout)` may raise on a bad run."""
     topic = create_topic(brokers, partitions)
+    cpu = children_cpu()
     proc = bt.timed(argv_for_topic(topic), env, stdin=stdin, capture=capture)
+    cpu = children_cpu() - cpu
     if proc.returncode != 0:
         raise RuntimeError(f"exit {proc.returncode}: {proc.tail()}")
     if check is not None:
         check(proc.stdout)
-    return Run(tool, count, proc.seconds, proc.peak_rss_mb, landed(brokers, topic))
+    return Run(tool, count, proc.seconds, proc.peak_rss_mb, landed(brokers, topic), cpu)
 
 
 # The library's own ceiling: a bare KafkaProducer loop with kafkactl's producer settings
@@ -135,45 +150,32 @@ producer.flush()
 producer.close()
 """
 
-# The librdkafka ceiling for kafkactl's job: a bare confluent-kafka loop with kafkactl's
-# producer settings, doing kafkactl's per-record work -- validate the line as JSON with
-# orjson, take the key from the `customer` field, add a fresh UUID4 `message-id` header (made
-# the way kafkactl makes it) -- but no delivery callback per record (the landed check confirms
-# every record). murmur2 partitioning, like the Java client and kafka-python.
+# The librdkafka floor for kafkactl's job: a bare confluent-kafka loop with kafkactl's producer
+# config, doing kafkactl's per-record work -- validate the line as JSON with orjson, take the key
+# from the `customer` field, a failure-only delivery callback (delivery.report.only.error, one
+# callback for every record, served by poll() every 1,000 sends) -- and no header (produce adds
+# a message-id only when asked). murmur2 partitioning, like the Java client and kafka-python.
 CONFLUENT_LOOP = """
-import os, sys
+import sys
 import orjson
 from confluent_kafka import Producer
 from kafkactl.config import load_settings
-s = load_settings()
-producer = Producer({
-    "bootstrap.servers": ",".join(s.brokers),
-    "client.id": "bench-confluent-loop",
-    "acks": str(s.producer_acks),
-    "enable.idempotence": s.producer_idempotent,
-    "compression.type": s.producer_compression,
-    "linger.ms": s.producer_linger_ms,
-    "batch.size": s.producer_batch_size,
-    "partitioner": "murmur2_random",
-})
-VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
-def message_ids():
-    while True:
-        pool = os.urandom(16 * 4096).hex()
-        for p in range(0, len(pool), 32):
-            h = pool[p : p + 32]
-            yield f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{VARIANT[h[16]]}{h[17:20]}-{h[20:]}".encode()
-next_id = message_ids().__next__
+from kafkactl.kafka.librdkafka.config import producer_config
+failed = 0
+def on_failure(err, msg):
+    global failed
+    failed += 1
+config = producer_config(load_settings())
+producer = Producer({**config, "delivery.report.only.error": True, "on_delivery": on_failure})
 loads, produce, poll = orjson.loads, producer.produce, producer.poll
 topic, sent = sys.argv[1], 0
 with open(sys.argv[2], "rb") as lines:
     for line in lines:
         value = line[:-1] if line.endswith(b"\\n") else line
         key = str(loads(value)["customer"]).encode()
-        headers = [("message-id", next_id())]
         while True:
             try:
-                produce(topic, value, key, headers=headers)
+                produce(topic, value, key)
                 break
             except BufferError:  # the local queue is full: let deliveries drain
                 poll(0.05)
@@ -181,10 +183,32 @@ with open(sys.argv[2], "rb") as lines:
         if not sent % 1000:
             poll(0)
 left = producer.flush(120)
-if left:
-    sys.exit(f"{left} records not delivered")
+if left or failed:
+    sys.exit(f"{left} records not delivered, {failed} failed")
 print(sent)
 """
+
+
+KEYED = ("--key-field", "customer")
+RAW = ("--format", "raw")
+START_UP = "start-up (empty input)"
+
+
+def print_cpu_per_record(results: dict) -> None:
+    """CPU per record net of start-up (each tool's run on an empty input taken off), and
+    kafkactl's against the bare loop's: the Python floor for the same per-record work."""
+    per_record = {}
+    for tool in ("kafkactl [librdkafka]", "confluent-kafka loop"):
+        run, idle = results.get(tool), results.get(f"{tool} {START_UP}")
+        if run and idle and run.records:
+            per_record[tool] = (run.cpu_seconds - idle.cpu_seconds) / run.records * 1e6
+            print(
+                f"{tool}: {per_record[tool]:.2f} µs CPU per record net of start-up "
+                f"({idle.cpu_seconds:.2f} s CPU on an empty input)"
+            )
+    mine, bare = per_record.get("kafkactl [librdkafka]"), per_record.get("confluent-kafka loop")
+    if mine and bare:
+        print(f"kafkactl [librdkafka] / confluent-kafka loop, CPU per record: {mine / bare:.2f}x")
 
 
 def summary_check(count: int):
@@ -220,7 +244,7 @@ def main() -> None:
     parser.add_argument(
         "--skip",
         default="",
-        help="comma-separated runs to leave out: kcat, console, kafkactl, small, "
+        help="comma-separated runs to leave out: kcat, console, kafkactl, small, raw, "
         "confluent-loop, kafka-python-loop",
     )
     args = parser.parse_args()
@@ -257,12 +281,14 @@ def main() -> None:
             stdin=path,
         )
 
-    def kafkactl_job(engine: str, path: Path, count: int, label: str):
+    def kafkactl_job(
+        engine: str, path: Path, count: int, label: str, form: tuple[str, ...] = KEYED
+    ):
         def job() -> Run:
             if engine == "librdkafka":
                 bt.require_confluent_kafka()
             argv = [sys.executable, "-m", "kafkactl", "produce"]
-            flags = ["-i", str(path), "--key-field", "customer", "-q", "--json", *extra]
+            flags = ["-i", str(path), *form, "-q", "--json", *extra]
             return produce_run(
                 label,
                 lambda t: [*argv, t, *flags],
@@ -276,7 +302,7 @@ def main() -> None:
 
         return job
 
-    def loop_job(tool: str, code: str, path: Path):
+    def loop_job(tool: str, code: str, path: Path, count: int = n):
         def job() -> Run:
             if "confluent" in tool:
                 bt.require_confluent_kafka()
@@ -285,10 +311,10 @@ def main() -> None:
                 lambda t: [sys.executable, "-c", code, t, str(path)],
                 base_env,
                 brokers,
-                n,
+                count,
                 partitions,
                 capture=True,
-                check=count_check(n) if "confluent" in tool else None,
+                check=count_check(count) if "confluent" in tool else None,
             )
 
         return job
@@ -296,6 +322,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-produce-") as tmp:
         big = Path(tmp) / "records.jsonl"
         small = Path(tmp) / "records-small.jsonl"
+        empty = Path(tmp) / "empty.jsonl"  # start-up and shut-down alone, to net them out
+        empty.write_bytes(b"")
         size = write_records(big, n)
         if args.small:
             write_records(small, args.small)
@@ -316,10 +344,18 @@ def main() -> None:
             if args.small and "small" not in skip:
                 label = f"kafkactl [{engine}] small"
                 jobs.append((label, kafkactl_job(engine, small, args.small, label)))
+        if "kafkactl" not in skip:
+            label = f"kafkactl [librdkafka] {START_UP}"
+            jobs.append((label, kafkactl_job("librdkafka", empty, 0, label)))
+        if "raw" not in skip:
+            label = "kafkactl [librdkafka] --format raw"
+            jobs.append((label, kafkactl_job("librdkafka", big, n, label, RAW)))
         if "confluent-loop" not in skip:
             jobs.append(
                 ("confluent-kafka loop", loop_job("confluent-kafka loop", CONFLUENT_LOOP, big))
             )
+            label = f"confluent-kafka loop {START_UP}"
+            jobs.append((label, loop_job(label, CONFLUENT_LOOP, empty, 0)))
         if "kafka-python-loop" not in skip:
             jobs.append(("kafka-python loop", loop_job("kafka-python loop", PLAIN_LOOP, big)))
         results, skipped, failed = bt.run_each(jobs)
@@ -336,12 +372,23 @@ def main() -> None:
             f"{r.rate:,.0f}",
             bt.ratio(r.rate, kcat_rate),
             bt.ratio(r.rate, console_rate),
+            f"{r.cpu_seconds:.2f}",
             f"{r.peak_rss_mb:.1f} MiB",
             f"{r.landed:,}",
         ]
         for r in runs
     ]
-    header = ["tool", "records", "seconds", "records/s", "/kcat", "/console", "peak RSS", "landed"]
+    header = [
+        "tool",
+        "records",
+        "seconds",
+        "records/s",
+        "/kcat",
+        "/console",
+        "CPU s",
+        "peak RSS",
+        "landed",
+    ]
     print()
     print(bt.table(header, rows) if rows else "(no runs)")
     print()
@@ -362,11 +409,12 @@ def main() -> None:
                 f"{big_run.records:,} (x{big_run.peak_rss_mb / small_run.peak_rss_mb:.2f} for "
                 f"x{big_run.records / small_run.records:.0f} the input)"
             )
+    print_cpu_per_record(results)
     if note:
         print(note)
     print(
-        "kcat and the console producer send values only; kafkactl and the confluent-kafka "
-        "loop also parse each line, key it and add a message-id header"
+        "kcat, the console producer and --format raw send values only; kafkactl and the "
+        "confluent-kafka loop also validate each line as JSON and key it (no header)"
     )
     for label, why in skipped.items():
         print(f"skipped {label}: {why}")

@@ -2,7 +2,9 @@
 
 The consumer asks `seen(group, id)` before running a handler, skips (and counts) the message if
 it was, and calls `mark(group, id)` after the handler succeeded and before the offset can be
-committed. A message without an id (empty string) is never deduplicated.
+committed. The id is the record's `message-id` header, else `topic/partition/offset` of where it
+was first read (`topology.default_message_id`). A message without an id (empty string) is never
+deduplicated.
 """
 
 from __future__ import annotations

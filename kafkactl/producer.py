@@ -99,6 +99,11 @@ class Publisher:
                     raise DeliveryError(f"the producer failed: {fault}", False, "producer-failed")
             self._producer.serve(0.01)
 
+    def batch_sender(self) -> Callable[..., int] | None:
+        """The engine's `send_batch` (an errors-only producer that has one: librdkafka), for
+        produce's fast path (DESIGN §5.4); None otherwise."""
+        return getattr(self._producer, "send_batch", None) if self.errors_only else None
+
     @property
     def max_record_bytes(self) -> int | None:
         """The largest record (key, value, headers and framing) the engine can ever send: its

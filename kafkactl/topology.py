@@ -54,9 +54,11 @@ def replay_lease_group(replay_group: str) -> str:
 
 
 def default_message_id(topic: str, partition: int, offset: int) -> str:
-    """The id of a record that carries no message-id: stable across redeliveries, so dedupe
-    and the retry copies agree on it."""
-    return f"{topic}-{partition}-{offset}"
+    """The id of a record that carries no message-id: where it was first read,
+    `topic/partition/offset` (`orders/0/17`; no topic name holds a `/`). Stable across
+    redeliveries, so dedupe and the retry copies (which carry it from the first failure on)
+    agree on it."""
+    return f"{topic}/{partition}/{offset}"
 
 
 # --- roles -----------------------------------------------------------------------------------

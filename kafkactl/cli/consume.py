@@ -96,7 +96,12 @@ def consume(
         bool, typer.Option("--no-retry", help="Send failures straight to the DLQ.")
     ] = False,
     dedupe: Annotated[
-        str, typer.Option(help="memory, sqlite:PATH (survives restarts), or none.")
+        str,
+        typer.Option(
+            help="Skip records this group already handled, known by their message-id, else by "
+            "topic/partition/offset of the first read: memory, sqlite:PATH (survives "
+            "restarts), or none."
+        ),
     ] = "memory",
     count: Annotated[
         int | None, typer.Option("--count", "-c", help="Stop after N messages were handled.")

@@ -70,8 +70,17 @@ def produce(
         str | None,
         typer.Option(
             "--message-id-field",
-            help="Take the message-id header from this JSON field (default: keep one in the "
-            "input's headers, else a new UUID).",
+            help="Add a message-id header taken from this JSON field (a line without it is "
+            "invalid). Default: no message-id (one in an envelope's headers is kept).",
+        ),
+    ] = None,
+    message_id: Annotated[
+        str | None,
+        typer.Option(
+            "--message-id",
+            metavar="uuid",
+            help="--message-id uuid: add a new UUID4 message-id header to each record without "
+            "one. Default: none (consume identifies a record by topic/partition/offset).",
         ),
     ] = None,
     header: Annotated[
@@ -134,7 +143,8 @@ def produce(
 ) -> None:
     """Publish records from stdin (or --input FILE), one per line.
 
-    Every record gets a message-id header. An invalid line is reported with its line number,
+    A message-id header is added only when asked (--message-id-field F, --message-id uuid);
+    one an envelope carries is kept. An invalid line is reported with its line number,
     skipped and counted (--strict stops instead); a record the broker does not acknowledge
     after retries is reported too. Exit 0 when every line was delivered, 1 if any line was
     invalid or undelivered, 2 for bad flags, 3 when Kafka cannot be reached, 130 when
@@ -179,7 +189,6 @@ def produce(
         RejectFile,
         log_rejection,
         parse_header_flag,
-        read_lines,
     )
     from kafkactl.ingest.flush import flush_timeout_for
     from kafkactl.ingest.target import partition_count
@@ -194,6 +203,13 @@ def produce(
         raise UsageError(f"--format {fmt!r} is not allowed; use one of {', '.join(FORMATS)}")
     if key_field is not None and key is not None:
         raise UsageError("--key-field and --key exclude each other; use one")
+    if message_id is not None and message_id != "uuid":
+        raise UsageError(
+            f"--message-id {message_id!r} is not allowed; use --message-id uuid, or "
+            "--message-id-field F to take it from a JSON field"
+        )
+    if message_id is not None and message_id_field is not None:
+        raise UsageError("--message-id and --message-id-field exclude each other; use one")
     if fmt == "raw" and (key_field or message_id_field):
         flag = "--key-field" if key_field else "--message-id-field"
         raise UsageError(f"{flag} needs JSON input; with --format raw use --key-delimiter/-K")
@@ -262,6 +278,7 @@ def produce(
             key=key,
             key_delimiter=delimiter,
             message_id_field=message_id_field,
+            message_id=message_id,
             headers=headers,
             partition=partition,
             partitions=count,
@@ -293,7 +310,7 @@ def produce(
         with stopping_on_signals(job.on_signal, announce=_say_stopping, force_on=STOP_SIGNALS):
             try:
                 with view:
-                    summary = job.run(read_lines(stream, job.line_limit))
+                    summary = job.run_stream(stream)
             finally:
                 publisher.close()
     finally:

@@ -5,7 +5,7 @@ Three input formats, one record per line, one module each behind the `Parser` pr
 (`base`): `json_lines` (`--format json`), `envelope` (kafkactl's envelope and kcat -J), `raw`.
 `envelope_codec` writes the envelope `consume` prints; `jsontext` holds the UTF-8 and
 numbers-as-written rules of JSON input, `limits` Kafka's ranges for partitions and timestamps,
-`message_id` the message-id header of produced records.
+`message_id` the UUID4s of `produce --message-id uuid`.
 
 Nothing here imports a Kafka library, Typer or Rich.
 """

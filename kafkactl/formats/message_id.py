@@ -1,4 +1,4 @@
-"""The `message-id` header of produced records: kept when present, else a new UUID4."""
+"""The `message-id` of `produce --message-id uuid`: a new UUID4 per record (DESIGN §5.2)."""
 
 from __future__ import annotations
 

@@ -16,6 +16,8 @@ from kafkactl.schemas.stage import SchemaStage
 # Bytes of records in flight (sent, not yet acknowledged) before reading pauses; together with
 # the Publisher's record bound this caps memory for large records too.
 MAX_BYTES_IN_FLIGHT = 64 * 1024 * 1024
+# `--message-id`: None adds no header (DESIGN §5.2); "uuid" adds a new UUID4 to each record.
+MESSAGE_ID_MODES = (None, "uuid")
 
 
 class PublisherLike(Protocol):
@@ -48,6 +50,7 @@ class ProduceOptions:
     key: str | None = None
     key_delimiter: bytes | None = None
     message_id_field: str | None = None
+    message_id: str | None = None  # "uuid": a new UUID4 `message-id` for each record without one
     headers: list[tuple[str, bytes]] = field(default_factory=list)
     partition: int | None = None
     partitions: int | None = None  # the topic's partition count, to check record partitions
@@ -60,6 +63,8 @@ class ProduceOptions:
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
             raise ValueError(f"unknown format {self.format!r}; use one of {', '.join(FORMATS)}")
+        if self.message_id not in MESSAGE_ID_MODES:
+            raise ValueError(f"unknown message-id mode {self.message_id!r}; use uuid")
 
 
 def parse_header_flag(text: str) -> tuple[str, bytes]:
@@ -74,16 +79,14 @@ def parse_header_flag(text: str) -> tuple[str, bytes]:
 
 
 def record_headers(
-    record: ParsedRecord, flags: list[tuple[str, bytes]]
+    record: ParsedRecord, flags: list[tuple[str, bytes]], new_ids: bool = False
 ) -> list[tuple[str, bytes]]:
-    """The record's headers, the --header flags (replacing same-named ones), and a
-    message-id (kept if present, else a new UUID)."""
+    """The record's headers and the --header flags (replacing same-named ones); with `new_ids`
+    (--message-id uuid) a new UUID4 `message-id` unless the record has one already."""
     headers = record.headers
     if flags:
         names = {name for name, _ in flags}
         headers = [h for h in headers if h[0] not in names] + flags
-    elif not headers:
-        return [(MESSAGE_ID, new_message_id())]
-    if not has_message_id(headers):
+    if new_ids and not has_message_id(headers):
         headers = [*headers, (MESSAGE_ID, new_message_id())]
     return headers

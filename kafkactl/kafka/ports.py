@@ -8,7 +8,7 @@ Everything outside `kafkactl/kafka/` uses these types and protocols only. Each e
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Literal, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 EngineName = Literal["kafka-python", "librdkafka"]
 ENGINES: tuple[EngineName, ...] = ("kafka-python", "librdkafka")
@@ -116,13 +116,18 @@ class DeliveryTimeout(Exception):
     """A flush ran out of time with records still unacknowledged."""
 
 
+# How `send_batch` reports a record that failed: its token, value, key and the error.
+BatchFailure = Callable[[Any, bytes | None, bytes | None, BaseException], None]
+
+
 class ProducerPort(Protocol):
     """An engine's producer: asynchronous sends, one delivery report per record.
 
     An `errors_only` producer (librdkafka's delivery.report.only.error) reports failures
     only: a record not reported once `pending()` is zero was acknowledged. Bulk produce uses it
     to skip a Python callback per acknowledged record. Such a producer bounds its own queue
-    (records and bytes): `send` waits for room.
+    (records and bytes): `send` waits for room. librdkafka's also has `send_batch` (a block of
+    records with one failure report, the fast path of `produce`: DESIGN §5.4).
     """
 
     errors_only: bool

@@ -529,7 +529,7 @@ def test_connect_and_spring_dead_letters_go_back_where_they_came_from(
     assert header(tier_copy, "kafkactl.group") == billing
     assert header(tier_copy, "kafkactl.original.topic") == pay
     assert header(tier_copy, "kafkactl.original.offset") == "1234"
-    assert header(tier_copy, "message-id") == f"{pay}-0-1234"
+    assert header(tier_copy, "message-id") == f"{pay}/0/1234"
     # Connect's error context stays behind (the origin went into kafkactl.original.*).
     assert not [k for k, _ in tier_copy.headers if k.startswith("__connect.errors.")]
 

@@ -277,7 +277,7 @@ def test_every_message_ends_processed_or_in_the_dlq_with_the_retry_headers():
         assert hdr.get_int(h, hdr.ORIGINAL_OFFSET) == origin.offset
         assert hdr.get_int(h, hdr.ORIGINAL_TIMESTAMP) == origin.timestamp
         assert hdr.get_text(h, hdr.GROUP) == GROUP
-        default_id = f"{MAIN}-{origin.partition}-{origin.offset}"
+        default_id = f"{MAIN}/{origin.partition}/{origin.offset}"
         assert hdr.get_text(h, hdr.MESSAGE_ID) == ("order-42" if origin.headers else default_id)
         assert hdr.get(h, "trace") == hdr.get(origin.headers, "trace")  # other headers kept
         assert hdr.get(h, hdr.NOT_BEFORE) is None  # the DLQ copy is never due

@@ -115,6 +115,20 @@ def test_sqlite_survives_reopen(tmp_path: Path) -> None:
         assert not second.seen("g", "m-2")
 
 
+def test_sqlite_store_of_uuid_ids_keeps_working_beside_coordinate_ids(tmp_path: Path) -> None:
+    # A store written when produce gave every record a UUID4 message-id: same schema, its keys
+    # still dedupe, and records without an id (keyed topic/partition/offset) share the table.
+    path = tmp_path / "dedupe.db"
+    old = "0b4c2a8e-3f1d-4c55-9a0e-6f2d8b1c7e90"
+    with SqliteDedupeStore(path) as first:
+        first.mark("g", old)
+    with SqliteDedupeStore(path) as second:
+        assert second.seen("g", old)
+        assert not second.seen("g", "orders/0/17")
+        second.mark("g", "orders/0/17")
+        assert second.seen("g", "orders/0/17") and not second.seen("g", "orders/0/18")
+
+
 def test_sqlite_mark_is_committed_before_it_returns(tmp_path: Path) -> None:
     path = tmp_path / "dedupe.db"
     store = SqliteDedupeStore(path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import signal
 import threading
 import time
@@ -22,6 +23,8 @@ from kafkactl.ingest import (
 )
 from kafkactl.producer import Delivery
 from kafkactl.signals import STOP_SIGNALS, stopping_on_signals
+
+UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
 class FakePublisher:
@@ -109,13 +112,34 @@ def test_all_valid_exits_zero_and_blank_lines_are_skipped():
     assert summary.as_dict()["records_per_s"] >= 0
 
 
-def test_every_record_gets_one_message_id():
+def test_no_message_id_unless_asked():
+    data = lines(b'{"n": 1}', b'{"n": 2}')
+    for fmt in ("json", "raw"):
+        _, pub, _ = run(ProduceOptions("t", format=fmt), data)
+        assert [r["headers"] or [] for r in pub.sent] == [[], []], fmt
+
+
+def test_message_id_uuid_gives_every_record_a_new_one():
     data = lines(b'{"n": 1}', b'{"n": 2}', b'{"n": 3}')
-    _, pub, _ = run(ProduceOptions("t"), data)
-    ids = [dict(r["headers"])["message-id"] for r in pub.sent]
-    assert len(set(ids)) == 3
-    for r in pub.sent:
-        assert [k for k, _ in r["headers"]].count("message-id") == 1
+    for fmt in ("json", "raw"):
+        _, pub, _ = run(ProduceOptions("t", format=fmt, message_id="uuid"), data)
+        ids = [dict(r["headers"])["message-id"] for r in pub.sent]
+        assert len(set(ids)) == 3, fmt
+        assert all(UUID4.fullmatch(i.decode()) for i in ids), ids
+        for r in pub.sent:
+            assert [k for k, _ in r["headers"]].count("message-id") == 1
+    envelope = orjson.dumps({"payload": "x", "headers": ["message-id", "keep"]})
+    _, pub, _ = run(ProduceOptions("t", format="envelope", message_id="uuid"), [envelope + b"\n"])
+    assert pub.sent[0]["headers"] == [("message-id", b"keep")]
+
+
+def test_a_line_without_the_message_id_field_is_invalid_with_its_number():
+    data = lines(b'{"uid": "u-1"}', b'{"n": 2}')
+    summary, pub, rejected = run(ProduceOptions("t", message_id_field="uid"), data)
+    assert [r["headers"] for r in pub.sent] == [[("message-id", b"u-1")]]
+    assert [(r.line, r.kind) for r in rejected] == [(2, "invalid")]
+    assert "message-id field 'uid' is missing" in rejected[0].error
+    assert (summary.invalid, summary.exit_code) == (1, 1)
 
 
 def test_message_id_from_field_and_kept_from_envelope():

@@ -20,8 +20,34 @@ def test_a_record_without_kafkactl_headers_is_a_first_attempt_with_the_default_i
     assert (message.key, message.value) == (b"k", b"v")
     assert message.headers == [("trace", b"t-1")]
     assert (message.timestamp, message.timestamp_type) == (1_700_000_000_000, 1)
-    assert message.message_id == "orders-2-41"
+    assert message.message_id == "orders/2/41"
     assert message.attempt == 1
+
+
+def test_the_coordinate_id_is_written_at_the_first_failure_and_read_back_from_the_copy():
+    first = message_from_record(record([("trace", b"t-1")]))
+    origin = hdr.Origin(first.topic, first.partition, first.offset, first.timestamp)
+    failure = hdr.Failure("retryable", "ValueError", "bad")
+    copy_headers = hdr.failure_headers(
+        first.headers, origin, "billing", failure, 1, 1000, 2000, first.message_id
+    )
+    assert [v for k, v in copy_headers if k == hdr.MESSAGE_ID] == [b"orders/2/41"]
+    # Read again from the tier (another topic, partition, offset): still the first read's id,
+    # and a later failure does not write it twice.
+    tier = ConsumedRecord("orders.billing.retry.1", 0, 7, b"k", b"v", copy_headers, 0, 0)
+    again = message_from_record(tier)
+    assert again.message_id == "orders/2/41"
+    later = hdr.failure_headers(
+        again.headers,
+        hdr.Origin(tier.topic, tier.partition, tier.offset, 0),
+        "billing",
+        failure,
+        2,
+        3000,
+        None,
+        again.message_id,
+    )
+    assert [v for k, v in later if k == hdr.MESSAGE_ID] == [b"orders/2/41"]
 
 
 def test_the_message_id_and_attempt_headers_are_read():

@@ -51,13 +51,13 @@ def test_replay_headers_of_foreign_records_carry_the_origin():
     assert hdr.get_text(out, hdr.ORIGINAL_OFFSET) == "1234"
     assert hdr.get_text(out, hdr.GROUP) == "billing"
     # No message-id in the DLQ: the one the consumer would have derived from the origin.
-    assert hdr.get_text(out, "message-id") == "payments-3-1234"
+    assert hdr.get_text(out, "message-id") == "payments/3/1234"
     assert not [k for k, _ in out if k.startswith("__connect.errors.")], "error context left out"
     spring = replay_headers(read_dead_letter(record(SPRING)), DLQ, now_ms=1)
     assert hdr.get_text(spring, hdr.ORIGINAL_OFFSET) == str(2**40 + 3)
     assert hdr.get_text(spring, hdr.ORIGINAL_TIMESTAMP) == "1700000000000"
     bare = replay_headers(read_dead_letter(record([])), DLQ, now_ms=1)
-    assert hdr.get_text(bare, "message-id") == f"{DLQ}-1-7"
+    assert hdr.get_text(bare, "message-id") == f"{DLQ}/1/7"
 
 
 def test_replay_from_round_trip():

@@ -52,7 +52,7 @@ def make_cluster(keys_by_partition: list[list[bytes]]) -> FakeCluster:
                 attempt=3,
                 now_ms=2_000,
                 not_before_ms=None,
-                message_id=f"{MAIN}-1-{origin_offset}",
+                message_id=f"{MAIN}/1/{origin_offset}",
             )
             cluster.produce(DLQ, b"value-%d" % origin_offset, key, headers, partition)
             origin_offset += 1

@@ -74,7 +74,7 @@ def test_transformed_copies_carry_the_new_value_and_the_header():
     # The transform saw each dead letter once, as a Message of the DLQ record.
     assert sorted(transform.seen) == [(0, 0), (0, 1), (1, 0)]
     assert {m.topic for m in transform.messages} == {DLQ}
-    assert transform.messages[0].message_id == "orders-1-0"
+    assert transform.messages[0].message_id == "orders/1/0"
     assert transform.closed
     assert cluster.committed_offsets(REPLAY_GROUP) == dlq_ends(cluster)
 

@@ -130,7 +130,7 @@ def test_pipeline_topics_with_and_without_group_and_tiers() -> None:
 
 def test_identity_rules() -> None:
     assert replay_group("orders.g.dlq") == "kafkactl-replay.orders.g.dlq"
-    assert default_message_id("orders", 2, 17) == "orders-2-17"
+    assert default_message_id("orders", 2, 17) == "orders/2/17"
 
 
 # --- every name a pipeline will use is a legal Kafka name -----------------------------------

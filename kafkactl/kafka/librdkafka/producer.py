@@ -1,10 +1,12 @@
-"""The producer port on librdkafka: delivery reports served by one poller thread."""
+"""The producer port on librdkafka: `send` one record at a time, or `send_batch` a block of them
+(produce's fast path, DESIGN §5.4); delivery reports served by a poller thread, or by the
+sending thread while blocks come."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -15,7 +17,7 @@ from kafkactl.errors import DeliveryError
 from kafkactl.kafka.librdkafka.config import producer_config
 from kafkactl.kafka.librdkafka.connect import LibrdkafkaError, connect
 from kafkactl.kafka.librdkafka.headers import writable
-from kafkactl.kafka.ports import Delivery, DeliveryCallback, Headers
+from kafkactl.kafka.ports import BatchFailure, Delivery, DeliveryCallback, Headers
 
 
 class ErrorSink:
@@ -34,6 +36,9 @@ class ErrorSink:
 # The sending thread serves delivery reports itself every this many sends: callbacks then run
 # between sends, without handing the GIL to another thread for each batch of reports.
 SERVE_EVERY = 256
+# While send_batch was called this recently, it serves delivery reports and the poller thread
+# leaves them to it; past it (the input paused) the poller thread serves them again.
+BATCH_SERVES_S = 0.5
 # librdkafka's own default for message.max.bytes, when the config does not set it.
 DEFAULT_MESSAGE_MAX_BYTES = 1_000_000
 # How long abandon() serves the purged records' reports.
@@ -47,7 +52,8 @@ class LibrdkafkaProducer:
 
     librdkafka reports deliveries only from poll()/flush(). The sending thread serves them
     every SERVE_EVERY sends (and while it waits for room); a daemon thread polls too, so reports
-    keep coming when nobody sends. Delivery callbacks may run on either thread.
+    keep coming when nobody sends. Delivery callbacks may run on either thread. While
+    `send_batch` is being called, only the sending thread serves them (after each block).
     """
 
     def __init__(
@@ -65,6 +71,7 @@ class LibrdkafkaProducer:
         self.errors_only = errors_only
         self.max_record_bytes = max_record_bytes
         self._sends = 0
+        self._batch_at = -BATCH_SERVES_S  # when send_batch last served reports
         self._fault: str | None = None
         self._cancelled = False
         self._abandon_reason: str | None = None
@@ -100,6 +107,11 @@ class LibrdkafkaProducer:
         poll = self._producer.poll
         try:
             while not self._closed.is_set():
+                if time.monotonic() - self._batch_at < BATCH_SERVES_S:
+                    # A sending thread in send_batch serves the reports itself: one place,
+                    # no GIL hand-over per report between two threads.
+                    self._closed.wait(0.2)
+                    continue
                 poll(0.2)
         except BaseException as exc:  # a callback raised: no more reports would come
             text = str(exc)
@@ -190,11 +202,71 @@ class LibrdkafkaProducer:
                     ) from None
                 self._producer.poll(0.005)  # librdkafka's queue is full: make room
             except Exception as exc:
-                error = exc
-                if exc.args and hasattr(exc.args[0], "code"):
-                    error = LibrdkafkaError(exc.args[0])
-                on_delivery(Delivery(topic, partition, None, error))
+                on_delivery(Delivery(topic, partition, None, _produce_error(exc)))
                 return
+
+    def send_batch(
+        self,
+        topic: str,
+        values: Sequence[bytes | None],
+        keys: Sequence[bytes | None],
+        tokens: Sequence[Any],
+        headers: Headers | None,
+        partition: int | None,
+        on_failure: BatchFailure,
+    ) -> int:
+        """Queue records in order (an errors-only producer, header names it can write):
+        `on_failure(token, value, key, error)` runs once for each record that fails, from
+        the delivery thread. Returns how many were handed over (queued, or refused and
+        reported): all of them, unless cancelled or the producer failed while waiting for
+        room (DESIGN §5.4: one call per block of lines, one report path, no lock per record)."""
+        produce = self._producer.produce
+        part = -1 if partition is None else partition
+        # Each record's report is the one failure function bound to its token: a bound
+        # method, the cheapest callable that carries a value (no closure or partial each).
+        bind = self._failure_report(on_failure).__get__
+        hand_over = headers or None
+        poll = self._producer.poll
+        # `keys` may repeat one key for ever: the values set the length.
+        for done, (value, key, token) in enumerate(zip(values, keys, tokens, strict=False)):
+            while True:
+                try:
+                    produce(topic, value, key, part, bind(token), None, 0, hand_over)
+                    break
+                except BufferError:
+                    # Full: acknowledged records leave the queue on librdkafka's own threads
+                    # (errors-only reports need no poll), so waiting is enough.
+                    if self._cancelled or self._fault is not None:
+                        return done
+                    poll(0.005)
+                except Exception as exc:
+                    on_failure(token, value, key, _produce_error(exc))
+                    break
+        poll(0)
+        self._batch_at = time.monotonic()
+        return len(values)
+
+    def _failure_report(self, on_failure: BatchFailure) -> Callable[[Any, Any, Any], None]:
+        """The delivery report of `send_batch`: the record's token, value, key and error."""
+
+        def failed(token: Any, error: Any, message: Any) -> None:
+            if error is None:
+                return
+            try:
+                on_failure(token, message.value(), message.key(), self._failure(error))
+            except Exception as exc:
+                if self._fault is None:
+                    self._fault = f"a delivery report could not be handled: {exc!r}"
+                logger.opt(exception=exc).debug("delivery report failed")
+
+        return failed
+
+    def _failure(self, error: Any) -> BaseException:
+        """librdkafka's delivery error as an exception (a purge after abandon(): its reason)."""
+        reason = self._abandon_reason
+        if reason is not None and error.code() in _PURGED:
+            return DeliveryError(reason, True, "not-acknowledged")
+        return LibrdkafkaError(error)
 
     def _send_raw(
         self,
@@ -264,14 +336,15 @@ class LibrdkafkaProducer:
             partition = message.partition()  # None or -1 when purged before partitioning
             if partition is None or partition < 0:
                 partition = None
-            reason = self._abandon_reason
-            failure: BaseException
-            if reason is not None and error.code() in _PURGED:
-                failure = DeliveryError(reason, True, "not-acknowledged")
-            else:
-                failure = LibrdkafkaError(error)
-            on_delivery(Delivery(message.topic(), partition, None, failure))
+            on_delivery(Delivery(message.topic(), partition, None, self._failure(error)))
         except Exception as exc:
             if self._fault is None:
                 self._fault = f"a delivery report could not be handled: {exc!r}"
             logger.opt(exception=exc).debug("delivery report failed")
+
+
+def _produce_error(exc: Exception) -> BaseException:
+    """What produce() raised for one record (not BufferError) as the record's failure."""
+    if exc.args and hasattr(exc.args[0], "code"):
+        return LibrdkafkaError(exc.args[0])
+    return exc
