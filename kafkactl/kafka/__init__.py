@@ -2,8 +2,8 @@
 
 The rest of kafkactl asks this module for clients and talks to them through the ports of
 `kafkactl.kafka.ports`. Two engines implement them: `kafka-python` (always installed) and
-`librdkafka` (confluent-kafka, the `kafkactl[fast]` extra). Admin runs on kafka-python for
-both. Nothing here imports a Kafka library until a client is asked for.
+`librdkafka` (confluent-kafka, the `kafkactl[fast]` extra). Admin (`kafkactl.kafka.admin_port`)
+runs on kafka-python for both. Nothing here imports a Kafka library until a client is asked for.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from kafkactl.kafka.ports import (
 
 if TYPE_CHECKING:
     from kafkactl.config import Settings
-    from kafkactl.kafka.admin import Admin
+    from kafkactl.kafka.admin_port import AdminPort
 
 T = TypeVar("T")
 
@@ -155,14 +155,14 @@ def connect_consumer(
     return KafkaPythonConsumer.connect(settings, group, on_commit, read_committed)
 
 
-def connect_admin(settings: Settings) -> Admin:
+def connect_admin(settings: Settings) -> AdminPort:
     """A connected admin client (kafka-python on both engines); exits 3 when unreachable."""
-    from kafkactl.kafka.admin import Admin
+    from kafkactl.kafka.kafka_python.admin import KafkaPythonAdmin
 
-    return Admin.connect(settings)
+    return KafkaPythonAdmin.connect(settings)
 
 
-def with_admin(settings: Settings, work: Callable[[Admin], T]) -> T:
+def with_admin(settings: Settings, work: Callable[[AdminPort], T]) -> T:
     """Run `work` with a connected admin client, closed afterwards whatever happens."""
     admin = connect_admin(settings)
     try:
