@@ -2,8 +2,8 @@
 
 The rest of kafkactl asks this module for clients and talks to them through the ports of
 `kafkactl.kafka.ports`. Two engines implement them: `kafka-python` (always installed) and
-`librdkafka` (confluent-kafka, the `kafkactl[fast]` extra). Admin (`kafkactl.kafka.admin_port`)
-runs on kafka-python for both. Nothing here imports a Kafka library until a client is asked for.
+`librdkafka` (confluent-kafka, the `kafkactl[fast]` extra), each with its own admin client
+(`kafkactl.kafka.admin_port`). Nothing here imports a Kafka library until a client is asked for.
 """
 
 from __future__ import annotations
@@ -156,7 +156,16 @@ def connect_consumer(
 
 
 def connect_admin(settings: Settings) -> AdminPort:
-    """A connected admin client (kafka-python on both engines); exits 3 when unreachable."""
+    """A connected admin client of the configured engine; exits 3 when unreachable."""
+    if engine_name(settings) == "librdkafka":
+        from kafkactl.kafka.librdkafka.admin import LibrdkafkaAdmin
+
+        return LibrdkafkaAdmin.connect(settings, lambda: _kafka_python_admin(settings))
+    return _kafka_python_admin(settings)
+
+
+def _kafka_python_admin(settings: Settings) -> AdminPort:
+    """kafka-python's admin client (the librdkafka engine's, for what confluent-kafka lacks)."""
     from kafkactl.kafka.kafka_python.admin import KafkaPythonAdmin
 
     return KafkaPythonAdmin.connect(settings)
