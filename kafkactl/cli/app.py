@@ -206,15 +206,20 @@ def main() -> None:
 
 
 def _run(command: TyperGroup, argv: list[str]) -> int:
-    """Parse and run; Click's usage errors are printed here, the rest propagates."""
-    from typer import rich_utils
+    """Parse and run; Click's usage errors are printed here, the rest propagates.
 
+    Typer's Rich formatting is loaded only for help and usage errors (a command that runs has
+    no use for it), and then without what kafkactl never uses (cli/rich_help.py)."""
+    from kafkactl.cli.rich_help import formats_help, typer_rich_utils
+
+    if formats_help(argv, os.environ):
+        typer_rich_utils()
     try:
         result = command.main(args=argv, prog_name="kafkactl", standalone_mode=False)
     except _CarriedOSError as exc:
         raise exc.error from None
     except click.ClickException as exc:
-        rich_utils.rich_format_error(exc)
+        typer_rich_utils().rich_format_error(exc)
         return exc.exit_code
     except Abort:
         sys.stderr.write("Aborted.\n")
