@@ -1,9 +1,12 @@
 """The admin port on confluent-kafka's AdminClient (DESIGN §3.6): topics, cluster, offsets and
-groups read into the port's types, so a librdkafka run never loads kafka-python.
+groups read into the port's types, so a librdkafka run that reads no group's commits (consume
+without a group, produce, topics, health without -g) never loads kafka-python.
 
-confluent-kafka has no request for a group's offset deletion, a broker's ApiVersions or the
-cluster's finalized features: those three go to kafka-python's admin client, made (and
-imported) only when one of them is asked for (`fallback`).
+What confluent-kafka cannot do goes to kafka-python's admin client, made (and imported) only
+when first asked (`fallback`): reading committed offsets with their metadata (confluent-kafka
+reads metadata as a C string: metadata another client wrote comes back with the bytes that
+follow it, or fails to decode), a group's offset deletion, a broker's ApiVersions and the
+cluster's finalized features (no such requests).
 """
 
 from __future__ import annotations
@@ -33,8 +36,6 @@ _GROUP_STATES = {
     "COMPLETING_REBALANCING": "CompletingRebalance",
     "UNKNOWN": "Unknown",
 }
-# What librdkafka answers for "no committed offset" (OFFSET_INVALID).
-_NO_OFFSET = -1001
 
 
 class LibrdkafkaAdmin(LibrdkafkaAdminChanges):
@@ -183,43 +184,15 @@ class LibrdkafkaAdmin(LibrdkafkaAdminChanges):
     def committed(
         self, group: str, partitions: list[TopicPartition], timeout: float = 15.0
     ) -> dict[TopicPartition, port.Committed | None]:
-        """The group's committed offset and metadata per partition (None: nothing committed)."""
-        if not partitions:
-            return {}
-        found = self._group_offsets(group, partitions, timeout)
-        return {TopicPartition(*tp): found.get(TopicPartition(*tp)) for tp in partitions}
+        """The group's committed offset and metadata per partition (None: nothing committed),
+        through kafka-python: confluent-kafka reads commit metadata as a C string, so metadata
+        another client wrote (without a NUL) comes back with whatever bytes follow it."""
+        return self.fallback().committed(group, partitions, timeout)
 
     def group_offsets(self, group: str) -> dict[TopicPartition, port.Committed]:
-        """Every offset the group has committed, with its metadata."""
-        return self._group_offsets(group, None, None)
-
-    def _group_offsets(
-        self, group: str, partitions: list[TopicPartition] | None, timeout: float | None
-    ) -> dict[TopicPartition, port.Committed]:
-        """OffsetFetch for the group (every partition it committed when `partitions` is None)."""
-        from confluent_kafka import ConsumerGroupTopicPartitions
-        from confluent_kafka import TopicPartition as RdTP
-
-        asked = None if partitions is None else [RdTP(tp.topic, tp.partition) for tp in partitions]
-        request = [ConsumerGroupTopicPartitions(group, asked)]
-        answers = self.calls.gather(
-            lambda t: self._client.list_consumer_group_offsets(request, request_timeout=t),
-            retry_for=timeout,
-        )
-        answer: Any = answers[group]
-        if is_error(answer):
-            if int(answer.code()) == GROUP_ID_NOT_FOUND:
-                return {}
-            from kafkactl.kafka.admin_port import AdminError
-
-            raise AdminError(f"reading the offsets of group {group}: {error_text(answer)}")
-        return {
-            TopicPartition(tp.topic, tp.partition): port.Committed(
-                tp.offset, port.commit_metadata(tp.metadata)
-            )
-            for tp in answer.topic_partitions or []
-            if tp.error is None and tp.offset >= 0 and tp.offset != _NO_OFFSET
-        }
+        """Every offset the group has committed, with its metadata (through kafka-python, as
+        `committed`)."""
+        return self.fallback().group_offsets(group)
 
     def list_groups(self) -> list[port.GroupListing]:
         """Every consumer group the cluster knows, with its state."""
