@@ -158,6 +158,8 @@ def cli_command() -> TyperGroup:
 def main() -> None:
     """Console entry point: run the app; expected failures become one line and an exit code."""
     from kafkactl.cli.argv import non_utf8_argument
+    from kafkactl.cli.completion import COMPLETE_VAR
+    from kafkactl.cli.rich_help import help_asked
     from kafkactl.cli.streams import (
         WatchedStream,
         guard_closed_streams,
@@ -178,7 +180,8 @@ def main() -> None:
     if problem:
         _error(f"{problem}; command-line arguments must be UTF-8 text")
         sys.exit(EXIT_USAGE)
-    start_watchdog()
+    if not help_asked(argv) or os.environ.get(COMPLETE_VAR):
+        start_watchdog()  # printing help does not wait on anything that could be stuck
     interrupt_on_signals()
     try:
         code = _run(command, argv)

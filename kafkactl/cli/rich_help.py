@@ -50,6 +50,11 @@ def formats_help(argv: list[str], environ: Mapping[str, str]) -> bool:
     completing = environ.get(COMPLETE_VAR, "")
     if completing:
         return not completing.endswith("_bash")
+    return help_asked(argv)
+
+
+def help_asked(argv: list[str]) -> bool:
+    """True when the command line asks for help (no arguments, or -h / --help anywhere)."""
     return not argv or "--help" in argv or "-h" in argv
 
 
