@@ -6,9 +6,18 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from kafkactl.kafka import TopicPartition
-from kafkactl.kafka.admin import TOPIC_ALREADY_EXISTS, Admin, TopicAnswer
+from kafkactl.kafka.admin_port import (
+    TOPIC_ALREADY_EXISTS,
+    AdminPort,
+    NewTopicSpec,
+    PartitionInfo,
+    TopicAnswer,
+    TopicInfo,
+)
 from kafkactl.topics import copy_configs, pipeline_configs, pipeline_risks
 from kafkactl.topology import TopicPlan
+
+__all__ = ["PartitionInfo", "TopicInfo", "create_topics", "describe_topics"]
 
 CreateStatus = Literal["created", "exists", "failed"]
 
@@ -31,47 +40,15 @@ class TopicResult:
         return asdict(self)
 
 
-@dataclass
-class PartitionInfo:
-    """Leadership and replication state of one partition."""
-
-    partition: int
-    leader: int
-    replicas: list[int]
-    isr: list[int]
-
-
-@dataclass
-class TopicInfo:
-    """A topic's partitions as the cluster describes them (None partitions: topic missing)."""
-
-    name: str
-    partitions: list[PartitionInfo] = field(default_factory=list)
-    exists: bool = True
-
-
-def describe_topics(admin: Admin, names: list[str]) -> dict[str, TopicInfo]:
+def describe_topics(admin: AdminPort, names: list[str]) -> dict[str, TopicInfo]:
     """Partitions, leaders, replicas and ISR per topic; missing topics have exists=False."""
-    result: dict[str, TopicInfo] = {}
     if not names:
-        return result
-    for entry in admin.describe_topics(list(dict.fromkeys(names))):
-        name = entry["name"]
-        if entry["error_code"] != 0:
-            result[name] = TopicInfo(name, [], exists=False)
-            continue
-        partitions = [
-            PartitionInfo(
-                p["partition_index"], p["leader_id"], list(p["replica_nodes"]), list(p["isr_nodes"])
-            )
-            for p in sorted(entry["partitions"], key=lambda p: p["partition_index"])
-        ]
-        result[name] = TopicInfo(name, partitions)
-    return result
+        return {}
+    return {info.name: info for info in admin.describe_topics(list(dict.fromkeys(names)))}
 
 
 def create_topics(
-    admin: Admin,
+    admin: AdminPort,
     plans: list[TopicPlan],
     partitions: int,
     replication: int,
@@ -88,12 +65,19 @@ def create_topics(
     plans = list({p.name: p for p in plans}.values())
     mains = [p for p in plans if p.main is None]
     copies = [p for p in plans if p.main is not None]
-    answers = admin.create_topics([p.name for p in mains], partitions, replication, configs)
+    answers = admin.create_topics(
+        [NewTopicSpec(p.name, partitions, replication, configs) for p in mains]
+    )
     if copies:
         known = pipeline_configs(admin, [p.main for p in copies if p.main])
-        per_topic = {p.name: copy_configs(configs, known.get(p.main, {})) for p in copies if p.main}
         answers += admin.create_topics(
-            [p.name for p in copies], partitions, replication, {}, per_topic
+            [
+                NewTopicSpec(
+                    p.name, partitions, replication, copy_configs(configs, known.get(p.main, {}))
+                )
+                for p in copies
+                if p.main
+            ]
         )
     by_name = {a.name: a for a in answers}
     exists = {a.name for a in answers if a.error_code == TOPIC_ALREADY_EXISTS}
@@ -122,18 +106,20 @@ def create_topics(
     return results
 
 
-def end_offsets(admin: Admin, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+def end_offsets(admin: AdminPort, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
     """The log-end offset of each partition."""
     return admin.list_offsets(partitions, latest=True)
 
 
-def beginning_offsets(admin: Admin, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+def beginning_offsets(
+    admin: AdminPort, partitions: list[TopicPartition]
+) -> dict[TopicPartition, int]:
     """The first retained offset of each partition."""
     return admin.list_offsets(partitions, latest=False)
 
 
 def committed_offsets(
-    admin: Admin, group: str, partitions: list[TopicPartition], timeout: float = 15.0
+    admin: AdminPort, group: str, partitions: list[TopicPartition], timeout: float = 15.0
 ) -> dict[TopicPartition, int | None]:
     """The group's committed offset per partition (None: nothing committed yet)."""
     if not partitions:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from kafkactl.kafka.admin_changes import BrokerVersion, ConfigEntry, ConfigKind
+from kafkactl.kafka.admin_port import BrokerVersion, ClusterMetadata, ConfigEntry, ConfigKind
 
 # Sources meaning an operator set the value (server.properties or a dynamic change).
 SET_SOURCES = frozenset(
@@ -24,7 +24,7 @@ SET_SOURCES = frozenset(
 class ClusterAdmin(Protocol):
     """What `cluster describe` needs from the admin port."""
 
-    def describe_cluster(self) -> dict[str, Any]: ...
+    def describe_cluster(self) -> ClusterMetadata: ...
     def broker_versions(self, broker_ids: list[int]) -> list[BrokerVersion]: ...
     def finalized_features(self) -> dict[str, int]: ...
     def config_entries(self, kind: ConfigKind, name: str) -> dict[str, ConfigEntry]: ...
@@ -77,23 +77,23 @@ class ClusterInfo:
 def describe_cluster(admin: ClusterAdmin, configs: bool) -> ClusterInfo:
     """The cluster's id, controller, brokers (with version, and configs when `configs`)."""
     answer = admin.describe_cluster()
-    controller = answer.get("controller_id")
-    brokers = sorted(answer.get("brokers") or [], key=lambda b: b["broker_id"])
-    versions = {v.broker_id: v for v in admin.broker_versions([b["broker_id"] for b in brokers])}
-    info = ClusterInfo(answer.get("cluster_id"), controller, features=admin.finalized_features())
+    controller = answer.controller_id
+    brokers = sorted(answer.brokers, key=lambda b: b.broker_id)
+    versions = {v.broker_id: v for v in admin.broker_versions([b.broker_id for b in brokers])}
+    info = ClusterInfo(answer.cluster_id, controller, features=admin.finalized_features())
     for b in brokers:
-        found = versions.get(b["broker_id"])
+        found = versions.get(b.broker_id)
         broker = BrokerInfo(
-            b["broker_id"],
-            b.get("host") or "",
-            int(b.get("port") or 0),
-            b.get("rack"),
-            b["broker_id"] == controller,
+            b.broker_id,
+            b.host,
+            b.port,
+            b.rack,
+            b.broker_id == controller,
             found.version if found else None,
             found.at_least if found else False,
         )
         if configs:
-            broker.configs = broker_configs(admin, b["broker_id"])
+            broker.configs = broker_configs(admin, b.broker_id)
         info.brokers.append(broker)
     return info
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from kafkactl.config import Settings
-    from kafkactl.kafka.admin import Admin
+    from kafkactl.kafka.admin_port import AdminPort
 
 # Everything one completion may take: start-up is on top (about 0.3 s).
 COMPLETION_TIMEOUT_S = 2.0
@@ -36,7 +36,7 @@ def completion_timeout(environ: Mapping[str, str]) -> float:
 
 
 NameKind = Literal["topics", "groups"]
-WithAdmin = Callable[["Settings", Callable[["Admin"], list[str]]], list[str]]
+WithAdmin = Callable[["Settings", Callable[["AdminPort"], list[str]]], list[str]]
 
 
 def matching(names: Iterable[str], incomplete: str) -> list[str]:
@@ -80,7 +80,7 @@ def completion_settings(
     return replace(settings, connect_timeout=min(settings.connect_timeout, connect_timeout))
 
 
-def _listed(admin: Admin, kind: NameKind) -> list[str]:
+def _listed(admin: AdminPort, kind: NameKind) -> list[str]:
     if kind == "topics":
         return admin.topic_names()
     return [listing.group for listing in admin.list_groups()]

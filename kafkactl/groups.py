@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from kafkactl import health
 from kafkactl.config import Settings
 from kafkactl.errors import KafkactlError, OptionError, UsageError
-from kafkactl.kafka.admin import Committed, GroupListing, GroupState
+from kafkactl.kafka.admin_port import Committed, GroupListing, GroupState, TopicInfo
 from kafkactl.kafka.ports import TopicPartition
 from kafkactl.topology import pipeline_of, role_of
 
@@ -31,7 +31,7 @@ class GroupAdmin(Protocol):
     def offsets_for_time(
         self, partitions: list[TopicPartition], ms: int
     ) -> dict[TopicPartition, int]: ...
-    def describe_topics(self, names: list[str]) -> list[dict[str, Any]]: ...
+    def describe_topics(self, names: list[str]) -> list[TopicInfo]: ...
     def alter_group_offsets(
         self, group: str, offsets: dict[TopicPartition, int]
     ) -> dict[TopicPartition, str | None]: ...
@@ -169,14 +169,14 @@ def _pipeline_depths(
     named = [(role, name) for main in mains for role, name in pipeline_of(settings, main, group)]
     if not named:
         return []
-    described = {t["name"]: t for t in admin.describe_topics([name for _, name in named])}
+    described = {t.name: t for t in admin.describe_topics([name for _, name in named])}
     out: list[PipelineDepth] = []
     for role, name in named:
-        meta = described.get(name)
-        if not meta or meta.get("error_code"):
+        info = described.get(name)
+        if info is None or not info.exists:
             out.append(PipelineDepth(name, role.label, False, None))
             continue
-        tps = [TopicPartition(name, p["partition_index"]) for p in meta.get("partitions", [])]
+        tps = [TopicPartition(name, p.partition) for p in info.partitions]
         ends = admin.list_offsets(tps, latest=True)
         if role.kind == "dlq":
             starts = admin.list_offsets(tps, latest=False)
@@ -287,15 +287,15 @@ def plan_reset(
             )
     else:
         topics = [topic]
-    described = {t["name"]: t for t in admin.describe_topics(topics)}
+    described = {t.name: t for t in admin.describe_topics(topics)}
     tps: list[TopicPartition] = []
     for name in topics:
-        meta = described.get(name)
-        if not meta or meta.get("error_code"):
+        info = described.get(name)
+        if info is None or not info.exists:
             if topic is None:
                 continue  # a deleted topic's offsets: nothing there to move
             raise UsageError(f"topic {name!r} does not exist")
-        known = sorted(p["partition_index"] for p in meta.get("partitions", []))
+        known = sorted(p.partition for p in info.partitions)
         chosen = known if not partitions else sorted(set(partitions))
         unknown = [p for p in chosen if p not in known]
         if unknown:

@@ -12,7 +12,7 @@ from kafkactl import admin as kadmin
 from kafkactl.config import Settings
 from kafkactl.errors import KafkactlError
 from kafkactl.kafka import TopicPartition
-from kafkactl.kafka.admin import Admin, Committed
+from kafkactl.kafka.admin_port import AdminPort, Committed
 from kafkactl.schemas.model import Field, SchemaRegistry, subject_for
 from kafkactl.topics import pipeline_risks
 from kafkactl.topology import TopicPlan, pipeline_topics, replay_group
@@ -143,7 +143,7 @@ class HealthQuery:
 
 
 def check(
-    admin: Admin,
+    admin: AdminPort,
     settings: Settings,
     query: HealthQuery,
     top_error: TopErrorOf | None = None,
@@ -155,17 +155,14 @@ def check(
     started = time.monotonic()
     report = HealthReport(bootstrap=list(settings.brokers))
     cluster = admin.describe_cluster()
-    report.cluster_id = cluster.get("cluster_id")
-    report.controller_id = cluster.get("controller_id")
-    # KRaft's DescribeCluster lists a broker the controller fenced (dead, or cut off) with
-    # is_fenced set: it is registered but does not answer, so it counts as missing.
-    registered = cluster.get("brokers", [])
+    report.cluster_id = cluster.cluster_id
+    report.controller_id = cluster.controller_id
+    # KRaft's DescribeCluster lists a broker the controller fenced (dead, or cut off) as
+    # fenced: it is registered but does not answer, so it counts as missing.
     report.brokers = [
-        BrokerInfo(b["broker_id"], b["host"], b["port"], b.get("rack"))
-        for b in registered
-        if not b.get("is_fenced")
+        BrokerInfo(b.broker_id, b.host, b.port, b.rack) for b in cluster.brokers if not b.fenced
     ]
-    fenced = {b["broker_id"] for b in registered if b.get("is_fenced")}
+    fenced = {b.broker_id for b in cluster.brokers if b.fenced}
     if not report.brokers:
         report.reasons.append("no brokers registered")
 
@@ -237,7 +234,7 @@ def _topic_check(plan: TopicPlan, info: kadmin.TopicInfo, min_insync: int | None
     )  # fmt: skip
 
 
-def _min_insync(admin: Admin, names: list[str]) -> dict[str, int]:
+def _min_insync(admin: AdminPort, names: list[str]) -> dict[str, int]:
     """Each topic's effective min.insync.replicas (topics the cluster does not say are left out)."""
     out: dict[str, int] = {}
     for name, configs in admin.effective_configs(names, [MIN_INSYNC]).items():
@@ -250,7 +247,7 @@ def _min_insync(admin: Admin, names: list[str]) -> dict[str, int]:
 
 def _count_brokers(
     report: HealthReport,
-    admin: Admin,
+    admin: AdminPort,
     described: dict[str, kadmin.TopicInfo],
     expect: int | None,
     fenced: set[int],
@@ -268,7 +265,7 @@ def _count_brokers(
 
 
 def _group_check(
-    admin: Admin,
+    admin: AdminPort,
     settings: Settings,
     query: HealthQuery,
     described: dict[str, kadmin.TopicInfo],
@@ -329,7 +326,7 @@ def _open_breaker(offsets: dict[TopicPartition, Committed]) -> str | None:
     return None
 
 
-def dlq_depth(admin: Admin, dlq: str, info: kadmin.TopicInfo) -> int:
+def dlq_depth(admin: AdminPort, dlq: str, info: kadmin.TopicInfo) -> int:
     """Dead letters not yet passed over by replay-dlq (all retained records if never replayed)."""
     tps = [TopicPartition(dlq, p.partition) for p in info.partitions]
     ends = kadmin.end_offsets(admin, tps)

@@ -22,7 +22,7 @@ from kafkactl.filters import RecordFilter
 from kafkactl.handlers.base import Handler
 from kafkactl.kafka import ConsumerPort, Record, TopicPartition, connect_admin
 from kafkactl.kafka import connect_consumer as default_connect_consumer
-from kafkactl.kafka.admin import Admin
+from kafkactl.kafka.admin_port import AdminPort
 from kafkactl.message import HandlerFailure, Message, message_from_record
 from kafkactl.metrics import Metrics
 from kafkactl.positions import Position, ReadProgress, ReadRange
@@ -73,7 +73,7 @@ class TopicReader:
         metrics: Metrics | None = None,
         on_tick: Callable[[dict[str, Any]], None] | None = None,
         connect_consumer: Callable[..., ConsumerPort] = default_connect_consumer,
-        connect_cluster: Callable[[Settings], Admin] = connect_admin,
+        connect_cluster: Callable[[Settings], AdminPort] = connect_admin,
     ) -> None:
         self.settings = settings
         self.options = options
@@ -133,7 +133,7 @@ class TopicReader:
 
     # --- where to start and stop ---------------------------------------------------------
 
-    def _partitions(self, admin: Admin) -> list[TopicPartition]:
+    def _partitions(self, admin: AdminPort) -> list[TopicPartition]:
         from kafkactl import admin as kadmin
         from kafkactl.names import shell_command
 
@@ -157,7 +157,7 @@ class TopicReader:
         return out
 
     def _bounds(
-        self, admin: Admin, partitions: list[TopicPartition]
+        self, admin: AdminPort, partitions: list[TopicPartition]
     ) -> tuple[dict[TopicPartition, int], dict[TopicPartition, int | None]]:
         lows = admin.list_offsets(partitions, latest=False)
         highs = admin.list_offsets(partitions, latest=True)
@@ -286,7 +286,7 @@ def _describe(exc: BaseException) -> str:
 
 
 def _resolve(
-    admin: Admin,
+    admin: AdminPort,
     position: Position,
     partitions: list[TopicPartition],
     lows: dict[TopicPartition, int],

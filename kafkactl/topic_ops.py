@@ -11,8 +11,13 @@ from typing import Any, Literal, Protocol
 
 from kafkactl.config import Settings
 from kafkactl.errors import OptionError, UsageError
-from kafkactl.kafka.admin import TOPIC_CONFIG_SOURCES
-from kafkactl.kafka.admin_changes import AdminError, ConfigEntry, ConfigKind
+from kafkactl.kafka.admin_port import (
+    TOPIC_CONFIG_SOURCES,
+    AdminError,
+    ConfigEntry,
+    ConfigKind,
+    TopicInfo,
+)
 from kafkactl.kafka.ports import TopicPartition
 from kafkactl.topology import role_of
 
@@ -22,7 +27,7 @@ Status = Literal["planned", "unchanged", "done", "failed"]
 class TopicChangeAdmin(Protocol):
     """What the topic changes need from the admin port."""
 
-    def describe_topics(self, names: list[str]) -> list[dict[str, Any]]: ...
+    def describe_topics(self, names: list[str]) -> list[TopicInfo]: ...
     def list_offsets(
         self, partitions: list[TopicPartition], latest: bool
     ) -> dict[TopicPartition, int]: ...
@@ -54,13 +59,13 @@ def partitions_of(admin: TopicChangeAdmin, topic: str) -> list[int]:
 
 def existing_partitions(admin: TopicChangeAdmin, names: list[str]) -> dict[str, list[int]]:
     """Partition numbers per topic; the first missing topic is a usage error."""
-    found = {t["name"]: t for t in admin.describe_topics(list(dict.fromkeys(names)))}
+    found = {t.name: t for t in admin.describe_topics(list(dict.fromkeys(names)))}
     out: dict[str, list[int]] = {}
     for name in names:
-        meta = found.get(name)
-        if not meta or meta.get("error_code"):
+        info = found.get(name)
+        if info is None or not info.exists:
             raise UsageError(f"topic {name!r} does not exist (see: kafkactl topics list)")
-        out[name] = sorted(p["partition_index"] for p in meta.get("partitions", []))
+        out[name] = sorted(p.partition for p in info.partitions)
     return out
 
 

@@ -8,11 +8,11 @@ from typing import Any, Literal, Protocol
 
 from kafkactl.config import Settings
 from kafkactl.errors import UsageError
-from kafkactl.kafka.admin import (
+from kafkactl.kafka.admin_port import TopicConfig, TopicInfo
+from kafkactl.kafka.limits import (
     BROKER_DEFAULT_MAX_MESSAGE_BYTES,
     MAX_MESSAGE_BYTES,
     PIPELINE_HEADROOM_BYTES,
-    TopicConfig,
 )
 from kafkactl.kafka.ports import TopicPartition
 from kafkactl.topology import TopicPlan, role_of
@@ -44,7 +44,7 @@ class TopicAdmin(Protocol):
     """What the topic views need from the admin port."""
 
     def topic_names(self) -> list[str]: ...
-    def describe_topics(self, names: list[str]) -> list[dict[str, Any]]: ...
+    def describe_topics(self, names: list[str]) -> list[TopicInfo]: ...
     def list_offsets(
         self, partitions: list[TopicPartition], latest: bool
     ) -> dict[TopicPartition, int]: ...
@@ -114,34 +114,30 @@ class TopicDetail:
         return out
 
 
-def _partitions(meta: dict[str, Any]) -> list[dict[str, Any]]:
-    return sorted(meta.get("partitions", []), key=lambda p: p["partition_index"])
-
-
 def list_topics(admin: TopicAdmin, settings: Settings, include_internal: bool) -> list[TopicRow]:
     """Every topic with its partitions, replication, retained messages and pipeline role."""
-    metas = [m for m in admin.describe_topics(admin.topic_names()) if not m.get("error_code")]
+    metas = [m for m in admin.describe_topics(admin.topic_names()) if m.exists]
     if not include_internal:
-        metas = [m for m in metas if not m.get("is_internal")]
-    tps = [TopicPartition(m["name"], p["partition_index"]) for m in metas for p in _partitions(m)]
+        metas = [m for m in metas if not m.internal]
+    tps = [TopicPartition(m.name, p.partition) for m in metas for p in m.partitions]
     highs = admin.list_offsets(tps, latest=True) if tps else {}
     lows = admin.list_offsets(tps, latest=False) if tps else {}
     rows: list[TopicRow] = []
-    for meta in sorted(metas, key=lambda m: m["name"]):
-        parts = _partitions(meta)
+    for meta in sorted(metas, key=lambda m: m.name):
+        parts = meta.partitions
         messages = sum(
-            highs[TopicPartition(meta["name"], p["partition_index"])]
-            - lows[TopicPartition(meta["name"], p["partition_index"])]
+            highs[TopicPartition(meta.name, p.partition)]
+            - lows[TopicPartition(meta.name, p.partition)]
             for p in parts
         )
         rows.append(
             TopicRow(
-                meta["name"],
+                meta.name,
                 len(parts),
-                max((len(p.get("replica_nodes", [])) for p in parts), default=0),
+                max((len(p.replicas) for p in parts), default=0),
                 messages,
-                role_of(settings, meta["name"]).label,
-                bool(meta.get("is_internal")),
+                role_of(settings, meta.name).label,
+                meta.internal,
             )
         )
     return rows
@@ -151,20 +147,20 @@ def describe_topic(admin: TopicAdmin, settings: Settings, name: str) -> TopicDet
     """One topic in full; a missing topic is a usage error naming `topics list`."""
     metas = admin.describe_topics([name])
     meta = metas[0] if metas else None
-    if not meta or meta.get("error_code"):
+    if meta is None or not meta.exists:
         raise UsageError(f"topic {name!r} does not exist (see: kafkactl topics list)")
-    parts = _partitions(meta)
-    tps = [TopicPartition(name, p["partition_index"]) for p in parts]
+    parts = meta.partitions
+    tps = [TopicPartition(name, p.partition) for p in parts]
     highs = admin.list_offsets(tps, latest=True) if tps else {}
     lows = admin.list_offsets(tps, latest=False) if tps else {}
     detail = TopicDetail(name, role_of(settings, name).label)
     for p, tp in zip(parts, tps, strict=True):
         detail.partitions.append(
             PartitionRow(
-                p["partition_index"],
-                p.get("leader_id", -1),
-                list(p.get("replica_nodes", [])),
-                list(p.get("isr_nodes", [])),
+                p.partition,
+                p.leader,
+                list(p.replicas),
+                list(p.isr),
                 lows[tp],
                 highs[tp],
             )

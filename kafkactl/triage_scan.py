@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from kafkactl import admin as kadmin
 from kafkactl.config import Settings
 from kafkactl.errors import KafkactlError
-from kafkactl.kafka.admin import Admin
+from kafkactl.kafka.admin_port import AdminPort
 from kafkactl.kafka.ports import ConsumerPort, Record, TopicPartition
 from kafkactl.replay.deadletter import read_dead_letter
 from kafkactl.triage import By, TriageSummary, error_kind, summarize
@@ -40,7 +40,7 @@ class TriageOptions:
     max_replays: int = 3
 
 
-def _partitions(admin: Admin, dlq: str) -> list[TopicPartition]:
+def _partitions(admin: AdminPort, dlq: str) -> list[TopicPartition]:
     info = kadmin.describe_topics(admin, [dlq])[dlq]
     if not info.exists:
         raise DlqMissing(f"DLQ topic {dlq} does not exist")
@@ -52,7 +52,7 @@ def summarize_dlq(
     options: TriageOptions,
     on_progress: Callable[[int, int], None] | None = None,
     stop: threading.Event | None = None,
-    connect_admin: Callable[[Settings], Admin] | None = None,
+    connect_admin: Callable[[Settings], AdminPort] | None = None,
     connect_consumer: Callable[..., ConsumerPort] | None = None,
 ) -> TriageSummary:
     """One pass over the DLQ; `on_progress(read, total)` now and then; `stop` ends it early."""
@@ -148,7 +148,7 @@ class TopError:
 
 def dlq_top_error(
     settings: Settings,
-    admin: Admin,
+    admin: AdminPort,
     dlq: str,
     last: int = TAIL_RECORDS,
     connect_consumer: Callable[..., ConsumerPort] | None = None,

@@ -158,6 +158,8 @@ def cli_command() -> TyperGroup:
 def main() -> None:
     """Console entry point: run the app; expected failures become one line and an exit code."""
     from kafkactl.cli.argv import non_utf8_argument
+    from kafkactl.cli.completion import COMPLETE_VAR
+    from kafkactl.cli.rich_help import help_asked
     from kafkactl.cli.streams import (
         WatchedStream,
         guard_closed_streams,
@@ -178,7 +180,8 @@ def main() -> None:
     if problem:
         _error(f"{problem}; command-line arguments must be UTF-8 text")
         sys.exit(EXIT_USAGE)
-    start_watchdog()
+    if not help_asked(argv) or os.environ.get(COMPLETE_VAR):
+        start_watchdog()  # printing help does not wait on anything that could be stuck
     interrupt_on_signals()
     try:
         code = _run(command, argv)
@@ -206,15 +209,20 @@ def main() -> None:
 
 
 def _run(command: TyperGroup, argv: list[str]) -> int:
-    """Parse and run; Click's usage errors are printed here, the rest propagates."""
-    from typer import rich_utils
+    """Parse and run; Click's usage errors are printed here, the rest propagates.
 
+    Typer's Rich formatting is loaded only for help and usage errors (a command that runs has
+    no use for it), and then without what kafkactl never uses (cli/rich_help.py)."""
+    from kafkactl.cli.rich_help import formats_help, typer_rich_utils
+
+    if formats_help(argv, os.environ):
+        typer_rich_utils()
     try:
         result = command.main(args=argv, prog_name="kafkactl", standalone_mode=False)
     except _CarriedOSError as exc:
         raise exc.error from None
     except click.ClickException as exc:
-        rich_utils.rich_format_error(exc)
+        typer_rich_utils().rich_format_error(exc)
         return exc.exit_code
     except Abort:
         sys.stderr.write("Aborted.\n")

@@ -1,6 +1,7 @@
 """`kafkactl cluster describe`: the cluster's id, controller, brokers, versions, configs."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Typer reads these commands' signatures at every
+# start, and string annotations would be compiled each time (start-up time, as cli/completion.py).
 
 from typing import Annotated
 

@@ -1,6 +1,7 @@
 """`kafkactl config`: the effective configuration and where each value came from."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Typer reads these commands' signatures at every
+# start, and string annotations would be compiled each time (start-up time, as cli/completion.py).
 
 import typer
 

@@ -22,7 +22,7 @@ from kafkactl.cli.options import (
 from kafkactl.errors import UsageError
 
 if TYPE_CHECKING:
-    from kafkactl.kafka.admin import Admin
+    from kafkactl.kafka.admin_port import AdminPort
     from kafkactl.replay.purge import PurgePlan
 
 dlq_app = typer.Typer(
@@ -195,7 +195,7 @@ def purge_cmd(
     check_topic(dlq, "DLQ topic")
     progress_group = replay_group or default_replay_group(dlq)
 
-    def work(admin: Admin) -> PurgePlan:
+    def work(admin: AdminPort) -> PurgePlan:
         plan = plan_purge(settings, admin, dlq, progress_group, max_replays, partition)
         return execute_purge(admin, plan) if execute else plan
 

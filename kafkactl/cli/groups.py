@@ -1,7 +1,8 @@
 """`kafkactl groups list|describe|reset-offsets`: what an operator does around a DLQ replay
 (delete and delete-offsets: cli/groups_admin.py)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Typer reads these commands' signatures at every
+# start, and string annotations would be compiled each time (start-up time, as cli/completion.py).
 
 from typing import Annotated
 

@@ -13,7 +13,7 @@ from kafkactl.errors import EXIT_FAILED
 
 if TYPE_CHECKING:
     from kafkactl.group_ops import GroupDeleteRow, OffsetsDeletePlan
-    from kafkactl.kafka.admin import Admin
+    from kafkactl.kafka.admin_port import AdminPort
 
 
 def delete_cmd(
@@ -55,7 +55,7 @@ def delete_cmd(
         require_stdout()
     settings = settings_for(ctx)
 
-    def work(admin: Admin) -> list[GroupDeleteRow]:
+    def work(admin: AdminPort) -> list[GroupDeleteRow]:
         rows = plan_group_delete(admin, groups)
         if not yes:
             group_deletes(rows, "Groups to delete")
@@ -125,7 +125,7 @@ def delete_offsets_cmd(
         require_stdout()
     settings = settings_for(ctx)
 
-    def work(admin: Admin) -> OffsetsDeletePlan:
+    def work(admin: AdminPort) -> OffsetsDeletePlan:
         plan = plan_offsets_delete(admin, group, topic, partition)
         return delete_offsets(admin, plan) if execute else plan
 

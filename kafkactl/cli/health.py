@@ -1,6 +1,7 @@
 """`kafkactl health`: is the cluster up, are the topics whole, how far behind is the group."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Typer reads these commands' signatures at every
+# start, and string annotations would be compiled each time (start-up time, as cli/completion.py).
 
 import time
 from typing import Annotated

@@ -1,6 +1,7 @@
 """`kafkactl create-topics`: topics with their group's retry tiers and DLQ, idempotently."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Typer reads these commands' signatures at every
+# start, and string annotations would be compiled each time (start-up time, as cli/completion.py).
 
 from typing import Annotated
 

@@ -12,7 +12,7 @@ from kafkactl.cli.options import JsonOpt, QuietOpt, naming_flags
 from kafkactl.errors import EXIT_FAILED
 
 if TYPE_CHECKING:
-    from kafkactl.kafka.admin import Admin
+    from kafkactl.kafka.admin_port import AdminPort
     from kafkactl.topic_ops import ConfigPlan, DeleteRow, PartitionPlan, RecordsPlan
 
 TopicArg = Annotated[
@@ -65,7 +65,7 @@ def delete_cmd(
         require_stdout()
     settings = settings_for(ctx)
 
-    def work(admin: Admin) -> list[DeleteRow]:
+    def work(admin: AdminPort) -> list[DeleteRow]:
         rows = plan_topic_delete(admin, settings, topics)
         if not yes:
             topic_deletes(rows, "Topics to delete")
@@ -131,7 +131,7 @@ def alter_config_cmd(
         require_stdout()
     settings = settings_for(ctx)
 
-    def work(admin: Admin) -> ConfigPlan:
+    def work(admin: AdminPort) -> ConfigPlan:
         plan = plan_config_change(admin, topic, changes, list(delete or []))
         return apply_config_change(admin, plan) if execute else plan
 
@@ -177,7 +177,7 @@ def add_partitions_cmd(
         require_stdout()
     settings = settings_for(ctx)
 
-    def work(admin: Admin) -> PartitionPlan:
+    def work(admin: AdminPort) -> PartitionPlan:
         plan = plan_add_partitions(admin, topic, count)
         return add_partitions(admin, plan) if execute else plan
 
@@ -239,7 +239,7 @@ def delete_records_cmd(
         require_stdout()
     settings = settings_for(ctx)
 
-    def work(admin: Admin) -> RecordsPlan:
+    def work(admin: AdminPort) -> RecordsPlan:
         plan = plan_delete_records(
             admin, topic, position.kind, position.value, partition
         )

@@ -1,7 +1,8 @@
 """`kafkactl topics list|describe` (what is on the cluster, how big, what role it plays); the
 changing commands are in cli/topics_admin.py."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Typer reads these commands' signatures at every
+# start, and string annotations would be compiled each time (start-up time, as cli/completion.py).
 
 from typing import Annotated
 

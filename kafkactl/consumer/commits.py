@@ -20,7 +20,7 @@ from kafkactl.consumer.state import Partitions
 from kafkactl.errors import OutputClosed
 from kafkactl.handlers.base import Handler
 from kafkactl.kafka import ConsumerPort, Offsets, TopicPartition
-from kafkactl.kafka.admin import Admin
+from kafkactl.kafka.admin_port import AdminPort
 from kafkactl.metrics import Metrics
 
 # Asynchronous commits go one at a time: a client may retry a commit that failed (librdkafka
@@ -153,7 +153,7 @@ class Commits:
             self.lost_points.update(offsets)
         return offsets
 
-    def recommit_lost(self, consumer: ConsumerPort, admin: Admin) -> None:
+    def recommit_lost(self, consumer: ConsumerPort, admin: AdminPort) -> None:
         """Commit what was done on lost partitions that came back to this member.
 
         Only forward: a point at or below what the group has committed (another member went

@@ -17,7 +17,7 @@ from loguru import logger
 from kafkactl import headers as hdr
 from kafkactl.config import Settings
 from kafkactl.consumer.keyorder import KeyRecovered, Recovered, Slot
-from kafkactl.kafka.admin import Admin
+from kafkactl.kafka.admin_port import AdminPort
 from kafkactl.kafka.ports import ConsumerPort, Record, TopicPartition
 from kafkactl.topology import TierMap
 from kafkactl.triage_scan import scan
@@ -33,7 +33,7 @@ class KeyScan:
         settings: Settings,
         tiers: TierMap,
         dead_letter_followers: bool,
-        connect_admin: Callable[[Settings], Admin],
+        connect_admin: Callable[[Settings], AdminPort],
         connect_consumer: ScanConsumer,
     ) -> None:
         self._settings = settings
@@ -87,7 +87,7 @@ class KeyScan:
 
     def _find_dead(
         self,
-        admin: Admin,
+        admin: AdminPort,
         dlq: TopicPartition,
         found: Recovered,
         followers: dict[bytes | None, tuple[int, set[str]]],

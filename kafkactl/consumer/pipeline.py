@@ -32,7 +32,7 @@ from kafkactl.gctune import fewer_collections, fewer_thread_switches
 from kafkactl.handlers.base import Handler
 from kafkactl.kafka import ConsumerPort, Offsets, Record, TopicPartition, connect_admin
 from kafkactl.kafka import connect_consumer as default_connect_consumer
-from kafkactl.kafka.admin import Admin
+from kafkactl.kafka.admin_port import AdminPort
 from kafkactl.metrics import Metrics
 from kafkactl.positions import ReadProgress
 from kafkactl.producer import Publisher
@@ -57,7 +57,7 @@ class ConsumerPipeline:
         on_tick: Callable[[dict[str, Any]], None] | None = None,
         connect_consumer: ConsumerFactory = default_connect_consumer,
         connect_publisher: Callable[[Settings, Metrics], Publisher] | None = None,
-        connect_cluster: Callable[[Settings], Admin] = connect_admin,
+        connect_cluster: Callable[[Settings], AdminPort] = connect_admin,
     ) -> None:
         self.settings = settings
         self.options = options = options.for_handler(handler)
@@ -82,7 +82,7 @@ class ConsumerPipeline:
         self.handling: Handling | None = None
         self.listener: PartitionListener | None = None
         self._consumer: ConsumerPort | None = None
-        self._admin: Admin | None = None
+        self._admin: AdminPort | None = None
         self._publisher: Publisher | None = None
         self._router: RetryRouter | None = None
         self._inline = bool(getattr(handler, "inline", False))

@@ -20,7 +20,7 @@ from kafkactl.consumer.keyscan import KeyScan
 from kafkactl.consumer.state import Partitions, Work
 from kafkactl.errors import KafkactlError
 from kafkactl.kafka import TopicPartition
-from kafkactl.kafka.admin import Admin
+from kafkactl.kafka.admin_port import AdminPort
 from kafkactl.router import RetryRouter, Route
 from kafkactl.topology import TierMap
 
@@ -292,7 +292,7 @@ class StrictOrder:
                 self.keyorder.install(slot, token, self._scan.load(slot))
 
 
-def check_copartitioned(admin: Admin, tiers: TierMap, topics: list[str]) -> None:
+def check_copartitioned(admin: AdminPort, tiers: TierMap, topics: list[str]) -> None:
     """--ordering key-strict keeps a key on its partition number in every tier and the DLQ:
     they need as many partitions as the main topic (create-topics makes them so)."""
     from kafkactl import admin as kadmin

@@ -6,12 +6,12 @@ from loguru import logger
 
 from kafkactl.consumer.options import ConsumeOptions
 from kafkactl.errors import KafkactlError
-from kafkactl.kafka.admin import Admin
+from kafkactl.kafka.admin_port import AdminPort
 from kafkactl.names import shell_command
 from kafkactl.topology import TierMap
 
 
-def check_topics(admin: Admin, tiers: TierMap, options: ConsumeOptions) -> None:
+def check_topics(admin: AdminPort, tiers: TierMap, options: ConsumeOptions) -> None:
     """KafkactlError naming the missing topics, and the create-topics command that makes them."""
     from kafkactl import admin as kadmin
 
@@ -29,9 +29,9 @@ def check_topics(admin: Admin, tiers: TierMap, options: ConsumeOptions) -> None:
         raise KafkactlError(f"missing topic(s) {', '.join(missing)}; create them with: {hint}")
 
 
-def copy_limits(admin: Admin, tiers: TierMap, options: ConsumeOptions) -> dict[str, int]:
+def copy_limits(admin: AdminPort, tiers: TierMap, options: ConsumeOptions) -> dict[str, int]:
     """The largest copy each retry tier and DLQ takes (best effort: {} if unknown)."""
-    from kafkactl.kafka.admin import PRODUCER_MAX_REQUEST_BYTES
+    from kafkactl.kafka.limits import PRODUCER_MAX_REQUEST_BYTES
 
     names = [tiers.dlq(t) for t in options.topics]
     if not options.no_retry:

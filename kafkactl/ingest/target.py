@@ -12,14 +12,14 @@ from kafkactl.kafka import connect_admin
 from kafkactl.names import shell_command
 
 if TYPE_CHECKING:
-    from kafkactl.kafka.admin import Admin
+    from kafkactl.kafka.admin_port import AdminPort
 
 
 def partition_count(
     settings: Settings,
     topic: str,
     partition: int | None = None,
-    connect: Callable[[Settings], Admin] = connect_admin,
+    connect: Callable[[Settings], AdminPort] = connect_admin,
 ) -> int:
     """The partition count of `topic`; KafkactlError when it does not exist, OptionError on
     `partition` when that partition (of every record) is not one of its partitions."""

@@ -2,8 +2,8 @@
 
 The rest of kafkactl asks this module for clients and talks to them through the ports of
 `kafkactl.kafka.ports`. Two engines implement them: `kafka-python` (always installed) and
-`librdkafka` (confluent-kafka, the `kafkactl[fast]` extra). Admin runs on kafka-python for
-both. Nothing here imports a Kafka library until a client is asked for.
+`librdkafka` (confluent-kafka, the `kafkactl[fast]` extra), each with its own admin client
+(`kafkactl.kafka.admin_port`). Nothing here imports a Kafka library until a client is asked for.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from kafkactl.kafka.ports import (
 
 if TYPE_CHECKING:
     from kafkactl.config import Settings
-    from kafkactl.kafka.admin import Admin
+    from kafkactl.kafka.admin_port import AdminPort
 
 T = TypeVar("T")
 
@@ -155,14 +155,23 @@ def connect_consumer(
     return KafkaPythonConsumer.connect(settings, group, on_commit, read_committed)
 
 
-def connect_admin(settings: Settings) -> Admin:
-    """A connected admin client (kafka-python on both engines); exits 3 when unreachable."""
-    from kafkactl.kafka.admin import Admin
+def connect_admin(settings: Settings) -> AdminPort:
+    """A connected admin client of the configured engine; exits 3 when unreachable."""
+    if engine_name(settings) == "librdkafka":
+        from kafkactl.kafka.librdkafka.admin import LibrdkafkaAdmin
 
-    return Admin.connect(settings)
+        return LibrdkafkaAdmin.connect(settings, lambda: _kafka_python_admin(settings))
+    return _kafka_python_admin(settings)
 
 
-def with_admin(settings: Settings, work: Callable[[Admin], T]) -> T:
+def _kafka_python_admin(settings: Settings) -> AdminPort:
+    """kafka-python's admin client (the librdkafka engine's, for what confluent-kafka lacks)."""
+    from kafkactl.kafka.kafka_python.admin import KafkaPythonAdmin
+
+    return KafkaPythonAdmin.connect(settings)
+
+
+def with_admin(settings: Settings, work: Callable[[AdminPort], T]) -> T:
     """Run `work` with a connected admin client, closed afterwards whatever happens."""
     admin = connect_admin(settings)
     try:

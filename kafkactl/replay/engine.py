@@ -17,7 +17,7 @@ from loguru import logger
 
 from kafkactl.config import Settings
 from kafkactl.errors import KafkactlError
-from kafkactl.kafka.admin import Admin
+from kafkactl.kafka.admin_port import AdminPort
 from kafkactl.kafka.ports import ConsumerPort, Delivery, ProducerPort, Record
 from kafkactl.metrics import Metrics
 from kafkactl.ranges import len_offsets
@@ -53,7 +53,7 @@ class ReplayEngine:
         metrics: Metrics | None = None,
         on_progress: Callable[[ReplaySummary], None] | None = None,
         clock: Callable[[], float] = time.time,
-        connect_admin: Callable[[Settings], Admin] | None = None,
+        connect_admin: Callable[[Settings], AdminPort] | None = None,
         connect_consumer: Callable[..., ConsumerPort] | None = None,
         connect_producer: Callable[[Settings], ProducerPort] | None = None,
     ) -> None:

@@ -4,10 +4,10 @@ Progress (`progress`) assumes one writer: two replays of the same DLQ with the s
 would each send every record (300 dead letters, 600 copies). So before a replay reads its
 progress it joins the lease group (`topology.replay_lease_group`, `<replay group>.lease`) and
 goes on only as the group's leader. Kafka's group coordinator makes the first member of a group
-its leader and keeps it the leader while it stays (kafkactl.kafka.lease): a replay started while
-another runs is a follower, and two started at the same moment get one leader between them. A
-follower leaves at once and fails with exit 1, naming the replay that holds the lease (host,
-pid, start time); it has read no progress and sent nothing.
+its leader and keeps it the leader while it stays (kafkactl.kafka.kafka_python.lease): a replay
+started while another runs is a follower, and two started at the same moment get one leader
+between them. A follower leaves at once and fails with exit 1, naming the replay that holds the
+lease (host, pid, start time); it has read no progress and sent nothing.
 
 The holder keeps its membership by polling every half second on a thread of its own. Should it
 ever stop being the leader (thrown out of the group after a stall longer than the session
@@ -43,7 +43,7 @@ class ReplayRunning(KafkactlError):
 
 
 class Lease(Protocol):
-    """A joined member of the lease group (kafkactl.kafka.lease.GroupLease)."""
+    """A joined member of the lease group (kafkactl.kafka.kafka_python.lease.GroupLease)."""
 
     @property
     def held(self) -> bool: ...
@@ -61,7 +61,7 @@ JoinLease = Callable[[Settings, str, str, str], Lease]
 
 
 def _join(settings: Settings, group: str, topic: str, description: str) -> Lease:
-    from kafkactl.kafka.lease import GroupLease
+    from kafkactl.kafka.kafka_python.lease import GroupLease
 
     try:
         return GroupLease.join(settings, group, topic, description, JOIN_TIMEOUT)
@@ -85,7 +85,7 @@ def replay_lease(
 ) -> Iterator[Lease]:
     """Hold the lease of (`dlq`, `replay_group`) for the block; `on_lost` runs (on the lease's
     thread) if it is lost. Raises ReplayRunning, naming the holder, when another replay has it."""
-    from kafkactl.kafka.lease import SESSION_TIMEOUT_MS
+    from kafkactl.kafka.kafka_python.lease import SESSION_TIMEOUT_MS
     from kafkactl.topology import replay_lease_group
 
     group = replay_lease_group(replay_group)

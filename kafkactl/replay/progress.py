@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 from loguru import logger
 
-from kafkactl.kafka.admin import Admin
+from kafkactl.kafka.admin_port import AdminPort
 from kafkactl.kafka.ports import ConsumerPort, TopicPartition
 from kafkactl.ranges import RangeSet
 
@@ -202,7 +202,7 @@ class PartitionProgress:
 
 
 def load_progress(
-    consumer: ConsumerPort, admin: Admin, group: str, tps: list[TopicPartition]
+    consumer: ConsumerPort, admin: AdminPort, group: str, tps: list[TopicPartition]
 ) -> list[PartitionProgress]:
     """Each partition's range (its watermarks now) and the progress `group` committed on it."""
     marks = consumer.watermarks(tps)

@@ -26,7 +26,7 @@ from typing import Any
 from kafkactl import kafka
 from kafkactl.config import Settings
 from kafkactl.errors import KafkactlError, OptionError
-from kafkactl.kafka.admin import Admin
+from kafkactl.kafka.admin_port import AdminPort
 from kafkactl.kafka.ports import ConsumerPort, Record, TopicPartition
 from kafkactl.replay.deadletter import read_dead_letter
 from kafkactl.replay.progress import decode_progress
@@ -90,7 +90,7 @@ class PurgePlan:
 
 def plan_purge(
     settings: Settings,
-    admin: Admin,
+    admin: AdminPort,
     dlq: str,
     group: str,
     max_replays: int,
@@ -153,7 +153,7 @@ def plan_purge(
     return plan
 
 
-def refuse_while_replaying(admin: Admin, dlq: str, group: str) -> None:
+def refuse_while_replaying(admin: AdminPort, dlq: str, group: str) -> None:
     """One line (exit 1) while a replay of `dlq` with `group` holds its lease."""
     lease = replay_lease_group(group)
     state = admin.describe_group(lease)
@@ -206,7 +206,7 @@ def first_parked(
     return found
 
 
-def execute_purge(admin: Admin, plan: PurgePlan) -> PurgePlan:
+def execute_purge(admin: AdminPort, plan: PurgePlan) -> PurgePlan:
     """Delete each partition's replayed prefix (DeleteRecords); rows get the new low mark."""
     wanted = {
         TopicPartition(plan.dlq, r.partition): r.delete_to for r in plan.rows if r.delete_to > r.low

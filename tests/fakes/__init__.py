@@ -22,13 +22,14 @@ from tests.fakes.consumer import FakeConsumer
 from tests.fakes.producer import FakeProducer, SentRecord
 
 if TYPE_CHECKING:
+    from kafkactl.kafka.admin_port import AdminPort
     from kafkactl.kafka.ports import ConsumerPort, ProducerPort
 
     def _implements_the_ports(
-        c: FakeConsumer, p: FakeProducer
-    ) -> tuple[ConsumerPort, ProducerPort]:
+        c: FakeConsumer, p: FakeProducer, a: FakeAdmin
+    ) -> tuple[ConsumerPort, ProducerPort, AdminPort]:
         """mypy checks that the fakes fit the ports."""
-        return c, p
+        return c, p, a
 
 
 __all__ = [

@@ -1,27 +1,15 @@
-"""FakeAdmin: kafkactl's Admin port over a FakeCluster, in the shapes kafka-python answers."""
+"""FakeAdmin: kafkactl's AdminPort over a FakeCluster, answering with the port's own types."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-from kafkactl.kafka.admin import (
-    BROKER_DEFAULT_MAX_MESSAGE_BYTES,
-    MAX_MESSAGE_BYTES,
-    TOPIC_ALREADY_EXISTS,
-    Admin,
-    Committed,
-    GroupListing,
-    GroupState,
-    TopicAnswer,
-    TopicConfig,
-)
-from kafkactl.kafka.admin_changes import BrokerVersion, ConfigEntry, ConfigKind
+from kafkactl.kafka import admin_port as port
+from kafkactl.kafka.limits import BROKER_DEFAULT_MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES
 from kafkactl.kafka.ports import TopicPartition
 from tests.fakes.cluster import FakeBrokerError, FakeCluster
 
-UNKNOWN_TOPIC_OR_PARTITION = 3
-BROKER = {"broker_id": 1, "host": "localhost", "port": 9092, "rack": None}
+BROKER = port.BrokerNode(1, "localhost", 9092)
 # Every topic config the fake knows, with its default (a key outside: "not a config").
 TOPIC_DEFAULTS = {
     "cleanup.policy": "delete",
@@ -31,9 +19,9 @@ TOPIC_DEFAULTS = {
     MAX_MESSAGE_BYTES: str(BROKER_DEFAULT_MAX_MESSAGE_BYTES),
 }
 BROKER_CONFIGS = {
-    "num.partitions": ConfigEntry("3", "STATIC_BROKER_CONFIG", True, False),
-    "log.retention.hours": ConfigEntry("168", "DEFAULT_CONFIG", True, False),
-    "ssl.key.password": ConfigEntry("secret", "STATIC_BROKER_CONFIG", True, True),
+    "num.partitions": port.ConfigEntry("3", "STATIC_BROKER_CONFIG", True, False),
+    "log.retention.hours": port.ConfigEntry("168", "DEFAULT_CONFIG", True, False),
+    "ssl.key.password": port.ConfigEntry("secret", "STATIC_BROKER_CONFIG", True, True),
 }
 
 
@@ -56,11 +44,10 @@ def admin_state(cluster: FakeCluster) -> AdminState:
     return state
 
 
-class FakeAdmin(Admin):
-    """Admin over a FakeCluster; `fail_next(method, n)` makes the next n calls raise."""
+class FakeAdmin:
+    """AdminPort over a FakeCluster; `fail_next(method, n)` makes the next n calls raise."""
 
     def __init__(self, cluster: FakeCluster) -> None:
-        super().__init__(client=None)
         self.cluster = cluster
         self.closed = False
         self.calls: dict[str, int] = {}
@@ -77,47 +64,35 @@ class FakeAdmin(Admin):
             self._failures[method] -= 1
             raise FakeBrokerError(f"REQUEST_TIMED_OUT: {method} (injected)")
 
-    def describe_cluster(self) -> dict[str, Any]:
+    def describe_cluster(self) -> port.ClusterMetadata:
         """One broker, which is also the controller."""
         self._call("describe_cluster")
-        return {"cluster_id": "fake-cluster", "controller_id": 1, "brokers": [dict(BROKER)]}
+        return port.ClusterMetadata("fake-cluster", 1, (BROKER,))
 
-    def describe_topics(self, names: list[str]) -> list[dict[str, Any]]:
-        """Metadata entries; a missing topic has error_code UNKNOWN_TOPIC_OR_PARTITION."""
+    def describe_topics(self, names: list[str]) -> list[port.TopicInfo]:
+        """Each topic's partitions, all led by broker 1; a missing topic: exists=False."""
         self._call("describe_topics")
         out = []
         for name in names:
             count = self.cluster.partitions(name)
-            partitions = [
-                {"partition_index": p, "leader_id": 1, "replica_nodes": [1], "isr_nodes": [1]}
-                for p in range(count)
-            ]
-            code = 0 if count else UNKNOWN_TOPIC_OR_PARTITION
-            out.append({"name": name, "error_code": code, "partitions": partitions})
+            partitions = tuple(port.PartitionInfo(p, 1, (1,), (1,)) for p in range(count))
+            out.append(port.TopicInfo(name, partitions, exists=bool(count)))
         return out
 
-    def create_topics(
-        self,
-        names: list[str],
-        partitions: int,
-        replication: int,
-        configs: dict[str, str],
-        per_topic: dict[str, dict[str, str]] | None = None,
-    ) -> list[TopicAnswer]:
-        """Create each topic; one that exists is answered TOPIC_ALREADY_EXISTS."""
+    def create_topics(self, topics: list[port.NewTopicSpec]) -> list[port.TopicAnswer]:
+        """Create each topic; one that exists is answered port.TOPIC_ALREADY_EXISTS."""
         self._call("create_topics")
         answers = []
-        for name in names:
-            config = {**configs, **(per_topic or {}).get(name, {})}
-            limit = config.get(MAX_MESSAGE_BYTES)
-            if self.cluster.create_topic(name, partitions):
+        for topic in topics:
+            name, limit = topic.name, topic.configs.get(MAX_MESSAGE_BYTES)
+            if self.cluster.create_topic(name, topic.partitions):
                 if limit is not None:
                     self.cluster.max_message_bytes[name] = int(limit)
-                self.cluster.topic_configs[name] = dict(config)
-                answers.append(TopicAnswer(name, 0, None, partitions, replication))
+                self.cluster.topic_configs[name] = dict(topic.configs)
+                answers.append(port.TopicAnswer(name, 0, None, topic.partitions, topic.replication))
             else:
-                message = "TopicAlreadyExistsError"
-                answers.append(TopicAnswer(name, TOPIC_ALREADY_EXISTS, message, None, None))
+                code, message = port.TOPIC_ALREADY_EXISTS, "TopicAlreadyExistsError"
+                answers.append(port.TopicAnswer(name, code, message, None, None))
         return answers
 
     def max_message_bytes(self, names: list[str]) -> dict[str, int]:
@@ -131,14 +106,14 @@ class FakeAdmin(Admin):
 
     def effective_configs(
         self, names: list[str], keys: list[str]
-    ) -> dict[str, dict[str, TopicConfig]]:
+    ) -> dict[str, dict[str, port.TopicConfig]]:
         """`keys` of each existing topic as set on it (overridden), else the broker's default."""
         self._call("effective_configs")
         defaults = {"cleanup.policy": "delete", "retention.ms": "604800000"}
         defaults["retention.bytes"] = "-1"
         defaults["min.insync.replicas"] = "1"
         defaults[MAX_MESSAGE_BYTES] = str(BROKER_DEFAULT_MAX_MESSAGE_BYTES)
-        out: dict[str, dict[str, TopicConfig]] = {}
+        out: dict[str, dict[str, port.TopicConfig]] = {}
         for name in names:
             if not self.cluster.partitions(name):
                 continue
@@ -146,12 +121,16 @@ class FakeAdmin(Admin):
             if name in self.cluster.max_message_bytes:
                 mine[MAX_MESSAGE_BYTES] = str(self.cluster.max_message_bytes[name])
             out[name] = {
-                k: TopicConfig(mine[k], True) if k in mine else TopicConfig(defaults.get(k), False)
+                k: port.TopicConfig(mine[k], True)
+                if k in mine
+                else port.TopicConfig(defaults.get(k), False)
                 for k in keys
             }
         return out
 
-    def list_offsets(self, partitions: list[TopicPartition], latest: bool) -> dict[Any, int]:
+    def list_offsets(
+        self, partitions: list[TopicPartition], latest: bool
+    ) -> dict[TopicPartition, int]:
         """The end (latest) or first retained offset of each partition."""
         self._call("list_offsets")
         cluster, lows = self.cluster, admin_state(self.cluster).lows
@@ -162,14 +141,21 @@ class FakeAdmin(Admin):
             for tp in partitions
         }
 
-    def offsets_for_time(self, partitions: list[TopicPartition], ms: int) -> dict[Any, int]:
+    def topic_configs(self, name: str) -> dict[str, str]:
+        """The configs set on the topic (those that differ from the broker's defaults)."""
+        self._call("topic_configs")
+        return dict(self.cluster.topic_configs.get(name, {}))
+
+    def offsets_for_time(
+        self, partitions: list[TopicPartition], ms: int
+    ) -> dict[TopicPartition, int]:
         """The first offset at or after `ms` per partition (the end offset when none is)."""
         self._call("offsets_for_time")
         return {TopicPartition(*tp): self.cluster.offset_for_time(tp, ms) for tp in partitions}
 
     def committed(
         self, group: str, partitions: list[TopicPartition], timeout: float = 15.0
-    ) -> dict[TopicPartition, Committed | None]:
+    ) -> dict[TopicPartition, port.Committed | None]:
         """The group's committed offset and metadata per partition (None: nothing committed)."""
         self._call("committed")
         return {TopicPartition(*tp): self.cluster.committed(group, tp) for tp in partitions}
@@ -179,23 +165,23 @@ class FakeAdmin(Admin):
         self._call("topic_names")
         return self.cluster.topics()
 
-    def list_groups(self) -> list[GroupListing]:
+    def list_groups(self) -> list[port.GroupListing]:
         """Every group with commits or members, `Stable` or `Empty` like describe_group."""
         self._call("list_groups")
         return [
-            GroupListing(g, "Stable" if self.cluster.members.get(g) else "Empty", "consumer")
+            port.GroupListing(g, "Stable" if self.cluster.members.get(g) else "Empty", "consumer")
             for g in self.cluster.groups()
         ]
 
-    def describe_group(self, group: str) -> GroupState:
+    def describe_group(self, group: str) -> port.GroupState:
         """`Stable` with the members set in `cluster.members`; `Empty` without members but
         with commits; `Dead` (no members) for a group the cluster never heard of."""
         self._call("describe_group")
         members = list(self.cluster.members.get(group, []))
         state = "Stable" if members else "Empty" if self.cluster.group_commits(group) else "Dead"
-        return GroupState(group, state, members)
+        return port.GroupState(group, state, members)
 
-    def group_offsets(self, group: str) -> dict[TopicPartition, Committed]:
+    def group_offsets(self, group: str) -> dict[TopicPartition, port.Committed]:
         """Every offset the group has committed, with its metadata."""
         self._call("group_offsets")
         return self.cluster.group_commits(group)
@@ -221,16 +207,16 @@ class FakeAdmin(Admin):
                 state.deleted_topics.add(name)
         return out
 
-    def config_entries(self, kind: ConfigKind, name: str) -> dict[str, ConfigEntry]:
+    def config_entries(self, kind: port.ConfigKind, name: str) -> dict[str, port.ConfigEntry]:
         """A topic's configs (TOPIC_DEFAULTS, overridden by those set) or BROKER_CONFIGS."""
         self._call("config_entries")
         if kind == "broker":
             return dict(BROKER_CONFIGS)
         mine = self.cluster.topic_configs.get(name, {})
         return {
-            key: ConfigEntry(mine[key], "DYNAMIC_TOPIC_CONFIG", False, False)
+            key: port.ConfigEntry(mine[key], "DYNAMIC_TOPIC_CONFIG", False, False)
             if key in mine
-            else ConfigEntry(default, "DEFAULT_CONFIG", False, False)
+            else port.ConfigEntry(default, "DEFAULT_CONFIG", False, False)
             for key, default in TOPIC_DEFAULTS.items()
         }
 
@@ -285,10 +271,10 @@ class FakeAdmin(Admin):
         state.deleted_offsets.update((group, tp) for tp in partitions)
         return dict.fromkeys(partitions)
 
-    def broker_versions(self, broker_ids: list[int]) -> list[BrokerVersion]:
+    def broker_versions(self, broker_ids: list[int]) -> list[port.BrokerVersion]:
         """Every broker answers as Kafka 4.1."""
         self._call("broker_versions")
-        return [BrokerVersion(b, "4.1", False) for b in broker_ids]
+        return [port.BrokerVersion(b, "4.1", False) for b in broker_ids]
 
     def finalized_features(self) -> dict[str, int]:
         """A KRaft cluster's metadata.version."""

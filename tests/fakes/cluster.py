@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kafkactl.headers import record_size
-from kafkactl.kafka.admin import Committed, GroupMember
+from kafkactl.kafka.admin_port import Committed, GroupMember
 from kafkactl.kafka.ports import CREATE_TIME, ConsumedRecord, Headers, TopicPartition
 
 if TYPE_CHECKING:

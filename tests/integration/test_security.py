@@ -454,9 +454,13 @@ def test_debug_logs_never_contain_the_password(secure_broker: SecureBroker, tmp_
         output = result.stdout.decode() + result.stderr.decode()
         lines.extend(output.splitlines())
         masked += output.count("***")
-    assert len(lines) > 200, "the DEBUG runs logged almost nothing; the test proves nothing"
-    assert any("kafka: " in line for line in lines), "kafka-python's DEBUG log was not captured"
-    assert masked > 0, "PLAIN sends the password in its auth bytes; it should show up masked"
+    if _ENGINE["name"] == "kafka-python":
+        assert len(lines) > 200, "the DEBUG runs logged almost nothing; the test proves nothing"
+        assert any("kafka: " in line for line in lines), "kafka-python's DEBUG log was not captured"
+        assert masked > 0, "PLAIN sends the password in its auth bytes; it should show up masked"
+    else:  # a librdkafka run loads no kafka-python (DESIGN §3.6): kafkactl's own DEBUG lines
+        assert len(lines) > 30, "the DEBUG runs logged almost nothing; the test proves nothing"
+        assert any("authenticated as" in line for line in lines), "the SASL preflight ran"
     for secret in (secure_broker.password, wrong):
         leaked = [line for line in lines if secret in line]
         assert not leaked, f"password in {len(leaked)} log line(s): {leaked[0][:300]}"

@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import pytest
 from kafka import errors as kerr
 
-from kafkactl.kafka.admin import Admin
-from kafkactl.kafka.admin_changes import AdminError
+from kafkactl.kafka.admin_port import AdminError
+from kafkactl.kafka.kafka_python.admin import KafkaPythonAdmin as Admin
 from kafkactl.kafka.ports import TopicPartition
 
 

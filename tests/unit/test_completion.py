@@ -22,7 +22,7 @@ from kafkactl.completion import (
 )
 from kafkactl.config import Settings, load_settings
 from kafkactl.errors import ConfigError, ConnectError
-from kafkactl.kafka.admin import Admin
+from kafkactl.kafka.admin_port import AdminPort
 from kafkactl.kafka.ports import TopicPartition
 from tests.fakes.admin import FakeAdmin
 from tests.fakes.cluster import FakeBrokerError, FakeCluster
@@ -47,7 +47,7 @@ def settings() -> Settings:
 def fake_with_admin(cluster: FakeCluster) -> Callable[..., list[str]]:
     """kafka.with_admin over a fake cluster: the work runs, the admin is closed after."""
 
-    def run(_: Settings, work: Callable[[Admin], list[str]]) -> list[str]:
+    def run(_: Settings, work: Callable[[AdminPort], list[str]]) -> list[str]:
         admin = FakeAdmin(cluster)
         try:
             return work(admin)
@@ -134,7 +134,7 @@ def test_a_cluster_that_fails_the_listing_gives_no_names() -> None:
     cluster = FakeCluster()
     cluster.create_topics(TOPICS)
 
-    def failing(s: Settings, work: Callable[[Admin], list[str]]) -> list[str]:
+    def failing(s: Settings, work: Callable[[AdminPort], list[str]]) -> list[str]:
         admin = FakeAdmin(cluster)
         admin.fail_next("topic_names")
         return work(admin)
@@ -143,7 +143,7 @@ def test_a_cluster_that_fails_the_listing_gives_no_names() -> None:
 
 
 def test_an_unreachable_cluster_gives_no_names() -> None:
-    def unreachable(s: Settings, work: Callable[[Admin], list[str]]) -> list[str]:
+    def unreachable(s: Settings, work: Callable[[AdminPort], list[str]]) -> list[str]:
         raise ConnectError("cannot reach Kafka at fake:9092 within 1.5s")
 
     assert cluster_names("groups", "", settings, with_admin=unreachable) == []

@@ -289,7 +289,7 @@ def test_health_reports_a_group_whose_member_commits_with_an_open_breaker() -> N
     from kafkactl.consumer.state import Partitions
     from kafkactl.health import GroupCheck, HealthReport, _open_breaker, verdict
     from kafkactl.kafka import TopicPartition
-    from kafkactl.kafka.admin import Committed
+    from kafkactl.kafka.admin_port import Committed
 
     guard = StormGuard(BreakerRules(), Partitions(), _Pool(), lambda w: None, lambda *a: None)  # type: ignore[arg-type]
     assert guard.commit_metadata() is None

@@ -7,7 +7,7 @@ import pytest
 
 from kafkactl import headers as hdr
 from kafkactl.errors import OptionError, UsageError
-from kafkactl.kafka.admin import GroupMember
+from kafkactl.kafka.admin_port import GroupMember
 from kafkactl.kafka.ports import TopicPartition as TP
 from kafkactl.ranges import RangeSet
 from kafkactl.replay.progress import Fence, encode_progress

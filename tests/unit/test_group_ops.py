@@ -13,7 +13,7 @@ from kafkactl.group_ops import (
     plan_offsets_delete,
 )
 from kafkactl.groups import GroupActiveError, ResetTarget, execute_reset, plan_reset
-from kafkactl.kafka.admin import GroupMember
+from kafkactl.kafka.admin_port import GroupMember
 from kafkactl.kafka.ports import TopicPartition as TP
 from tests.fakes import FakeCluster
 from tests.fakes.admin import FakeAdmin, admin_state

@@ -17,7 +17,14 @@ from kafkactl.groups import (
     plan_reset,
     reset_target,
 )
-from kafkactl.kafka.admin import Committed, GroupListing, GroupMember, GroupState
+from kafkactl.kafka.admin_port import (
+    Committed,
+    GroupListing,
+    GroupMember,
+    GroupState,
+    PartitionInfo,
+    TopicInfo,
+)
 from kafkactl.kafka.ports import TopicPartition as TP
 
 
@@ -54,17 +61,12 @@ class GroupsAdmin:
     def offsets_for_time(self, partitions: list[TP], ms: int) -> dict[Any, int]:
         return {tp: self.times.get(tp, self.high[tp]) for tp in partitions}
 
-    def describe_topics(self, names: list[str]) -> list[dict[str, Any]]:
+    def describe_topics(self, names: list[str]) -> list[TopicInfo]:
         out = []
         for name in names:
             parts = sorted(tp.partition for tp in self.high if tp.topic == name)
-            out.append(
-                {
-                    "name": name,
-                    "error_code": 0 if parts else 3,
-                    "partitions": [{"partition_index": p} for p in parts],
-                }
-            )
+            partitions = tuple(PartitionInfo(p, 1, (1,), (1,)) for p in parts)
+            out.append(TopicInfo(name, partitions, exists=bool(parts)))
         return out
 
     def alter_group_offsets(self, group: str, offsets: dict[TP, int]) -> dict[TP, str | None]:

@@ -8,7 +8,13 @@ import pytest
 
 from kafkactl.config import load_settings
 from kafkactl.health import HealthQuery, HealthReport, TopicCheck, check, verdict
-from kafkactl.kafka.admin import GroupMember
+from kafkactl.kafka.admin_port import (
+    BrokerNode,
+    ClusterMetadata,
+    GroupMember,
+    PartitionInfo,
+    TopicInfo,
+)
 from kafkactl.kafka.ports import TopicPartition as TP
 from kafkactl.topology import dlq_topic, pipeline_topics, replay_group, retry_topic
 from tests.fakes import FakeAdmin, FakeCluster
@@ -218,7 +224,7 @@ def test_verdict_of_leaderless_and_under_replicated_partitions() -> None:
 
 def test_a_cluster_without_brokers_is_unhealthy(cluster: FakeCluster) -> None:
     admin = FakeAdmin(cluster)
-    admin.describe_cluster = lambda: {"cluster_id": "c", "controller_id": -1}  # type: ignore[method-assign]
+    admin.describe_cluster = lambda: ClusterMetadata("c", -1)  # type: ignore[method-assign]
 
     report = check(admin, SETTINGS, HealthQuery(topics=["orders"]))
 
@@ -300,24 +306,15 @@ def test_the_main_topic_may_be_compacted(cluster: FakeCluster) -> None:
 
 def _three_brokers(admin: FakeAdmin, alive: list[int], isr: list[list[int]]) -> None:
     """A cluster of brokers 1..3 of which `alive` answer; `orders` partitions with these ISRs."""
-    admin.describe_cluster = lambda: {  # type: ignore[method-assign]
-        "cluster_id": "c",
-        "controller_id": alive[0],
-        "brokers": [{"broker_id": b, "host": "127.0.0.1", "port": 9092 + b} for b in alive],
-    }
-    answer = [
-        {
-            "name": "orders",
-            "error_code": 0,
-            "partitions": [
-                {"partition_index": i, "leader_id": members[0] if members else -1,
-                 "replica_nodes": [1, 2, 3], "isr_nodes": members}
-                for i, members in enumerate(isr)
-            ],
-        }
-    ]  # fmt: skip
+    brokers = tuple(BrokerNode(b, "127.0.0.1", 9092 + b) for b in alive)
+    admin.describe_cluster = lambda: ClusterMetadata("c", alive[0], brokers)  # type: ignore[method-assign]
+    partitions = tuple(
+        PartitionInfo(i, members[0] if members else -1, (1, 2, 3), tuple(members))
+        for i, members in enumerate(isr)
+    )
+    answer = [TopicInfo("orders", partitions)]
     admin.describe_topics = lambda names: [  # type: ignore[method-assign]
-        a for a in answer if a["name"] in names
+        a for a in answer if a.name in names
     ]
 
 

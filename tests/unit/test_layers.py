@@ -49,6 +49,33 @@ def test_each_engine_adapter_imports_only_its_own_library():
         )
 
 
+# Outside the engine adapters, the few modules of kafkactl/kafka/ that may import a Kafka
+# library, and why: none of them runs on the other engine's path.
+ENGINE_NEUTRAL = {
+    # engine choice: probes whether confluent-kafka imports, and reports library versions
+    "kafka/__init__.py": {"confluent_kafka"},
+    # -X checked against the table of the engine the run uses (each inside its own function)
+    "kafka/client_options.py": {"kafka", "confluent_kafka"},
+}
+
+
+def test_only_an_engine_adapter_imports_its_kafka_client_library():
+    """kafka-python only in kafka/kafka_python/, confluent-kafka's clients only in
+    kafka/librdkafka/ (its schema registry client: only in kafka/schemas/)."""
+    offenders: dict[str, list[str]] = {}
+    for path in (PACKAGE / "kafka").rglob("*.py"):
+        where = str(path.relative_to(PACKAGE))
+        if where.startswith(("kafka/kafka_python/", "kafka/librdkafka/")):
+            continue
+        allowed = set(ENGINE_NEUTRAL.get(where, set()))
+        if where.startswith("kafka/schemas/"):
+            allowed.add("confluent_kafka")  # confluent_kafka.schema_registry, not a Kafka client
+        found = (_imported_roots(path) & LIBRARIES) - allowed
+        if found:
+            offenders[where] = sorted(found)
+    assert offenders == {}, f"Kafka libraries imported outside their engine adapter: {offenders}"
+
+
 def _module_name(path: Path) -> str:
     parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)

@@ -93,3 +93,30 @@ def test_help_imports_nothing_it_does_not_need() -> None:
 def test_building_the_commands_imports_no_rich_table_either() -> None:
     code = "from kafkactl.cli.app import cli_command\ncli_command()"
     assert _loaded_after(code, NOT_FOR_HELP | {"rich.table"}) == []
+
+
+def test_help_leaves_out_typers_markdown_and_traceback_rendering() -> None:
+    code = (
+        "sys.argv = ['kafkactl', 'consume', '--help']\n"
+        "from kafkactl.cli.app import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass"
+    )
+    assert _loaded_after(code, {"rich.markdown", "rich.traceback", "pygments"}) == []
+
+
+def test_a_command_that_runs_and_bash_completion_load_no_help_formatting() -> None:
+    run = (
+        "sys.argv = ['kafkactl', 'config', '--json']\n"
+        "from kafkactl.cli.app import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass"
+    )
+    assert _loaded_after(run, {"typer.rich_utils"}) == []
+    complete = (
+        "import os\n"
+        "os.environ.update(_KAFKACTL_COMPLETE='complete_bash', COMP_WORDS='kafkactl con', "
+        "COMP_CWORD='1')\n"
+        "sys.argv = ['kafkactl']\n"
+        "from kafkactl.cli.app import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass"
+    )
+    assert _loaded_after(complete, {"typer.rich_utils", "rich"}) == []

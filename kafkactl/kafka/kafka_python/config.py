@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from kafkactl.config import Settings
-from kafkactl.kafka.admin import PRODUCER_MAX_REQUEST_BYTES
 from kafkactl.kafka.client_options import kafka_python_options, reads_committed
 from kafkactl.kafka.connect import attempt_timeout, register_password
+from kafkactl.kafka.limits import PRODUCER_MAX_REQUEST_BYTES
 
 
 def common_config(settings: Settings) -> dict[str, Any]:

@@ -7,9 +7,9 @@ import uuid
 from typing import Any
 
 from kafkactl.config import Settings
-from kafkactl.kafka.admin import PRODUCER_MAX_REQUEST_BYTES
 from kafkactl.kafka.client_options import reads_committed
 from kafkactl.kafka.connect import register_password
+from kafkactl.kafka.limits import PRODUCER_MAX_REQUEST_BYTES
 
 # librdkafka's log lines go through the `kafka` stdlib logger, which kafkactl.log routes
 # through loguru with secrets redacted (silent unless KAFKA_LOG_LEVEL=DEBUG).
@@ -60,6 +60,11 @@ def with_options(config: dict[str, Any], settings: Settings) -> dict[str, Any]:
     from kafkactl.kafka.client_options import librdkafka_options
 
     return {**config, **librdkafka_options(settings)}
+
+
+def admin_config(settings: Settings) -> dict[str, Any]:
+    """Config for confluent_kafka.admin.AdminClient: the connection settings and -X."""
+    return with_options(common_config(settings), settings)
 
 
 def producer_config(settings: Settings) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""SASL: the handshake and authentication with kafka-python's mechanism classes, and the
+"""SASL: the handshake and authentication (the client side in `sasl_client.py`), and the
 mechanisms a listener offers."""
 
 from __future__ import annotations
@@ -6,11 +6,11 @@ from __future__ import annotations
 import socket
 import ssl
 import struct
-from typing import Any
 
 from kafkactl.config import Settings
 from kafkactl.kafka.preflight.messages import auth_failed_message
 from kafkactl.kafka.preflight.outcomes import Inconclusive, NoAnswer, SecurityProblem
+from kafkactl.kafka.preflight.sasl_client import sasl_client
 from kafkactl.kafka.preflight.wire import (
     ILLEGAL_SASL_STATE,
     SASL_AUTHENTICATE,
@@ -29,10 +29,7 @@ from kafkactl.kafka.preflight.wire import (
 
 
 def authenticate(sock: socket.socket, settings: Settings, server: str, deadline: float) -> str:
-    from kafka.net.sasl import get_sasl_mechanism
-
     mechanism_name = settings.sasl_mechanism or "PLAIN"
-    user = settings.sasl_username
     tls = isinstance(sock, ssl.SSLSocket)
     try:
         body = request(sock, SASL_HANDSHAKE, 1, encode_string(mechanism_name), deadline)
@@ -63,18 +60,7 @@ def authenticate(sock: socket.socket, settings: Settings, server: str, deadline:
     if error != 0:
         raise Inconclusive(f"SASL handshake with {server} failed with error code {error}")
 
-    config: dict[str, Any] = {
-        "security_protocol": settings.security_protocol,
-        "sasl_mechanism": mechanism_name,
-        "sasl_plain_username": user,
-        "sasl_plain_password": settings.sasl_password,
-    }
-    if mechanism_name == "OAUTHBEARER":
-        from kafkactl.kafka.kafka_python.config import token_provider
-
-        config["sasl_oauth_token_provider"] = token_provider(settings)
-        user = f"the token from {config['sasl_oauth_token_provider'].cache.what}"
-    mechanism = get_sasl_mechanism(mechanism_name)(host=server.rpartition(":")[0], **config)
+    mechanism, user = sasl_client(settings)
     while not mechanism.is_done():
         token = mechanism.auth_bytes()
         try:
@@ -90,8 +76,6 @@ def authenticate(sock: socket.socket, settings: Settings, server: str, deadline:
             mechanism.receive(auth_bytes)
         except (ValueError, KeyError) as exc:
             raise SecurityProblem(auth_failed_message(settings, server, str(exc))) from None
-    if not mechanism.is_authenticated():
-        raise SecurityProblem(auth_failed_message(settings, server, None))
     return f"authenticated as {user} via {mechanism_name}"
 
 

@@ -1,90 +1,38 @@
-"""The admin port: topics, cluster, offsets and group commits, as plain data.
-
-Admin runs on kafka-python's KafkaAdminClient whichever engine moves the data: it is complete
-and well served there (DESIGN §3.6 allows one admin for both engines).
-"""
+"""The admin port on kafka-python's KafkaAdminClient: topics, cluster, offsets and group
+commits, read from kafka-python's answers into the port's types (DESIGN §3.6)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 from kafkactl.config import Settings
 from kafkactl.errors import ConnectError
-from kafkactl.kafka.admin_changes import AdminChanges
+from kafkactl.kafka.admin_port import (
+    TOPIC_CONFIG_SOURCES,
+    BrokerNode,
+    ClusterMetadata,
+    Committed,
+    GroupListing,
+    GroupMember,
+    GroupState,
+    NewTopicSpec,
+    PartitionInfo,
+    TopicAnswer,
+    TopicConfig,
+    TopicInfo,
+    commit_metadata,
+    max_message_bytes_of,
+)
+from kafkactl.kafka.kafka_python.admin_changes import AdminChanges
+from kafkactl.kafka.limits import MAX_MESSAGE_BYTES
 from kafkactl.kafka.ports import TopicPartition
 
 T = TypeVar("T")
 
-# Broker error codes (Kafka protocol) that create_topics answers with.
-TOPIC_ALREADY_EXISTS = 36
 
-# The broker's default max.message.bytes (message.max.bytes), for when it cannot be asked.
-BROKER_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588
-# Room a retry tier or DLQ keeps above its main topic's max.message.bytes for the headers of
-# DESIGN §8.3 (at most about 6.5 KiB: a 4 KiB trace, a 1 KiB message, origin and state fields).
-PIPELINE_HEADROOM_BYTES = 64 * 1024
-# The largest record kafkactl's producers send (kafka-python max_request_size, librdkafka
-# message.max.bytes): the broker's topic limit is the real bound, so the client never refuses
-# a copy the topic would take. Larger than both clients' defaults (1 MiB, 1,000,000 bytes),
-# which are below the broker's own default plus any header.
-PRODUCER_MAX_REQUEST_BYTES = 16 * 1024 * 1024 + PIPELINE_HEADROOM_BYTES
-MAX_MESSAGE_BYTES = "max.message.bytes"
-# Where describe_configs says a value comes from when the topic itself sets it.
-TOPIC_CONFIG_SOURCES = frozenset({"DYNAMIC_TOPIC_CONFIG", "TOPIC_CONFIG"})
-
-
-class Committed(NamedTuple):
-    """A group's committed position on one partition, with its metadata string."""
-
-    offset: int
-    metadata: str
-
-
-class TopicConfig(NamedTuple):
-    """A topic's effective config value, and whether the topic sets it (else: broker default)."""
-
-    value: str | None
-    overridden: bool
-
-
-class TopicAnswer(NamedTuple):
-    """The broker's answer to creating one topic (error_code 0: created)."""
-
-    name: str
-    error_code: int
-    error_message: str | None
-    partitions: int | None
-    replication: int | None
-
-
-class GroupListing(NamedTuple):
-    """One consumer group as the cluster lists it."""
-
-    group: str
-    state: str
-    protocol_type: str
-
-
-class GroupMember(NamedTuple):
-    """One member of a consumer group and the partitions it holds."""
-
-    member_id: str
-    client_id: str
-    host: str
-    assignment: list[TopicPartition]
-
-
-class GroupState(NamedTuple):
-    """A group's state and members (state `Dead` and no members: the group does not exist)."""
-
-    group: str
-    state: str
-    members: list[GroupMember]
-
-
-class Admin(AdminChanges):
+class KafkaPythonAdmin(AdminChanges):
     """A connected admin client. Methods raise kafkactl errors only for what users can fix."""
 
     def __init__(self, client: Any, retry_for: float = 15.0) -> None:
@@ -125,7 +73,7 @@ class Admin(AdminChanges):
                 pause = min(pause * 2, 2.0)
 
     @classmethod
-    def connect(cls, settings: Settings) -> Admin:
+    def connect(cls, settings: Settings) -> KafkaPythonAdmin:
         """A connected admin client; exits 3 when the cluster stays unreachable."""
         from kafka import KafkaAdminClient
 
@@ -136,29 +84,35 @@ class Admin(AdminChanges):
         client = connect(settings, lambda: KafkaAdminClient(**config), "the cluster")
         return cls(client, retry_for=max(settings.connect_timeout, 5.0))
 
-    def describe_cluster(self) -> dict[str, Any]:
-        """cluster_id, controller_id and brokers (broker_id, host, port, rack)."""
-        return self._call(self._client.describe_cluster)
+    def describe_cluster(self) -> ClusterMetadata:
+        """The cluster id, controller and brokers (KRaft: fenced ones marked)."""
+        answer = self._call(self._client.describe_cluster)
+        brokers = [
+            BrokerNode(
+                int(b["broker_id"]),
+                b.get("host") or "",
+                int(b.get("port") or 0),
+                b.get("rack"),
+                bool(b.get("is_fenced")),
+            )
+            for b in answer.get("brokers") or []
+        ]
+        brokers.sort(key=lambda b: b.broker_id)
+        cluster_id, controller_id = answer.get("cluster_id"), answer.get("controller_id")
+        return ClusterMetadata(cluster_id, controller_id, tuple(brokers))
 
-    def describe_topics(self, names: list[str]) -> list[dict[str, Any]]:
-        """The metadata entry of each topic (error_code non-zero: it does not exist)."""
-        return self._call(self._client.describe_topics, names)
+    def describe_topics(self, names: list[str]) -> list[TopicInfo]:
+        """Each topic's partitions (error_code non-zero: it does not exist)."""
+        return [_topic_info(t) for t in self._call(self._client.describe_topics, names)]
 
-    def create_topics(
-        self,
-        names: list[str],
-        partitions: int,
-        replication: int,
-        configs: dict[str, str],
-        per_topic: dict[str, dict[str, str]] | None = None,
-    ) -> list[TopicAnswer]:
-        """Ask the broker to create the topics (`per_topic` overrides `configs` by name)."""
+    def create_topics(self, topics: list[NewTopicSpec]) -> list[TopicAnswer]:
+        """Ask the broker to create the topics; one answer per topic, in order."""
         from kafka.admin import NewTopic
 
-        per_topic = per_topic or {}
+        if not topics:
+            return []
         new = [
-            NewTopic(n, partitions, replication, topic_configs={**configs, **per_topic.get(n, {})})
-            for n in names
+            NewTopic(t.name, t.partitions, t.replication, topic_configs=t.configs) for t in topics
         ]
         response = self._call(self._client.create_topics, new, raise_errors=False)
         return [
@@ -175,13 +129,7 @@ class Admin(AdminChanges):
 
     def max_message_bytes(self, names: list[str]) -> dict[str, int]:
         """Each existing topic's effective max.message.bytes (missing topics are left out)."""
-        found = self.effective_configs(names, [MAX_MESSAGE_BYTES])
-        out: dict[str, int] = {}
-        for name, configs in found.items():
-            value = configs.get(MAX_MESSAGE_BYTES)
-            if value is not None and value.value is not None and value.value.isdigit():
-                out[name] = int(value.value)
-        return out
+        return max_message_bytes_of(self.effective_configs(names, [MAX_MESSAGE_BYTES]))
 
     def effective_configs(
         self, names: list[str], keys: list[str]
@@ -207,7 +155,9 @@ class Admin(AdminChanges):
             }
         return out
 
-    def list_offsets(self, partitions: list[TopicPartition], latest: bool) -> dict[Any, int]:
+    def list_offsets(
+        self, partitions: list[TopicPartition], latest: bool
+    ) -> dict[TopicPartition, int]:
         """The end (latest) or first retained offset of each partition."""
         from kafka.admin import OffsetSpec
 
@@ -230,7 +180,7 @@ class Admin(AdminChanges):
         for tp in partitions:
             meta = answer.get(tp)
             ok = meta is not None and meta.offset >= 0
-            out[tp] = Committed(meta.offset, _metadata(meta.metadata)) if ok else None
+            out[tp] = Committed(meta.offset, commit_metadata(meta.metadata)) if ok else None
         return out
 
     def topic_names(self) -> list[str]:
@@ -246,13 +196,15 @@ class Admin(AdminChanges):
         found = answer.get("topic", {}).get(name, {})
         return {str(k): str(v) for k, v in _config_values(found).items()}
 
-    def offsets_for_time(self, partitions: list[TopicPartition], ms: int) -> dict[Any, int]:
+    def offsets_for_time(
+        self, partitions: list[TopicPartition], ms: int
+    ) -> dict[TopicPartition, int]:
         """The first offset at or after `ms` per partition (the end offset when none is)."""
         if not partitions:
             return {}
         answer = self._call(self._client.list_partition_offsets, dict.fromkeys(partitions, int(ms)))
         ends = self.list_offsets(partitions, latest=True)
-        out: dict[Any, int] = {}
+        out: dict[TopicPartition, int] = {}
         for tp in partitions:
             found = answer.get(tp)
             offset = found.offset if found is not None else -1
@@ -288,7 +240,7 @@ class Admin(AdminChanges):
         """Every offset the group has committed, with its metadata."""
         answer = self._call(self._client.list_group_offsets, {group: None}).get(group, {})
         return {
-            TopicPartition(*tp): Committed(meta.offset, _metadata(meta.metadata))
+            TopicPartition(*tp): Committed(meta.offset, commit_metadata(meta.metadata))
             for tp, meta in answer.items()
             if meta is not None and meta.offset >= 0
         }
@@ -312,15 +264,22 @@ class Admin(AdminChanges):
         self._client.close()
 
 
-def _metadata(text: str | None) -> str:
-    """Commit metadata as written, without the NUL that confluent-kafka appends to it.
-
-    confluent-kafka 2.x sends a TopicPartition's metadata string with its C terminator, so a
-    commit made by the librdkafka engine reads back with a trailing "\x00".
-    """
-    if not text:
-        return ""
-    return text[:-1] if text.endswith("\x00") else text
+def _topic_info(entry: dict[str, Any]) -> TopicInfo:
+    """A TopicInfo from one of kafka-python's metadata entries."""
+    name = entry["name"]
+    if entry.get("error_code"):
+        return TopicInfo(name, (), exists=False)
+    partitions = tuple(
+        PartitionInfo(
+            p["partition_index"],
+            p.get("leader_id", -1),
+            tuple(p.get("replica_nodes") or ()),
+            tuple(p.get("isr_nodes") or ()),
+            tuple(p.get("offline_replicas") or ()),
+        )
+        for p in sorted(entry.get("partitions") or [], key=lambda p: p["partition_index"])
+    )
+    return TopicInfo(name, partitions, internal=bool(entry.get("is_internal")))
 
 
 def _config_values(found: Any) -> dict[str, Any]:

@@ -1,50 +1,19 @@
-"""The admin port's changing and cluster-describing requests (topic and group deletion, config
-changes, added partitions, record deletion, broker configs and versions), as plain data.
+"""The admin port's changing and cluster-describing requests on kafka-python (topic and group
+deletion, config changes, added partitions, record deletion, broker configs and versions).
 
-A mixin of `kafka.admin.Admin`: kafka-python's answers are read here and nowhere else.
+A mixin of `KafkaPythonAdmin`: kafka-python's answers are read here into the port's types.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
-from kafkactl.errors import KafkactlError
+from kafkactl.kafka.admin_port import AdminError, BrokerVersion, ConfigEntry, ConfigKind
 from kafkactl.kafka.ports import TopicPartition
 
 T = TypeVar("T")
-
-# describe_configs sources meaning "nobody set this": Kafka's built-in default.
-DEFAULT_SOURCES = frozenset({"DEFAULT_CONFIG", "UNKNOWN"})
-ConfigKind = Literal["topic", "broker"]
-
-
-class AdminError(KafkactlError):
-    """The cluster refused an admin request (not authorized, invalid config, ...): exit 1."""
-
-
-class ConfigEntry(NamedTuple):
-    """One config of a topic or broker: its value, where it comes from, and its flags."""
-
-    value: str | None
-    source: str
-    read_only: bool
-    sensitive: bool
-
-    @property
-    def is_default(self) -> bool:
-        """True when nothing set it (Kafka's built-in default)."""
-        return self.source in DEFAULT_SOURCES
-
-
-class BrokerVersion(NamedTuple):
-    """What one broker says of its version: the release its ApiVersions match (kafka-python's
-    inference, a lower bound when the broker is newer than the client's table)."""
-
-    broker_id: int
-    version: str | None
-    at_least: bool
 
 
 class AdminChanges:
