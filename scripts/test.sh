@@ -68,8 +68,8 @@ fi
 # Without arguments: the suite on KAFKACTL_TEST_WORKERS pytest workers (default 3: two cores,
 # but a test spends most of its time waiting on the broker or a subprocess), one test file per
 # worker (`--dist loadfile`: a file's module fixtures, such as the Connect worker, start once),
-# then the tests that restart the shared broker, alone. The cluster fault suite (3 nodes of
-# its own) runs only when asked: scripts/test.sh -m cluster. With arguments: pytest with
+# then the tests that restart the shared broker, alone, then the cluster fault suite (a 3-node
+# cluster of its own; scripts/test.sh -m cluster runs it alone). With arguments: pytest with
 # exactly those (add -n N yourself to spread them).
 if [[ $# -gt 0 ]]; then
   "$venv/bin/python" -m pytest "$@"   # not exec: the EXIT trap stops what this script started
@@ -79,5 +79,10 @@ parallel=0 serial=0
 "$venv/bin/python" -m pytest -n "${KAFKACTL_TEST_WORKERS:-3}" --dist loadfile \
   -m "not restarts_broker and not cluster" || parallel=$?
 "$venv/bin/python" -m pytest -m restarts_broker || serial=$?
-echo "test.sh: parallel run exit $parallel, broker-restart run exit $serial" >&2
-[[ $parallel -eq 0 && $serial -eq 0 ]]
+# The cluster fault suite last, alone: it starts a 3-node cluster of its own (three more JVMs)
+# and kills, pauses and restarts its nodes; the shared broker is idle by then.
+cluster=0
+"$venv/bin/python" -m pytest -m cluster || cluster=$?
+echo "test.sh: parallel run exit $parallel, broker-restart run exit $serial," \
+  "cluster run exit $cluster" >&2
+[[ $parallel -eq 0 && $serial -eq 0 && $cluster -eq 0 ]]

@@ -35,9 +35,8 @@ from tests.integration.kafka_helpers import (
     wait_for,
 )
 
-# Run on their own (`scripts/test.sh -m cluster`), not in the default run: three more JVMs beside
-# the shared broker on a 2-core machine made the whole suite too slow, and some cases are not yet
-# stable under that load (see the README, "A cluster of your own").
+# Run last and alone (scripts/test.sh: after the rest of the suite; `-m cluster` for these
+# only): three more JVMs beside the shared broker's busy tests would slow both on 2 cores.
 pytestmark = pytest.mark.cluster
 
 HANDLERS = "tests.integration.cluster_handlers"
