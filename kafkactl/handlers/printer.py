@@ -11,7 +11,8 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from kafkactl.errors import OutputClosed
-from kafkactl.formats.envelope_codec import encode_envelope
+from kafkactl.formats.envelope_codec import encode_envelope, envelope_line
+from kafkactl.kafka.ports import RecordEncoder
 from kafkactl.message import Message
 
 
@@ -85,6 +86,9 @@ class PrintHandler:
     ) -> None:
         self._stream = stream if stream is not None else _buffered_stdout()
         self._encode = encoder or _envelope_encoder()
+        # The default envelope straight from the engine's records (the reader's fast path,
+        # with `write_lines`); None for a --format, which reads a Message.
+        self.record_encoder: RecordEncoder | None = envelope_line if encoder is None else None
         self._exact = exact  # a template writes exactly its bytes: no newline added
         self._lock = threading.Lock()
         self._failed: OutputClosed | None = None
@@ -96,6 +100,11 @@ class PrintHandler:
             line += b"\n"
         with self._lock:
             self._guarded(self._stream.write, line)
+
+    def write_lines(self, lines: list[bytes]) -> None:
+        """Write whole lines made by `record_encoder`, in one write."""
+        with self._lock:
+            self._guarded(self._stream.write, b"".join(lines))
 
     def flush(self) -> None:
         """Push buffered lines to the OS (called before offsets are committed)."""

@@ -18,10 +18,13 @@ from kafkactl.kafka.kafka_python.config import consumer_config
 from kafkactl.kafka.kafka_python.connect import connect
 from kafkactl.kafka.ports import (
     CommitCallback,
+    EncodedBatch,
     Offsets,
     RebalanceListener,
     Record,
+    RecordEncoder,
     TopicPartition,
+    encode_records,
 )
 
 
@@ -68,6 +71,12 @@ class KafkaPythonConsumer:
         if self._watchdog is not None:
             self._watchdog.check(time.monotonic(), bool(self._consumer.assignment()))
         return records
+
+    def poll_encoded(
+        self, timeout: float, max_records: int, encode: RecordEncoder
+    ) -> dict[TopicPartition, EncodedBatch]:
+        """As poll(), each record encoded (kafka-python made its record objects already)."""
+        return encode_records(self.poll(timeout, max_records), encode)
 
     def pause(self, partitions: Iterable[TopicPartition]) -> None:
         """Stop fetching these partitions."""
