@@ -85,7 +85,6 @@ _HEX = re.compile(
     r"\b0x[0-9a-f]+\b|\b(?=[0-9a-f]{8,}\b)(?=[0-9a-f]*\d)[0-9a-f]*[a-f][0-9a-f]*\b", re.I
 )
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
-_SPACE = re.compile(r"\s+")
 
 
 @lru_cache(maxsize=4096)  # a DLQ repeats its messages
@@ -100,7 +99,7 @@ def normalize_message(text: str | None) -> str:
         out = _UUID.sub("<uuid>", out)
     out = _HEX.sub("<hex>", out)
     out = _NUMBER.sub("<n>", out)
-    return _SPACE.sub(" ", out).strip()
+    return " ".join(out.split())  # runs of whitespace as one space (what \s+ matches)
 
 
 def error_kind(dl: DeadLetter) -> str:
@@ -108,6 +107,7 @@ def error_kind(dl: DeadLetter) -> str:
     return dl.error_kind or "-"
 
 
+@lru_cache(maxsize=4096)
 def class_label(kind: str, error_class: str | None) -> str:
     """`fatal ValueError`; the kind is left out when unknown (other conventions)."""
     name = error_class or "(no error class)"
@@ -132,8 +132,11 @@ def group_key(dl: DeadLetter, by: By) -> str:
     return _hour(dl.timestamp)
 
 
+_BUCKET_NAMES = (*map(str, range(BUCKETS)), f"{BUCKETS}+")
+
+
 def _bucket(value: int) -> str:
-    return str(value) if value < BUCKETS else f"{BUCKETS}+"
+    return _BUCKET_NAMES[min(value, BUCKETS)]
 
 
 def _iso(ms: int | None) -> str | None:
@@ -164,8 +167,10 @@ class GroupStats:
         origin = dl.origin
         self.kind, self.error_class = kind, error_class
         ts = dl.timestamp
-        self.first_ms = ts if self.first_ms is None else min(self.first_ms, ts)
-        self.last_ms = ts if self.last_ms is None else max(self.last_ms, ts)
+        if self.first_ms is None or ts < self.first_ms:
+            self.first_ms = ts
+        if self.last_ms is None or ts > self.last_ms:
+            self.last_ms = ts
         self.messages.add(normalize_message(dl.error_message) or "-")
         self.topics.add(origin.topic or "-")
         self.groups.add(dl.group or dl.foreign_group or "-")
@@ -212,8 +217,10 @@ class TriageSummary:
         self.matched += 1
         self.styles[origin.style] = self.styles.get(origin.style, 0) + 1
         ts = dl.timestamp
-        self.first_ms = ts if self.first_ms is None else min(self.first_ms, ts)
-        self.last_ms = ts if self.last_ms is None else max(self.last_ms, ts)
+        if self.first_ms is None or ts < self.first_ms:
+            self.first_ms = ts
+        if self.last_ms is None or ts > self.last_ms:
+            self.last_ms = ts
         if origin.replay_count >= self.max_replays or origin.malformed:
             self.parked += 1
         kind, error_class = error_kind(dl), dl.error_class

@@ -22,8 +22,8 @@ copied into `kafkactl.original.*`; such a kafkactl header makes the dead letter 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from kafkactl import headers as hdr
 from kafkactl.replay import conventions as cv
@@ -57,7 +57,17 @@ class DeadLetter:
     reads a million of these and asks only for what its grouping needs.
     """
 
-    __slots__ = ("_last", "_origin", "headers", "key", "offset", "partition", "timestamp", "value")
+    __slots__ = (
+        "_headers",
+        "_last",
+        "_origin",
+        "_raw",
+        "key",
+        "offset",
+        "partition",
+        "timestamp",
+        "value",
+    )
 
     def __init__(
         self,
@@ -66,16 +76,31 @@ class DeadLetter:
         timestamp: int,
         key: bytes | None,
         value: bytes | None,
-        headers: hdr.Headers,
+        headers: Sequence[tuple[Any, Any]] | None,
     ) -> None:
         self.partition = partition
         self.offset = offset
         self.timestamp = timestamp
         self.key = key
         self.value = value
-        self.headers = headers
-        self._last: dict[str, bytes] = dict(headers)  # later occurrences win
+        self._raw = headers or ()
+        self._headers: hdr.Headers | None = None
         self._origin: Origin | None = None
+        last = dict(self._raw)  # later occurrences win
+        try:  # (str, bytes) pairs, as the engines give them: nothing to normalise
+            "".join(last)
+            b"".join(last.values())
+        except TypeError:  # a None value, a bytes name: read them as normalised
+            last = dict(self.headers)
+        self._last: dict[str, bytes] = last
+
+    @property
+    def headers(self) -> hdr.Headers:
+        """The record's headers, normalised (`kafkactl.headers.normalize`) when first asked."""
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = hdr.normalize(self._raw)
+        return headers
 
     def __repr__(self) -> str:
         return f"DeadLetter(partition={self.partition}, offset={self.offset}, style={self.style})"
@@ -156,31 +181,23 @@ class DeadLetter:
     @property
     def error_class(self) -> str | None:
         """The main error class, if any header names one."""
-        for name in _CLASS_HEADERS:
-            found = self._text(name)
-            if found:
-                return found
-        return None
+        return _first_text(self._last, _CLASS_HEADERS) or None
 
     @property
     def error_message(self) -> str | None:
         """The error message of the first convention that wrote one."""
-        message = None
-        for name in _MESSAGE_HEADERS:
-            message = self._text(name)
-            if message:
-                return message
-        return message
+        return _first_text(self._last, _MESSAGE_HEADERS)
 
     @property
     def error_kind(self) -> str | None:
         """kafkactl.error.kind (kafkactl's convention only)."""
-        return self._text(hdr.ERROR_KIND)
+        raw = self._last.get(hdr.ERROR_KIND)
+        return None if raw is None else raw.decode("utf-8", "replace")
 
     @property
     def repeated(self) -> tuple[str, ...]:
         """Framework headers read that occur more than once (the last occurrence was), sorted."""
-        if len(self._last) == len(self.headers):  # no name repeats
+        if len(self._last) == len(self._raw):  # no name repeats
             return ()
         return cv.repeated_read_headers(self.headers)
 
@@ -207,6 +224,8 @@ NUMERIC_HEADERS = {
     hdr.ORIGINAL_TIMESTAMP: OFFSET_MAX,
     hdr.REPLAY_COUNT: COUNTER_MAX,
 }
+# In the order _read_origin unpacks them.
+_NUMERIC_ITEMS = tuple(NUMERIC_HEADERS.items())
 
 
 # Where the error class and message are read, in order of preference.
@@ -224,6 +243,16 @@ _MESSAGE_HEADERS = (
     cv.SPRING_DLT.error_message,
     cv.SPRING_RETRY_TOPICS.error_message,
 )
+
+
+def _first_text(last: Mapping[str, bytes], names: tuple[str, ...]) -> str | None:
+    """The text of the first of `names` that is not empty; else the last one's ("" or None)."""
+    raw = None
+    for name in names:
+        raw = last.get(name)
+        if raw:  # non-empty bytes decode to non-empty text
+            break
+    return None if raw is None else raw.decode("utf-8", "replace")
 
 
 def _shown(raw: bytes) -> str:
@@ -253,23 +282,24 @@ def decode_int(raw: bytes | None, high: int = OFFSET_MAX) -> int | None:
     return _decimal(raw, high)
 
 
-class _Numbers:
-    """Reads the foreign headers' numbers, noting each present one that is out of range."""
-
-    def __init__(self, last: Mapping[str, bytes]) -> None:
-        self.last = last
-        self.ignored: list[tuple[str, str]] = []
-
-    def read(self, name: str, high: int, binary: bool = False) -> int | None:
-        raw = self.last.get(name)
-        if raw is None:
-            return None
-        fixed = binary and len(raw) in (4, 8)
-        value = decode_int(raw, high) if binary else _decimal(raw, high)
-        if value is None:
-            shown = str(int.from_bytes(raw, "big", signed=True)) if fixed else _shown(raw)
-            self.ignored.append((name, shown))
-        return value
+def _foreign(
+    last: Mapping[str, bytes],
+    name: str,
+    high: int,
+    ignored: list[tuple[str, str]],
+    binary: bool = False,
+) -> int | None:
+    """A foreign header's number (`binary`: Spring's big-endian ints too); a present one out
+    of range is noted in `ignored` and read as absent."""
+    raw = last.get(name)
+    if raw is None:
+        return None
+    fixed = binary and len(raw) in (4, 8)
+    value = decode_int(raw, high) if binary else _decimal(raw, high)
+    if value is None:
+        shown = str(int.from_bytes(raw, "big", signed=True)) if fixed else _shown(raw)
+        ignored.append((name, shown))
+    return value
 
 
 def header_int(headers: hdr.Headers, name: str, high: int) -> tuple[int | None, str | None]:
@@ -293,12 +323,7 @@ def _int_or_raw(raw: bytes | None, high: int) -> tuple[int | None, str | None]:
 def read_dead_letter(record: Record) -> DeadLetter:
     """A consumed DLQ record as a DeadLetter (its facts are read from the headers on use)."""
     return DeadLetter(
-        record.partition,
-        record.offset,
-        record.timestamp,
-        record.key,
-        record.value,
-        hdr.normalize(record.headers),
+        record.partition, record.offset, record.timestamp, record.key, record.value, record.headers
     )
 
 
@@ -306,51 +331,53 @@ def _read_origin(last: Mapping[str, bytes], text: Callable[[str], str | None]) -
     """Where the record came from, by the first convention whose topic header it carries,
     with kafkactl's numbers and the attempts."""
     style: Style = "unknown"
-    topic = partition = offset = timestamp = None
-    numbers: dict[str, int | None] = {}
-    foreign = _Numbers(last)
+    topic = None
+    get = last.get  # an empty header names nothing: b"" is as false as ""
     malformed: list[tuple[str, str]] = []
-    for name, high in NUMERIC_HEADERS.items():
-        numbers[name], bad = _int_or_raw(last.get(name), high)
+    ignored: list[tuple[str, str]] = []
+    numbers: list[int | None] = []
+    for name, high in _NUMERIC_ITEMS:
+        raw = get(name)
+        value, bad = (None, None) if raw is None else _int_or_raw(raw, high)
         if bad is not None:
             malformed.append((name, bad))
-    get = last.get  # an empty header names nothing: b"" is as false as ""
+        numbers.append(value)
+    partition, offset, timestamp, replay_count = numbers
     if get(hdr.ORIGINAL_TOPIC):
         style = "kafkactl"
         topic = text(hdr.ORIGINAL_TOPIC)
-        partition = numbers[hdr.ORIGINAL_PARTITION]
-        offset = numbers[hdr.ORIGINAL_OFFSET]
-        timestamp = numbers[hdr.ORIGINAL_TIMESTAMP]
-    elif get(cv.CONNECT_TOPIC):
-        style = "connect"
-        topic = text(cv.CONNECT_TOPIC)
-        partition = foreign.read(cv.CONNECT_PARTITION, PARTITION_MAX)
-        offset = foreign.read(cv.CONNECT_OFFSET, OFFSET_MAX)
-    elif get(cv.SPRING_DLT.topic) or get(cv.SPRING_RETRY_TOPICS.topic):
-        style = "spring"
-        spring = cv.SPRING_DLT if get(cv.SPRING_DLT.topic) else cv.SPRING_RETRY_TOPICS
-        topic = text(spring.topic)
-        partition = foreign.read(spring.partition, PARTITION_MAX, binary=True)
-        offset = foreign.read(spring.offset, OFFSET_MAX, binary=True)
-        timestamp = foreign.read(spring.timestamp, OFFSET_MAX, binary=True)
-    elif get(cv.KARAFKA_TOPIC):
-        style = "karafka"
-        topic = text(cv.KARAFKA_TOPIC)
-        partition = foreign.read(cv.KARAFKA_PARTITION, PARTITION_MAX)
-        offset = foreign.read(cv.KARAFKA_OFFSET, OFFSET_MAX)
-    attempts = foreign.read(hdr.ATTEMPT, COUNTER_MAX)
+    else:
+        partition = offset = timestamp = None
+        if get(cv.CONNECT_TOPIC):
+            style = "connect"
+            topic = text(cv.CONNECT_TOPIC)
+            partition = _foreign(last, cv.CONNECT_PARTITION, PARTITION_MAX, ignored)
+            offset = _foreign(last, cv.CONNECT_OFFSET, OFFSET_MAX, ignored)
+        elif get(cv.SPRING_DLT.topic) or get(cv.SPRING_RETRY_TOPICS.topic):
+            style = "spring"
+            spring = cv.SPRING_DLT if get(cv.SPRING_DLT.topic) else cv.SPRING_RETRY_TOPICS
+            topic = text(spring.topic)
+            partition = _foreign(last, spring.partition, PARTITION_MAX, ignored, True)
+            offset = _foreign(last, spring.offset, OFFSET_MAX, ignored, True)
+            timestamp = _foreign(last, spring.timestamp, OFFSET_MAX, ignored, True)
+        elif get(cv.KARAFKA_TOPIC):
+            style = "karafka"
+            topic = text(cv.KARAFKA_TOPIC)
+            partition = _foreign(last, cv.KARAFKA_PARTITION, PARTITION_MAX, ignored)
+            offset = _foreign(last, cv.KARAFKA_OFFSET, OFFSET_MAX, ignored)
+    attempts = _foreign(last, hdr.ATTEMPT, COUNTER_MAX, ignored)
     if attempts is None:
-        attempts = foreign.read(cv.KARAFKA_ATTEMPTS, COUNTER_MAX)
+        attempts = _foreign(last, cv.KARAFKA_ATTEMPTS, COUNTER_MAX, ignored)
     return Origin(
         style,
         topic,
         partition,
         offset,
         timestamp,
-        numbers[hdr.REPLAY_COUNT] or 0,
+        replay_count or 0,
         attempts,
         tuple(malformed),
-        tuple(foreign.ignored),
+        tuple(ignored),
     )
 
 
