@@ -229,9 +229,10 @@ def main() -> None:
         how = load(brokers, topic, data, env)
     print(f"loaded {n:,} records into {topic} with {how}", file=sys.stderr, flush=True)
 
-    def run(argv: list[str], run_env: dict[str, str], count_from=None, expected=n):
-        """Time one reader; `count_from(proc)` returns how many records it saw, if it says."""
-        proc = bt.timed(argv, run_env, capture=count_from is not None)
+    def run(argv: list[str], run_env: dict[str, str], count_from=None, expected=n, stdout=True):
+        """Time one reader; `count_from(proc)` returns how many records it saw, if it says
+        (on stdout, captured, or on stderr: `stdout` False sends stdout to /dev/null)."""
+        proc = bt.timed(argv, run_env, capture=count_from is not None and stdout)
         if proc.returncode != 0:
             raise RuntimeError(f"exit {proc.returncode}: {proc.tail()}")
         if count_from is not None and (seen := count_from(proc)) != expected:
@@ -272,7 +273,7 @@ def main() -> None:
         def job():
             bt.require_confluent_kafka()
             argv = [python, "-c", BARE_PRINT_LOOP, brokers, name]
-            return run(argv, env, stderr_count, n if name == topic else 0)
+            return run(argv, env, stderr_count, n if name == topic else 0, stdout=False)
 
         return job
 

@@ -117,6 +117,13 @@ def consumer_config(
         "queued.max.messages.kbytes": 32_768,
         "fetch.wait.max.ms": 100,
     }
+    if group_id is None:
+        # Reading without a group (consume without -g, dlq summary, replay) pauses nothing for
+        # backpressure: keep fetching until this many records wait (the 32 MiB above still
+        # bounds their bytes). librdkafka's 100,000 left the reader waiting on fetches: 1.5x
+        # the time for the same CPU on 1M small records; 300,000 is faster still, but past
+        # 200 MB of peak memory.
+        config["queued.min.messages"] = 200_000
     if settings.consumer_fetch_min_bytes is not None:
         config["fetch.min.bytes"] = settings.consumer_fetch_min_bytes
     if settings.consumer_fetch_max_bytes is not None:
