@@ -127,7 +127,8 @@ class TopicReader:
         bounded = {tp: end for tp, end in stops.items() if end is not None}
         self._positions = dict(starts)
         self.range = ReadRange(starts, bounded)
-        consumer = self._connect_consumer(self.settings, None)
+        # bulk: the default printer prints and drops each batch, so a deeper prefetch is safe
+        consumer = self._connect_consumer(self.settings, None, bulk=self._printer() is not None)
         try:
             consumer.assign(partitions)
             for tp in partitions:

@@ -44,6 +44,7 @@ class KafkaPythonConsumer:
         group: str | None,
         on_commit: CommitCallback | None = None,
         read_committed: bool = False,
+        bulk: bool = False,  # librdkafka's prefetch depth; kafka-python's suits both
     ) -> KafkaPythonConsumer:
         """A connected consumer (in `group`, or none); exits 3 when unreachable."""
         from kafka import KafkaConsumer

@@ -78,11 +78,13 @@ class LibrdkafkaConsumer:
         group: str | None,
         on_commit: CommitCallback | None = None,
         read_committed: bool = False,
+        bulk: bool = False,
     ) -> LibrdkafkaConsumer:
-        """A connected consumer (in `group`, or none); exits 3 when unreachable."""
+        """A connected consumer (in `group`, or none; `bulk`: reading straight through, a
+        deeper prefetch); exits 3 when unreachable."""
         from confluent_kafka import Consumer
 
-        config = consumer_config(settings, group, read_committed)
+        config = consumer_config(settings, group, read_committed, bulk)
         sink = ErrorSink()
         holder: list[LibrdkafkaConsumer] = []
 
