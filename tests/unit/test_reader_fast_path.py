@@ -1,5 +1,6 @@
 """The reader's fast path (the default envelope printed straight from the engine's records):
-the same bytes as a Message per record gives, cut at --count and --to within a batch."""
+the same bytes as `encode_envelope` and as a Message per record gives, cut at --count and --to
+within a batch."""
 
 from __future__ import annotations
 
@@ -25,6 +26,20 @@ RECORDS: list[tuple[bytes | None, bytes | None, list[tuple[str, Any]]]] = [
     ("é".encode(), "\u2028 line".encode(), [(header_name(b"\xffname"), b"v")]),
     (b"", b"", [("none", None)]),
 ]
+
+
+@pytest.mark.parametrize("timestamp_type", [0, 1, 2, -1])
+@pytest.mark.parametrize("timestamp", [0, -1, 1_700_000_000_000])
+def test_the_fast_encoder_writes_the_envelope_byte_for_byte(
+    timestamp_type: int, timestamp: int
+) -> None:
+    from kafkactl.formats.envelope_codec import encode_envelope, envelope_line
+
+    for key, value, headers in RECORDS:
+        for given in (headers, None, []):
+            fast = envelope_line("t", 3, 42, key, value, given, timestamp, timestamp_type)
+            full = encode_envelope("t", 3, 42, timestamp, timestamp_type, key, value, given)
+            assert fast == full + b"\n"
 
 
 def _cluster(copies: int = 100) -> FakeCluster:
