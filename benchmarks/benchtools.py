@@ -50,6 +50,7 @@ class Proc:
     returncode: int
     stdout: bytes
     stderr: bytes
+    cpu_seconds: float = 0.0  # user + system, the process and its threads (wait4's rusage)
 
     def tail(self) -> str:
         return self.stderr.decode(errors="replace").strip()[-1500:]
@@ -86,7 +87,10 @@ def timed(
         out.seek(0)
         err.seek(0)
         # ru_maxrss is KiB on Linux
-        return Proc(seconds, usage.ru_maxrss / 1024, proc.returncode, out.read(), err.read())
+        cpu = usage.ru_utime + usage.ru_stime
+        return Proc(
+            seconds, usage.ru_maxrss / 1024, proc.returncode, out.read(), err.read(), cpu
+        )
 
 
 def find_kcat() -> str:

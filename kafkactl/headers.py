@@ -79,6 +79,9 @@ def normalize(headers: Iterable[tuple[str | bytes, bytes | str | None]] | None) 
     name becomes its surrogate-escaped text, never its repr)."""
     out: Headers = []
     for key, value in headers or ():
+        if value.__class__ is bytes and key.__class__ is str:  # what the engines give
+            out.append((key, value))
+            continue
         if value is None:
             value = b""
         elif isinstance(value, str):

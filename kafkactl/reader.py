@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import threading
 import time
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, cast
 
 from loguru import logger
 
@@ -20,7 +21,14 @@ from kafkactl.config import Settings
 from kafkactl.errors import KafkactlError, OptionError, OutputClosed
 from kafkactl.filters import RecordFilter
 from kafkactl.handlers.base import Handler
-from kafkactl.kafka import ConsumerPort, Record, TopicPartition, connect_admin
+from kafkactl.kafka import (
+    ConsumerPort,
+    EncodedBatch,
+    Record,
+    RecordEncoder,
+    TopicPartition,
+    connect_admin,
+)
 from kafkactl.kafka import connect_consumer as default_connect_consumer
 from kafkactl.kafka.admin_port import AdminPort
 from kafkactl.message import HandlerFailure, Message, message_from_record
@@ -30,6 +38,15 @@ from kafkactl.signals import SignalName
 
 OnFailure = Literal["stop", "skip"]
 LAG_INTERVAL_S = 0.5  # how often the read loop measures the lag gauge
+POLL_RECORDS = 500  # records a poll returns at most
+
+
+class PrintsLines(Protocol):
+    """The print handler's fast path: lines encoded from the engine's records, written whole."""
+
+    record_encoder: RecordEncoder
+
+    def write_lines(self, lines: list[bytes]) -> None: ...
 
 
 @dataclass
@@ -89,6 +106,7 @@ class TopicReader:
         # offset of each partition as read so far, and the lag the consumer last saw.
         self.range: ReadRange | None = None
         self._positions: dict[TopicPartition, int] = {}
+        self._handled = 0  # records the handler ran on (what --count counts)
         self.lag: int | None = None
         self.metrics.gauge("lag", lambda: self.lag)
 
@@ -109,7 +127,8 @@ class TopicReader:
         bounded = {tp: end for tp, end in stops.items() if end is not None}
         self._positions = dict(starts)
         self.range = ReadRange(starts, bounded)
-        consumer = self._connect_consumer(self.settings, None)
+        # bulk: the default printer prints and drops each batch, so a deeper prefetch is safe
+        consumer = self._connect_consumer(self.settings, None, bulk=self._printer() is not None)
         try:
             consumer.assign(partitions)
             for tp in partitions:
@@ -176,7 +195,7 @@ class TopicReader:
     def _loop(self, consumer: ConsumerPort, stops: dict[TopicPartition, int | None]) -> None:
         done: set[TopicPartition] = set()
         open_ends = {tp: end for tp, end in stops.items() if end is not None}
-        handled = 0
+        printer = self._printer()
         last_tick = last_lag = time.monotonic()
         while not self._stop.is_set():
             finished = {tp for tp, end in open_ends.items() if tp not in done}
@@ -185,30 +204,19 @@ class TopicReader:
                 self._positions.update((tp, open_ends[tp]) for tp in finished)
             if open_ends and len(done) == len(stops):
                 return
-            batch = consumer.poll(self.options.poll_timeout_s, 500)
-            for tp, records in batch.items():
-                end = stops.get(tp)
-                for record in records:
-                    if end is not None and record.offset >= end:
-                        done.add(tp)
-                        consumer.pause([tp])
-                        break
-                    if self._handle(record):
-                        handled += 1
-                    if self._stop.is_set():
-                        self._positions[tp] = record.offset + 1
-                        return
-                    if self.options.count is not None and handled >= self.options.count:
-                        self._positions[tp] = record.offset + 1
-                        self.request_stop("count")
-                        return
-                    if end is not None and record.offset + 1 >= end:
-                        done.add(tp)
-                        consumer.pause([tp])
-                if records:  # per batch: cheaper than per record
-                    after = records[-1].offset + 1
-                    self._positions[tp] = after if end is None else min(after, end)
-            if batch:
+            if printer is not None:
+                encoded = consumer.poll_encoded(
+                    self.options.poll_timeout_s, POLL_RECORDS, printer.record_encoder
+                )
+                got = bool(encoded)
+                ended = self._print(printer, consumer, encoded, stops, done)
+            else:
+                batch = consumer.poll(self.options.poll_timeout_s, POLL_RECORDS)
+                got = bool(batch)
+                ended = self._handle_batch(consumer, batch, stops, done)
+            if ended:
+                return
+            if got:
                 self._flush()  # a line per record as it comes, one write per batch
             now = time.monotonic()
             if now - last_lag >= LAG_INTERVAL_S:
@@ -217,6 +225,85 @@ class TopicReader:
             if self.on_tick is not None and now - last_tick >= 1.0:
                 last_tick = now
                 self.on_tick(self.metrics.snapshot())
+
+    def _printer(self) -> PrintsLines | None:
+        """The print handler when it can print straight from the engine's records: the
+        default envelope, no filter, no decoding (those need a Message per record)."""
+        encoder = getattr(self.handler, "record_encoder", None)
+        if encoder is None or self.options.record_filter.active:
+            return None
+        return cast(PrintsLines, self.handler)
+
+    def _print(
+        self,
+        printer: PrintsLines,
+        consumer: ConsumerPort,
+        polled: dict[TopicPartition, EncodedBatch],
+        stops: dict[TopicPartition, int | None],
+        done: set[TopicPartition],
+    ) -> bool:
+        """Write a poll's lines, partition by partition, cut at each stop and at --count;
+        True when the read ends here. Counted per batch, not per record."""
+        count = self.options.count
+        for tp, (offsets, lines) in polled.items():
+            end = stops.get(tp)
+            n = len(offsets)
+            if end is not None and offsets[-1] + 1 >= end:
+                n = bisect_left(offsets, end)  # the records before the stop
+                done.add(tp)
+                consumer.pause([tp])
+            reached = False
+            if count is not None and self._handled + n >= count:
+                n, reached = count - self._handled, True
+            if n:
+                self.metrics.incr("received", n)
+                started = time.perf_counter()
+                try:
+                    printer.write_lines(lines[:n] if n < len(lines) else lines)
+                except OutputClosed as exc:
+                    self._output_failed(exc)
+                    return True
+                self.metrics.observe_latency((time.perf_counter() - started) / n)
+                self.metrics.incr("processed", n)
+                self._handled += n
+            after = offsets[n - 1] + 1 if reached else offsets[-1] + 1
+            self._positions[tp] = after if end is None else min(after, end)
+            if reached:
+                self.request_stop("count")
+                return True
+        return self._stop.is_set()
+
+    def _handle_batch(
+        self,
+        consumer: ConsumerPort,
+        batch: dict[TopicPartition, list[Record]],
+        stops: dict[TopicPartition, int | None],
+        done: set[TopicPartition],
+    ) -> bool:
+        """Filter and handle a poll's records one by one; True when the read ends here."""
+        for tp, records in batch.items():
+            end = stops.get(tp)
+            for record in records:
+                if end is not None and record.offset >= end:
+                    done.add(tp)
+                    consumer.pause([tp])
+                    break
+                if self._handle(record):
+                    self._handled += 1
+                if self._stop.is_set():
+                    self._positions[tp] = record.offset + 1
+                    return True
+                if self.options.count is not None and self._handled >= self.options.count:
+                    self._positions[tp] = record.offset + 1
+                    self.request_stop("count")
+                    return True
+                if end is not None and record.offset + 1 >= end:
+                    done.add(tp)
+                    consumer.pause([tp])
+            if records:  # per batch: cheaper than per record
+                after = records[-1].offset + 1
+                self._positions[tp] = after if end is None else min(after, end)
+        return False
 
     def _measure_lag(self, consumer: ConsumerPort) -> None:
         """Records between the positions read to and the end offsets the consumer has seen

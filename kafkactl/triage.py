@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Generic, Literal, TypeVar
 
 from kafkactl.replay.deadletter import DeadLetter
@@ -84,28 +85,29 @@ _HEX = re.compile(
     r"\b0x[0-9a-f]+\b|\b(?=[0-9a-f]{8,}\b)(?=[0-9a-f]*\d)[0-9a-f]*[a-f][0-9a-f]*\b", re.I
 )
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
-_SPACE = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=4096)  # a DLQ repeats its messages
 def normalize_message(text: str | None) -> str:
     """A message with its variable parts folded: "order 17 failed" -> "order <n> failed"."""
     if not text:
         return ""
     out = text[:MESSAGE_CHARS]
-    out = _QUOTED.sub("<str>", out)
-    out = _UUID.sub("<uuid>", out)
+    if "'" in out or '"' in out or "`" in out:  # a pass skipped costs nothing
+        out = _QUOTED.sub("<str>", out)
+    if "-" in out:
+        out = _UUID.sub("<uuid>", out)
     out = _HEX.sub("<hex>", out)
     out = _NUMBER.sub("<n>", out)
-    return _SPACE.sub(" ", out).strip()
+    return " ".join(out.split())  # runs of whitespace as one space (what \s+ matches)
 
 
 def error_kind(dl: DeadLetter) -> str:
     """kafkactl's error kind (retryable, fatal, timeout, decode); `-` for other conventions."""
-    from kafkactl import headers as hdr
-
-    return hdr.get_text(dl.headers, hdr.ERROR_KIND) or "-"
+    return dl.error_kind or "-"
 
 
+@lru_cache(maxsize=4096)
 def class_label(kind: str, error_class: str | None) -> str:
     """`fatal ValueError`; the kind is left out when unknown (other conventions)."""
     name = error_class or "(no error class)"
@@ -130,8 +132,11 @@ def group_key(dl: DeadLetter, by: By) -> str:
     return _hour(dl.timestamp)
 
 
+_BUCKET_NAMES = (*map(str, range(BUCKETS)), f"{BUCKETS}+")
+
+
 def _bucket(value: int) -> str:
-    return str(value) if value < BUCKETS else f"{BUCKETS}+"
+    return _BUCKET_NAMES[min(value, BUCKETS)]
 
 
 def _iso(ms: int | None) -> str | None:
@@ -157,23 +162,28 @@ class GroupStats:
     replays: dict[str, int] = field(default_factory=dict)
     parked: int = 0
 
-    def add(self, dl: DeadLetter, kind: str, max_replays: int) -> None:
-        """Fold one dead letter in."""
-        self.kind, self.error_class = kind, dl.error_class
+    def add(self, dl: DeadLetter, kind: str, error_class: str | None, max_replays: int) -> None:
+        """Fold one dead letter in (each of its facts read once)."""
+        origin = dl.origin
+        self.kind, self.error_class = kind, error_class
         ts = dl.timestamp
-        self.first_ms = ts if self.first_ms is None else min(self.first_ms, ts)
-        self.last_ms = ts if self.last_ms is None else max(self.last_ms, ts)
+        if self.first_ms is None or ts < self.first_ms:
+            self.first_ms = ts
+        if self.last_ms is None or ts > self.last_ms:
+            self.last_ms = ts
         self.messages.add(normalize_message(dl.error_message) or "-")
-        self.topics.add(dl.original_topic or "-")
+        self.topics.add(origin.topic or "-")
         self.groups.add(dl.group or dl.foreign_group or "-")
-        if dl.attempts is not None:
-            a = dl.attempts
+        a = origin.attempts
+        if a is not None:
             self.attempts_min = a if self.attempts_min is None else min(self.attempts_min, a)
             self.attempts_max = a if self.attempts_max is None else max(self.attempts_max, a)
-            self.attempts[_bucket(a)] = self.attempts.get(_bucket(a), 0) + 1
-        bucket = _bucket(dl.replay_count)
+            bucket = _bucket(a)
+            self.attempts[bucket] = self.attempts.get(bucket, 0) + 1
+        replays = origin.replay_count
+        bucket = _bucket(replays)
         self.replays[bucket] = self.replays.get(bucket, 0) + 1
-        if dl.replay_count >= max_replays or dl.malformed:
+        if replays >= max_replays or origin.malformed:
             self.parked += 1
 
 
@@ -203,16 +213,23 @@ class TriageSummary:
 
     def add(self, dl: DeadLetter) -> None:
         """Count one dead letter (already inside the time bounds)."""
+        origin = dl.origin
         self.matched += 1
-        self.styles[dl.style] = self.styles.get(dl.style, 0) + 1
+        self.styles[origin.style] = self.styles.get(origin.style, 0) + 1
         ts = dl.timestamp
-        self.first_ms = ts if self.first_ms is None else min(self.first_ms, ts)
-        self.last_ms = ts if self.last_ms is None else max(self.last_ms, ts)
-        if dl.replay_count >= self.max_replays or dl.malformed:
+        if self.first_ms is None or ts < self.first_ms:
+            self.first_ms = ts
+        if self.last_ms is None or ts > self.last_ms:
+            self.last_ms = ts
+        if origin.replay_count >= self.max_replays or origin.malformed:
             self.parked += 1
-        stats = self.groups.add(group_key(dl, self.by))
+        kind, error_class = error_kind(dl), dl.error_class
+        by = self.by
+        stats = self.groups.add(
+            class_label(kind, error_class) if by == "class" else group_key(dl, by)
+        )
         assert stats is not None
-        stats.add(dl, error_kind(dl), self.max_replays)
+        stats.add(dl, kind, error_class, self.max_replays)
 
     def in_bounds(self, timestamp: int) -> bool:
         """Whether a DLQ record time is within --since (inclusive) and --until (exclusive)."""

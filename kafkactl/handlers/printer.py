@@ -11,15 +11,27 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from kafkactl.errors import OutputClosed
-from kafkactl.formats.envelope_codec import encode_envelope
+from kafkactl.formats.envelope_codec import encode_envelope, envelope_line
+from kafkactl.kafka.ports import RecordEncoder
 from kafkactl.message import Message
 
 
 def _envelope_encoder() -> Callable[[Message], bytes]:
-    """The envelope encoder of kafkactl.formats bound to a Message."""
-    encode = encode_envelope
+    """The envelope encoder of kafkactl.formats bound to a Message (with its newline)."""
+    encode, line = encode_envelope, envelope_line
 
     def encoder(message: Message) -> bytes:
+        if message.decoded_key is None and message.decoded_value is None:
+            return line(  # the reader's fast encoder: the same bytes
+                message.topic,
+                message.partition,
+                message.offset,
+                message.key,
+                message.value,
+                message.headers,
+                message.timestamp,
+                message.timestamp_type,
+            )
         return encode(
             message.topic,
             message.partition,
@@ -85,6 +97,9 @@ class PrintHandler:
     ) -> None:
         self._stream = stream if stream is not None else _buffered_stdout()
         self._encode = encoder or _envelope_encoder()
+        # The default envelope straight from the engine's records (the reader's fast path,
+        # with `write_lines`); None for a --format, which reads a Message.
+        self.record_encoder: RecordEncoder | None = envelope_line if encoder is None else None
         self._exact = exact  # a template writes exactly its bytes: no newline added
         self._lock = threading.Lock()
         self._failed: OutputClosed | None = None
@@ -96,6 +111,11 @@ class PrintHandler:
             line += b"\n"
         with self._lock:
             self._guarded(self._stream.write, line)
+
+    def write_lines(self, lines: list[bytes]) -> None:
+        """Write whole lines made by `record_encoder`, in one write."""
+        with self._lock:
+            self._guarded(self._stream.write, b"".join(lines))
 
     def flush(self) -> None:
         """Push buffered lines to the OS (called before offsets are committed)."""

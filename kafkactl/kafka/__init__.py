@@ -21,12 +21,14 @@ from kafkactl.kafka.ports import (
     ConsumerPort,
     Delivery,
     DeliveryCallback,
+    EncodedBatch,
     EngineName,
     Headers,
     Offsets,
     ProducerPort,
     RebalanceListener,
     Record,
+    RecordEncoder,
     TopicPartition,
 )
 
@@ -43,12 +45,14 @@ __all__ = [
     "ConsumerPort",
     "Delivery",
     "DeliveryCallback",
+    "EncodedBatch",
     "EngineName",
     "Headers",
     "Offsets",
     "ProducerPort",
     "RebalanceListener",
     "Record",
+    "RecordEncoder",
     "TopicPartition",
     "connect_admin",
     "connect_consumer",
@@ -144,15 +148,17 @@ def connect_consumer(
     group: str | None,
     on_commit: CommitCallback | None = None,
     read_committed: bool = False,
+    bulk: bool = False,
 ) -> ConsumerPort:
-    """A connected consumer of the configured engine (in `group`, or none)."""
+    """A connected consumer of the configured engine (in `group`, or none); `bulk` for a
+    read straight through whose records are printed and dropped (a deeper prefetch)."""
     if engine_name(settings) == "librdkafka":
         from kafkactl.kafka.librdkafka.consumer import LibrdkafkaConsumer
 
-        return LibrdkafkaConsumer.connect(settings, group, on_commit, read_committed)
+        return LibrdkafkaConsumer.connect(settings, group, on_commit, read_committed, bulk)
     from kafkactl.kafka.kafka_python.consumer import KafkaPythonConsumer
 
-    return KafkaPythonConsumer.connect(settings, group, on_commit, read_committed)
+    return KafkaPythonConsumer.connect(settings, group, on_commit, read_committed, bulk)
 
 
 def connect_admin(settings: Settings) -> AdminPort:

@@ -89,6 +89,44 @@ class ConsumedRecord(NamedTuple):
     timestamp_type: int = CREATE_TIME
 
 
+# One record's fields, in ConsumedRecord's order, to the bytes printed for it (a whole line):
+# the reader's fast path prints straight from the engine's records with it (DESIGN §6.6).
+RecordEncoder = Callable[[str, int, int, bytes | None, bytes | None, Headers, int, int], bytes]
+
+
+class EncodedBatch(NamedTuple):
+    """One partition's records of a poll as their encoded lines, with their offsets (both in
+    offset order)."""
+
+    offsets: list[int]
+    lines: list[bytes]
+
+
+def encode_records(
+    polled: dict[TopicPartition, list[Record]], encode: RecordEncoder
+) -> dict[TopicPartition, EncodedBatch]:
+    """A poll's records encoded, for engines whose records are objects already (kafka-python)."""
+    out: dict[TopicPartition, EncodedBatch] = {}
+    for tp, records in polled.items():
+        out[tp] = EncodedBatch(
+            [r.offset for r in records],
+            [
+                encode(
+                    r.topic,
+                    r.partition,
+                    r.offset,
+                    r.key,
+                    r.value,
+                    r.headers,
+                    r.timestamp,
+                    r.timestamp_type,
+                )
+                for r in records
+            ],
+        )
+    return out
+
+
 class Delivery(NamedTuple):
     """The outcome of one publish: where it landed, or why it did not.
 
@@ -210,6 +248,13 @@ class ConsumerPort(Protocol):
 
     def poll(self, timeout: float, max_records: int) -> dict[TopicPartition, list[Record]]:
         """Fetched records by partition, each list in offset order (empty on timeout)."""
+        ...
+
+    def poll_encoded(
+        self, timeout: float, max_records: int, encode: RecordEncoder
+    ) -> dict[TopicPartition, EncodedBatch]:
+        """As `poll`, each record encoded by `encode` as it comes off the engine (no record
+        object per message where the engine allows it)."""
         ...
 
     def pause(self, partitions: Iterable[TopicPartition]) -> None:

@@ -22,9 +22,8 @@ copied into `kafkactl.original.*`; such a kafkactl header makes the dead letter 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from functools import partial
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from kafkactl import headers as hdr
 from kafkactl.replay import conventions as cv
@@ -36,40 +35,171 @@ if TYPE_CHECKING:
 Style = Literal["kafkactl", "connect", "spring", "karafka", "unknown"]
 
 
-@dataclass(frozen=True)
-class DeadLetter:
-    """One DLQ record and what its headers say about where and why it failed."""
+class Origin(NamedTuple):
+    """What a dead letter's numbers and origin headers say, read together on first use."""
 
-    partition: int
-    offset: int
-    timestamp: int
-    key: bytes | None
-    value: bytes | None
-    headers: hdr.Headers
     style: Style
-    original_topic: str | None = None
-    original_partition: int | None = None
-    original_offset: int | None = None
-    original_timestamp: int | None = None
-    group: str | None = None  # kafkactl.group
-    foreign_group: str | None = None  # Spring's or Karafka's original consumer group
-    error_classes: tuple[str, ...] = ()
-    error_message: str | None = None
-    replay_count: int = 0
-    # failed attempts before the DLQ: kafkactl.attempt, or Karafka's source_attempts
-    attempts: int | None = None
-    # kafkactl's numeric headers that are present but not a whole number in range: (name, raw)
-    malformed: tuple[tuple[str, str], ...] = ()
-    # other numbers (a framework's origin, attempts) present but not a number in range, read
-    # as absent and never copied: (name, value as read)
-    ignored: tuple[tuple[str, str], ...] = ()
-    # framework headers read that occur more than once (the last occurrence was), sorted
-    repeated: tuple[str, ...] = ()
+    topic: str | None
+    partition: int | None
+    offset: int | None
+    timestamp: int | None
+    replay_count: int
+    attempts: int | None
+    malformed: tuple[tuple[str, str], ...]
+    ignored: tuple[tuple[str, str], ...]
+
+
+class DeadLetter:
+    """One DLQ record and what its headers say about where and why it failed.
+
+    The headers are walked once, into a dict of each name's last value (the framework's
+    newest); each fact is read from it when first asked for (DESIGN §8.4): `dlq summary`
+    reads a million of these and asks only for what its grouping needs.
+    """
+
+    __slots__ = (
+        "_headers",
+        "_last",
+        "_origin",
+        "_raw",
+        "key",
+        "offset",
+        "partition",
+        "timestamp",
+        "value",
+    )
+
+    def __init__(
+        self,
+        partition: int,
+        offset: int,
+        timestamp: int,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Sequence[tuple[Any, Any]] | None,
+    ) -> None:
+        self.partition = partition
+        self.offset = offset
+        self.timestamp = timestamp
+        self.key = key
+        self.value = value
+        self._raw = headers or ()
+        self._headers: hdr.Headers | None = None
+        self._origin: Origin | None = None
+        last = dict(self._raw)  # later occurrences win
+        try:  # (str, bytes) pairs, as the engines give them: nothing to normalise
+            "".join(last)
+            b"".join(last.values())
+        except TypeError:  # a None value, a bytes name: read them as normalised
+            last = dict(self.headers)
+        self._last: dict[str, bytes] = last
+
+    @property
+    def headers(self) -> hdr.Headers:
+        """The record's headers, normalised (`kafkactl.headers.normalize`) when first asked."""
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = hdr.normalize(self._raw)
+        return headers
+
+    def __repr__(self) -> str:
+        return f"DeadLetter(partition={self.partition}, offset={self.offset}, style={self.style})"
+
+    def _text(self, name: str) -> str | None:
+        raw = self._last.get(name)
+        return None if raw is None else raw.decode("utf-8", "replace")
+
+    @property
+    def origin(self) -> Origin:
+        """Where it came from, its numbers and attempts: read from the headers once."""
+        origin = self._origin
+        if origin is None:
+            origin = self._origin = _read_origin(self._last, self._text)
+        return origin
+
+    @property
+    def style(self) -> Style:
+        """Which convention told where the record came from."""
+        return self.origin.style
+
+    @property
+    def original_topic(self) -> str | None:
+        """The topic the record first failed on."""
+        return self.origin.topic
+
+    @property
+    def original_partition(self) -> int | None:
+        """Its partition there."""
+        return self.origin.partition
+
+    @property
+    def original_offset(self) -> int | None:
+        """Its offset there."""
+        return self.origin.offset
+
+    @property
+    def original_timestamp(self) -> int | None:
+        """Its timestamp there."""
+        return self.origin.timestamp
+
+    @property
+    def replay_count(self) -> int:
+        """How often it was replayed (kafkactl.replay.count; 0 when absent or malformed)."""
+        return self.origin.replay_count
+
+    @property
+    def attempts(self) -> int | None:
+        """Failed attempts before the DLQ: kafkactl.attempt, or Karafka's source_attempts."""
+        return self.origin.attempts
+
+    @property
+    def malformed(self) -> tuple[tuple[str, str], ...]:
+        """kafkactl's numeric headers present but not a whole number in range: (name, raw)."""
+        return self.origin.malformed
+
+    @property
+    def ignored(self) -> tuple[tuple[str, str], ...]:
+        """Other numbers (a framework's origin, attempts) present but not a number in range,
+        read as absent and never copied: (name, value as read)."""
+        return self.origin.ignored
+
+    @property
+    def group(self) -> str | None:
+        """kafkactl.group."""
+        return self._text(hdr.GROUP) or None
+
+    @property
+    def foreign_group(self) -> str | None:
+        """Spring's or Karafka's original consumer group."""
+        return self._text(cv.SPRING_GROUP) or self._text(cv.KARAFKA_GROUP) or None
+
+    @property
+    def error_classes(self) -> tuple[str, ...]:
+        """The error classes the headers name, the main one first."""
+        return tuple(c for c in map(self._text, _CLASS_HEADERS) if c)
 
     @property
     def error_class(self) -> str | None:
         """The main error class, if any header names one."""
-        return self.error_classes[0] if self.error_classes else None
+        return _first_text(self._last, _CLASS_HEADERS) or None
+
+    @property
+    def error_message(self) -> str | None:
+        """The error message of the first convention that wrote one."""
+        return _first_text(self._last, _MESSAGE_HEADERS)
+
+    @property
+    def error_kind(self) -> str | None:
+        """kafkactl.error.kind (kafkactl's convention only)."""
+        raw = self._last.get(hdr.ERROR_KIND)
+        return None if raw is None else raw.decode("utf-8", "replace")
+
+    @property
+    def repeated(self) -> tuple[str, ...]:
+        """Framework headers read that occur more than once (the last occurrence was), sorted."""
+        if len(self._last) == len(self._raw):  # no name repeats
+            return ()
+        return cv.repeated_read_headers(self.headers)
 
     def error_text(self) -> str:
         """`Class: message` for tables and logs."""
@@ -94,6 +224,35 @@ NUMERIC_HEADERS = {
     hdr.ORIGINAL_TIMESTAMP: OFFSET_MAX,
     hdr.REPLAY_COUNT: COUNTER_MAX,
 }
+# In the order _read_origin unpacks them.
+_NUMERIC_ITEMS = tuple(NUMERIC_HEADERS.items())
+
+
+# Where the error class and message are read, in order of preference.
+_CLASS_HEADERS = (
+    hdr.ERROR_CLASS,
+    cv.CONNECT_ERROR_CLASS,
+    cv.SPRING_DLT.error_class,
+    cv.SPRING_DLT.cause_class,
+    cv.SPRING_RETRY_TOPICS.error_class,
+    cv.SPRING_RETRY_TOPICS.cause_class,
+)
+_MESSAGE_HEADERS = (
+    hdr.ERROR_MESSAGE,
+    cv.CONNECT_ERROR_MESSAGE,
+    cv.SPRING_DLT.error_message,
+    cv.SPRING_RETRY_TOPICS.error_message,
+)
+
+
+def _first_text(last: Mapping[str, bytes], names: tuple[str, ...]) -> str | None:
+    """The text of the first of `names` that is not empty; else the last one's ("" or None)."""
+    raw = None
+    for name in names:
+        raw = last.get(name)
+        if raw:  # non-empty bytes decode to non-empty text
+            break
+    return None if raw is None else raw.decode("utf-8", "replace")
 
 
 def _shown(raw: bytes) -> str:
@@ -103,6 +262,9 @@ def _shown(raw: bytes) -> str:
 
 def _decimal(raw: bytes, high: int) -> int | None:
     """A whole number from 0 to `high` in ASCII digits (spaces around allowed), else None."""
+    if 0 < len(raw) <= 19 and raw.isdigit():  # bytes.isdigit: ASCII digits only
+        value = int(raw)
+        return value if value <= high else None
     text = raw.decode("ascii", "replace").strip()
     if _DECIMAL.fullmatch(text) and int(text) <= high:
         return int(text)
@@ -120,31 +282,38 @@ def decode_int(raw: bytes | None, high: int = OFFSET_MAX) -> int | None:
     return _decimal(raw, high)
 
 
-class _Numbers:
-    """Reads the foreign headers' numbers, noting each present one that is out of range."""
-
-    def __init__(self, headers: hdr.Headers) -> None:
-        self.headers = headers
-        self.ignored: list[tuple[str, str]] = []
-
-    def read(self, name: str, high: int, binary: bool = False) -> int | None:
-        raw = hdr.get(self.headers, name)
-        if raw is None:
-            return None
-        fixed = binary and len(raw) in (4, 8)
-        value = decode_int(raw, high) if binary else _decimal(raw, high)
-        if value is None:
-            shown = str(int.from_bytes(raw, "big", signed=True)) if fixed else _shown(raw)
-            self.ignored.append((name, shown))
-        return value
+def _foreign(
+    last: Mapping[str, bytes],
+    name: str,
+    high: int,
+    ignored: list[tuple[str, str]],
+    binary: bool = False,
+) -> int | None:
+    """A foreign header's number (`binary`: Spring's big-endian ints too); a present one out
+    of range is noted in `ignored` and read as absent."""
+    raw = last.get(name)
+    if raw is None:
+        return None
+    fixed = binary and len(raw) in (4, 8)
+    value = decode_int(raw, high) if binary else _decimal(raw, high)
+    if value is None:
+        shown = str(int.from_bytes(raw, "big", signed=True)) if fixed else _shown(raw)
+        ignored.append((name, shown))
+    return value
 
 
 def header_int(headers: hdr.Headers, name: str, high: int) -> tuple[int | None, str | None]:
     """(value, None) for a decimal header from 0 to `high`; (None, raw) when it is present but
     not that (negative, fractional, not a number, not UTF-8); (None, None) when absent."""
-    raw = hdr.get(headers, name)
+    return _int_or_raw(hdr.get(headers, name), high)
+
+
+def _int_or_raw(raw: bytes | None, high: int) -> tuple[int | None, str | None]:
+    """`header_int` of a value already looked up."""
     if raw is None:
         return None, None
+    if 0 < len(raw) <= 19 and raw.isdigit() and int(raw) <= high:
+        return int(raw), None
     text = raw.decode("utf-8", "backslashreplace")
     if _DECIMAL.fullmatch(text) and int(text) <= high:
         return int(text), None
@@ -152,83 +321,63 @@ def header_int(headers: hdr.Headers, name: str, high: int) -> tuple[int | None, 
 
 
 def read_dead_letter(record: Record) -> DeadLetter:
-    """Parse a consumed DLQ record (each header read from its last occurrence)."""
-    headers = hdr.normalize(record.headers)
-    text = partial(hdr.get_text, headers)
+    """A consumed DLQ record as a DeadLetter (its facts are read from the headers on use)."""
+    return DeadLetter(
+        record.partition, record.offset, record.timestamp, record.key, record.value, record.headers
+    )
+
+
+def _read_origin(last: Mapping[str, bytes], text: Callable[[str], str | None]) -> Origin:
+    """Where the record came from, by the first convention whose topic header it carries,
+    with kafkactl's numbers and the attempts."""
     style: Style = "unknown"
-    topic = partition = offset = timestamp = None
-    numbers: dict[str, int | None] = {}
-    foreign = _Numbers(headers)
+    topic = None
+    get = last.get  # an empty header names nothing: b"" is as false as ""
     malformed: list[tuple[str, str]] = []
-    for name, high in NUMERIC_HEADERS.items():
-        numbers[name], bad = header_int(headers, name, high)
+    ignored: list[tuple[str, str]] = []
+    numbers: list[int | None] = []
+    for name, high in _NUMERIC_ITEMS:
+        raw = get(name)
+        value, bad = (None, None) if raw is None else _int_or_raw(raw, high)
         if bad is not None:
             malformed.append((name, bad))
-    if text(hdr.ORIGINAL_TOPIC):
+        numbers.append(value)
+    partition, offset, timestamp, replay_count = numbers
+    if get(hdr.ORIGINAL_TOPIC):
         style = "kafkactl"
         topic = text(hdr.ORIGINAL_TOPIC)
-        partition = numbers[hdr.ORIGINAL_PARTITION]
-        offset = numbers[hdr.ORIGINAL_OFFSET]
-        timestamp = numbers[hdr.ORIGINAL_TIMESTAMP]
-    elif text(cv.CONNECT_TOPIC):
-        style = "connect"
-        topic = text(cv.CONNECT_TOPIC)
-        partition = foreign.read(cv.CONNECT_PARTITION, PARTITION_MAX)
-        offset = foreign.read(cv.CONNECT_OFFSET, OFFSET_MAX)
-    elif text(cv.SPRING_DLT.topic) or text(cv.SPRING_RETRY_TOPICS.topic):
-        style = "spring"
-        spring = cv.SPRING_DLT if text(cv.SPRING_DLT.topic) else cv.SPRING_RETRY_TOPICS
-        topic = text(spring.topic)
-        partition = foreign.read(spring.partition, PARTITION_MAX, binary=True)
-        offset = foreign.read(spring.offset, OFFSET_MAX, binary=True)
-        timestamp = foreign.read(spring.timestamp, OFFSET_MAX, binary=True)
-    elif text(cv.KARAFKA_TOPIC):
-        style = "karafka"
-        topic = text(cv.KARAFKA_TOPIC)
-        partition = foreign.read(cv.KARAFKA_PARTITION, PARTITION_MAX)
-        offset = foreign.read(cv.KARAFKA_OFFSET, OFFSET_MAX)
-    attempts = foreign.read(hdr.ATTEMPT, COUNTER_MAX)
+    else:
+        partition = offset = timestamp = None
+        if get(cv.CONNECT_TOPIC):
+            style = "connect"
+            topic = text(cv.CONNECT_TOPIC)
+            partition = _foreign(last, cv.CONNECT_PARTITION, PARTITION_MAX, ignored)
+            offset = _foreign(last, cv.CONNECT_OFFSET, OFFSET_MAX, ignored)
+        elif get(cv.SPRING_DLT.topic) or get(cv.SPRING_RETRY_TOPICS.topic):
+            style = "spring"
+            spring = cv.SPRING_DLT if get(cv.SPRING_DLT.topic) else cv.SPRING_RETRY_TOPICS
+            topic = text(spring.topic)
+            partition = _foreign(last, spring.partition, PARTITION_MAX, ignored, True)
+            offset = _foreign(last, spring.offset, OFFSET_MAX, ignored, True)
+            timestamp = _foreign(last, spring.timestamp, OFFSET_MAX, ignored, True)
+        elif get(cv.KARAFKA_TOPIC):
+            style = "karafka"
+            topic = text(cv.KARAFKA_TOPIC)
+            partition = _foreign(last, cv.KARAFKA_PARTITION, PARTITION_MAX, ignored)
+            offset = _foreign(last, cv.KARAFKA_OFFSET, OFFSET_MAX, ignored)
+    attempts = _foreign(last, hdr.ATTEMPT, COUNTER_MAX, ignored)
     if attempts is None:
-        attempts = foreign.read(cv.KARAFKA_ATTEMPTS, COUNTER_MAX)
-    classes = tuple(
-        c
-        for c in (
-            text(hdr.ERROR_CLASS),
-            text(cv.CONNECT_ERROR_CLASS),
-            text(cv.SPRING_DLT.error_class),
-            text(cv.SPRING_DLT.cause_class),
-            text(cv.SPRING_RETRY_TOPICS.error_class),
-            text(cv.SPRING_RETRY_TOPICS.cause_class),
-        )
-        if c
-    )
-    message = (
-        text(hdr.ERROR_MESSAGE)
-        or text(cv.CONNECT_ERROR_MESSAGE)
-        or text(cv.SPRING_DLT.error_message)
-        or text(cv.SPRING_RETRY_TOPICS.error_message)
-    )
-    return DeadLetter(
-        partition=record.partition,
-        offset=record.offset,
-        timestamp=record.timestamp,
-        key=record.key,
-        value=record.value,
-        headers=headers,
-        style=style,
-        original_topic=topic,
-        original_partition=partition,
-        original_offset=offset,
-        original_timestamp=timestamp,
-        group=text(hdr.GROUP) or None,
-        foreign_group=text(cv.SPRING_GROUP) or text(cv.KARAFKA_GROUP) or None,
-        error_classes=classes,
-        error_message=message,
-        replay_count=numbers[hdr.REPLAY_COUNT] or 0,
-        attempts=attempts,
-        malformed=tuple(malformed),
-        ignored=tuple(foreign.ignored),
-        repeated=cv.repeated_read_headers(headers),
+        attempts = _foreign(last, cv.KARAFKA_ATTEMPTS, COUNTER_MAX, ignored)
+    return Origin(
+        style,
+        topic,
+        partition,
+        offset,
+        timestamp,
+        replay_count or 0,
+        attempts,
+        tuple(malformed),
+        tuple(ignored),
     )
 
 

@@ -238,6 +238,7 @@ class FakeCluster:
         group: str | None,
         on_commit: Any = None,
         read_committed: bool = False,
+        bulk: bool = False,
     ) -> FakeConsumer:
         """A FakeConsumer on this cluster (kept in `consumers`)."""
         from tests.fakes.consumer import FakeConsumer

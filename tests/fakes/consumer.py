@@ -13,10 +13,13 @@ from kafkactl.errors import KafkactlError
 from kafkactl.kafka.ports import (
     CommitCallback,
     ConsumedRecord,
+    EncodedBatch,
     Offsets,
     RebalanceListener,
     Record,
+    RecordEncoder,
     TopicPartition,
+    encode_records,
 )
 from tests.fakes.cluster import FakeBrokerError, FakeCluster
 
@@ -183,6 +186,12 @@ class FakeConsumer:
             with self.cluster.changed:
                 if not self._rebalances and not self._anything_new():
                     self.cluster.changed.wait(min(remaining, 0.05))
+
+    def poll_encoded(
+        self, timeout: float, max_records: int, encode: RecordEncoder
+    ) -> dict[TopicPartition, EncodedBatch]:
+        """As poll(), each record encoded."""
+        return encode_records(self.poll(timeout, max_records), encode)
 
     def _take(self, max_records: int) -> dict[TopicPartition, list[Record]]:
         out: dict[TopicPartition, list[Record]] = {}

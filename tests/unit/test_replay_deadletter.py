@@ -211,3 +211,22 @@ def test_kafkactl_own_origin_out_of_range_is_malformed() -> None:
     dl = read_dead_letter(record(kafkactl_headers(**{hdr.ORIGINAL_OFFSET: 10**23})))
     assert dl.original_offset is None
     assert dl.malformed == ((hdr.ORIGINAL_OFFSET, str(10**23)),)
+
+
+def test_headers_as_an_engine_may_give_them_read_as_normalised() -> None:
+    """A null header value reads as empty bytes and a bytes name as its text, whether the
+    facts or the headers are asked for first (the reader keeps clean headers as they are)."""
+    given = [
+        *kafkactl_headers(),
+        (hdr.REPLAY_COUNT.encode(), b"2"),  # a bytes name
+        (hdr.ORIGINAL_TIMESTAMP, None),  # a null value: present, empty, not a number
+    ]
+    facts_first, headers_first = read_dead_letter(record(given)), read_dead_letter(record(given))
+    assert headers_first.headers == hdr.normalize(given)
+    for dl in (facts_first, headers_first):
+        assert dl.replay_count == 2
+        assert dl.malformed == ((hdr.ORIGINAL_TIMESTAMP, ""),)
+        assert dl.original_timestamp is None and dl.style == "kafkactl"
+    assert facts_first.headers == headers_first.headers
+    clean = kafkactl_headers()
+    assert read_dead_letter(record(clean)).headers == clean

@@ -18,10 +18,13 @@ from kafkactl.kafka.kafka_python.config import consumer_config
 from kafkactl.kafka.kafka_python.connect import connect
 from kafkactl.kafka.ports import (
     CommitCallback,
+    EncodedBatch,
     Offsets,
     RebalanceListener,
     Record,
+    RecordEncoder,
     TopicPartition,
+    encode_records,
 )
 
 
@@ -41,6 +44,7 @@ class KafkaPythonConsumer:
         group: str | None,
         on_commit: CommitCallback | None = None,
         read_committed: bool = False,
+        bulk: bool = False,  # librdkafka's prefetch depth; kafka-python's suits both
     ) -> KafkaPythonConsumer:
         """A connected consumer (in `group`, or none); exits 3 when unreachable."""
         from kafka import KafkaConsumer
@@ -68,6 +72,12 @@ class KafkaPythonConsumer:
         if self._watchdog is not None:
             self._watchdog.check(time.monotonic(), bool(self._consumer.assignment()))
         return records
+
+    def poll_encoded(
+        self, timeout: float, max_records: int, encode: RecordEncoder
+    ) -> dict[TopicPartition, EncodedBatch]:
+        """As poll(), each record encoded (kafka-python made its record objects already)."""
+        return encode_records(self.poll(timeout, max_records), encode)
 
     def pause(self, partitions: Iterable[TopicPartition]) -> None:
         """Stop fetching these partitions."""

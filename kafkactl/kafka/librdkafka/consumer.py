@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import operator
 import time
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from loguru import logger
 
@@ -21,14 +21,17 @@ from kafkactl.kafka.ports import (
     UNREADABLE_HEADERS,
     CommitCallback,
     ConsumedRecord,
+    EncodedBatch,
     Headers,
     Offsets,
     RebalanceListener,
     Record,
+    RecordEncoder,
     TopicPartition,
 )
 
 WATERMARK_TIMEOUT_S = 5.0
+T = TypeVar("T")
 # Message.headers() through a generic call, never `m.headers()`: for a header name that is not
 # UTF-8 it returns a list holding a NULL with an exception set, which only a generic call
 # checks (CPython 3.11's specialized method call does not: the broken list would flow on).
@@ -75,11 +78,13 @@ class LibrdkafkaConsumer:
         group: str | None,
         on_commit: CommitCallback | None = None,
         read_committed: bool = False,
+        bulk: bool = False,
     ) -> LibrdkafkaConsumer:
-        """A connected consumer (in `group`, or none); exits 3 when unreachable."""
+        """A connected consumer (in `group`, or none; `bulk`: reading straight through, a
+        deeper prefetch); exits 3 when unreachable."""
         from confluent_kafka import Consumer
 
-        config = consumer_config(settings, group, read_committed)
+        config = consumer_config(settings, group, read_committed, bulk)
         sink = ErrorSink()
         holder: list[LibrdkafkaConsumer] = []
 
@@ -153,41 +158,56 @@ class LibrdkafkaConsumer:
 
     def poll(self, timeout: float, max_records: int) -> dict[TopicPartition, list[Record]]:
         """Records by partition in offset order; EOF events are remembered, errors logged."""
-        if self._manual_dirty and self._manual is not None:
-            self._consumer.assign([self._ctp(t, p, o) for (t, p), o in self._manual.items()])
-            self._manual_dirty = False
-        # consume(n, timeout) waits until it has n messages or the timeout passed: take what
-        # is there, else wait for one and take what came with it.
-        consume = self._consumer.consume
-        messages = consume(max_records, 0)
-        if not messages and timeout > 0:
-            messages = consume(1, timeout)
-            if messages and max_records > 1:
-                messages += consume(max_records - 1, 0)
-        out: dict[TopicPartition, list[Record]] = {}
+        # ConsumedRecord takes the fields in an encoder's order: a record is their encoding.
+        polled: dict[TopicPartition, tuple[list[int], list[Record]]]
+        polled = self._poll_as(timeout, max_records, ConsumedRecord)
+        return {tp: records for tp, (_offsets, records) in polled.items()}
+
+    def poll_encoded(
+        self, timeout: float, max_records: int, encode: RecordEncoder
+    ) -> dict[TopicPartition, EncodedBatch]:
+        """As poll(), each message encoded straight from librdkafka's (no record objects)."""
+        return {
+            tp: EncodedBatch(offsets, lines)
+            for tp, (offsets, lines) in self._poll_as(timeout, max_records, encode).items()
+        }
+
+    def _poll_as(
+        self, timeout: float, max_records: int, make: Callable[..., T]
+    ) -> dict[TopicPartition, tuple[list[int], list[T]]]:
+        """Each fetched message as `make(topic, partition, offset, key, value, headers, ts,
+        tstype)`, by partition in offset order, with the offsets."""
+        out: dict[TopicPartition, tuple[list[int], list[T]]] = {}
         tps = self._tps
-        for m in messages:
+        current: tuple[str, int] | None = None
+        offsets: list[int] = []
+        made: list[T] = []
+        for m in self._fetch(timeout, max_records):
             error = m.error()
             if error is not None:
                 self._event(m, error)
                 continue
-            key = (m.topic(), m.partition())
-            tp = tps.get(key)
-            if tp is None:
-                tp = tps[key] = TopicPartition(*key)
-            batch = out.get(tp)
-            if batch is None:
-                batch = out[tp] = []
+            topic, partition, offset = m.topic(), m.partition(), m.offset()
+            if current is None or current[1] != partition or current[0] != topic:
+                current = (topic, partition)  # a consume() batch comes in runs per partition
+                tp = tps.get(current)
+                if tp is None:
+                    tp = tps[current] = TopicPartition(topic, partition)
+                batch = out.get(tp)
+                if batch is None:
+                    batch = out[tp] = ([], [])
+                offsets, made = batch
             ts_type, ts = m.timestamp()
             try:
                 headers = _headers_of(m) or []
             except SystemError:  # a header name that is not UTF-8
                 headers = self._unreadable_headers(m)
-            batch.append(
-                ConsumedRecord(
-                    key[0],
-                    key[1],
-                    m.offset(),
+            offsets.append(offset)
+            made.append(
+                make(
+                    topic,
+                    partition,
+                    offset,
                     m.key(),
                     m.value(),
                     headers,
@@ -195,16 +215,37 @@ class LibrdkafkaConsumer:
                     LOG_APPEND_TIME if ts_type == 2 else CREATE_TIME,
                 )
             )
-        for tp, batch in out.items():  # per partition, not per record
-            self._next[tp] = batch[-1].offset + 1
-        if out and self._eof:
+        self._settle({tp: batch[0][-1] for tp, batch in out.items()})
+        return out
+
+    def _fetch(self, timeout: float, max_records: int) -> list[Any]:
+        """What librdkafka has now, else what comes within `timeout`: consume(n, 0) first.
+
+        consume(n, timeout) waits until it has n messages or the timeout passed: take what is
+        there, else wait for one and take what came with it.
+        """
+        if self._manual_dirty and self._manual is not None:
+            self._consumer.assign([self._ctp(t, p, o) for (t, p), o in self._manual.items()])
+            self._manual_dirty = False
+        consume = self._consumer.consume
+        messages: list[Any] = consume(max_records, 0)
+        if not messages and timeout > 0:
+            messages = consume(1, timeout)
+            if messages and max_records > 1:
+                messages += consume(max_records - 1, 0)
+        return messages
+
+    def _settle(self, last_offsets: dict[TopicPartition, int]) -> None:
+        """After a poll: the next offsets, and EOF events made stale by later records."""
+        for tp, offset in last_offsets.items():  # per partition, not per record
+            self._next[tp] = offset + 1
+        if last_offsets and self._eof:
             # A record at or past a partition's EOF offset makes that EOF stale; an EOF event
             # later in the same batch (offset past its last record) stands.
-            for tp, batch in out.items():
+            for tp, offset in last_offsets.items():
                 eof = self._eof.get(tp)
-                if eof is not None and batch[-1].offset >= eof:
+                if eof is not None and offset >= eof:
                     del self._eof[tp]
-        return out
 
     def _unreadable_headers(self, message: Any) -> Headers:
         if self._rescuer is None:
