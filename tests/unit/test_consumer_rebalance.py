@@ -46,7 +46,7 @@ class Router:
 
 
 class Setup:
-    def __init__(self) -> None:
+    def __init__(self, release: Callable[[Callable[[Work], bool]], None] | None = None) -> None:
         self.partitions = Partitions()
         self.flow = FlowControl(
             self.partitions, TierMap(SETTINGS, ["orders"], "g"), 10, threading.Event()
@@ -61,6 +61,7 @@ class Setup:
             self.pool,  # type: ignore[arg-type]
             self.router,  # type: ignore[arg-type]
             2.5,
+            release=release,
         )
 
     def hand_out(self, tp: TopicPartition, offset: int) -> Work:
@@ -136,17 +137,8 @@ def test_lost_partitions_commit_nothing_now_and_keep_their_points():
 
 
 def test_the_drain_routes_the_breakers_waiting_failures_of_revoked_partitions():
-    s = Setup()
     released: list[bool] = []
-    s.listener = PartitionListener(
-        s.partitions,
-        s.flow,
-        s.commits,
-        s.pool,  # type: ignore[arg-type]
-        s.router,  # type: ignore[arg-type]
-        2.5,
-        release=lambda gone: released.append(gone(work_a) and not gone(work_b)),
-    )
+    s = Setup(release=lambda gone: released.append(gone(work_a) and not gone(work_b)))
     s.listener.on_assigned({A, B})
     work_a, work_b = s.hand_out(A, 0), s.hand_out(B, 0)
     assert s.listener.revoked_busy({A}) == 1
