@@ -213,6 +213,18 @@ class Breaker(Generic[T]):
             released.append(self.pending.popleft()[1])
         return released
 
+    def skipped(self) -> None:
+        """A record settled without running (its success was in the dedupe store): it counts
+        against a storm as a success does, without proving the downstream works (nothing
+        pending is released). After a rebalance the redelivered records' successes are all
+        skipped while their failures run again: counted alone, those would look like a storm."""
+        if not self.rules.enabled or self.state != "closed":
+            return
+        now = self._clock()
+        self._prune(now)
+        self._window.append((now, False))
+        self._streak = (("", ""), 0)
+
     def release_stale(self, idle: bool) -> list[T]:
         """Pending failures no verdict will come for: older than the window, or all of them
         when nothing else is in flight (`idle`); returns them, to be routed."""

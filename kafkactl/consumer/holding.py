@@ -147,11 +147,14 @@ class StormGuard:
             self._route(*waiting)
 
     def settled(self, work: Work) -> None:
-        """`work` settled without running (deduplicated): a probe that proved nothing."""
+        """`work` settled without running (deduplicated): a probe that proved nothing, or a
+        record that counts as no failure."""
         with self._partitions.lock:
             if work is self._probe:
                 self._probe = None
                 self.breaker.probe_void()
+            elif work.message.attempt <= 1:
+                self.breaker.skipped()
 
     def _close(self, probe: Work) -> None:
         self._probe = None

@@ -495,7 +495,8 @@ def test_produce_consume_dlq_replay_over_sasl_ssl_scram_sha_512(
         KAFKA_RETRY_DELAYS="200ms",
         SEC_LOG=str(done_log),
     )
-    topic, group = _topic(), "billing"
+    topic = _topic()
+    group = f"billing-{topic[-8:]}"  # its own: one group's members rebalance together
     dlq = f"{topic}.{group}.dlq"
 
     created = _cli(tmp_path, "create-topics", topic, "-g", group, "-p", "2", env=env)

@@ -94,7 +94,7 @@ def _failure_lines(log: list[str]) -> tuple[dict[str, list[str]], dict[str, list
 def test_live_table_stays_at_the_bottom_and_failures_fold(
     cli_env, run_cli, brokers, topic_name, tmp_path: Path
 ):
-    group = "billing"
+    group = f"billing-{topic_name[2:8]}"  # its own: one group's members rebalance together
     env = {k: v for k, v in cli_env.items() if k not in ("COLUMNS", "LINES", "KAFKA_LOG_FORMAT")}
     env.update(TERM="xterm-256color", PYTHONPATH=str(REPO), KAFKA_RETRY_DELAYS="1s,2s")
     created = run_cli("create-topics", topic_name, "-g", group, "-p", "3", env=env)

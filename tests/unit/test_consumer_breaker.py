@@ -358,3 +358,16 @@ def test_a_revoke_routes_the_failures_waiting_for_a_verdict_of_its_partitions_on
     guard.release(lambda w: w.tp == a)
     assert routed == [(0, 0)]
     assert [entry[1][0] for entry in guard.breaker.pending] == [works[1]]
+
+
+def test_a_redelivery_whose_successes_are_deduplicated_is_no_storm() -> None:
+    """After a rebalance the successes come back as dedupe hits and only the failures run: 20 %
+    bad records must not look like ten failures in a row, nor like 100 % failing."""
+    breaker, _clock = _breaker()
+    for n in range(200):
+        if n % 5 == 0:
+            verdict, _ = breaker.failed(n, DOWN, True, None)
+            assert verdict != "hold", f"opened at record {n}"
+        else:
+            breaker.skipped()
+    assert breaker.state == "closed" and breaker.opened == 0
