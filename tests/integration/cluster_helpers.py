@@ -31,7 +31,9 @@ NODES = 3
 def _free_run(count: int) -> int:
     """The first of `count` consecutive free loopback ports."""
     for _ in range(200):
-        base = random.randint(20_000, 60_000)
+        # Below the ephemeral range (32768-60999 here): a client's outgoing connection may take a
+        # port of that range, and a killed node could not bind its own again on restart.
+        base = random.randint(20_000, 32_000)
         socks = []
         try:
             for port in range(base, base + count):

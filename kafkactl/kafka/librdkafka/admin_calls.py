@@ -9,6 +9,8 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from loguru import logger
+
 from kafkactl.errors import ConnectError
 from kafkactl.kafka.admin_port import AdminError
 
@@ -67,6 +69,9 @@ def kafka_error(exc: BaseException) -> Any | None:
     return None
 
 
+ATTEMPT_S = 8.0  # the longest one admin request may take before it is sent again
+
+
 class AdminCalls:
     """Waiting for an AdminClient's futures, with the retry rule of DESIGN §3.5."""
 
@@ -89,7 +94,10 @@ class AdminCalls:
         deadline = time.monotonic() + patience
         pause = 0.2
         while True:
-            remaining = max(deadline - time.monotonic(), 0.5)
+            # One attempt gets at most ATTEMPT_S: librdkafka sends some requests to the node its
+            # metadata names as controller, and waits for that node for the whole request timeout
+            # even when it has just died; asked again, it asks the node that took over.
+            remaining = min(max(deadline - time.monotonic(), 0.5), ATTEMPT_S)
             self._client.poll(0)  # serves the OAUTHBEARER token refresh and the log queue
             out: dict[K, Any] = {}
             transient = None
@@ -121,6 +129,15 @@ class AdminCalls:
                 )
             time.sleep(pause)
             pause = min(pause * 2, 2.0)
+            self._refresh_metadata()
+
+    def _refresh_metadata(self) -> None:
+        """Ask for metadata: librdkafka keeps the controller a dead node was until it does (in
+        KRaft any live-looking broker is named), and sends describe requests there."""
+        try:
+            self._client.list_topics(timeout=2.0)
+        except Exception as exc:  # the next attempt says what is wrong
+            logger.debug("metadata refresh before an admin retry failed: {}", exc)
 
     def one(self, what: str, submit: Callable[[float], Future[Any]]) -> Any:
         """A request with a single answer; a refusal is one line (AdminError, exit 1)."""
