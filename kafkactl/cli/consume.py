@@ -246,15 +246,9 @@ def consume(
     shutdown = duration_flag("--shutdown-timeout", shutdown_timeout)
     watch_stop_within(shutdown)
     interval = duration_flag("--metrics-interval", metrics_interval)
+    # Fields in order: topics, --from, --to, --partition, -e, --count, --on-failure, --no-retry.
     request = ConsumeRequest(
-        topics=list(topics),
-        from_=from_,
-        to=to,
-        partitions=partition,
-        exit_at_end=exit_at_end,
-        count=count,
-        on_failure=on_failure,
-        no_retry=no_retry,
+        list(topics), from_, to, partition, exit_at_end, count, on_failure, no_retry
     )
     run = plan_consume(
         settings,
