@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from kafkactl.cli.completion import complete_groups, complete_topics
+from kafkactl.cli.context import QUIET_KEY
 from kafkactl.errors import OptionError, UsageError
 
 JsonOpt = Annotated[
@@ -24,7 +25,6 @@ DlqTopicArg = Annotated[
         autocompletion=complete_topics,
     ),
 ]
-QUIET_KEY = "kafkactl.quiet"
 
 
 class IsolationLevel(StrEnum):
