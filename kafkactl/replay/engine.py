@@ -18,7 +18,8 @@ from loguru import logger
 from kafkactl.config import Settings
 from kafkactl.errors import KafkactlError
 from kafkactl.kafka.admin_port import AdminPort
-from kafkactl.kafka.ports import ConsumerPort, Delivery, ProducerPort, Record
+from kafkactl.kafka.ports import ConsumerPort, Delivery, Record
+from kafkactl.kafka.producer_port import EngineProducer, connect_engine_producer
 from kafkactl.metrics import Metrics
 from kafkactl.ranges import len_offsets
 from kafkactl.ratelimit import RateLimiter
@@ -55,14 +56,14 @@ class ReplayEngine:
         clock: Callable[[], float] = time.time,
         connect_admin: Callable[[Settings], AdminPort] | None = None,
         connect_consumer: Callable[..., ConsumerPort] | None = None,
-        connect_producer: Callable[[Settings], ProducerPort] | None = None,
+        connect_producer: Callable[[Settings], EngineProducer] | None = None,
     ) -> None:
         from kafkactl import kafka
         from kafkactl.topology import replay_group
 
         self._connect_admin = connect_admin or kafka.connect_admin
         self._connect_consumer = connect_consumer or kafka.connect_consumer
-        self._connect_producer = connect_producer or kafka.connect_producer
+        self._connect_producer = connect_producer or connect_engine_producer
         self.settings = settings
         self.options = options
         self.group = options.replay_group or replay_group(options.dlq)
