@@ -26,6 +26,27 @@ DlqTopicArg = Annotated[
     ),
 ]
 
+# The admin changes (groups reset-offsets/delete-offsets, topics alter-config/...): dry runs.
+ExecuteOpt = Annotated[
+    bool, typer.Option("--execute", help="Apply the plan (without it: dry run).")
+]
+PartitionsOpt = Annotated[
+    list[int] | None,
+    typer.Option("--partition", "-p", help="Only this partition (repeatable)."),
+]
+
+# dlq summary's and replay-dlq's window over when records were dead-lettered (time_window).
+SinceOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Only dead letters written to the DLQ at or after this time (ISO-8601, epoch "
+        "ms, or relative like -2h).",
+    ),
+]
+UntilOpt = Annotated[
+    str | None, typer.Option(help="Only dead letters written to the DLQ before this time.")
+]
+
 
 class IsolationLevel(StrEnum):
     """--isolation-level: whether records of open and aborted transactions are read."""
