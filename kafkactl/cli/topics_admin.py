@@ -116,8 +116,8 @@ def alter_config_cmd(
 
       kafkactl topics alter-config orders --delete retention.ms --execute
     """
+    from kafkactl.cli.create_topics import parse_pairs
     from kafkactl.cli.streams import require_stdout
-    from kafkactl.cli.topics import parse_pairs
     from kafkactl.kafka import with_admin
     from kafkactl.names import check_topic
     from kafkactl.render.admin_ops import config_plan

@@ -23,6 +23,7 @@ from kafkactl.kafka.producer_port import EngineProducer, connect_engine_producer
 from kafkactl.metrics import Metrics
 from kafkactl.ranges import len_offsets
 from kafkactl.ratelimit import RateLimiter
+from kafkactl.replay.checkpoint import PartitionProgress, load_progress
 from kafkactl.replay.copy import replay_headers, traced_copy
 from kafkactl.replay.deadletter import DeadLetter, read_dead_letter, replay_group_for
 from kafkactl.replay.model import (
@@ -32,7 +33,6 @@ from kafkactl.replay.model import (
     check_target,
     chosen_partitions,
 )
-from kafkactl.replay.progress import PartitionProgress, load_progress
 from kafkactl.replay.recovery import find_copies
 from kafkactl.replay.repair import repair
 from kafkactl.replay.selection import TO_RETRY, Decision, decide

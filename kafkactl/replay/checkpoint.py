@@ -1,4 +1,4 @@
-"""Replay progress: what is done per DLQ partition, and how it is kept in the commit metadata.
+"""The replay checkpoint: what is done per DLQ partition, and how it is kept in the commit metadata.
 
 Progress lives in the replay consumer group (default `kafkactl-replay.<dlq>`, the name
 `health` uses for the DLQ depth). A record is *done* once its copy is acknowledged (acks=all),
