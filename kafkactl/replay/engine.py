@@ -10,22 +10,18 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from loguru import logger
 
 from kafkactl.config import Settings
-from kafkactl.errors import KafkactlError
 from kafkactl.kafka.admin_port import AdminPort
-from kafkactl.kafka.ports import ConsumerPort, Delivery, Record
+from kafkactl.kafka.ports import ConsumerPort, Record
 from kafkactl.kafka.producer_port import EngineProducer, connect_engine_producer
 from kafkactl.metrics import Metrics
-from kafkactl.ranges import len_offsets
 from kafkactl.ratelimit import RateLimiter
-from kafkactl.replay.checkpoint import PartitionProgress, load_progress
-from kafkactl.replay.copy import replay_headers, traced_copy
-from kafkactl.replay.deadletter import DeadLetter, read_dead_letter, replay_group_for
+from kafkactl.replay.checkpoint import PartitionProgress, commit_checkpoint, load_progress
+from kafkactl.replay.deadletter import DeadLetter, read_dead_letter
 from kafkactl.replay.model import (
     ReplayOptions,
     ReplayStop,
@@ -33,10 +29,11 @@ from kafkactl.replay.model import (
     check_target,
     chosen_partitions,
 )
-from kafkactl.replay.recovery import find_copies
+from kafkactl.replay.recovery import recover_copies
 from kafkactl.replay.repair import repair
-from kafkactl.replay.selection import TO_RETRY, Decision, decide
-from kafkactl.tracing import Span, tracer
+from kafkactl.replay.selection import Decision, decide
+from kafkactl.replay.sending import CopySender
+from kafkactl.tracing import tracer
 
 
 class ReplayEngine:
@@ -77,6 +74,7 @@ class ReplayEngine:
         self._admin: Any = None
         self._consumer: Any = None
         self._publisher: Any = None
+        self._sender: CopySender | None = None
         self._parts: list[PartitionProgress] = []
         self._topic_exists: dict[str, bool] = {}
         self._last_now = 0
@@ -134,6 +132,7 @@ class ReplayEngine:
             except Exception as exc:  # closing must not hide the summary
                 logger.debug("closing the {} failed: {}", name, exc)
         self._publisher = self._consumer = self._admin = None
+        self._sender = None
         if self.options.transform is not None:
             self.options.transform.close()
 
@@ -154,9 +153,18 @@ class ReplayEngine:
         """Replay: send the copies, commit progress as they are acknowledged."""
         from kafkactl.producer import Publisher
 
-        if self._publisher is None:
+        if self._sender is None:
             self._publisher = Publisher(
                 self.settings, self.metrics, max_in_flight=1000, connect=self._connect_producer
+            )
+            self._sender = CopySender(
+                self.options,
+                self._publisher,
+                self.metrics,
+                self._lock,
+                self._now_ms,
+                self._tracer,
+                self._publish_failed,
             )
         return self._pass(publish=True, transform=True)
 
@@ -348,53 +356,12 @@ class ReplayEngine:
             # The fence must be committed before anything reaches a new target (crash recovery).
             part.fence_topics.append(target)
             self._commit(part, required=True)
-        group = replay_group_for(dl, self.options.group) if self.options.to == TO_RETRY else None
-        headers = replay_headers(
-            dl,
-            self.options.dlq,
-            self._now_ms(),
-            group,
-            transformed,
-            keep_foreign=self.options.keep_foreign_headers,
-        )
-        headers, span = traced_copy(self._tracer, dl, target, headers)
-        with self._lock:
-            part.claimed.add(dl.offset)
-            part.pending += 1
-            part.touched = True
-        assert self._publisher is not None
-        self._publisher.publish(
-            target,
-            value,
-            key=dl.key,
-            headers=headers,
-            on_delivery=partial(self._delivered, part, dl.offset, target, span),
-        )
+        assert self._sender is not None
+        self._sender.send(self._summary, part, dl, target, value, transformed)
 
-    def _delivered(
-        self, part: PartitionProgress, offset: int, target: str, span: Span, delivery: Delivery
-    ) -> None:
-        """Producer IO thread: the copy of `offset` settled."""
-        span.end(None if delivery.ok else str(delivery.error))
-        summary = self._summary
-        with self._lock:
-            part.pending -= 1
-            if delivery.ok:
-                part.done.add(offset)
-                summary.replayed += 1
-                summary.count_target(target)
-            else:
-                part.claimed.discard(offset)
-                summary.count_failure(f"publish to {target} failed: {delivery.error}")
-        if delivery.ok:
-            self.metrics.incr("replayed")
-            return
-        logger.bind(topic=self.options.dlq, partition=part.partition, offset=offset).error(
-            "could not replay to {}: {}; stopping (the record stays in the DLQ)",
-            target,
-            delivery.error,
-        )
-        self._publish_error = f"publish to {target} failed: {delivery.error}"
+    def _publish_failed(self, reason: str) -> None:
+        """A copy was not delivered (producer IO thread): stop; the pass reports `reason`."""
+        self._publish_error = reason
         self.request_stop("publish failed")
 
     def _now_ms(self) -> int:
@@ -412,45 +379,30 @@ class ReplayEngine:
             self._commit(part, final=True)
 
     def _commit(self, part: PartitionProgress, final: bool = False, required: bool = False) -> None:
-        """Commit the watermark and memo, with the fence while a copy may be unaccounted for."""
-        with self._lock:
-            offset, metadata, fence = part.commit_point(self._now_ms, final)
-        try:
-            self._consumer.commit({part.tp: offset}, metadata={part.tp: metadata})
-        except Exception as exc:
-            if required:
-                self.request_stop("commit failed")
-                raise KafkactlError(
-                    f"could not commit replay progress to group {self.group}: {exc}; "
-                    "nothing more was sent"
-                ) from None
-            logger.warning("committing replay progress failed (will retry): {}", exc)
-            return
-        self._summary.committed[f"{part.tp.topic}:{part.partition}"] = offset
-        if final and fence is not None:
-            logger.warning(
-                "partition {}: {} copies were not acknowledged in time; the next run looks "
-                "for them in {} before replaying",
-                part.partition,
-                part.pending,
-                ", ".join(part.fence_topics),
-            )
+        """Commit the partition's checkpoint (kafkactl.replay.checkpoint.commit_checkpoint)."""
+        commit_checkpoint(
+            self._consumer,
+            self.group,
+            part,
+            self._summary,
+            self._lock,
+            self._now_ms,
+            final=final,
+            required=required,
+            stop=self.request_stop,
+        )
 
     # --- crash recovery ---------------------------------------------------------------------
 
     def _recover(self, part: PartitionProgress, commit: bool) -> None:
         """Count copies an interrupted run sent but did not commit as done (see `recovery`)."""
-        if part.recovered is None:
-            part.recovered = find_copies(
-                part,
-                self.options.dlq,
-                lambda: self._connect_consumer(self.settings, None),
-                self._exists,
-                self._stop,
-            )
-        self._summary.recovered += len_offsets(part.recovered)
-        for start, end in part.recovered.ranges():
-            part.mark_done(start, end)
+        self._summary.recovered += recover_copies(
+            part,
+            self.options.dlq,
+            lambda: self._connect_consumer(self.settings, None),
+            self._exists,
+            self._stop,
+        )
         if commit:
             # Record what was found, and drop the old fence, before anything new is sent.
             part.touched = True
