@@ -29,7 +29,7 @@ from loguru import logger
 from kafkactl.errors import KafkactlError
 from kafkactl.kafka.admin_port import AdminPort
 from kafkactl.kafka.ports import ConsumerPort, TopicPartition
-from kafkactl.ranges import RangeSet
+from kafkactl.ranges import RangeSet, len_offsets
 
 if TYPE_CHECKING:
     from kafkactl.replay.model import ReplayStop, ReplaySummary
@@ -176,6 +176,13 @@ class PartitionProgress:
         """Offsets `start` to `end` need nothing more (no record there, parked, or recovered)."""
         self.done.add_range(start, end)
         self.claimed.add_range(start, end)
+
+    def mark_recovered(self) -> int:
+        """Mark the copies crash recovery found (`recovered`) done; how many offsets."""
+        recovered = self.recovered or RangeSet()
+        for start, end in recovered.ranges():
+            self.mark_done(start, end)
+        return len_offsets(recovered)
 
     def watermark(self) -> int:
         """The offset to commit: the lowest one not done."""

@@ -29,7 +29,7 @@ from kafkactl.replay.model import (
     check_target,
     chosen_partitions,
 )
-from kafkactl.replay.recovery import recover_copies
+from kafkactl.replay.recovery import find_copies
 from kafkactl.replay.repair import repair
 from kafkactl.replay.selection import Decision, decide
 from kafkactl.replay.sending import CopySender
@@ -322,7 +322,9 @@ class ReplayEngine:
             return True
         assert decision.target is not None
         if publish:
-            self._send(part, dl, decision.target, value, transformed)
+            self._fence(part, decision.target)
+            assert self._sender is not None
+            self._sender.send(self._summary, part, dl, decision.target, value, transformed)
         else:
             summary.count_target(decision.target)
             part.mark_done(offset, offset)
@@ -344,20 +346,11 @@ class ReplayEngine:
 
     # --- sending ---------------------------------------------------------------------------
 
-    def _send(
-        self,
-        part: PartitionProgress,
-        dl: DeadLetter,
-        target: str,
-        value: bytes | None,
-        transformed: bool,
-    ) -> None:
+    def _fence(self, part: PartitionProgress, target: str) -> None:
+        """The fence must be committed before anything reaches a new target (crash recovery)."""
         if target not in part.fence_topics:
-            # The fence must be committed before anything reaches a new target (crash recovery).
             part.fence_topics.append(target)
             self._commit(part, required=True)
-        assert self._sender is not None
-        self._sender.send(self._summary, part, dl, target, value, transformed)
 
     def _publish_failed(self, reason: str) -> None:
         """A copy was not delivered (producer IO thread): stop; the pass reports `reason`."""
@@ -396,13 +389,15 @@ class ReplayEngine:
 
     def _recover(self, part: PartitionProgress, commit: bool) -> None:
         """Count copies an interrupted run sent but did not commit as done (see `recovery`)."""
-        self._summary.recovered += recover_copies(
-            part,
-            self.options.dlq,
-            lambda: self._connect_consumer(self.settings, None),
-            self._exists,
-            self._stop,
-        )
+        if part.recovered is None:
+            part.recovered = find_copies(
+                part,
+                self.options.dlq,
+                lambda: self._connect_consumer(self.settings, None),
+                self._exists,
+                self._stop,
+            )
+        self._summary.recovered += part.mark_recovered()
         if commit:
             # Record what was found, and drop the old fence, before anything new is sent.
             part.touched = True

@@ -34,22 +34,6 @@ RECOVERY_MARGIN_MS = 5 * 60_000
 RECOVERY_DEADLINE_S = 600
 
 
-def recover_copies(
-    part: PartitionProgress,
-    dlq: str,
-    connect_reader: Callable[[], ConsumerPort],
-    exists: Callable[[str], bool],
-    stop: threading.Event,
-) -> int:
-    """Mark the copies an interrupted run sent but did not commit as done (looked for once per
-    engine); how many offsets they cover."""
-    if part.recovered is None:
-        part.recovered = find_copies(part, dlq, connect_reader, exists, stop)
-    for start, end in part.recovered.ranges():
-        part.mark_done(start, end)
-    return len_offsets(part.recovered)
-
-
 def find_copies(
     part: PartitionProgress,
     dlq: str,
