@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from loguru import logger
@@ -29,6 +30,7 @@ from kafkactl.replay.model import (
     check_target,
     chosen_partitions,
 )
+from kafkactl.replay.reading import read_range
 from kafkactl.replay.recovery import find_copies
 from kafkactl.replay.repair import repair
 from kafkactl.replay.selection import Decision, decide
@@ -84,6 +86,7 @@ class ReplayEngine:
         self._pass_started = time.monotonic()
         self._tracer = tracer()
         self._next_progress = 0.0
+        self._next_commit = 0.0
         self._transforming = False
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -219,40 +222,23 @@ class ReplayEngine:
         self, part: PartitionProgress, publish: bool, limiter: RateLimiter | None
     ) -> None:
         """Read from the start to the end offset taken at open(), or until told to stop."""
-        consumer = self._consumer
-        consumer.assign([part.tp])
-        consumer.seek(part.tp, part.start)
-        cursor = part.start  # the next offset not seen yet
-        next_commit = time.monotonic() + self.options.commit_interval
-        while not self._stop.is_set():
-            fetched = consumer.poll(self.options.poll_timeout_ms / 1000, 500)
-            for record in fetched.get(part.tp, []):
-                if self._stop.is_set():
-                    return
-                if record.offset >= part.end:
-                    self._mark_absent(part, cursor, part.end - 1)
-                    return
-                if record.offset < cursor:
-                    continue
-                # Offsets with no record (transaction markers, compaction) count as done.
-                self._mark_absent(part, cursor, record.offset - 1)
-                if not self._visit(part, record, publish, limiter):
-                    return
-                cursor = record.offset + 1
-                next_commit = self._tick(part, publish, next_commit)
-            position = consumer.position(part.tp)
-            if position is not None and position >= part.end:
-                self._mark_absent(part, cursor, part.end - 1)
-                return
-            next_commit = self._tick(part, publish, next_commit)
+        self._next_commit = time.monotonic() + self.options.commit_interval
+        read_range(
+            self._consumer,
+            part,
+            self._stop,
+            self.options.poll_timeout_ms / 1000,
+            visit=lambda record: self._visit(part, record, publish, limiter),
+            absent=partial(self._mark_absent, part),
+            tick=partial(self._tick, part, publish),
+        )
 
-    def _tick(self, part: PartitionProgress, publish: bool, next_commit: float) -> float:
-        """Commit when the interval is up (when publishing); show progress; the next commit."""
-        if publish and time.monotonic() >= next_commit:
+    def _tick(self, part: PartitionProgress, publish: bool) -> None:
+        """Commit when the interval is up (when publishing); show progress."""
+        if publish and time.monotonic() >= self._next_commit:
             self._commit(part)
-            next_commit = time.monotonic() + self.options.commit_interval
+            self._next_commit = time.monotonic() + self.options.commit_interval
         self._progress()
-        return next_commit
 
     def _mark_absent(self, part: PartitionProgress, start: int, end: int) -> None:
         if end < start:
