@@ -6,6 +6,7 @@ import atexit
 import logging
 import sys
 import traceback
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -79,13 +80,22 @@ def _pretty_format(record: Any) -> str:
     return _PRETTY
 
 
-class TerminalSink:
-    """Log lines on the terminal through the Rich console that draws the live view, so they
-    print above it and never into it; repeated kinds are folded (all shown when `fold` is
-    None, as with --log-level DEBUG)."""
+def _write_line(text: str) -> None:
+    """A log line straight to stderr (when the caller gives no printer)."""
+    sys.stderr.write(text.rstrip("\n") + "\n")
 
-    def __init__(self, folder: Folder | None) -> None:
+
+class TerminalSink:
+    """Log lines on the terminal through `print_line`: the CLI passes the Rich console's
+    printer that draws the live view (render.log_line), so they print above it and never
+    into it; repeated kinds are folded (all shown when `fold` is None, as with --log-level
+    DEBUG). The printer is given, not imported: render sits above log (DESIGN §2)."""
+
+    def __init__(
+        self, folder: Folder | None, print_line: Callable[[str], None] = _write_line
+    ) -> None:
         self.folder = folder
+        self._print_line = print_line
 
     def __call__(self, message: Any) -> None:
         record = message.record
@@ -119,11 +129,8 @@ class TerminalSink:
             text = safe_for_terminal(redact(folded.text()))
             self._print(f"\x1b[2m{now}\x1b[0m {colour}{level}\x1b[0m {text}")
 
-    @staticmethod
-    def _print(text: str) -> None:
-        from kafkactl.render import log_line
-
-        log_line(text)
+    def _print(self, text: str) -> None:
+        self._print_line(text)
 
 
 _terminal_sink: TerminalSink | None = None
@@ -139,8 +146,11 @@ def _flush_at_exit() -> None:
     flush_folded(final=True)
 
 
-def setup_logging(level: str = "INFO", fmt: str = "auto") -> None:
-    """Route loguru to stderr; `auto` is pretty on a terminal and JSON lines elsewhere."""
+def setup_logging(
+    level: str = "INFO", fmt: str = "auto", print_line: Callable[[str], None] = _write_line
+) -> None:
+    """Route loguru to stderr; `auto` is pretty on a terminal (each line through
+    `print_line`) and JSON lines elsewhere."""
     global _terminal_sink
     _terminal_sink = None
     if fmt == "auto":
@@ -149,7 +159,7 @@ def setup_logging(level: str = "INFO", fmt: str = "auto") -> None:
         handler: dict[str, Any] = {"sink": _json_sink, "level": level, "diagnose": False}
     elif sys.stderr.isatty():
         debugging = level in ("TRACE", "DEBUG")
-        _terminal_sink = TerminalSink(None if debugging else Folder())
+        _terminal_sink = TerminalSink(None if debugging else Folder(), print_line)
         handler = {
             "sink": _terminal_sink,
             "level": level,

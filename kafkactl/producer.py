@@ -12,7 +12,8 @@ from loguru import logger
 
 from kafkactl.config import Settings
 from kafkactl.errors import DeliveryError
-from kafkactl.kafka import Delivery, DeliveryCallback, ProducerPort, connect_producer
+from kafkactl.kafka import Delivery, DeliveryCallback
+from kafkactl.kafka.producer_port import EngineProducer, connect_engine_producer
 from kafkactl.metrics import Metrics
 
 __all__ = ["Delivery", "DeliveryCallback", "Publisher"]
@@ -34,8 +35,8 @@ class Publisher:
         settings: Settings,
         metrics: Metrics | None = None,
         max_in_flight: int = 20_000,
-        producer: ProducerPort | None = None,
-        connect: Callable[..., ProducerPort] = connect_producer,
+        producer: EngineProducer | None = None,
+        connect: Callable[..., EngineProducer] = connect_engine_producer,
         errors_only: bool = False,
     ) -> None:
         self.settings = settings
@@ -52,7 +53,7 @@ class Publisher:
         self._producer = producer
         # Failure reports only (when the engine can): acknowledged records cost no callback,
         # and the engine's own queue is what is in flight.
-        self.errors_only = bool(getattr(producer, "errors_only", False))
+        self.errors_only = bool(producer.errors_only)
 
     def publish(
         self,
@@ -108,30 +109,25 @@ class Publisher:
     def max_record_bytes(self) -> int | None:
         """The largest record (key, value, headers and framing) the engine can ever send: its
         max request size; None when it does not say."""
-        limit = getattr(self._producer, "max_record_bytes", None)
+        limit = self._producer.max_record_bytes
         return int(limit) if limit else None
 
     def fault(self) -> str | None:
         """Why the engine can no longer deliver anything (its sender thread died, a fatal
         client error), or None while it works."""
-        fault = getattr(self._producer, "fault", None)
-        return fault() if fault is not None else None
+        return self._producer.fault()
 
     def cancel(self) -> None:
         """Stop waiting for room (SIGINT/SIGTERM): a blocked `publish` raises KeyboardInterrupt
         and queues nothing."""
         self._cancelled = True
-        cancel = getattr(self._producer, "cancel", None)
-        if cancel is not None:
-            cancel()
+        self._producer.cancel()
 
     def abandon(self, reason: str) -> None:
         """Stop waiting for the records still in flight: each is reported now, through its
         callback, as not delivered for `reason` (its outcome is unknown)."""
         self._abandoned = True
-        abandon = getattr(self._producer, "abandon", None)
-        if abandon is not None:
-            abandon(reason)
+        self._producer.abandon(reason)
 
     def _settle(self, on_delivery: DeliveryCallback | None, delivery: Delivery) -> None:
         if delivery.error is None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, Protocol
+from functools import partial
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -24,29 +24,10 @@ from kafkactl.errors import KafkactlError, UsageError
 
 if TYPE_CHECKING:
     from kafkactl.config import Settings
-    from kafkactl.consumer import ConsumeOptions, ConsumeSummary, OnFailure
+    from kafkactl.consume_plan import MakeRun
+    from kafkactl.consumer import OnFailure
     from kafkactl.consumer.options import AfterDeadLetter
     from kafkactl.dispatch import Ordering
-    from kafkactl.filters import RecordFilter
-    from kafkactl.handlers.base import Handler
-    from kafkactl.metrics import Metrics
-    from kafkactl.positions import ReadProgress
-    from kafkactl.reader import ReadSummary
-    from kafkactl.signals import SignalName
-
-
-class _Run(Protocol):
-    """What consume runs: the TopicReader (no group) or the ConsumerPipeline."""
-
-    def request_stop(self, reason: SignalName) -> None: ...
-
-    def run(self) -> ConsumeSummary | ReadSummary: ...
-
-    def progress(self) -> ReadProgress | None: ...
-
-
-# Makes the run from its metrics and the live view's tick.
-_Make = Callable[["Metrics", Callable[[dict[str, Any]], None]], _Run]
 
 
 def consume(
@@ -206,13 +187,13 @@ def consume(
     """
     from kafkactl.cli.schemas import decode_mode, decoder_for
     from kafkactl.cli.streams import require_stdout
+    from kafkactl.consume_plan import ConsumeRequest, plan_consume
     from kafkactl.consumer import ConsumeOptions
     from kafkactl.consumer.breaker import parse_breaker
     from kafkactl.filters import build_filter
     from kafkactl.handlers import build_handler, parse_exit_codes
     from kafkactl.names import check_group, check_topic
     from kafkactl.print_formats import print_format
-    from kafkactl.topology import check_pipeline_names
     from kafkactl.watchdog import watch_stop_within
 
     for topic in topics:
@@ -265,45 +246,32 @@ def consume(
     shutdown = duration_flag("--shutdown-timeout", shutdown_timeout)
     watch_stop_within(shutdown)
     interval = duration_flag("--metrics-interval", metrics_interval)
-    if settings.consumer_group_id is None:
-        run: _Make = _reader(
-            settings,
-            list(topics),
-            handler_impl,
-            from_,
-            to,
-            partition,
-            exit_at_end,
-            count,
-            on_failure,
-            record_filter,
-            no_retry,
-        )
-    else:
-        check_pipeline_names(settings, settings.consumer_group_id, list(topics), no_retry)
-        run = _pipeline(
-            settings,
-            handler_impl,
-            dedupe,
-            ConsumeOptions(
-                topics=list(topics),
-                group=settings.consumer_group_id,
-                workers=settings.consumer_workers,
-                ordering=_ordering(ordering),
-                no_retry=no_retry,
-                count=count,
-                exit_at_end=exit_at_end,
-                shutdown_timeout=shutdown,
-                metrics_interval=interval,
-                on_failure=None if on_failure is None else _on_failure(on_failure),
-                record_filter=record_filter,
-                breaker=breaker_rules,
-                after_dead_letter=_after_dead_letter(after_dead_letter),
-            ),
-            from_,
-            to,
-            partition,
-        )
+    # Fields in order: topics, --from, --to, --partition, -e, --count, --on-failure, --no-retry.
+    request = ConsumeRequest(
+        list(topics), from_, to, partition, exit_at_end, count, on_failure, no_retry
+    )
+    run = plan_consume(
+        settings,
+        request,
+        handler_impl,
+        record_filter,
+        dedupe,
+        lambda group: ConsumeOptions(
+            topics=list(topics),
+            group=group,
+            workers=settings.consumer_workers,
+            ordering=_ordering(ordering),
+            no_retry=no_retry,
+            count=count,
+            exit_at_end=exit_at_end,
+            shutdown_timeout=shutdown,
+            metrics_interval=interval,
+            on_failure=None if on_failure is None else _on_failure(on_failure),
+            record_filter=record_filter,
+            breaker=breaker_rules,
+            after_dead_letter=_after_dead_letter(after_dead_letter),
+        ),
+    )
     try:
         _run_and_report(settings, run, quiet, json_out, _progress_label(list(topics)))
     finally:
@@ -330,86 +298,6 @@ def _on_failure(value: str) -> OnFailure:
     return "stop" if value == "stop" else "skip" if value == "skip" else "dlq"
 
 
-def _reader(
-    settings: Settings,
-    topics: list[str],
-    handler: Handler,
-    from_: str | None,
-    to: str | None,
-    partitions: list[int] | None,
-    exit_at_end: bool,
-    count: int | None,
-    on_failure: str | None,
-    record_filter: RecordFilter,
-    no_retry: bool,
-) -> _Make:
-    """consume without a group: TopicReader, nothing committed, no tiers or DLQ."""
-    from kafkactl.positions import Position, parse_position
-    from kafkactl.reader import ReadOptions, TopicReader
-
-    if on_failure == "dlq" or no_retry:
-        flag = "--on-failure dlq" if on_failure == "dlq" else "--no-retry"
-        raise UsageError(
-            f"{flag} needs a consumer group (-g): retry tiers and the DLQ belong to one"
-        )
-    start = parse_position(
-        "--from", from_ or "beginning", ("beginning", "end", "offset", "last", "time")
-    )
-    stop = parse_position("--to", to, ("end", "offset", "time")) if to is not None else None
-    if stop is None and exit_at_end:
-        stop = Position("end")
-    options = ReadOptions(
-        topics=topics,
-        partitions=partitions or None,
-        start=start,
-        stop=stop,
-        count=count,
-        on_failure="skip" if on_failure == "skip" else "stop",
-        record_filter=record_filter,
-    )
-    return lambda metrics, on_tick: TopicReader(settings, options, handler, metrics, on_tick)
-
-
-def _pipeline(
-    settings: Settings,
-    handler: Handler,
-    dedupe: str,
-    options: ConsumeOptions,
-    from_: str | None,
-    to: str | None,
-    partitions: list[int] | None,
-) -> _Make:
-    """consume in a group: ConsumerPipeline with retry tiers, a DLQ and commits."""
-    from dataclasses import replace
-
-    from kafkactl.consumer import ConsumerPipeline
-    from kafkactl.dedupe import open_store
-    from kafkactl.positions import parse_position
-
-    if to is not None or partitions:
-        flag = "--to" if to is not None else "--partition"
-        raise UsageError(
-            f"{flag} reads without a group; a group gets its partitions from the broker and "
-            "commits as it goes (drop -g, or use -e to stop at the end)"
-        )
-    if from_ is not None:
-        where = parse_position("--from", from_, ("beginning", "end", "offset", "last", "time"))
-        if where.kind not in ("beginning", "end"):
-            raise UsageError(
-                f"--from {from_}: a group starts where it committed; --from beginning|end "
-                "picks the start of partitions it has no offset for. To move the group: "
-                "kafkactl groups reset-offsets GROUP -t TOPIC --to ..."
-            )
-        settings = replace(
-            settings,
-            consumer_auto_offset_reset="earliest" if where.kind == "beginning" else "latest",
-        )
-    store = open_store(dedupe)
-    return lambda metrics, on_tick: ConsumerPipeline(
-        settings, options, handler, store, metrics, on_tick
-    )
-
-
 def _progress_label(topics: list[str], width: int = 32) -> str:
     """The progress bar's description: the topics read, cut to `width`."""
     text = ", ".join(topics)
@@ -417,26 +305,18 @@ def _progress_label(topics: list[str], width: int = 32) -> str:
 
 
 def _run_and_report(
-    settings: Settings, make: _Make, quiet: bool, json_out: bool, label: str
+    settings: Settings, make: MakeRun, quiet: bool, json_out: bool, label: str
 ) -> None:
-    """Run the reader or the pipeline with metrics, signals and the live view (with a progress
-    bar toward the end offsets when the run stops there); report it."""
+    """Run the reader or the pipeline under the live view (with a progress bar toward the end
+    offsets when the run stops there); report it."""
     from kafkactl import render
-    from kafkactl.metrics import Metrics, serve_prometheus
+    from kafkactl.consume_plan import run_consume
     from kafkactl.render.consume import READER_OMITS, MetricsView, final_summary
-    from kafkactl.signals import stop_on_signals
 
-    metrics = Metrics()
-    if settings.metrics_port is not None:
-        serve_prometheus(metrics, settings.metrics_port)
     omit = READER_OMITS if settings.consumer_group_id is None else frozenset()
     shown = not quiet and not json_out
-    with MetricsView(enabled=shown, source=metrics.snapshot, omit=omit) as view:
-        runner = make(metrics, view.update)
-        view.follow_progress(runner.progress, label)
-        stop_on_signals(runner.request_stop)
-        with naming_flags({"partitions": "--partition"}):
-            summary = runner.run()
+    with naming_flags({"partitions": "--partition"}):
+        summary = run_consume(settings, make, partial(MetricsView, shown, omit=omit), label)
     if json_out:
         render.print_json(
             {

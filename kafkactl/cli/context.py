@@ -11,6 +11,9 @@ import typer
 if TYPE_CHECKING:
     from kafkactl.config import Settings
 
+# ctx.meta key set by -q/--quiet (cli/options.py), read when logging is set up.
+QUIET_KEY = "kafkactl.quiet"
+
 # The flag each global option sets a setting with, for messages that name the flag.
 GLOBAL_FLAGS = {
     "brokers": "--brokers",
@@ -48,7 +51,6 @@ def settings_with_flags(
 ) -> Settings:
     """Like settings_for; `flag_names` maps a command flag's setting to the flag's name, so a
     bad value is reported under the flag (`--timeout (from flag): ...`)."""
-    from kafkactl.cli.options import QUIET_KEY
     from kafkactl.config import load_settings
     from kafkactl.config.files import check_open_file_limit
     from kafkactl.kafka import engine_name
@@ -75,8 +77,15 @@ def settings_with_flags(
     level = settings.log_level
     if ctx.meta.get(QUIET_KEY) and settings.sources.get("log_level") == "default":
         level = "WARNING"  # -q: warnings and errors only, unless a log level was asked for
-    setup_logging(level, settings.log_format)
+    setup_logging(level, settings.log_format, _log_line)
     # An engine that is not installed, or a -X key it does not know: usage errors, before
     # connecting.
     check_client_options(settings, engine_name(settings))
     return settings
+
+
+def _log_line(text: str) -> None:
+    """A pretty log line above any live view (render is imported at the first line)."""
+    from kafkactl.render import log_line
+
+    log_line(text)

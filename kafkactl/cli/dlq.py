@@ -15,6 +15,8 @@ from kafkactl.cli.options import (
     IsolationOpt,
     JsonOpt,
     QuietOpt,
+    SinceOpt,
+    UntilOpt,
     int_flag,
     isolation_flag,
     time_window,
@@ -51,16 +53,8 @@ def summary_cmd(
             "(original topic), key, or hour (when dead-lettered).",
         ),
     ] = "class",
-    since: Annotated[
-        str | None,
-        typer.Option(
-            help="Only dead letters written to the DLQ at or after this time (ISO-8601, epoch "
-            "ms, or relative like -2h).",
-        ),
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option(help="Only dead letters written to the DLQ before this time.")
-    ] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
     max_replays: Annotated[
         int,
         typer.Option(help="Count as parked the records replayed this many times (as replay-dlq)."),

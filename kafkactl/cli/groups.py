@@ -10,7 +10,7 @@ import typer
 
 from kafkactl.cli.completion import complete_groups, complete_topics
 from kafkactl.cli.context import settings_for
-from kafkactl.cli.options import JsonOpt, QuietOpt, naming_flags
+from kafkactl.cli.options import ExecuteOpt, JsonOpt, PartitionsOpt, QuietOpt, naming_flags
 from kafkactl.errors import EXIT_FAILED, UsageError
 
 groups_app = typer.Typer(
@@ -106,10 +106,7 @@ def reset_offsets_cmd(
         bool,
         typer.Option("--all-topics", help="Every topic the group has committed offsets on."),
     ] = False,
-    partition: Annotated[
-        list[int] | None,
-        typer.Option("--partition", "-p", help="Only this partition (repeatable)."),
-    ] = None,
+    partition: PartitionsOpt = None,
     to: Annotated[
         str | None,
         typer.Option(
@@ -120,9 +117,7 @@ def reset_offsets_cmd(
     shift_by: Annotated[
         int | None, typer.Option("--shift-by", help="Move by N (negative: back).")
     ] = None,
-    execute: Annotated[
-        bool, typer.Option("--execute", help="Apply the plan (without it: dry run).")
-    ] = False,
+    execute: ExecuteOpt = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:

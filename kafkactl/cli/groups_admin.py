@@ -8,7 +8,7 @@ import typer
 
 from kafkactl.cli.completion import complete_groups, complete_topics
 from kafkactl.cli.context import settings_for
-from kafkactl.cli.options import JsonOpt, QuietOpt, naming_flags
+from kafkactl.cli.options import ExecuteOpt, JsonOpt, PartitionsOpt, QuietOpt, naming_flags
 from kafkactl.errors import EXIT_FAILED
 
 if TYPE_CHECKING:
@@ -90,13 +90,8 @@ def delete_offsets_cmd(
             "--topic", "-t", help="Topic whose offsets go.", autocompletion=complete_topics
         ),
     ],
-    partition: Annotated[
-        list[int] | None,
-        typer.Option("--partition", "-p", help="Only this partition (repeatable)."),
-    ] = None,
-    execute: Annotated[
-        bool, typer.Option("--execute", help="Apply the plan (without it: dry run).")
-    ] = False,
+    partition: PartitionsOpt = None,
+    execute: ExecuteOpt = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:

@@ -81,6 +81,7 @@ def health(
     from kafkactl.health import HealthQuery, check
     from kafkactl.kafka import connect_admin
     from kafkactl.names import check_group, check_topic
+    from kafkactl.render.health_watch import LiveView
     from kafkactl.triage_scan import TopError, dlq_top_error
     from kafkactl.units import INT32_MAX, INT64_MAX
 
@@ -109,7 +110,7 @@ def health(
     report = None
     try:
         if watch:
-            with render.LiveView(enabled=not json_out and not quiet) as view:
+            with LiveView(enabled=not json_out and not quiet) as view:
                 try:
                     while True:
                         report = check(client, settings, query, top_error, registry)

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from kafkactl.cli.completion import complete_groups, complete_topics
+from kafkactl.cli.context import QUIET_KEY
 from kafkactl.errors import OptionError, UsageError
 
 JsonOpt = Annotated[
@@ -24,7 +25,27 @@ DlqTopicArg = Annotated[
         autocompletion=complete_topics,
     ),
 ]
-QUIET_KEY = "kafkactl.quiet"
+
+# The admin changes (groups reset-offsets/delete-offsets, topics alter-config/...): dry runs.
+ExecuteOpt = Annotated[
+    bool, typer.Option("--execute", help="Apply the plan (without it: dry run).")
+]
+PartitionsOpt = Annotated[
+    list[int] | None,
+    typer.Option("--partition", "-p", help="Only this partition (repeatable)."),
+]
+
+# dlq summary's and replay-dlq's window over when records were dead-lettered (time_window).
+SinceOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Only dead letters written to the DLQ at or after this time (ISO-8601, epoch "
+        "ms, or relative like -2h).",
+    ),
+]
+UntilOpt = Annotated[
+    str | None, typer.Option(help="Only dead letters written to the DLQ before this time.")
+]
 
 
 class IsolationLevel(StrEnum):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import os
-import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Annotated, BinaryIO
+from functools import partial
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -183,20 +181,10 @@ def produce(
     )
     from kafkactl.cli.streams import require_stdin, require_stdout
     from kafkactl.formats import FORMATS, MAX_PARTITION, parse_key_delimiter
-    from kafkactl.ingest import (
-        ProduceJob,
-        ProduceOptions,
-        RejectFile,
-        log_rejection,
-        parse_header_flag,
-    )
-    from kafkactl.ingest.flush import flush_timeout_for
-    from kafkactl.ingest.target import partition_count
-    from kafkactl.kafka.client_options import delivery_timeout_s
+    from kafkactl.ingest import ProduceOptions, parse_header_flag
+    from kafkactl.ingest.operation import ProduceRequest, produce_records
     from kafkactl.names import check_topic
-    from kafkactl.producer import Publisher
     from kafkactl.render.produce import ProduceProgress, summary_table
-    from kafkactl.signals import STOP_SIGNALS, stopping_on_signals
 
     check_topic(topic)
     if fmt not in FORMATS:
@@ -255,71 +243,37 @@ def produce(
         raise _flag_error(exc, flags) from None
     check_schema_settings(settings, schema_flags)
 
-    stream = _open_input(input_file)
-    rejects = None
-    registry = None
-    try:
-        if reject_file is not None:
-            try:
-                rejects = RejectFile(reject_file)
-            except OSError as exc:
-                raise UsageError(
-                    f"cannot write --reject-file {reject_file!r}: {exc.strerror}"
-                ) from None
-        with naming_flags({"partition": "--partition"}):
-            count = partition_count(settings, topic, partition)
-        stage, registry = build_stage(
-            settings, topic, fmt, schema_flags, not no_register, key_field, key, not quiet
+    options = ProduceOptions(
+        topic=topic,
+        format=fmt,
+        key_field=key_field,
+        key=key,
+        key_delimiter=delimiter,
+        message_id_field=message_id_field,
+        message_id=message_id,
+        headers=headers,
+        partition=partition,
+        strict=strict,
+        trace=trace,
+    )
+    with naming_flags({"partition": "--partition"}):
+        summary = produce_records(
+            settings,
+            ProduceRequest(options, input_path=input_file, reject_path=reject_file),
+            partial(ProduceProgress, not quiet),
+            build_stage=partial(
+                build_stage,
+                settings,
+                topic,
+                fmt,
+                schema_flags,
+                not no_register,
+                key_field,
+                key,
+                not quiet,
+            ),
+            on_reading_terminal=None if quiet else _say_reading_terminal,
         )
-        options = ProduceOptions(
-            topic=topic,
-            format=fmt,
-            key_field=key_field,
-            key=key,
-            key_delimiter=delimiter,
-            message_id_field=message_id_field,
-            message_id=message_id,
-            headers=headers,
-            partition=partition,
-            partitions=count,
-            strict=strict,
-            trace=trace,
-            schemas=stage,
-            flush_timeout=flush_timeout_for(delivery_timeout_s(settings)),
-        )
-        if not quiet and input_file is None and sys.stdin.isatty():
-            render.info("reading records from the terminal, one per line; end with Ctrl-D")
-        publisher = Publisher(settings, errors_only=True)
-        size = _regular_file_size(stream)
-        named = input_file is not None and input_file != "-"
-        view = ProduceProgress(
-            enabled=not quiet,
-            size=size,
-            position=stream.tell if size is not None else None,
-            description=os.path.basename(input_file) if input_file and named else "stdin",
-        )
-        # On a terminal the log sink prints above the live progress line (kafkactl/log.py).
-        job = ProduceJob(
-            publisher,
-            options,
-            on_reject=log_rejection,
-            reject_file=rejects,
-            on_progress=view.update,
-        )
-        # Signals stop the job (what was read is flushed, briefly); a second one forces exit.
-        with stopping_on_signals(job.on_signal, announce=_say_stopping, force_on=STOP_SIGNALS):
-            try:
-                with view:
-                    summary = job.run_stream(stream)
-            finally:
-                publisher.close()
-    finally:
-        if registry is not None:
-            registry.close()
-        if rejects is not None:
-            rejects.close()
-        if stream is not sys.stdin.buffer:
-            stream.close()
 
     if summary.stopped_at_line is not None:
         render.error(
@@ -348,14 +302,11 @@ def _check_trace_headers(headers: list[tuple[str, bytes]]) -> None:
             )
 
 
-def _say_stopping(signal_name: str) -> None:
-    """One line when the first SIGINT/SIGTERM arrives (from the signal handler: a plain write)."""
-    with contextlib.suppress(OSError):
-        os.write(
-            2,
-            f"kafkactl: {signal_name} received, stopping; what was read gets a short flush "
-            "(again to force)\n".encode(),
-        )
+def _say_reading_terminal() -> None:
+    """Tell the user typed input is awaited (stdin is a terminal)."""
+    from kafkactl import render
+
+    render.info("reading records from the terminal, one per line; end with Ctrl-D")
 
 
 def _print_summary_json(summary: ProduceSummary) -> None:
@@ -383,28 +334,6 @@ def _flag_error(exc: ConfigError, flags: Mapping[str, object]) -> ConfigError | 
             if flags.get(name) is not None and exc.setting == SPEC_BY_NAME[name].env:
                 return UsageError(f"{flag}: {exc.problem}")
     return exc
-
-
-def _regular_file_size(stream: BinaryIO) -> int | None:
-    """The input's size when it is a regular file (a pipe or a terminal has none)."""
-    import os
-    import stat
-
-    try:
-        info = os.fstat(stream.fileno())
-        stream.tell()
-    except (OSError, ValueError):
-        return None
-    return info.st_size if stat.S_ISREG(info.st_mode) else None
-
-
-def _open_input(path: str | None) -> BinaryIO:
-    if path is None or path == "-":
-        return sys.stdin.buffer
-    try:
-        return open(path, "rb", buffering=1024 * 1024)
-    except OSError as exc:
-        raise UsageError(f"cannot read --input {path!r}: {exc.strerror}") from None
 
 
 def register(app: typer.Typer) -> None:

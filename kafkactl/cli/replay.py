@@ -15,6 +15,8 @@ from kafkactl.cli.options import (
     IsolationOpt,
     JsonOpt,
     QuietOpt,
+    SinceOpt,
+    UntilOpt,
     duration_flag,
     int_flag,
     isolation_flag,
@@ -54,17 +56,8 @@ def replay_dlq(
             "topic it first failed on; anything else: that topic.",
         ),
     ] = "retry",
-    since: Annotated[
-        str | None,
-        typer.Option(
-            help="Only dead letters written to the DLQ at or after this time (ISO-8601, epoch "
-            "ms, or relative like -2h).",
-        ),
-    ] = None,
-    until: Annotated[
-        str | None,
-        typer.Option(help="Only dead letters written to the DLQ before this time."),
-    ] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
     key: Annotated[
         list[str] | None, typer.Option("--key", "-k", help="Only this key (repeatable: any).")
     ] = None,

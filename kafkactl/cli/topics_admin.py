@@ -8,18 +8,17 @@ import typer
 
 from kafkactl.cli.completion import complete_topics
 from kafkactl.cli.context import settings_for
-from kafkactl.cli.options import JsonOpt, QuietOpt, naming_flags
+from kafkactl.cli.options import ExecuteOpt, JsonOpt, PartitionsOpt, QuietOpt, naming_flags
 from kafkactl.errors import EXIT_FAILED
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from kafkactl.kafka.admin_port import AdminPort
     from kafkactl.topic_ops import ConfigPlan, DeleteRow, PartitionPlan, RecordsPlan
 
 TopicArg = Annotated[
     str, typer.Argument(help="Topic.", show_default=False, autocompletion=complete_topics)
-]
-ExecuteOpt = Annotated[
-    bool, typer.Option("--execute", help="Apply the plan (without it: dry run).")
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 INT32_MAX = 2_147_483_647
@@ -117,9 +116,8 @@ def alter_config_cmd(
 
       kafkactl topics alter-config orders --delete retention.ms --execute
     """
-    from kafkactl import render
+    from kafkactl.cli.create_topics import parse_pairs
     from kafkactl.cli.streams import require_stdout
-    from kafkactl.cli.topics import parse_pairs
     from kafkactl.kafka import with_admin
     from kafkactl.names import check_topic
     from kafkactl.render.admin_ops import config_plan
@@ -136,11 +134,7 @@ def alter_config_cmd(
         return apply_config_change(admin, plan) if execute else plan
 
     plan = with_admin(settings, work)
-    failed = plan.status == "failed"
-    render.emit(plan.as_dict(), json_out, quiet, lambda: config_plan(plan))
-    if failed:
-        render.error(f"topic {topic}: the broker refused the change: {plan.error}")
-        raise typer.Exit(EXIT_FAILED)
+    _report_plan(plan, json_out, quiet, lambda: config_plan(plan), f"topic {topic}", "change")
 
 
 def add_partitions_cmd(
@@ -187,11 +181,9 @@ def add_partitions_cmd(
         "partition is the key's hash modulo the count), so a key's new records no longer "
         "follow its old ones in order"
     )
-    failed = plan.status == "failed"
-    render.emit(plan.as_dict(), json_out, quiet, lambda: partition_plan(plan))
-    if failed:
-        render.error(f"topic {topic}: the broker refused the partitions: {plan.error}")
-        raise typer.Exit(EXIT_FAILED)
+    _report_plan(
+        plan, json_out, quiet, lambda: partition_plan(plan), f"topic {topic}", "partitions"
+    )
 
 
 def delete_records_cmd(
@@ -205,10 +197,7 @@ def delete_records_cmd(
             "@EPOCH_MS), or end (all).",
         ),
     ],
-    partition: Annotated[
-        list[int] | None,
-        typer.Option("--partition", "-p", help="Only this partition (repeatable)."),
-    ] = None,
+    partition: PartitionsOpt = None,
     execute: ExecuteOpt = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -240,14 +229,29 @@ def delete_records_cmd(
     settings = settings_for(ctx)
 
     def work(admin: AdminPort) -> RecordsPlan:
-        plan = plan_delete_records(
-            admin, topic, position.kind, position.value, partition
-        )
+        plan = plan_delete_records(admin, topic, position.kind, position.value, partition)
         return delete_records(admin, plan) if execute else plan
 
     with naming_flags({"partitions": "--partition"}):
         plan = with_admin(settings, work)
     render.emit(plan.as_dict(), json_out, quiet, lambda: records_plan(plan))
+
+
+def _report_plan(
+    plan: ConfigPlan | PartitionPlan,
+    json_out: bool,
+    quiet: bool,
+    table: Callable[[], None],
+    subject: str,
+    what: str,
+) -> None:
+    """Show a plan or its outcome; one the broker refused is one error line and exit 1."""
+    from kafkactl import render
+
+    render.emit(plan.as_dict(), json_out, quiet, table)
+    if plan.status == "failed":
+        render.error(f"{subject}: the broker refused the {what}: {plan.error}")
+        raise typer.Exit(EXIT_FAILED)
 
 
 def register(app: typer.Typer) -> None:

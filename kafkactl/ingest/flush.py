@@ -11,7 +11,6 @@ import time
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from kafkactl.ingest.options import PublisherLike
     from kafkactl.ingest.summary import ProduceSummary
 
 FLUSH_TIMEOUT_S = 135.0
@@ -21,6 +20,8 @@ FLUSH_MARGIN_S = 15.0  # past the delivery timeout: the client had its chance to
 def flush_timeout_for(delivery_timeout: float | None) -> float:
     """How long the end of a produce waits: the delivery timeout (-X) plus a margin."""
     return FLUSH_TIMEOUT_S if delivery_timeout is None else delivery_timeout + FLUSH_MARGIN_S
+
+
 # After SIGINT/SIGTERM, what was read gets at most this long to be acknowledged.
 INTERRUPTED_FLUSH_TIMEOUT_S = 10.0
 FLUSH_SLICE_S = 0.2  # flush in slices: signals and a failed client are noticed between them
@@ -28,10 +29,18 @@ UNKNOWN_OUTCOME = "it may or may not have been written"
 INTERRUPTED = "interrupted before the broker acknowledged it"
 
 
+class Flushes(Protocol):
+    """What the flush needs from the publisher (kafkactl.ingest.options.PublisherLike)."""
+
+    def flush(self, timeout: float | None = None) -> bool: ...
+
+
 class Flushing(Protocol):
     """What the flush needs from the run it ends (kafkactl.ingest.job.ProduceJob)."""
 
-    publisher: PublisherLike
+    @property
+    def publisher(self) -> Flushes: ...
+
     summary: ProduceSummary
     cancelled: bool
 

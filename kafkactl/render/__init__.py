@@ -199,7 +199,7 @@ def topics_table(results: Iterable[TopicResult]) -> None:
 
 def health_report(report: HealthReport) -> None:
     """`kafkactl health`: cluster, topics, group lag, and the verdict."""
-    show(_health_tables(report))
+    show(health_tables(report))
 
 
 def _answering(report: HealthReport) -> str:
@@ -210,7 +210,8 @@ def _answering(report: HealthReport) -> str:
     return f"{seen} of {expected}{missing}"
 
 
-def _health_tables(report: HealthReport) -> Group:
+def health_tables(report: HealthReport) -> Group:
+    """The health report as Rich tables and its verdict (printed, or drawn by --watch)."""
     parts: list[RenderableType] = []
     cluster = table(
         "Cluster",
@@ -232,8 +233,15 @@ def _health_tables(report: HealthReport) -> Group:
             table(
                 "Topics",
                 (
-                    "topic", "role", "status", "partitions", "offline", "under-replicated",
-                    "min.insync", "at min.insync", "below min.insync",
+                    "topic",
+                    "role",
+                    "status",
+                    "partitions",
+                    "offline",
+                    "under-replicated",
+                    "min.insync",
+                    "at min.insync",
+                    "below min.insync",
                 ),
                 [
                     (
@@ -283,29 +291,6 @@ def _health_tables(report: HealthReport) -> Group:
         verdict += " — " + _escape("; ".join(report.reasons))
     parts.append(verdict)
     return Group(*parts)
-
-
-class LiveView:
-    """`health --watch`: the report redrawn in place on a terminal; printed each time elsewhere."""
-
-    def __init__(self, enabled: bool) -> None:
-        from kafkactl.render.live import LiveRegion
-
-        self._region = LiveRegion(enabled, transient=False)
-
-    def __enter__(self) -> LiveView:
-        self._region.__enter__()
-        return self
-
-    def update_health(self, report: HealthReport) -> None:
-        """Show a fresh health report in place."""
-        if self._region.active:
-            self._region.draw(_health_tables(report))
-        else:
-            health_report(report)
-
-    def __exit__(self, *exc: Any) -> None:
-        self._region.__exit__(*exc)
 
 
 def top_error_note(found: TopError | None) -> str:

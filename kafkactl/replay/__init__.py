@@ -19,6 +19,16 @@ No Typer or Rich here: the command (cli/replay.py) parses flags into ReplayOptio
 from kafkactl.errors import OptionError
 from kafkactl.ranges import RangeSet, len_offsets
 from kafkactl.ratelimit import RateLimiter
+from kafkactl.replay.checkpoint import (
+    MEMO_MAX_RANGES,
+    METADATA_MAX_CHARS,
+    Fence,
+    PartitionProgress,
+    decode_progress,
+    decode_ranges,
+    encode_progress,
+    encode_ranges,
+)
 from kafkactl.replay.copy import parse_replay_from, replay_from, replay_headers
 from kafkactl.replay.deadletter import (
     DeadLetter,
@@ -33,16 +43,6 @@ from kafkactl.replay.model import (
     PlanRow,
     ReplayOptions,
     ReplaySummary,
-)
-from kafkactl.replay.progress import (
-    MEMO_MAX_RANGES,
-    METADATA_MAX_CHARS,
-    Fence,
-    PartitionProgress,
-    decode_progress,
-    decode_ranges,
-    encode_progress,
-    encode_ranges,
 )
 from kafkactl.replay.recovery import RECOVERY_MARGIN_MS
 from kafkactl.replay.selection import TO_ORIGINAL, TO_RETRY, Decision, Filters, decide, target_for

@@ -16,14 +16,13 @@ from typing import Any
 from loguru import logger
 
 from kafkactl.config import Settings
-from kafkactl.errors import KafkactlError
 from kafkactl.kafka.admin_port import AdminPort
-from kafkactl.kafka.ports import ConsumerPort, Delivery, ProducerPort, Record
+from kafkactl.kafka.ports import ConsumerPort, Record
+from kafkactl.kafka.producer_port import EngineProducer, connect_engine_producer
 from kafkactl.metrics import Metrics
-from kafkactl.ranges import len_offsets
 from kafkactl.ratelimit import RateLimiter
-from kafkactl.replay.copy import replay_headers, traced_copy
-from kafkactl.replay.deadletter import DeadLetter, read_dead_letter, replay_group_for
+from kafkactl.replay.checkpoint import PartitionProgress, commit_checkpoint, load_progress
+from kafkactl.replay.deadletter import DeadLetter, read_dead_letter
 from kafkactl.replay.model import (
     ReplayOptions,
     ReplayStop,
@@ -31,11 +30,12 @@ from kafkactl.replay.model import (
     check_target,
     chosen_partitions,
 )
-from kafkactl.replay.progress import PartitionProgress, load_progress
+from kafkactl.replay.reading import read_range
 from kafkactl.replay.recovery import find_copies
 from kafkactl.replay.repair import repair
-from kafkactl.replay.selection import TO_RETRY, Decision, decide
-from kafkactl.tracing import Span, tracer
+from kafkactl.replay.selection import Decision, decide
+from kafkactl.replay.sending import CopySender
+from kafkactl.tracing import tracer
 
 
 class ReplayEngine:
@@ -55,14 +55,14 @@ class ReplayEngine:
         clock: Callable[[], float] = time.time,
         connect_admin: Callable[[Settings], AdminPort] | None = None,
         connect_consumer: Callable[..., ConsumerPort] | None = None,
-        connect_producer: Callable[[Settings], ProducerPort] | None = None,
+        connect_producer: Callable[[Settings], EngineProducer] | None = None,
     ) -> None:
         from kafkactl import kafka
         from kafkactl.topology import replay_group
 
         self._connect_admin = connect_admin or kafka.connect_admin
         self._connect_consumer = connect_consumer or kafka.connect_consumer
-        self._connect_producer = connect_producer or kafka.connect_producer
+        self._connect_producer = connect_producer or connect_engine_producer
         self.settings = settings
         self.options = options
         self.group = options.replay_group or replay_group(options.dlq)
@@ -76,6 +76,7 @@ class ReplayEngine:
         self._admin: Any = None
         self._consumer: Any = None
         self._publisher: Any = None
+        self._sender: CopySender | None = None
         self._parts: list[PartitionProgress] = []
         self._topic_exists: dict[str, bool] = {}
         self._last_now = 0
@@ -85,6 +86,7 @@ class ReplayEngine:
         self._pass_started = time.monotonic()
         self._tracer = tracer()
         self._next_progress = 0.0
+        self._next_commit = 0.0
         self._transforming = False
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -133,6 +135,7 @@ class ReplayEngine:
             except Exception as exc:  # closing must not hide the summary
                 logger.debug("closing the {} failed: {}", name, exc)
         self._publisher = self._consumer = self._admin = None
+        self._sender = None
         if self.options.transform is not None:
             self.options.transform.close()
 
@@ -153,9 +156,18 @@ class ReplayEngine:
         """Replay: send the copies, commit progress as they are acknowledged."""
         from kafkactl.producer import Publisher
 
-        if self._publisher is None:
+        if self._sender is None:
             self._publisher = Publisher(
                 self.settings, self.metrics, max_in_flight=1000, connect=self._connect_producer
+            )
+            self._sender = CopySender(
+                self.options,
+                self._publisher,
+                self.metrics,
+                self._lock,
+                self._now_ms,
+                self._tracer,
+                self._publish_failed,
             )
         return self._pass(publish=True, transform=True)
 
@@ -210,40 +222,23 @@ class ReplayEngine:
         self, part: PartitionProgress, publish: bool, limiter: RateLimiter | None
     ) -> None:
         """Read from the start to the end offset taken at open(), or until told to stop."""
-        consumer = self._consumer
-        consumer.assign([part.tp])
-        consumer.seek(part.tp, part.start)
-        cursor = part.start  # the next offset not seen yet
-        next_commit = time.monotonic() + self.options.commit_interval
-        while not self._stop.is_set():
-            fetched = consumer.poll(self.options.poll_timeout_ms / 1000, 500)
-            for record in fetched.get(part.tp, []):
-                if self._stop.is_set():
-                    return
-                if record.offset >= part.end:
-                    self._mark_absent(part, cursor, part.end - 1)
-                    return
-                if record.offset < cursor:
-                    continue
-                # Offsets with no record (transaction markers, compaction) count as done.
-                self._mark_absent(part, cursor, record.offset - 1)
-                if not self._visit(part, record, publish, limiter):
-                    return
-                cursor = record.offset + 1
-                next_commit = self._tick(part, publish, next_commit)
-            position = consumer.position(part.tp)
-            if position is not None and position >= part.end:
-                self._mark_absent(part, cursor, part.end - 1)
-                return
-            next_commit = self._tick(part, publish, next_commit)
+        self._next_commit = time.monotonic() + self.options.commit_interval
+        read_range(
+            self._consumer,
+            part,
+            self._stop,
+            self.options.poll_timeout_ms / 1000,
+            visit=lambda record: self._visit(part, record, publish, limiter),
+            absent=partial(self._mark_absent, part),
+            tick=partial(self._tick, part, publish),
+        )
 
-    def _tick(self, part: PartitionProgress, publish: bool, next_commit: float) -> float:
-        """Commit when the interval is up (when publishing); show progress; the next commit."""
-        if publish and time.monotonic() >= next_commit:
+    def _tick(self, part: PartitionProgress, publish: bool) -> None:
+        """Commit when the interval is up (when publishing); show progress."""
+        if publish and time.monotonic() >= self._next_commit:
             self._commit(part)
-            next_commit = time.monotonic() + self.options.commit_interval
+            self._next_commit = time.monotonic() + self.options.commit_interval
         self._progress()
-        return next_commit
 
     def _mark_absent(self, part: PartitionProgress, start: int, end: int) -> None:
         if end < start:
@@ -313,7 +308,9 @@ class ReplayEngine:
             return True
         assert decision.target is not None
         if publish:
-            self._send(part, dl, decision.target, value, transformed)
+            self._fence(part, decision.target)
+            assert self._sender is not None
+            self._sender.send(self._summary, part, dl, decision.target, value, transformed)
         else:
             summary.count_target(decision.target)
             part.mark_done(offset, offset)
@@ -335,65 +332,15 @@ class ReplayEngine:
 
     # --- sending ---------------------------------------------------------------------------
 
-    def _send(
-        self,
-        part: PartitionProgress,
-        dl: DeadLetter,
-        target: str,
-        value: bytes | None,
-        transformed: bool,
-    ) -> None:
+    def _fence(self, part: PartitionProgress, target: str) -> None:
+        """The fence must be committed before anything reaches a new target (crash recovery)."""
         if target not in part.fence_topics:
-            # The fence must be committed before anything reaches a new target (crash recovery).
             part.fence_topics.append(target)
             self._commit(part, required=True)
-        group = replay_group_for(dl, self.options.group) if self.options.to == TO_RETRY else None
-        headers = replay_headers(
-            dl,
-            self.options.dlq,
-            self._now_ms(),
-            group,
-            transformed,
-            keep_foreign=self.options.keep_foreign_headers,
-        )
-        headers, span = traced_copy(self._tracer, dl, target, headers)
-        with self._lock:
-            part.claimed.add(dl.offset)
-            part.pending += 1
-            part.touched = True
-        assert self._publisher is not None
-        self._publisher.publish(
-            target,
-            value,
-            key=dl.key,
-            headers=headers,
-            on_delivery=partial(self._delivered, part, dl.offset, target, span),
-        )
 
-    def _delivered(
-        self, part: PartitionProgress, offset: int, target: str, span: Span, delivery: Delivery
-    ) -> None:
-        """Producer IO thread: the copy of `offset` settled."""
-        span.end(None if delivery.ok else str(delivery.error))
-        summary = self._summary
-        with self._lock:
-            part.pending -= 1
-            if delivery.ok:
-                part.done.add(offset)
-                summary.replayed += 1
-                summary.count_target(target)
-            else:
-                part.claimed.discard(offset)
-                summary.count_failure(f"publish to {target} failed: {delivery.error}")
-        if delivery.ok:
-            self.metrics.incr("replayed")
-            return
-        logger.bind(topic=self.options.dlq, partition=part.partition, offset=offset).error(
-            "could not replay to {}: {}; stopping (the record stays in the DLQ)",
-            target,
-            delivery.error,
-        )
-        self._publish_error = f"publish to {target} failed: {delivery.error}"
+    def _publish_failed(self, reason: str) -> None:
+        """A copy was not delivered (producer IO thread): stop; the pass reports `reason`."""
+        self._publish_error = reason
         self.request_stop("publish failed")
 
     def _now_ms(self) -> int:
@@ -411,29 +358,18 @@ class ReplayEngine:
             self._commit(part, final=True)
 
     def _commit(self, part: PartitionProgress, final: bool = False, required: bool = False) -> None:
-        """Commit the watermark and memo, with the fence while a copy may be unaccounted for."""
-        with self._lock:
-            offset, metadata, fence = part.commit_point(self._now_ms, final)
-        try:
-            self._consumer.commit({part.tp: offset}, metadata={part.tp: metadata})
-        except Exception as exc:
-            if required:
-                self.request_stop("commit failed")
-                raise KafkactlError(
-                    f"could not commit replay progress to group {self.group}: {exc}; "
-                    "nothing more was sent"
-                ) from None
-            logger.warning("committing replay progress failed (will retry): {}", exc)
-            return
-        self._summary.committed[f"{part.tp.topic}:{part.partition}"] = offset
-        if final and fence is not None:
-            logger.warning(
-                "partition {}: {} copies were not acknowledged in time; the next run looks "
-                "for them in {} before replaying",
-                part.partition,
-                part.pending,
-                ", ".join(part.fence_topics),
-            )
+        """Commit the partition's checkpoint (kafkactl.replay.checkpoint.commit_checkpoint)."""
+        commit_checkpoint(
+            self._consumer,
+            self.group,
+            part,
+            self._summary,
+            self._lock,
+            self._now_ms,
+            final=final,
+            required=required,
+            stop=self.request_stop,
+        )
 
     # --- crash recovery ---------------------------------------------------------------------
 
@@ -447,9 +383,7 @@ class ReplayEngine:
                 self._exists,
                 self._stop,
             )
-        self._summary.recovered += len_offsets(part.recovered)
-        for start, end in part.recovered.ranges():
-            part.mark_done(start, end)
+        self._summary.recovered += part.mark_recovered()
         if commit:
             # Record what was found, and drop the old fence, before anything new is sent.
             part.touched = True

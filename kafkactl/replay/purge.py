@@ -28,8 +28,8 @@ from kafkactl.config import Settings
 from kafkactl.errors import KafkactlError, OptionError
 from kafkactl.kafka.admin_port import AdminPort
 from kafkactl.kafka.ports import ConsumerPort, Record, TopicPartition
+from kafkactl.replay.checkpoint import decode_progress
 from kafkactl.replay.deadletter import read_dead_letter
-from kafkactl.replay.progress import decode_progress
 from kafkactl.replay.selection import TO_ORIGINAL, Filters, decide
 from kafkactl.topic_ops import existing_partitions, refuse_internal
 from kafkactl.topology import replay_lease_group

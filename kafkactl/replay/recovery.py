@@ -24,9 +24,9 @@ from kafkactl import headers as hdr
 from kafkactl.errors import KafkactlError
 from kafkactl.kafka.ports import ConsumerPort, Record, TopicPartition
 from kafkactl.ranges import RangeSet, len_offsets
+from kafkactl.replay.checkpoint import Fence, PartitionProgress
 from kafkactl.replay.copy import parse_replay_from
 from kafkactl.replay.deadletter import header_int
-from kafkactl.replay.progress import Fence, PartitionProgress
 
 # How far before the fence time the crash recovery starts reading a target (clock slack).
 RECOVERY_MARGIN_MS = 5 * 60_000

@@ -48,9 +48,9 @@ def _hex(text: str, length: int) -> bool:
     return len(text) == length and _HEX.fullmatch(text) is not None
 
 
-def parse_traceparent(text: str | bytes | None, tracestate: str | bytes | None = None) -> (
-    TraceContext | None
-):
+def parse_traceparent(
+    text: str | bytes | None, tracestate: str | bytes | None = None
+) -> TraceContext | None:
     """The TraceContext of a `traceparent` value, or None when it is absent or invalid."""
     if text is None:
         return None

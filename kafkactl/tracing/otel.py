@@ -25,18 +25,18 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from kafkactl import __version__
 from kafkactl import headers as hdr
-from kafkactl.tracing import (
-    MAX_LINKS,
-    NoopTracer,
-    SendBatch,
-    Span,
-    TracingConfig,
-)
 from kafkactl.tracing.context import (
     TRACEPARENT,
     TRACESTATE,
     TraceContext,
     from_headers,
+)
+from kafkactl.tracing.model import (
+    MAX_LINKS,
+    NoopTracer,
+    SendBatch,
+    Span,
+    TracingConfig,
 )
 
 if TYPE_CHECKING:

@@ -200,12 +200,7 @@ class FakeAdmin:
         """Mark topics deleted (recorded in AdminState); a refused one answers its error."""
         self._call("delete_topics")
         state = admin_state(self.cluster)
-        out: dict[str, str | None] = {}
-        for name in names:
-            out[name] = state.refuse.get(name)
-            if out[name] is None:
-                state.deleted_topics.add(name)
-        return out
+        return _mark_deleted(names, state.refuse, state.deleted_topics)
 
     def config_entries(self, kind: port.ConfigKind, name: str) -> dict[str, port.ConfigEntry]:
         """A topic's configs (TOPIC_DEFAULTS, overridden by those set) or BROKER_CONFIGS."""
@@ -255,12 +250,7 @@ class FakeAdmin:
         """Mark groups deleted; a refused one answers its error."""
         self._call("delete_groups")
         state = admin_state(self.cluster)
-        out: dict[str, str | None] = {}
-        for group in groups:
-            out[group] = state.refuse.get(group)
-            if out[group] is None:
-                state.deleted_groups.add(group)
-        return out
+        return _mark_deleted(groups, state.refuse, state.deleted_groups)
 
     def delete_group_offsets(
         self, group: str, partitions: list[TopicPartition]
@@ -284,3 +274,15 @@ class FakeAdmin:
     def close(self) -> None:
         """Nothing to release; remembered for assertions."""
         self.closed = True
+
+
+def _mark_deleted(
+    names: list[str], refuse: dict[str, str], deleted: set[str]
+) -> dict[str, str | None]:
+    """Each name's answer (its refusal, or None); those not refused join `deleted`."""
+    out: dict[str, str | None] = {}
+    for name in names:
+        out[name] = refuse.get(name)
+        if out[name] is None:
+            deleted.add(name)
+    return out

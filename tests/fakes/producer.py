@@ -7,6 +7,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
+from kafkactl.errors import DeliveryError
 from kafkactl.kafka.ports import Delivery, DeliveryCallback, Headers
 from tests.fakes.cluster import FakeBrokerError, FakeCluster
 
@@ -34,6 +35,9 @@ class FakeProducer:
     topic fail; `lose_reports=True` lands records but never reports them (an ack lost in a
     crash).
     """
+
+    errors_only = False
+    max_record_bytes: int | None = None  # no bound of its own
 
     def __init__(
         self, cluster: FakeCluster, asynchronous: bool = True, lose_reports: bool = False
@@ -143,6 +147,24 @@ class FakeProducer:
                 self._cond.notify_all()
             if self._thread is not None:
                 self._thread.join(1.0)
+
+    def fault(self) -> str | None:
+        """The fake never fails as a whole (fail_next fails single sends)."""
+        return None
+
+    def cancel(self) -> None:
+        """Nothing to stop: send never waits for room."""
+
+    def abandon(self, reason: str) -> None:
+        """Report every queued record now as not delivered (`reason`), once each."""
+        with self._cond:
+            queued = list(self._queue)
+            self._queue.clear()
+            self._cond.notify_all()
+        error = DeliveryError(reason, True, "not-acknowledged")
+        for item in queued:
+            item.delivery = Delivery(item.topic, item.partition, None, error)
+            item.on_delivery(item.delivery)
 
     # --- delivery -------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from kafkactl.errors import OptionError, UsageError
 from kafkactl.kafka.admin_port import GroupMember
 from kafkactl.kafka.ports import TopicPartition as TP
 from kafkactl.ranges import RangeSet
-from kafkactl.replay.progress import Fence, encode_progress
+from kafkactl.replay.checkpoint import Fence, encode_progress
 from kafkactl.replay.purge import ReplayInProgress, execute_purge, plan_purge
 from kafkactl.topology import replay_group, replay_lease_group
 from tests.fakes import FakeCluster

@@ -6,7 +6,7 @@ from collections import namedtuple
 
 from kafkactl import headers as hdr
 from kafkactl.ranges import RangeSet
-from kafkactl.replay.progress import Fence
+from kafkactl.replay.checkpoint import Fence
 from kafkactl.replay.recovery import copy_of
 
 DLQ = "orders.billing.dlq"

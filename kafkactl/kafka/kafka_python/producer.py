@@ -134,6 +134,10 @@ class KafkaPythonProducer:
             topic, partition, on_delivery = entry
             on_delivery(Delivery(topic, partition, None, exc))
 
+    def cancel(self) -> None:
+        """Nothing to stop: kafka-python's send never waits for room (the Publisher bounds
+        what is in flight and stops its own wait)."""
+
     def abandon(self, reason: str) -> None:
         """Report every record still unsettled as not delivered (`reason`), now, once each;
         what kafka-python reports for them later is ignored."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kafkactl.kafka.ports import TopicPartition
 from kafkactl.ranges import RangeSet
-from kafkactl.replay.progress import (
+from kafkactl.replay.checkpoint import (
     MEMO_MAX_RANGES,
     METADATA_MAX_CHARS,
     Fence,

@@ -1,4 +1,4 @@
-"""Replay progress: what is done per DLQ partition, and how it is kept in the commit metadata.
+"""The replay checkpoint: what is done per DLQ partition, and how it is kept in the commit metadata.
 
 Progress lives in the replay consumer group (default `kafkactl-replay.<dlq>`, the name
 `health` uses for the DLQ depth). A record is *done* once its copy is acknowledged (acks=all),
@@ -18,16 +18,21 @@ and the target topics of the run (see `recovery`). A run that ends cleanly drops
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from loguru import logger
 
+from kafkactl.errors import KafkactlError
 from kafkactl.kafka.admin_port import AdminPort
 from kafkactl.kafka.ports import ConsumerPort, TopicPartition
-from kafkactl.ranges import RangeSet
+from kafkactl.ranges import RangeSet, len_offsets
+
+if TYPE_CHECKING:
+    from kafkactl.replay.model import ReplayStop, ReplaySummary
 
 # Done ranges remembered above the committed offset, per partition.
 MEMO_MAX_RANGES = 150
@@ -172,6 +177,13 @@ class PartitionProgress:
         self.done.add_range(start, end)
         self.claimed.add_range(start, end)
 
+    def mark_recovered(self) -> int:
+        """Mark the copies crash recovery found (`recovered`) done; how many offsets."""
+        recovered = self.recovered or RangeSet()
+        for start, end in recovered.ranges():
+            self.mark_done(start, end)
+        return len_offsets(recovered)
+
     def watermark(self) -> int:
         """The offset to commit: the lowest one not done."""
         return self.done.first_missing(self.start)
@@ -217,3 +229,40 @@ def load_progress(
         begin, end = marks[tp]
         parts.append(PartitionProgress(tp, begin, end, offset, memo, fence))
     return parts
+
+
+def commit_checkpoint(
+    consumer: ConsumerPort,
+    group: str,
+    part: PartitionProgress,
+    summary: ReplaySummary,
+    lock: threading.Lock,
+    now_ms: Callable[[], int],
+    *,
+    final: bool = False,
+    required: bool = False,
+    stop: Callable[[ReplayStop], None],
+) -> None:
+    """Commit the watermark and memo, with the fence while a copy may be unaccounted for; a
+    `required` commit that fails stops the run (KafkactlError), another is retried later."""
+    with lock:
+        offset, metadata, fence = part.commit_point(now_ms, final)
+    try:
+        consumer.commit({part.tp: offset}, metadata={part.tp: metadata})
+    except Exception as exc:
+        if required:
+            stop("commit failed")
+            raise KafkactlError(
+                f"could not commit replay progress to group {group}: {exc}; nothing more was sent"
+            ) from None
+        logger.warning("committing replay progress failed (will retry): {}", exc)
+        return
+    summary.committed[f"{part.tp.topic}:{part.partition}"] = offset
+    if final and fence is not None:
+        logger.warning(
+            "partition {}: {} copies were not acknowledged in time; the next run looks "
+            "for them in {} before replaying",
+            part.partition,
+            part.pending,
+            ", ".join(part.fence_topics),
+        )
