@@ -176,8 +176,11 @@ def delivery_timeout_s(settings: Settings) -> float | None:
     a produce waits for acknowledgements depends on it."""
     found = None
     for key, value in settings.client_options or ():
-        if key in DELIVERY_TIMEOUT_KEYS and value.strip().isdigit():
-            found = int(value) / 1000
+        text = value.strip()
+        # ASCII digits within librdkafka's range: kafka-python takes any number, and a bound
+        # of years (or below zero) would leave the end of a produce waiting for ever.
+        if key in DELIVERY_TIMEOUT_KEYS and text.isascii() and text.isdigit():
+            found = min(int(text), 2_147_483_647) / 1000
     return found
 
 

@@ -19,6 +19,9 @@ from kafkactl.kafka.client_options import delivery_timeout_s
         ("message.timeout.ms=5000", 5.0),
         ("delivery_timeout_ms=7000", 7.0),
         ("linger.ms=5", None),
+        ("delivery.timeout.ms=-5", None),
+        ("delivery.timeout.ms=99999999999999999999", 2_147_483.647),
+        ("delivery.timeout.ms=\u0661\u0662", None),
     ],
 )
 def test_the_delivery_timeout_x_sets(options: str | None, seconds: float | None) -> None:
