@@ -88,9 +88,7 @@ def timed(
         err.seek(0)
         # ru_maxrss is KiB on Linux
         cpu = usage.ru_utime + usage.ru_stime
-        return Proc(
-            seconds, usage.ru_maxrss / 1024, proc.returncode, out.read(), err.read(), cpu
-        )
+        return Proc(seconds, usage.ru_maxrss / 1024, proc.returncode, out.read(), err.read(), cpu)
 
 
 def find_kcat() -> str:

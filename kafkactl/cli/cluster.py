@@ -10,8 +10,9 @@ import typer
 from kafkactl.cli.context import settings_for
 from kafkactl.cli.options import JsonOpt, QuietOpt
 
-cluster_app = typer.Typer(help="Describe the cluster: brokers, controller, configs.",
-                          no_args_is_help=True)
+cluster_app = typer.Typer(
+    help="Describe the cluster: brokers, controller, configs.", no_args_is_help=True
+)
 
 
 @cluster_app.command("describe")
@@ -38,8 +39,8 @@ def describe_cmd(
       kafkactl cluster describe --configs --json | jq '.brokers[0].configs[] | select(.non_default)'
     """
     from kafkactl import render
+    from kafkactl.admin.cluster import describe_cluster
     from kafkactl.cli.streams import require_stdout
-    from kafkactl.cluster import describe_cluster
     from kafkactl.kafka import with_admin
     from kafkactl.render.admin_ops import cluster_info
 

@@ -1,5 +1,5 @@
 """Shell completion of TOPIC and GROUP values: Typer `autocompletion` callbacks that ask the
-cluster the command line points at (kafkactl.completion does the asking).
+cluster the command line points at (kafkactl.admin.completion does the asking).
 
 Click calls these only while the shell asks for completions (`_KAFKACTL_COMPLETE` set), with
 the command line parsed leniently: the global options typed so far (`-b`, `--config`,
@@ -19,7 +19,7 @@ import typer
 from kafkactl.cli.context import GlobalOptions
 
 if TYPE_CHECKING:
-    from kafkactl.completion import NameKind
+    from kafkactl.admin.completion import NameKind
 
 COMPLETE_VAR = "_KAFKACTL_COMPLETE"
 
@@ -35,7 +35,7 @@ def complete_groups(ctx: typer.Context, incomplete: str) -> list[str]:
 
 
 def _cluster_names(ctx: typer.Context, kind: "NameKind", incomplete: str) -> list[str]:
-    from kafkactl.completion import cluster_names, completion_settings, completion_timeout
+    from kafkactl.admin.completion import cluster_names, completion_settings, completion_timeout
 
     if os.environ.get(COMPLETE_VAR):
         _silence_stderr()

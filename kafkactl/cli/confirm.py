@@ -15,8 +15,9 @@ EXIT_INTERRUPTED = 130
 def require_yes_off_terminal(yes: bool, refusing: str) -> None:
     """Off a terminal without --yes: one usage line (exit 2) before anything is done."""
     if not yes and not sys.stdin.isatty():
-        raise UsageError(f"refusing to {refusing} without confirmation: stdin is not a "
-                         "terminal; add --yes")
+        raise UsageError(
+            f"refusing to {refusing} without confirmation: stdin is not a terminal; add --yes"
+        )
 
 
 def confirm(question: str, nothing_done: str) -> bool:

@@ -24,10 +24,10 @@ from kafkactl.errors import KafkactlError, UsageError
 
 if TYPE_CHECKING:
     from kafkactl.config import Settings
-    from kafkactl.consume_plan import MakeRun
     from kafkactl.consumer import OnFailure
+    from kafkactl.consumer.dispatch import Ordering
+    from kafkactl.consumer.operation import MakeRun
     from kafkactl.consumer.options import AfterDeadLetter
-    from kafkactl.dispatch import Ordering
 
 
 def consume(
@@ -187,10 +187,10 @@ def consume(
     """
     from kafkactl.cli.schemas import decode_mode, decoder_for
     from kafkactl.cli.streams import require_stdout
-    from kafkactl.consume_plan import ConsumeRequest, plan_consume
     from kafkactl.consumer import ConsumeOptions
     from kafkactl.consumer.breaker import parse_breaker
-    from kafkactl.filters import build_filter
+    from kafkactl.consumer.filters import build_filter
+    from kafkactl.consumer.operation import ConsumeRequest, plan_consume
     from kafkactl.handlers import build_handler, parse_exit_codes
     from kafkactl.names import check_group, check_topic
     from kafkactl.print_formats import print_format
@@ -280,7 +280,7 @@ def consume(
 
 
 def _ordering(value: str) -> Ordering:
-    from kafkactl.dispatch import ORDERINGS
+    from kafkactl.consumer.dispatch import ORDERINGS
 
     for ordering in ORDERINGS:
         if value == ordering:
@@ -310,7 +310,7 @@ def _run_and_report(
     """Run the reader or the pipeline under the live view (with a progress bar toward the end
     offsets when the run stops there); report it."""
     from kafkactl import render
-    from kafkactl.consume_plan import run_consume
+    from kafkactl.consumer.operation import run_consume
     from kafkactl.render.consume import READER_OMITS, MetricsView, final_summary
 
     omit = READER_OMITS if settings.consumer_group_id is None else frozenset()

@@ -59,7 +59,8 @@ def create_topics(
 
       kafkactl create-topics audit -c retention.ms=604800000 --json
     """
-    from kafkactl import admin, render
+    from kafkactl import render
+    from kafkactl.admin import queries as admin
     from kafkactl.cli.streams import require_stdout
     from kafkactl.kafka import connect_admin
     from kafkactl.names import check_group, check_topic

@@ -84,12 +84,12 @@ def summary_cmd(
     """
     from kafkactl import render
     from kafkactl.cli.streams import require_stdout
+    from kafkactl.dlq.scan import TriageOptions, summarize_dlq
+    from kafkactl.dlq.triage import BY_CHOICES
     from kafkactl.names import check_group, check_topic
     from kafkactl.render.triage import SummaryProgress, summary_table
     from kafkactl.signals import stopping_on_signals
     from kafkactl.topology import dlq_topic
-    from kafkactl.triage import BY_CHOICES
-    from kafkactl.triage_scan import TriageOptions, summarize_dlq
 
     check_topic(topic)
     if group is not None:

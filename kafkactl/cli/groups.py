@@ -31,8 +31,8 @@ def list_cmd(ctx: typer.Context, json_out: JsonOpt = False, quiet: QuietOpt = Fa
       kafkactl groups list --json | jq -r '.[] | select(.lag > 0) | .group'
     """
     from kafkactl import render
+    from kafkactl.admin.groups import list_groups
     from kafkactl.cli.streams import require_stdout
-    from kafkactl.groups import list_groups
     from kafkactl.kafka import with_admin
     from kafkactl.render.inventory import group_list
 
@@ -64,12 +64,12 @@ def describe_cmd(
       kafkactl groups describe billing --json | jq .total_lag
     """
     from kafkactl import render
+    from kafkactl.admin.groups import describe_group
     from kafkactl.cli.streams import require_stdout
-    from kafkactl.groups import describe_group
+    from kafkactl.dlq.scan import dlq_top_error
     from kafkactl.kafka import with_admin
     from kafkactl.names import check_group
     from kafkactl.render.inventory import group_detail
-    from kafkactl.triage_scan import dlq_top_error
 
     if json_out:
         require_stdout()
@@ -139,8 +139,8 @@ def reset_offsets_cmd(
       kafkactl groups reset-offsets billing --all-topics --to latest --execute
     """
     from kafkactl import render
+    from kafkactl.admin.groups import reset_offsets, reset_target
     from kafkactl.cli.streams import require_stdout
-    from kafkactl.groups import reset_offsets, reset_target
     from kafkactl.kafka import with_admin
     from kafkactl.names import check_group, check_topic
     from kafkactl.render.inventory import reset_plan

@@ -12,7 +12,7 @@ from kafkactl.cli.options import ExecuteOpt, JsonOpt, PartitionsOpt, QuietOpt, n
 from kafkactl.errors import EXIT_FAILED
 
 if TYPE_CHECKING:
-    from kafkactl.group_ops import GroupDeleteRow, OffsetsDeletePlan
+    from kafkactl.admin.group_changes import GroupDeleteRow, OffsetsDeletePlan
     from kafkactl.kafka.admin_port import AdminPort
 
 
@@ -41,9 +41,9 @@ def delete_cmd(
       kafkactl groups delete test-1 test-2 --yes --json
     """
     from kafkactl import render
+    from kafkactl.admin.group_changes import delete_groups, plan_group_delete
     from kafkactl.cli.confirm import confirm, require_yes_off_terminal
     from kafkactl.cli.streams import require_stdout
-    from kafkactl.group_ops import delete_groups, plan_group_delete
     from kafkactl.kafka import with_admin
     from kafkactl.names import check_group
     from kafkactl.render.admin_ops import group_deletes
@@ -108,8 +108,8 @@ def delete_offsets_cmd(
       kafkactl groups delete-offsets billing -t orders --execute
     """
     from kafkactl import render
+    from kafkactl.admin.group_changes import delete_offsets, plan_offsets_delete
     from kafkactl.cli.streams import require_stdout
-    from kafkactl.group_ops import delete_offsets, plan_offsets_delete
     from kafkactl.kafka import with_admin
     from kafkactl.names import check_group, check_topic
     from kafkactl.render.admin_ops import offsets_delete_plan

@@ -77,12 +77,12 @@ def health(
       kafkactl health -t orders -g billing --watch --interval 5s
     """
     from kafkactl import render
+    from kafkactl.admin.health import HealthQuery, check
     from kafkactl.cli.streams import require_stdout
-    from kafkactl.health import HealthQuery, check
+    from kafkactl.dlq.scan import TopError, dlq_top_error
     from kafkactl.kafka import connect_admin
     from kafkactl.names import check_group, check_topic
     from kafkactl.render.health_watch import LiveView
-    from kafkactl.triage_scan import TopError, dlq_top_error
     from kafkactl.units import INT32_MAX, INT64_MAX
 
     for name in topic or ():

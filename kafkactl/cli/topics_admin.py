@@ -14,8 +14,8 @@ from kafkactl.errors import EXIT_FAILED
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from kafkactl.admin.topic_changes import ConfigPlan, DeleteRow, PartitionPlan, RecordsPlan
     from kafkactl.kafka.admin_port import AdminPort
-    from kafkactl.topic_ops import ConfigPlan, DeleteRow, PartitionPlan, RecordsPlan
 
 TopicArg = Annotated[
     str, typer.Argument(help="Topic.", show_default=False, autocompletion=complete_topics)
@@ -49,12 +49,12 @@ def delete_cmd(
       kafkactl topics delete scratch --yes --json
     """
     from kafkactl import render
+    from kafkactl.admin.topic_changes import delete_topics, plan_topic_delete, refuse_internal
     from kafkactl.cli.confirm import confirm, require_yes_off_terminal
     from kafkactl.cli.streams import require_stdout
     from kafkactl.kafka import with_admin
     from kafkactl.names import check_topic
     from kafkactl.render.admin_ops import topic_deletes
-    from kafkactl.topic_ops import delete_topics, plan_topic_delete, refuse_internal
 
     for topic in topics:
         check_topic(topic)
@@ -116,12 +116,12 @@ def alter_config_cmd(
 
       kafkactl topics alter-config orders --delete retention.ms --execute
     """
+    from kafkactl.admin.topic_changes import apply_config_change, plan_config_change
     from kafkactl.cli.create_topics import parse_pairs
     from kafkactl.cli.streams import require_stdout
     from kafkactl.kafka import with_admin
     from kafkactl.names import check_topic
     from kafkactl.render.admin_ops import config_plan
-    from kafkactl.topic_ops import apply_config_change, plan_config_change
 
     check_topic(topic)
     changes = parse_pairs(set_values or [], "--set")
@@ -158,12 +158,12 @@ def add_partitions_cmd(
       kafkactl topics add-partitions orders --count 12 --execute
     """
     from kafkactl import render
+    from kafkactl.admin.topic_changes import add_partitions, plan_add_partitions
     from kafkactl.cli.options import int_flag
     from kafkactl.cli.streams import require_stdout
     from kafkactl.kafka import with_admin
     from kafkactl.names import check_topic
     from kafkactl.render.admin_ops import partition_plan
-    from kafkactl.topic_ops import add_partitions, plan_add_partitions
 
     check_topic(topic)
     int_flag("--count", count, 1, INT32_MAX, "Kafka's partition count is an int32")
@@ -215,12 +215,12 @@ def delete_records_cmd(
       kafkactl topics delete-records orders --before -7d --execute
     """
     from kafkactl import render
+    from kafkactl.admin.topic_changes import delete_records, plan_delete_records
     from kafkactl.cli.streams import require_stdout
     from kafkactl.kafka import with_admin
     from kafkactl.names import check_topic
     from kafkactl.positions import parse_position
     from kafkactl.render.admin_ops import records_plan
-    from kafkactl.topic_ops import delete_records, plan_delete_records
 
     check_topic(topic)
     position = parse_position("--before", before, ("end", "offset", "time"))

@@ -37,10 +37,10 @@ def list_cmd(
       kafkactl topics list --json | jq -r '.[] | select(.role == "dlq") | .name'
     """
     from kafkactl import render
+    from kafkactl.admin.topics import list_topics
     from kafkactl.cli.streams import require_stdout
     from kafkactl.kafka import with_admin
     from kafkactl.render.inventory import topic_list
-    from kafkactl.topics import list_topics
 
     if json_out:
         require_stdout()
@@ -67,11 +67,11 @@ def describe_cmd(
       kafkactl topics describe orders --json | jq '.partitions[] | .high - .low'
     """
     from kafkactl import render
+    from kafkactl.admin.topics import describe_topic
     from kafkactl.cli.streams import require_stdout
     from kafkactl.kafka import with_admin
     from kafkactl.names import check_topic
     from kafkactl.render.inventory import topic_detail
-    from kafkactl.topics import describe_topic
 
     if json_out:
         require_stdout()

@@ -19,19 +19,19 @@ from loguru import logger
 
 from kafkactl import headers as hdr
 from kafkactl.consumer.commits import Commits
+from kafkactl.consumer.dedupe import DedupeError, DedupeStore
+from kafkactl.consumer.dispatch import WorkerPool, lane_for
 from kafkactl.consumer.failures import classify
 from kafkactl.consumer.holding import StormGuard
 from kafkactl.consumer.options import ConsumeOptions, ConsumeStop
+from kafkactl.consumer.router import RetryRouter
 from kafkactl.consumer.state import Partitions, Work
 from kafkactl.consumer.strict import StrictOrder, unreadable_tiers
-from kafkactl.dedupe import DedupeError, DedupeStore
-from kafkactl.dispatch import WorkerPool, lane_for
 from kafkactl.errors import OutputClosed
 from kafkactl.handlers.base import Handler
 from kafkactl.kafka import Record, TopicPartition
 from kafkactl.message import Message, message_from_record
 from kafkactl.metrics import Metrics
-from kafkactl.router import RetryRouter
 from kafkactl.tracing import tracer
 
 
@@ -424,7 +424,7 @@ def _tier(attempt: int) -> str:
 def _fold(why: hdr.Failure, attempt: int) -> tuple[tuple[str, ...], str]:
     """The kind a failure line folds under on a terminal (error kind, class, normalised
     message, tier) and its label: the line with its variable parts folded."""
-    from kafkactl.triage import normalize_message
+    from kafkactl.dlq.triage import normalize_message
 
     message = normalize_message(why.message)
     tier = _tier(attempt)

@@ -19,8 +19,8 @@ from loguru import logger
 
 from kafkactl import headers as hdr
 from kafkactl.consumer.breaker import BREAKER_METADATA, Breaker, BreakerRules, environmental
+from kafkactl.consumer.dispatch import WorkerPool
 from kafkactl.consumer.state import Partitions, Work
-from kafkactl.dispatch import WorkerPool
 
 # What a failure waiting for a verdict keeps: the work, its failure, when its handler began.
 Waiting = tuple[Work, hdr.Failure, float]

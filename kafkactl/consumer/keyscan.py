@@ -17,10 +17,10 @@ from loguru import logger
 from kafkactl import headers as hdr
 from kafkactl.config import Settings
 from kafkactl.consumer.keyorder import KeyRecovered, Recovered, Slot
+from kafkactl.dlq.scan import scan
 from kafkactl.kafka.admin_port import AdminPort
 from kafkactl.kafka.ports import ConsumerPort, Record, TopicPartition
 from kafkactl.topology import TierMap
-from kafkactl.triage_scan import scan
 
 ScanConsumer = Callable[..., ConsumerPort]
 

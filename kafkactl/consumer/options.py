@@ -6,8 +6,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from kafkactl.consumer.breaker import BreakerRules
-from kafkactl.dispatch import Ordering
-from kafkactl.filters import RecordFilter
+from kafkactl.consumer.dispatch import Ordering
+from kafkactl.consumer.filters import RecordFilter
 from kafkactl.handlers.base import Handler, fails
 from kafkactl.signals import SignalName
 

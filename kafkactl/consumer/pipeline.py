@@ -18,16 +18,17 @@ from loguru import logger
 
 from kafkactl.config import Settings
 from kafkactl.consumer.commits import Commits
+from kafkactl.consumer.dedupe import DedupeStore
 from kafkactl.consumer.flow import FlowControl
 from kafkactl.consumer.handling import Handling
 from kafkactl.consumer.keyorder import KeyOrder
 from kafkactl.consumer.keyscan import KeyScan
 from kafkactl.consumer.options import ConsumeOptions, ConsumeStop, ConsumeSummary
 from kafkactl.consumer.rebalance import PartitionListener
+from kafkactl.consumer.router import RetryRouter
 from kafkactl.consumer.state import Partitions, partition_names
 from kafkactl.consumer.strict import StrictOrder, check_copartitioned
 from kafkactl.consumer.topics import check_topics, copy_limits
-from kafkactl.dedupe import DedupeStore
 from kafkactl.gctune import fewer_collections, fewer_thread_switches
 from kafkactl.handlers.base import Handler
 from kafkactl.kafka import ConsumerPort, Offsets, Record, TopicPartition, connect_admin
@@ -36,7 +37,6 @@ from kafkactl.kafka.admin_port import AdminPort
 from kafkactl.metrics import Metrics
 from kafkactl.positions import ReadProgress
 from kafkactl.producer import Publisher
-from kafkactl.router import RetryRouter
 from kafkactl.topology import TierMap
 
 ConsumerFactory = Callable[..., ConsumerPort]

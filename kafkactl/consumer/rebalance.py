@@ -15,11 +15,11 @@ from collections.abc import Callable
 from loguru import logger
 
 from kafkactl.consumer.commits import Commits
+from kafkactl.consumer.dispatch import WorkerPool
 from kafkactl.consumer.flow import FlowControl
+from kafkactl.consumer.router import RetryRouter
 from kafkactl.consumer.state import Partitions, Work, partition_names
-from kafkactl.dispatch import WorkerPool
 from kafkactl.kafka import Offsets, TopicPartition
-from kafkactl.router import RetryRouter
 
 
 class PartitionListener:

@@ -14,9 +14,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from kafkactl.consumer.offsets import OffsetTracker
 from kafkactl.kafka import TopicPartition
 from kafkactl.message import Message
-from kafkactl.offsets import OffsetTracker
 from kafkactl.ranges import RangeSet
 
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from kafkactl import headers as hdr
 from kafkactl.consumer.keyorder import DLQ, Admission, KeyOrder, Slot, Token
 from kafkactl.consumer.keyscan import KeyScan
+from kafkactl.consumer.router import RetryRouter, Route
 from kafkactl.consumer.state import Partitions, Work
 from kafkactl.errors import KafkactlError
 from kafkactl.kafka import TopicPartition
 from kafkactl.kafka.admin_port import AdminPort
-from kafkactl.router import RetryRouter, Route
 from kafkactl.topology import TierMap
 
 Undeliverable = Callable[[Route, BaseException], None]
@@ -295,7 +295,7 @@ class StrictOrder:
 def check_copartitioned(admin: AdminPort, tiers: TierMap, topics: list[str]) -> None:
     """--ordering key-strict keeps a key on its partition number in every tier and the DLQ:
     they need as many partitions as the main topic (create-topics makes them so)."""
-    from kafkactl import admin as kadmin
+    from kafkactl.admin import queries as kadmin
 
     for main in topics:
         copies = [tiers.tier_topic(main, n) for n in range(1, tiers.tiers + 1)]

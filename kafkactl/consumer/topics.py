@@ -13,7 +13,7 @@ from kafkactl.topology import TierMap
 
 def check_topics(admin: AdminPort, tiers: TierMap, options: ConsumeOptions) -> None:
     """KafkactlError naming the missing topics, and the create-topics command that makes them."""
-    from kafkactl import admin as kadmin
+    from kafkactl.admin import queries as kadmin
 
     needed = tiers.subscribed() + [tiers.dlq(t) for t in options.topics]
     if options.no_retry:

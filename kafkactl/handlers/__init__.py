@@ -73,15 +73,11 @@ def build_handler(
         raise UsageError("--exec and --handler cannot be combined; choose one")
     handler: Handler
     if exec_cmd is not None:
-        handler = ExecHandler(
-            exec_cmd, exec_timeout, fatal_exit_codes, decoded_stdin=decoded_stdin
-        )
+        handler = ExecHandler(exec_cmd, exec_timeout, fatal_exit_codes, decoded_stdin=decoded_stdin)
     elif handler_spec is not None:
         handler = PythonHandler(handler_spec)
     elif print_format is not None:
-        handler = PrintHandler(
-            stream, encoder=print_format.encode, exact=not print_format.newline
-        )
+        handler = PrintHandler(stream, encoder=print_format.encode, exact=not print_format.newline)
     else:
         handler = PrintHandler(stream)
     return DecodingHandler(handler, decoder) if decoder is not None else handler

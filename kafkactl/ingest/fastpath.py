@@ -269,4 +269,3 @@ class FastPath:
 
 def _bytes(parts: list[bytes | None]) -> int:
     return sum(map(len, filter(None, parts)))
-

@@ -208,9 +208,7 @@ class ProduceJob:
         if self.on_progress is not None:
             self.on_progress(self.progress())
 
-    def delivered(
-        self, number: int, size: int, original: bytes | None, delivery: Delivery
-    ) -> None:
+    def delivered(self, number: int, size: int, original: bytes | None, delivery: Delivery) -> None:
         """Delivery callback (producer IO thread): count, and report a failure."""
         with self.lock:
             self.settled += 1

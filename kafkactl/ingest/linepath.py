@@ -46,9 +46,7 @@ def run_lines(job: ProduceJob, lines: Iterable[bytes | LongLine]) -> ProduceSumm
     stage = o.schemas
     # With schemas the value becomes wire-format bytes: the reject file needs the line.
     keep_lines = (
-        o.format == "envelope"
-        or (o.format == "raw" and bool(o.key_delimiter))
-        or stage is not None
+        o.format == "envelope" or (o.format == "raw" and bool(o.key_delimiter)) or stage is not None
     )
     # A Publisher that reports failures only (librdkafka) bounds its own queue in records
     # and bytes; acknowledged records are counted at the end, not one callback each.
@@ -89,9 +87,7 @@ def run_lines(job: ProduceJob, lines: Iterable[bytes | LongLine]) -> ProduceSumm
                 record = parse(line)
                 if stage is not None:
                     stage.apply(record)
-                partition = (
-                    forced_partition if forced_partition is not None else record.partition
-                )
+                partition = forced_partition if forced_partition is not None else record.partition
                 if partition is not None and partitions is not None and partition >= partitions:
                     raise FormatError(
                         f"partition {partition} does not exist "
@@ -108,9 +104,7 @@ def run_lines(job: ProduceJob, lines: Iterable[bytes | LongLine]) -> ProduceSumm
                 # The schema registry failed mid-run (unreachable, refused): the run fails.
                 with job.lock:
                     summary.failed += 1
-                job.reject(
-                    number, strip_newline(line), f"not sent: {exc}", "failed", count=False
-                )
+                job.reject(number, strip_newline(line), f"not sent: {exc}", "failed", count=False)
                 job.fail_run(str(exc))
                 break
             key = record.key

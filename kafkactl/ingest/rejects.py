@@ -74,7 +74,7 @@ class RejectFile:
 def log_rejection(rejection: Rejection) -> None:
     """Report a rejected line on stderr (one log line, with its line number and reason)."""
     if rejection.kind == "invalid":
-        from kafkactl.triage import normalize_message
+        from kafkactl.dlq.triage import normalize_message
 
         reason = normalize_message(rejection.error)
         fold = (("invalid", reason), f"invalid lines skipped: {reason}")

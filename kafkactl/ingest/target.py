@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from kafkactl import admin
+from kafkactl.admin import queries as admin
 from kafkactl.config import Settings
 from kafkactl.errors import KafkactlError, OptionError
 from kafkactl.kafka import connect_admin

@@ -22,9 +22,9 @@ from kafkactl.log import redact
 from kafkactl.terminal_text import safe_for_terminal
 
 if TYPE_CHECKING:
-    from kafkactl.admin import TopicResult
-    from kafkactl.health import HealthReport
-    from kafkactl.triage_scan import TopError
+    from kafkactl.admin.health import HealthReport
+    from kafkactl.admin.queries import TopicResult
+    from kafkactl.dlq.scan import TopError
 
 
 class SafeConsole(Console):
@@ -297,7 +297,7 @@ def top_error_note(found: TopError | None) -> str:
     """`, top error fatal ValueError (812 of the last 1,000)` or nothing."""
     if found is None:
         return ""
-    from kafkactl.triage import class_label
+    from kafkactl.dlq.triage import class_label
 
     label = class_label(found.kind, found.error_class)
     return _escape(f", top error {label} ({found.count:,} of the last {found.sampled:,})")

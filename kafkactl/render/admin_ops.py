@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 from kafkactl.render import _escape, show, styled, table
 
 if TYPE_CHECKING:
-    from kafkactl.cluster import ClusterInfo
-    from kafkactl.group_ops import GroupDeleteRow, OffsetsDeletePlan
+    from kafkactl.admin.cluster import ClusterInfo
+    from kafkactl.admin.group_changes import GroupDeleteRow, OffsetsDeletePlan
+    from kafkactl.admin.topic_changes import ConfigPlan, DeleteRow, PartitionPlan, RecordsPlan
     from kafkactl.replay.purge import PurgePlan
-    from kafkactl.topic_ops import ConfigPlan, DeleteRow, PartitionPlan, RecordsPlan
 
 DRY_RUN = " — dry run, nothing changed (add --execute)"
 
@@ -27,8 +27,14 @@ def topic_deletes(rows: list[DeleteRow], title: str = "Delete topics") -> None:
             title,
             ("topic", "role", "partitions", "messages", "status", "error"),
             [
-                (r.name, r.role, r.partitions, f"{r.messages:,}", styled(r.status),
-                 _escape(r.error or ""))
+                (
+                    r.name,
+                    r.role,
+                    r.partitions,
+                    f"{r.messages:,}",
+                    styled(r.status),
+                    _escape(r.error or ""),
+                )
                 for r in rows
             ],
             numeric=("partitions", "messages"),
@@ -43,8 +49,13 @@ def config_plan(plan: ConfigPlan) -> None:
         old = "*****" if c.sensitive else c.old
         new = "*****" if c.sensitive else c.new
         rows.append(
-            (c.key, _escape(str(old)), c.old_source.lower(), "→",
-             "(default)" if new is None else _escape(new))
+            (
+                c.key,
+                _escape(str(old)),
+                c.old_source.lower(),
+                "→",
+                "(default)" if new is None else _escape(new),
+            )
         )
     status = f" — {styled(plan.status)}" if plan.executed or plan.status == "unchanged" else ""
     show(
@@ -63,8 +74,13 @@ def partition_plan(plan: PartitionPlan) -> None:
             _title(f"Partitions of {_escape(plan.topic)}", plan.executed),
             ("topic", "partitions now", "after", "status", "error"),
             [
-                (plan.topic, plan.current, plan.count, styled(plan.status),
-                 _escape(plan.error or ""))
+                (
+                    plan.topic,
+                    plan.current,
+                    plan.count,
+                    styled(plan.status),
+                    _escape(plan.error or ""),
+                )
             ],
             numeric=("partitions now", "after"),
         )
@@ -96,8 +112,14 @@ def group_deletes(rows: list[GroupDeleteRow], title: str = "Delete groups") -> N
             title,
             ("group", "state", "topics", "offsets", "status", "error"),
             [
-                (r.group, r.state, ", ".join(r.topics) or "-", r.partitions, styled(r.status),
-                 _escape(r.error or ""))
+                (
+                    r.group,
+                    r.state,
+                    ", ".join(r.topics) or "-",
+                    r.partitions,
+                    styled(r.status),
+                    _escape(r.error or ""),
+                )
                 for r in rows
             ],
             numeric=("offsets",),
@@ -110,8 +132,7 @@ def offsets_delete_plan(plan: OffsetsDeletePlan) -> None:
     show(
         table(
             _title(
-                f"Offsets of group {_escape(plan.group)} on {_escape(plan.topic)} "
-                f"({plan.state})",
+                f"Offsets of group {_escape(plan.group)} on {_escape(plan.topic)} ({plan.state})",
                 plan.executed,
             ),
             ("partition", "committed", "status", "error"),
@@ -137,10 +158,12 @@ def cluster_info(info: ClusterInfo) -> None:
             ("id", "host", "port", "rack", "role", "kafka"),
             [
                 (
-                    b.broker_id, _escape(b.host), b.port, _escape(b.rack or "-"),
+                    b.broker_id,
+                    _escape(b.host),
+                    b.port,
+                    _escape(b.rack or "-"),
                     "controller" if b.controller else "",
-                    "?" if b.version is None else ("≥ " if b.version_at_least else "")
-                    + b.version,
+                    "?" if b.version is None else ("≥ " if b.version_at_least else "") + b.version,
                 )
                 for b in info.brokers
             ],
@@ -155,8 +178,7 @@ def cluster_info(info: ClusterInfo) -> None:
                 f"Configs of broker {b.broker_id} (* set on the broker, else Kafka's default)",
                 ("", "config", "value", "source"),
                 [
-                    ("*" if c.non_default else "", c.name, _escape(str(c.value)),
-                     c.source.lower())
+                    ("*" if c.non_default else "", c.name, _escape(str(c.value)), c.source.lower())
                     for c in b.configs
                 ],
             )
@@ -174,8 +196,15 @@ def purge_plan(plan: PurgePlan) -> None:
             ),
             ("partition", "low", "replayed up to", "deleted", "high", "status", "kept because"),
             [
-                (r.partition, r.low, r.delete_to, f"{r.deleted:,}", r.high, styled(r.status),
-                 _escape(r.kept_because or "-"))
+                (
+                    r.partition,
+                    r.low,
+                    r.delete_to,
+                    f"{r.deleted:,}",
+                    r.high,
+                    styled(r.status),
+                    _escape(r.kept_because or "-"),
+                )
                 for r in plan.rows
             ],
             numeric=("partition", "low", "replayed up to", "deleted", "high"),

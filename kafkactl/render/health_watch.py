@@ -8,7 +8,7 @@ from kafkactl.render import health_report, health_tables
 from kafkactl.render.live import LiveRegion
 
 if TYPE_CHECKING:
-    from kafkactl.health import HealthReport
+    from kafkactl.admin.health import HealthReport
 
 
 class LiveView:

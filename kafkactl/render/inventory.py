@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 from kafkactl.render import show, styled, table, top_error_note
 
 if TYPE_CHECKING:
-    from kafkactl.groups import GroupDetail, GroupRow, ResetPlan
-    from kafkactl.topics import TopicDetail, TopicRow
+    from kafkactl.admin.groups import GroupDetail, GroupRow, ResetPlan
+    from kafkactl.admin.topics import TopicDetail, TopicRow
 
 
 def topic_list(rows: list[TopicRow]) -> None:

@@ -8,7 +8,7 @@ from kafkactl.render import _escape, show, table
 from kafkactl.render.progress import ProgressDisplay
 
 if TYPE_CHECKING:
-    from kafkactl.triage import TriageSummary
+    from kafkactl.dlq.triage import TriageSummary
 
 _TITLES = {
     "class": "error",

@@ -105,7 +105,7 @@ class ReplayEngine:
 
     def open(self) -> None:
         """Connect, check the DLQ and the target, and read each partition's range and progress."""
-        from kafkactl import admin as kadmin
+        from kafkactl.admin import queries as kadmin
         from kafkactl.kafka import TopicPartition
 
         opts = self.options
@@ -390,7 +390,7 @@ class ReplayEngine:
             self._commit(part, final=True, required=True)
 
     def _exists(self, topic: str | None) -> bool:
-        from kafkactl import admin as kadmin
+        from kafkactl.admin import queries as kadmin
 
         if topic is None:
             return False

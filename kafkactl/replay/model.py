@@ -36,7 +36,7 @@ RowAction = Action | Literal["unrepaired"]
 MAX_REASONS = 50
 
 if TYPE_CHECKING:
-    from kafkactl.admin import TopicInfo
+    from kafkactl.admin.queries import TopicInfo
     from kafkactl.replay.transform import Preview, Transform
 
 

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from kafkactl import kafka
+from kafkactl.admin.topic_changes import existing_partitions, refuse_internal
 from kafkactl.config import Settings
 from kafkactl.errors import KafkactlError, OptionError
 from kafkactl.kafka.admin_port import AdminPort
@@ -31,7 +32,6 @@ from kafkactl.kafka.ports import ConsumerPort, Record, TopicPartition
 from kafkactl.replay.checkpoint import decode_progress
 from kafkactl.replay.deadletter import read_dead_letter
 from kafkactl.replay.selection import TO_ORIGINAL, Filters, decide
-from kafkactl.topic_ops import existing_partitions, refuse_internal
 from kafkactl.topology import replay_lease_group
 
 
@@ -174,7 +174,7 @@ def first_parked(
     connect_consumer: Callable[..., ConsumerPort] | None = None,
 ) -> dict[TopicPartition, tuple[int, str]]:
     """Per partition the first record in [start, end) the replay parks (offset, reason)."""
-    from kafkactl.triage_scan import scan
+    from kafkactl.dlq.scan import scan
 
     found: dict[TopicPartition, tuple[int, str]] = {}
     if not any(starts[tp] < ends[tp] for tp in starts):

@@ -65,7 +65,7 @@ def _slow_lines(total: int, chunk: int, pause: float, fail_every: int = 0) -> st
         f"k = {fail_every}\n"
         "def line(i):\n"
         "    mode = 'always' if k and i % k == 3 else 'ok'\n"
-        "    return '{\"id\": %d, \"mode\": \"%s\"}\\n' % (i, mode)\n"
+        '    return \'{"id": %d, "mode": "%s"}\\n\' % (i, mode)\n'
         f"for start in range(0, {total}, {chunk}):\n"
         f"    end = min(start + {chunk}, {total})\n"
         "    sys.stdout.write(''.join(line(i) for i in range(start, end)))\n"

@@ -17,7 +17,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.structs import OffsetAndMetadata
 
-from kafkactl.completion import COMPLETION_TIMEOUT_S
+from kafkactl.admin.completion import COMPLETION_TIMEOUT_S
 
 # Tests that expect names give the lookup more than the default 2 s: the suite shares a small
 # machine with a broker under load; the unreachable-cluster tests keep the default budget.

@@ -37,7 +37,9 @@ def _dlq(run_cli, brokers: str, dlq: str, layout: dict[int, list[tuple[str, int]
             if count:
                 headers.append(("kafkactl.replay.count", str(count).encode()))
             producer.send(
-                dlq, json.dumps({"p": partition, "o": offset}).encode(), headers=headers,
+                dlq,
+                json.dumps({"p": partition, "o": offset}).encode(),
+                headers=headers,
                 partition=partition,
             )
     producer.flush()
@@ -63,9 +65,7 @@ def _copied(brokers: str, target: str, dlq: str) -> Counter:
     return out
 
 
-def test_purge_after_a_filtered_replay_deletes_only_the_copied_prefix(
-    run_cli, brokers, topic_name
-):
+def test_purge_after_a_filtered_replay_deletes_only_the_copied_prefix(run_cli, brokers, topic_name):
     dlq, target = f"{topic_name}.dlq", f"{topic_name}.fixed"
     # p0: 20 records of class A, offset 12 replayed 3 times already (parked, never copied).
     # p1: 10 records of class A but offset 5 of class B (the filter leaves it).
@@ -76,7 +76,14 @@ def test_purge_after_a_filtered_replay_deletes_only_the_copied_prefix(
     summary = json.loads(
         _ok(
             run_cli(
-                "replay-dlq", dlq, "--to", target, "--error-class", "A", "--yes", "--json",
+                "replay-dlq",
+                dlq,
+                "--to",
+                target,
+                "--error-class",
+                "A",
+                "--yes",
+                "--json",
                 input="",
             )
         ).stdout
@@ -103,9 +110,7 @@ def test_purge_after_a_filtered_replay_deletes_only_the_copied_prefix(
     assert len(_left(brokers, dlq)) == 13
 
 
-def test_purge_after_kill_and_resume_loses_nothing(
-    run_cli, cli_env, brokers, topic_name, tmp_path
-):
+def test_purge_after_kill_and_resume_loses_nothing(run_cli, cli_env, brokers, topic_name, tmp_path):
     dlq, target = f"{topic_name}.dlq", f"{topic_name}.fixed"
     _dlq(run_cli, brokers, dlq, {0: [("A", 0)] * 30, 1: [("A", 0)] * 30})
     _ok(run_cli("create-topics", target, "--no-retry", "-q"))

@@ -39,12 +39,20 @@ def test_group_changes_refused_with_members_then_applied(run_cli, brokers, topic
     ends = {(t, p): 3 for t in (a, b) for p in (0, 1)}
 
     member = KafkaConsumer(
-        a, b, bootstrap_servers=brokers.split(","), group_id=group, client_id="worker-7",
-        auto_offset_reset="earliest", enable_auto_commit=False,
+        a,
+        b,
+        bootstrap_servers=brokers.split(","),
+        group_id=group,
+        client_id="worker-7",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
     )
     try:
-        wait_for(lambda: member.poll(200) is not None and len(member.assignment()) == 4, 30,
-                 "the member to get all four partitions")
+        wait_for(
+            lambda: member.poll(200) is not None and len(member.assignment()) == 4,
+            30,
+            "the member to get all four partitions",
+        )
         member.commit({TopicPartition(t, p): OffsetAndMetadata(3, "", -1) for t, p in ends})
         for args in (
             ("groups", "delete", group, "--yes"),
@@ -58,15 +66,19 @@ def test_group_changes_refused_with_members_then_applied(run_cli, brokers, topic
         member.close()
 
     plan = json.loads(
-        _ok(run_cli("groups", "reset-offsets", group, "--all-topics", "--to", "earliest",
-                    "--json")).stdout
+        _ok(
+            run_cli("groups", "reset-offsets", group, "--all-topics", "--to", "earliest", "--json")
+        ).stdout
     )
     assert {(r["topic"], r["partition"], r["new"]) for r in plan["rows"]} == {
         (t, p, 0) for t, p in ends
     }
     assert _committed(admin, group) == ends, "the dry run moved offsets"
-    _ok(run_cli("groups", "reset-offsets", group, "--all-topics", "--to", "earliest",
-                "--execute", "-q"))
+    _ok(
+        run_cli(
+            "groups", "reset-offsets", group, "--all-topics", "--to", "earliest", "--execute", "-q"
+        )
+    )
     assert _committed(admin, group) == dict.fromkeys(ends, 0)
 
     dry = json.loads(_ok(run_cli("groups", "delete-offsets", group, "-t", a, "--json")).stdout)

@@ -208,7 +208,7 @@ HANDLER = "def handle(message):\n    return None\n"
 def test_a_dedupe_store_that_cannot_record_stops_the_run(
     cli_env: dict, brokers: str, topic_name: str, admin, tmp_path: Path
 ) -> None:
-    from kafkactl.dedupe import SqliteDedupeStore
+    from kafkactl.consumer.dedupe import SqliteDedupeStore
 
     group = f"g-{topic_name}"
     make_topics(admin, topic_name, group, partitions=1)

@@ -180,9 +180,7 @@ def test_internal_and_illegal_origins_are_refused_counted_and_the_rest_replayed(
     # --to TOPIC sends them where the user says.
     made = kafkactl("create-topics", f"{topic_name}-fixed", "--no-retry", "-q", env=cli_env)
     assert made.returncode == 0, made
-    third = kafkactl(
-        "replay-dlq", dlq, "-y", "--to", f"{topic_name}-fixed", "--json", env=cli_env
-    )
+    third = kafkactl("replay-dlq", dlq, "-y", "--to", f"{topic_name}-fixed", "--json", env=cli_env)
     assert third.returncode == 0, third
     assert kcat_count(brokers, f"{topic_name}-fixed") == 4
 

@@ -95,8 +95,15 @@ def test_avro_lines_become_wire_format_records_and_consume_prints_them_back(
     avsc = _write(tmp_path, "order.avsc", ORDER_AVSC)
     result = _ok(
         run_cli(
-            "produce", topic_name, "--value-schema", avsc, "-k", "id", "--json",
-            input=_lines(ORDERS), env=registry_env,
+            "produce",
+            topic_name,
+            "--value-schema",
+            avsc,
+            "-k",
+            "id",
+            "--json",
+            input=_lines(ORDERS),
+            env=registry_env,
         )
     )
     assert json.loads(result.stdout)["published"] == 3
@@ -162,8 +169,14 @@ def test_lines_that_do_not_fit_the_schema_are_invalid_lines(
     ]
     result = _ok(
         run_cli(
-            "produce", topic_name, "--value-schema", avsc, "--reject-file", str(rejects),
-            input="\n".join(lines) + "\n", env=registry_env,
+            "produce",
+            topic_name,
+            "--value-schema",
+            avsc,
+            "--reject-file",
+            str(rejects),
+            input="\n".join(lines) + "\n",
+            env=registry_env,
         ),
         code=1,
     )
@@ -184,21 +197,34 @@ def test_schema_evolution_backward_compatible_accepted_incompatible_refused(
 ) -> None:
     _ok(run_cli("create-topics", topic_name, "--no-retry"))
     v1 = _write(tmp_path, "v1.avsc", ORDER_AVSC)
-    _ok(run_cli("produce", topic_name, "--value-schema", v1, input=_lines(ORDERS[:1]),
-                env=registry_env))
+    _ok(
+        run_cli(
+            "produce", topic_name, "--value-schema", v1, input=_lines(ORDERS[:1]), env=registry_env
+        )
+    )
     # Apicurio's global default is NONE: the subject asks for BACKWARD.
     schema_registry.set_compatibility(f"{topic_name}-value", "BACKWARD")
-    v2_schema = {**ORDER_AVSC, "fields": [
-        *ORDER_AVSC["fields"], {"name": "currency", "type": "string", "default": "EUR"}
-    ]}
+    v2_schema = {
+        **ORDER_AVSC,
+        "fields": [*ORDER_AVSC["fields"], {"name": "currency", "type": "string", "default": "EUR"}],
+    }
     v2 = _write(tmp_path, "v2.avsc", v2_schema)
-    result = _ok(run_cli("produce", topic_name, "--value-schema", v2,
-                         input=_lines([{**ORDERS[1], "currency": "USD"}]), env=registry_env))
+    result = _ok(
+        run_cli(
+            "produce",
+            topic_name,
+            "--value-schema",
+            v2,
+            input=_lines([{**ORDERS[1], "currency": "USD"}]),
+            env=registry_env,
+        )
+    )
     assert "version 2" in result.stderr.decode()
     v3_schema = {**ORDER_AVSC, "fields": [{"name": "id", "type": "string"}]}
     v3 = _write(tmp_path, "v3.avsc", v3_schema)
-    refused = run_cli("produce", topic_name, "--value-schema", v3, input='{"id": "a"}\n',
-                      env=registry_env)
+    refused = run_cli(
+        "produce", topic_name, "--value-schema", v3, input='{"id": "a"}\n', env=registry_env
+    )
     line = one_line_error(refused, 1, f"{topic_name}-value", "not compatible")
     assert "STRING" in line or "string" in line  # the registry's own reason
     assert len(read_all(brokers, topic_name)) == 2
@@ -206,9 +232,17 @@ def test_schema_evolution_backward_compatible_accepted_incompatible_refused(
     assert status == 200 and versions == [1, 2]
 
     # --value-subject alone: the latest version (v2), lines checked against it.
-    latest = _ok(run_cli("produce", topic_name, "--value-subject", f"{topic_name}-value",
-                         input=_lines([{**ORDERS[2], "currency": "GBP"}, {"id": 9}]),
-                         env=registry_env), code=1)
+    latest = _ok(
+        run_cli(
+            "produce",
+            topic_name,
+            "--value-subject",
+            f"{topic_name}-value",
+            input=_lines([{**ORDERS[2], "currency": "GBP"}, {"id": 9}]),
+            env=registry_env,
+        ),
+        code=1,
+    )
     assert "line 2: invalid" in latest.stderr.decode()
     printed = _envelopes(_ok(run_cli("consume", topic_name, "-e", "-q", env=registry_env)))
     assert sorted(str(e["payload"].get("currency")) for e in printed) == ["GBP", "None", "USD"]
@@ -218,21 +252,43 @@ def test_registry_down_is_exit_3_for_produce(run_cli, topic_name, tmp_path) -> N
     _ok(run_cli("create-topics", topic_name, "--no-retry"))
     avsc = _write(tmp_path, "order.avsc", ORDER_AVSC)
     dead = f"http://127.0.0.1:{_free_port()}/apis/ccompat/v7"
-    result = run_cli("produce", topic_name, "--value-schema", avsc, input=_lines(ORDERS),
-                     env={"KAFKA_SCHEMA_REGISTRY_URL": dead}, timeout=60)
-    one_line_error(result, 3, "schema registry at", dead, "could not be reached",
-                   "schema-registry-local start")
+    result = run_cli(
+        "produce",
+        topic_name,
+        "--value-schema",
+        avsc,
+        input=_lines(ORDERS),
+        env={"KAFKA_SCHEMA_REGISTRY_URL": dead},
+        timeout=60,
+    )
+    one_line_error(
+        result, 3, "schema registry at", dead, "could not be reached", "schema-registry-local start"
+    )
 
 
 def test_schema_flags_without_a_registry_are_usage_errors(run_cli, topic_name, tmp_path) -> None:
     avsc = _write(tmp_path, "order.avsc", ORDER_AVSC)
-    one_line_error(run_cli("produce", topic_name, "--value-schema", avsc, input=""), 2,
-                   "KAFKA_SCHEMA_REGISTRY_URL")
-    one_line_error(run_cli("produce", topic_name, "--value-schema", "x.xml", input="",
-                           env={"KAFKA_SCHEMA_REGISTRY_URL": "http://127.0.0.1:9"}), 2,
-                   ".avsc", ".proto")
-    one_line_error(run_cli("consume", topic_name, "--decode", "json", "-e"), 2,
-                   "KAFKA_SCHEMA_REGISTRY_URL")
+    one_line_error(
+        run_cli("produce", topic_name, "--value-schema", avsc, input=""),
+        2,
+        "KAFKA_SCHEMA_REGISTRY_URL",
+    )
+    one_line_error(
+        run_cli(
+            "produce",
+            topic_name,
+            "--value-schema",
+            "x.xml",
+            input="",
+            env={"KAFKA_SCHEMA_REGISTRY_URL": "http://127.0.0.1:9"},
+        ),
+        2,
+        ".avsc",
+        ".proto",
+    )
+    one_line_error(
+        run_cli("consume", topic_name, "--decode", "json", "-e"), 2, "KAFKA_SCHEMA_REGISTRY_URL"
+    )
 
 
 # --- JSON Schema --------------------------------------------------------------------------
@@ -245,8 +301,17 @@ def test_json_schema_lines_round_trip(
     schema = _write(tmp_path, "order.json", ORDER_JSON_SCHEMA)
     docs = [{"id": 1, "item": "a", "tags": ["x"]}, {"id": 2, "item": "b"}]
     bad = [{"id": "1", "item": "a"}, {"id": 3, "item": "c", "colour": "red"}]
-    result = _ok(run_cli("produce", topic_name, "--value-schema", schema,
-                         input=_lines(docs + bad), env=registry_env), code=1)
+    result = _ok(
+        run_cli(
+            "produce",
+            topic_name,
+            "--value-schema",
+            schema,
+            input=_lines(docs + bad),
+            env=registry_env,
+        ),
+        code=1,
+    )
     err = result.stderr.decode()
     assert "line 3: invalid" in err and "$.id" in err and "line 4: invalid" in err
     records = read_all(brokers, topic_name)
@@ -270,12 +335,21 @@ def test_consume_into_produce_envelope_copies_wire_format_records_byte_exact(
     target = f"{topic_name}-copy"
     _ok(run_cli("create-topics", topic_name, target, "--no-retry"))
     avsc = _write(tmp_path, "order.avsc", ORDER_AVSC)
-    _ok(run_cli("produce", topic_name, "--value-schema", avsc, "-k", "id",
-                input=_lines(ORDERS), env=registry_env))
+    _ok(
+        run_cli(
+            "produce",
+            topic_name,
+            "--value-schema",
+            avsc,
+            "-k",
+            "id",
+            input=_lines(ORDERS),
+            env=registry_env,
+        )
+    )
     printed = _ok(run_cli("consume", topic_name, "-e", "-q", env=registry_env))
     assert b"value_schema_id" in printed.stdout
-    _ok(run_cli("produce", target, "--format", "envelope", input=printed.stdout,
-                env=registry_env))
+    _ok(run_cli("produce", target, "--format", "envelope", input=printed.stdout, env=registry_env))
     source = {(r.partition, r.offset): (r.key, r.value) for r in read_all(brokers, topic_name)}
     copied = {(r.partition, r.offset): (r.key, r.value) for r in read_all(brokers, target)}
     assert copied == source
@@ -296,17 +370,29 @@ def test_records_that_cannot_be_decoded_go_to_the_dlq_and_replay_byte_exact(
     group = g("decode")
     _ok(run_cli("create-topics", topic_name, "-g", group, "-p", "1"))
     avsc = _write(tmp_path, "order.avsc", ORDER_AVSC)
-    _ok(run_cli("produce", topic_name, "--value-schema", avsc, input=_lines(ORDERS[:2]),
-                env=registry_env))
+    _ok(
+        run_cli(
+            "produce",
+            topic_name,
+            "--value-schema",
+            avsc,
+            input=_lines(ORDERS[:2]),
+            env=registry_env,
+        )
+    )
     unknown_id = _wire_record(2_000_000_000, b"\x02\x04ab")
     good = read_all(brokers, topic_name)[0].value
     truncated = good[:7]  # a known id, a body cut short
     from tests.integration.kafka_helpers import produce
 
-    produce(brokers, topic_name, [
-        (b"k-unknown", unknown_id, [("message-id", b"m-unknown")]),
-        (b"k-short", truncated, [("message-id", b"m-short")]),
-    ])
+    produce(
+        brokers,
+        topic_name,
+        [
+            (b"k-unknown", unknown_id, [("message-id", b"m-unknown")]),
+            (b"k-short", truncated, [("message-id", b"m-short")]),
+        ],
+    )
     result = _ok(run_cli("consume", topic_name, "-g", group, "-e", "-q", env=registry_env))
     printed = [json.loads(line) for line in result.stdout.decode().splitlines()]
     assert [e["payload"]["id"] for e in printed] == [1, 2]
@@ -324,38 +410,57 @@ def test_records_that_cannot_be_decoded_go_to_the_dlq_and_replay_byte_exact(
     dead = {"KAFKA_SCHEMA_REGISTRY_URL": f"http://127.0.0.1:{_free_port()}/apis/ccompat/v7"}
     other = g("down")
     _ok(run_cli("create-topics", topic_name, "-g", other, "-p", "1"))
-    _ok(run_cli("consume", topic_name, "-g", other, "-e", "-q", "--no-retry", env=dead,
-                timeout=120))
+    _ok(
+        run_cli("consume", topic_name, "-g", other, "-e", "-q", "--no-retry", env=dead, timeout=120)
+    )
     down = read_all(brokers, f"{topic_name}.{other}.dlq")
     assert len(down) == 4
     assert {header(r, "kafkactl.error.kind") for r in down} == {"decode"}
-    assert all("could not be reached" in (header(r, "kafkactl.error.message") or "")
-               for r in down)
+    assert all("could not be reached" in (header(r, "kafkactl.error.message") or "") for r in down)
 
     # Replay puts the original bytes back on the main topic.
     before = len(read_all(brokers, topic_name))
-    _ok(run_cli("replay-dlq", topic_name, "-g", group, "--to", "original", "--yes",
-                env=registry_env))
+    _ok(
+        run_cli(
+            "replay-dlq", topic_name, "-g", group, "--to", "original", "--yes", env=registry_env
+        )
+    )
     after = read_all(brokers, topic_name)
     assert len(after) == before + 2
     replayed = {r.key: r.value for r in after[before:]}
     assert replayed == {b"k-unknown": unknown_id, b"k-short": truncated}
 
 
-def test_handlers_see_decoded_documents(
-    run_cli, topic_name, tmp_path, registry_env, g
-) -> None:
+def test_handlers_see_decoded_documents(run_cli, topic_name, tmp_path, registry_env, g) -> None:
     _ok(run_cli("create-topics", topic_name, "--no-retry"))
     avsc = _write(tmp_path, "order.avsc", ORDER_AVSC)
-    _ok(run_cli("produce", topic_name, "--value-schema", avsc, input=_lines(ORDERS[:1]),
-                env=registry_env))
+    _ok(
+        run_cli(
+            "produce",
+            topic_name,
+            "--value-schema",
+            avsc,
+            input=_lines(ORDERS[:1]),
+            env=registry_env,
+        )
+    )
     out = tmp_path / "exec.out"
-    _ok(run_cli("consume", topic_name, "-e", "-q", "--decode", "json",
-                "--exec", f"cat >> {out}; echo >> {out}", env=registry_env))
+    _ok(
+        run_cli(
+            "consume",
+            topic_name,
+            "-e",
+            "-q",
+            "--decode",
+            "json",
+            "--exec",
+            f"cat >> {out}; echo >> {out}",
+            env=registry_env,
+        )
+    )
     assert json.loads(out.read_text()) == ORDERS[0]
     raw_out = tmp_path / "raw.out"
-    _ok(run_cli("consume", topic_name, "-e", "-q", "--exec", f"cat > {raw_out}",
-                env=registry_env))
+    _ok(run_cli("consume", topic_name, "-e", "-q", "--exec", f"cat > {raw_out}", env=registry_env))
     assert raw_out.read_bytes()[0] == 0  # --decode auto: --exec gets the bytes
     module = tmp_path / f"decoded_{uuid.uuid4().hex[:6]}.py"
     seen = tmp_path / "seen.json"
@@ -365,8 +470,17 @@ def test_handlers_see_decoded_documents(
         f"    open({str(seen)!r}, 'w').write(json.dumps("
         "[message.decoded(), message.value_schema_id]))\n"
     )
-    _ok(run_cli("consume", topic_name, "-e", "-q", "--handler", f"{module.stem}:handle",
-                env=registry_env))  # the handler's module is in the working directory
+    _ok(
+        run_cli(
+            "consume",
+            topic_name,
+            "-e",
+            "-q",
+            "--handler",
+            f"{module.stem}:handle",
+            env=registry_env,
+        )
+    )  # the handler's module is in the working directory
     document, schema_id = json.loads(seen.read_text())
     assert document == ORDERS[0] and isinstance(schema_id, int)
 
@@ -402,9 +516,16 @@ def _protobuf_classes(tmp_path: Path) -> dict[str, type]:
     source.write_text(ORDER_PROTO)
     out = tmp_path / "independent" / "set.pb"
     subprocess.run(
-        [sys.executable, "-m", "grpc_tools.protoc", f"-I{source.parent}",
-         f"--descriptor_set_out={out}", str(source)],
-        check=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "grpc_tools.protoc",
+            f"-I{source.parent}",
+            f"--descriptor_set_out={out}",
+            str(source),
+        ],
+        check=True,
+        timeout=60,
     )
     files = descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes())
     pool = descriptor_pool.DescriptorPool()
@@ -428,12 +549,33 @@ def test_protobuf_lines_round_trip(
         {"id": 2, "item": "pear", "tags": []},
     ]
     bad = [{"id": "one"}, {"id": 3, "colour": "red"}]
-    result = _ok(run_cli("produce", topic_name, "--value-schema", proto, "--value-message",
-                         "Order", input=_lines(docs + bad), env=registry_env), code=1)
+    result = _ok(
+        run_cli(
+            "produce",
+            topic_name,
+            "--value-schema",
+            proto,
+            "--value-message",
+            "Order",
+            input=_lines(docs + bad),
+            env=registry_env,
+        ),
+        code=1,
+    )
     err = result.stderr.decode()
     assert "line 3: invalid" in err and "line 4: invalid" in err and "colour" in err
-    lines = _ok(run_cli("produce", topic_name, "--value-schema", proto, "--value-message",
-                        "Line", input=_lines([{"sku": "B-2", "qty": 7}]), env=registry_env))
+    lines = _ok(
+        run_cli(
+            "produce",
+            topic_name,
+            "--value-schema",
+            proto,
+            "--value-message",
+            "Line",
+            input=_lines([{"sku": "B-2", "qty": 7}]),
+            env=registry_env,
+        )
+    )
     assert "Protobuf" in lines.stderr.decode()
 
     classes = _protobuf_classes(tmp_path)
@@ -449,7 +591,7 @@ def test_protobuf_lines_round_trip(
         assert registered["schemaType"] == "PROTOBUF"
         # Confluent's message indexes: [0] is one 0 byte; [1] is count 1, index 1 (zigzag).
         assert body.startswith(index), body[:4]
-        message = classes[name].FromString(body[len(index):])
+        message = classes[name].FromString(body[len(index) :])
         found.append(json_format.MessageToDict(message, preserving_proto_field_name=True))
     assert found[0] == docs[0]
     assert found[1] == {"id": 2, "item": "pear"}  # proto3: empty fields are not written
@@ -471,8 +613,16 @@ def test_protobuf_schema_registered_as_proto_text_by_another_tool(
     )
     assert status == 200, body
     schema_id = body["id"]  # type: ignore[index]
-    _ok(run_cli("produce", topic_name, "--value-subject", subject,
-                input=_lines([{"id": 5, "item": "kiwi"}]), env=registry_env))
+    _ok(
+        run_cli(
+            "produce",
+            topic_name,
+            "--value-subject",
+            subject,
+            input=_lines([{"id": 5, "item": "kiwi"}]),
+            env=registry_env,
+        )
+    )
     (record,) = read_all(brokers, topic_name)
     assert _framed(record.value)[0] == schema_id
     message = _protobuf_classes(tmp_path)["Order"].FromString(_framed(record.value)[1][1:])
@@ -493,8 +643,20 @@ def test_key_schema_with_a_key_field(
     _ok(run_cli("create-topics", topic_name, "--no-retry", "-p", "1"))
     key_schema = _write(tmp_path, "key.avsc", {"type": "int"})
     value_schema = _write(tmp_path, "order.avsc", ORDER_AVSC)
-    _ok(run_cli("produce", topic_name, "--key-schema", key_schema, "--value-schema",
-                value_schema, "-k", "id", input=_lines(ORDERS[:2]), env=registry_env))
+    _ok(
+        run_cli(
+            "produce",
+            topic_name,
+            "--key-schema",
+            key_schema,
+            "--value-schema",
+            value_schema,
+            "-k",
+            "id",
+            input=_lines(ORDERS[:2]),
+            env=registry_env,
+        )
+    )
     records = read_all(brokers, topic_name)
     for record, order in zip(records, ORDERS[:2], strict=True):
         key_id, body = _framed(record.key)
@@ -512,10 +674,19 @@ def test_health_and_config_report_the_registry(
 ) -> None:
     _ok(run_cli("create-topics", topic_name, "--no-retry", "-p", "1"))
     avsc = _write(tmp_path, "order.avsc", ORDER_AVSC)
-    _ok(run_cli("produce", topic_name, "--value-schema", avsc, input=_lines(ORDERS[:1]),
-                env=registry_env))
-    report = json.loads(_ok(run_cli("health", "-t", topic_name, "--no-retry", "--json",
-                                    env=registry_env)).stdout)
+    _ok(
+        run_cli(
+            "produce",
+            topic_name,
+            "--value-schema",
+            avsc,
+            input=_lines(ORDERS[:1]),
+            env=registry_env,
+        )
+    )
+    report = json.loads(
+        _ok(run_cli("health", "-t", topic_name, "--no-retry", "--json", env=registry_env)).stdout
+    )
     assert report["registry"] == {
         "url": schema_registry.url,
         "reachable": True,
@@ -524,17 +695,26 @@ def test_health_and_config_report_the_registry(
     }
     assert report["verdict"] == "healthy"
     dead = f"http://127.0.0.1:{_free_port()}/apis/ccompat/v7"
-    down = run_cli("health", "-t", topic_name, "--no-retry", "--json",
-                   env={"KAFKA_SCHEMA_REGISTRY_URL": dead})
+    down = run_cli(
+        "health", "-t", topic_name, "--no-retry", "--json", env={"KAFKA_SCHEMA_REGISTRY_URL": dead}
+    )
     assert down.returncode == 1
     report = json.loads(down.stdout)
     assert report["verdict"] == "degraded" and report["registry"]["reachable"] is False
     assert any("could not be reached" in reason for reason in report["reasons"])
-    config = json.loads(_ok(run_cli("config", "--json", env={
-        **registry_env,
-        "KAFKA_SCHEMA_REGISTRY_USERNAME": "reader",
-        "KAFKA_SCHEMA_REGISTRY_PASSWORD": "registry-secret",
-    })).stdout)
+    config = json.loads(
+        _ok(
+            run_cli(
+                "config",
+                "--json",
+                env={
+                    **registry_env,
+                    "KAFKA_SCHEMA_REGISTRY_USERNAME": "reader",
+                    "KAFKA_SCHEMA_REGISTRY_PASSWORD": "registry-secret",
+                },
+            )
+        ).stdout
+    )
     assert config["settings"]["schema_registry_url"]["value"] == schema_registry.url
     assert config["settings"]["schema_registry_password"]["value"] == "********"
     assert config["schemas"]["installed"] is True

@@ -42,42 +42,55 @@ def _partitions(admin: KafkaAdminClient, topic: str) -> int:
     return len(admin.describe_topics([topic])[0]["partitions"])
 
 
-def test_alter_config_plans_then_changes_only_what_is_named(
-    run_cli, brokers, topic_name, admin
-):
+def test_alter_config_plans_then_changes_only_what_is_named(run_cli, brokers, topic_name, admin):
     _topic(run_cli, brokers, topic_name, 1)
-    _ok(run_cli("topics", "alter-config", topic_name, "--set", "max.message.bytes=200000",
-                "--execute", "-q"))
+    _ok(
+        run_cli(
+            "topics",
+            "alter-config",
+            topic_name,
+            "--set",
+            "max.message.bytes=200000",
+            "--execute",
+            "-q",
+        )
+    )
     plan = json.loads(
-        _ok(run_cli("topics", "alter-config", topic_name, "--set", "retention.ms=123456",
-                    "--json")).stdout
+        _ok(
+            run_cli("topics", "alter-config", topic_name, "--set", "retention.ms=123456", "--json")
+        ).stdout
     )
     assert plan["executed"] is False
     assert plan["changes"][0]["key"] == "retention.ms" and plan["changes"][0]["new"] == "123456"
     assert _config(admin, topic_name, "retention.ms")[1] == "DEFAULT_CONFIG", "dry run changed it"
 
-    done = _ok(run_cli("topics", "alter-config", topic_name, "--set", "retention.ms=123456",
-                       "--execute"))
+    done = _ok(
+        run_cli("topics", "alter-config", topic_name, "--set", "retention.ms=123456", "--execute")
+    )
     assert "retention.ms" in done.stderr.decode() and "123456" in done.stderr.decode()
     assert _config(admin, topic_name, "retention.ms") == ("123456", "DYNAMIC_TOPIC_CONFIG")
     # Incremental: max.message.bytes set before is still there.
     assert _config(admin, topic_name, "max.message.bytes")[0] == "200000"
 
-    _ok(run_cli("topics", "alter-config", topic_name, "--delete", "retention.ms", "--execute",
-                "-q"))
+    _ok(
+        run_cli("topics", "alter-config", topic_name, "--delete", "retention.ms", "--execute", "-q")
+    )
     assert _config(admin, topic_name, "retention.ms")[1] == "DEFAULT_CONFIG"
     assert _config(admin, topic_name, "max.message.bytes")[0] == "200000"
 
     one_line_error(
         run_cli("topics", "alter-config", topic_name, "--set", "retention.mss=1", "--execute"),
-        2, "retention.mss is not a config of topic",
+        2,
+        "retention.mss is not a config of topic",
     )
-    refused = run_cli("topics", "alter-config", topic_name, "--set", "retention.ms=abc",
-                      "--execute", "-q")
+    refused = run_cli(
+        "topics", "alter-config", topic_name, "--set", "retention.ms=abc", "--execute", "-q"
+    )
     one_line_error(refused, 1, "the broker refused the change", "retention.ms")
     one_line_error(
         run_cli("topics", "alter-config", "__consumer_offsets", "--set", "retention.ms=1"),
-        2, "belong to Kafka itself",
+        2,
+        "belong to Kafka itself",
     )
 
 
@@ -93,7 +106,8 @@ def test_add_partitions_plans_warns_grows_and_never_shrinks(run_cli, brokers, to
     for count in ("5", "3"):
         one_line_error(
             run_cli("topics", "add-partitions", topic_name, "--count", count, "--execute"),
-            2, "has 5 partitions and Kafka can only add partitions",
+            2,
+            "has 5 partitions and Kafka can only add partitions",
         )
     assert _partitions(admin, topic_name) == 5
 
@@ -107,8 +121,19 @@ def test_delete_records_before_an_offset_then_everything(run_cli, brokers, topic
     assert len(kcat_read(brokers, topic_name, values=False)) == 20, "the dry run deleted"
 
     done = json.loads(
-        _ok(run_cli("topics", "delete-records", topic_name, "--before", "4", "-p", "0",
-                    "--execute", "--json")).stdout
+        _ok(
+            run_cli(
+                "topics",
+                "delete-records",
+                topic_name,
+                "--before",
+                "4",
+                "-p",
+                "0",
+                "--execute",
+                "--json",
+            )
+        ).stdout
     )
     assert [(r["partition"], r["new_low"], r["removed"]) for r in done["rows"]] == [(0, 4, 4)]
     left = kcat_read(brokers, topic_name, values=False)
@@ -122,7 +147,8 @@ def test_delete_records_before_an_offset_then_everything(run_cli, brokers, topic
     )
     one_line_error(
         run_cli("topics", "delete-records", topic_name, "--before", "1", "-p", "7"),
-        2, "--partition 7",
+        2,
+        "--partition 7",
     )
 
 
@@ -138,7 +164,8 @@ def test_delete_needs_yes_off_a_terminal_and_refuses_internal_topics(
     )
     one_line_error(
         run_cli("topics", "delete", topic_name, f"{topic_name}-nope", "--yes"),
-        2, "does not exist",
+        2,
+        "does not exist",
     )
     assert {topic_name, other} <= set(admin.list_topics()), "a refused delete deleted"
 

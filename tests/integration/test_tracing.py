@@ -60,8 +60,11 @@ def _fail_dlq_replay_succeed(run_cli, brokers, topic, group, env, tmp_path) -> d
     _ok(run_cli("produce", topic, "--trace", "-k", "id", "-q", input='{"id": 7}\n', env=env))
     (record,) = read_all(brokers, topic)
     failed, fixed = tmp_path / "failed.log", tmp_path / "fixed.log"
-    _ok(run_cli("consume", topic, "-g", group, "--exec", FAIL.format(log=failed), "-e", "-q",
-                env=env))
+    _ok(
+        run_cli(
+            "consume", topic, "-g", group, "--exec", FAIL.format(log=failed), "-e", "-q", env=env
+        )
+    )
     dlq = f"{topic}.{group}.dlq"
     (dead,) = read_all(brokers, dlq)
     (tier,) = read_all(brokers, f"{topic}.{group}.retry.1")
@@ -69,8 +72,11 @@ def _fail_dlq_replay_succeed(run_cli, brokers, topic, group, env, tmp_path) -> d
     assert json.loads(result.stdout)["replayed"] == 1
     copies = [r for r in read_all(brokers, f"{topic}.{group}.retry.1") if r.offset > tier.offset]
     (replayed,) = copies
-    _ok(run_cli("consume", topic, "-g", group, "--exec", SUCCEED.format(log=fixed), "-e", "-q",
-                env=env))
+    _ok(
+        run_cli(
+            "consume", topic, "-g", group, "--exec", SUCCEED.format(log=fixed), "-e", "-q", env=env
+        )
+    )
     return {
         "record": record,
         "tier": tier,
@@ -249,9 +255,7 @@ main()
 """
 
 
-def test_with_tracing_off_no_opentelemetry_module_is_imported(
-    cli_env, topic_name, env, tmp_path
-):
+def test_with_tracing_off_no_opentelemetry_module_is_imported(cli_env, topic_name, env, tmp_path):
     run_env = {**cli_env, **env}
     run_env.pop("OTEL_TRACES_EXPORTER", None)
 

@@ -15,8 +15,12 @@ from kafkactl.kafka.ports import TopicPartition
 
 class _Client:
     def delete_topics(self, names, raise_errors=True):
-        return {"topics": [{"name": "a", "error_code": 0, "error_message": None},
-                           {"name": "b", "error_code": 3, "error_message": "no such topic"}]}
+        return {
+            "topics": [
+                {"name": "a", "error_code": 0, "error_message": None},
+                {"name": "b", "error_code": 3, "error_message": "no such topic"},
+            ]
+        }
 
     def delete_groups(self, groups):
         return {"g1": "OK", "g2": "GroupNotEmptyError"}
@@ -29,8 +33,9 @@ class _Client:
         return {"topic": {resource.name: "OK"}}
 
     def create_partitions(self, counts, raise_errors=True):
-        return SimpleNamespace(results=[SimpleNamespace(name="t", error_code=37,
-                                                        error_message="not an increase")])
+        return SimpleNamespace(
+            results=[SimpleNamespace(name="t", error_code=37, error_message="not an increase")]
+        )
 
     def delete_records(self, request):
         raise kerr.PolicyViolationError("deletion is disabled")
@@ -39,7 +44,8 @@ class _Client:
 def test_answers_become_plain_data():
     admin = Admin(_Client())
     assert admin.delete_topics(["a", "b"]) == {
-        "a": None, "b": "UnknownTopicOrPartitionError: no such topic"
+        "a": None,
+        "b": "UnknownTopicOrPartitionError: no such topic",
     }
     assert admin.delete_groups(["g1", "g2"]) == {"g1": None, "g2": "GroupNotEmptyError"}
     assert admin.alter_topic_configs("t", {"retention.ms": "1"}, ["x"]) is None

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from typer._click.shell_completion import get_completion_class
 
-from kafkactl import completion
+from kafkactl.admin import completion
 from kafkactl.cli.app import cli_command
 
 TOPICS = ["orders", "orders.dlq", "__consumer_offsets"]

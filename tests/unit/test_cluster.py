@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kafkactl.cluster import describe_cluster
+from kafkactl.admin.cluster import describe_cluster
 from tests.fakes import FakeCluster
 
 

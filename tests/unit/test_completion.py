@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kafkactl.completion import (
+from kafkactl.admin.completion import (
     COMPLETION_TIMEOUT_S,
     CONNECT_TIMEOUT_S,
     cluster_names,

@@ -13,7 +13,7 @@ import pytest
 from kafkactl import headers as hdr
 from kafkactl.config import Settings, load_settings
 from kafkactl.consumer import ConsumeOptions, ConsumerPipeline, ConsumeSummary
-from kafkactl.dedupe import MemoryDedupeStore
+from kafkactl.consumer.dedupe import MemoryDedupeStore
 from kafkactl.errors import FatalError
 from kafkactl.kafka.ports import ConsumedRecord, TopicPartition
 from kafkactl.message import Message

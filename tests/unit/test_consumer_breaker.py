@@ -214,9 +214,9 @@ class _Pool:
 
 
 def test_the_guard_holds_probes_lane_heads_in_turn_and_resubmits_in_order_on_close() -> None:
+    from kafkactl.consumer.dispatch import lane_for
     from kafkactl.consumer.holding import StormGuard
     from kafkactl.consumer.state import Partitions, Work
-    from kafkactl.dispatch import lane_for
     from kafkactl.kafka import TopicPartition
 
     tp = TopicPartition("t", 0)
@@ -241,7 +241,7 @@ def test_the_guard_holds_probes_lane_heads_in_turn_and_resubmits_in_order_on_clo
     for _ in range(3):
         guard.breaker.next_probe = 0.0
         guard.tick()
-        (probe, _lane), = pool.submitted
+        ((probe, _lane),) = pool.submitted
         pool.submitted.clear()
         probes.append(probe.message.offset)
         assert not guard.holds(probe)  # the probe runs
@@ -249,7 +249,7 @@ def test_the_guard_holds_probes_lane_heads_in_turn_and_resubmits_in_order_on_clo
     assert sorted(set(probes)) == [0, 1]  # the heads of the two lanes, in turn
     guard.breaker.next_probe = 0.0
     guard.tick()
-    (probe, _lane), = pool.submitted
+    ((probe, _lane),) = pool.submitted
     pool.submitted.clear()
     guard.succeeded(probe, 0.0)
     assert not guard.is_open and guard.breaker.opened == 1
@@ -270,7 +270,11 @@ def test_the_guard_at_shutdown_leaves_held_records_uncommitted() -> None:
     partitions = Partitions()
     partitions.add(tp)
     guard = StormGuard(
-        BreakerRules(consecutive=2), partitions, _Pool(), lambda w: None, lambda *a: None  # type: ignore[arg-type]
+        BreakerRules(consecutive=2),
+        partitions,
+        _Pool(),
+        lambda w: None,
+        lambda *a: None,  # type: ignore[arg-type]
     )
     works = [Work(_Message(n, b"k"), tp, partitions.epochs[tp]) for n in range(4)]  # type: ignore[arg-type]
     partitions.inflight[tp] = 4
@@ -285,9 +289,9 @@ def test_the_guard_at_shutdown_leaves_held_records_uncommitted() -> None:
 
 
 def test_health_reports_a_group_whose_member_commits_with_an_open_breaker() -> None:
+    from kafkactl.admin.health import GroupCheck, HealthReport, _open_breaker, verdict
     from kafkactl.consumer.holding import StormGuard
     from kafkactl.consumer.state import Partitions
-    from kafkactl.health import GroupCheck, HealthReport, _open_breaker, verdict
     from kafkactl.kafka import TopicPartition
     from kafkactl.kafka.admin_port import Committed
 

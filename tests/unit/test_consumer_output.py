@@ -7,7 +7,7 @@ import errno
 import threading
 
 from kafkactl.consumer import ConsumeOptions
-from kafkactl.dedupe import MemoryDedupeStore
+from kafkactl.consumer.dedupe import MemoryDedupeStore
 from kafkactl.handlers import PrintHandler
 from kafkactl.kafka.ports import TopicPartition
 from kafkactl.message import Message

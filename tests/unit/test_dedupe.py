@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kafkactl.dedupe import (
+from kafkactl.consumer.dedupe import (
     DedupeError,
     DedupeStore,
     MemoryDedupeStore,

@@ -3,7 +3,7 @@
 import threading
 import time
 
-from kafkactl.dispatch import WorkerPool, lane_for
+from kafkactl.consumer.dispatch import WorkerPool, lane_for
 
 
 def test_same_lane_runs_in_order_one_at_a_time():

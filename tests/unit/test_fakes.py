@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kafkactl import admin as kadmin
+from kafkactl.admin import queries as kadmin
 from kafkactl.errors import KafkactlError
 from kafkactl.kafka.ports import Delivery, TopicPartition
 from kafkactl.topology import TopicPlan

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
+from kafkactl.consumer.filters import build_filter
 from kafkactl.errors import UsageError
-from kafkactl.filters import build_filter
 from kafkactl.message import Message
 
 M = Message("t", 0, 0, b"k1", b'{"status":"failed"}\xff', [("src", b"web"), ("src", b"api")])
@@ -101,7 +101,7 @@ def test_grep_sees_bytes_as_python_re_does() -> None:
 
 def test_re2_is_imported_only_for_grep() -> None:
     probe = (
-        "import sys\nfrom kafkactl.filters import build_filter\n"
+        "import sys\nfrom kafkactl.consumer.filters import build_filter\n"
         "build_filter('k', ['h=v'], None)\nprint('re2' in sys.modules)\n"
         "build_filter(None, [], 'x')\nprint('re2' in sys.modules)\n"
     )

@@ -6,9 +6,7 @@ from typing import Any
 
 import pytest
 
-from kafkactl.config import load_settings
-from kafkactl.errors import OptionError, UsageError
-from kafkactl.groups import (
+from kafkactl.admin.groups import (
     GroupActiveError,
     ResetTarget,
     describe_group,
@@ -17,6 +15,8 @@ from kafkactl.groups import (
     plan_reset,
     reset_target,
 )
+from kafkactl.config import load_settings
+from kafkactl.errors import OptionError, UsageError
 from kafkactl.kafka.admin_port import (
     Committed,
     GroupListing,
@@ -108,7 +108,7 @@ def test_describe_shows_lag_owner_and_pipeline_depths(admin: GroupsAdmin) -> Non
 
 
 def test_describe_names_the_top_error_of_a_dlq_that_is_not_empty(admin: GroupsAdmin) -> None:
-    from kafkactl.triage_scan import TopError
+    from kafkactl.dlq.scan import TopError
 
     admin.topic("orders.billing.dlq", [9], lows=[2])
     admin.topic("orders.billing.retry.1", [5])

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
+from kafkactl.admin.health import HealthQuery, HealthReport, TopicCheck, check, verdict
 from kafkactl.config import load_settings
-from kafkactl.health import HealthQuery, HealthReport, TopicCheck, check, verdict
 from kafkactl.kafka.admin_port import (
     BrokerNode,
     ClusterMetadata,
@@ -233,7 +233,7 @@ def test_a_cluster_without_brokers_is_unhealthy(cluster: FakeCluster) -> None:
 
 
 def test_dead_letters_come_with_their_top_error_class(cluster: FakeCluster) -> None:
-    from kafkactl.triage_scan import dlq_top_error
+    from kafkactl.dlq.scan import dlq_top_error
     from tests.unit.replay_samples import CONNECT
 
     cluster.produce(DLQ, b"d1", headers=CONNECT, partition=0)

@@ -1,6 +1,6 @@
 """OffsetTracker: the commit point never passes an incomplete message."""
 
-from kafkactl.offsets import OffsetTracker
+from kafkactl.consumer.offsets import OffsetTracker
 
 TP = ("orders", 0)
 

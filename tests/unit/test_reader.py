@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from kafkactl.config import load_settings
+from kafkactl.consumer.filters import build_filter
+from kafkactl.consumer.reader import ReadOptions, TopicReader
 from kafkactl.errors import KafkactlError, OptionError, UsageError
-from kafkactl.filters import build_filter
 from kafkactl.kafka.ports import TopicPartition
 from kafkactl.message import Message
 from kafkactl.positions import Position, ReadProgress
-from kafkactl.reader import ReadOptions, TopicReader
 from tests.fakes import FakeCluster
 
 SETTINGS = load_settings(env={}, config_path=os.devnull)

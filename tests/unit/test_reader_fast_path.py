@@ -98,7 +98,7 @@ def test_to_cuts_each_partition_within_a_batch() -> None:
 
 
 def test_a_filter_takes_the_per_record_path_with_the_default_printer() -> None:
-    from kafkactl.filters import build_filter
+    from kafkactl.consumer.filters import build_filter
 
     output, summary = _printed(
         _cluster(copies=3), fast=True, record_filter=build_filter("k2", [], None)

@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 import kafkactl.render as render
-from kafkactl.health import GroupCheck, HealthReport, PartitionLag
+from kafkactl.admin.health import GroupCheck, HealthReport, PartitionLag
 
 
 def test_lag_and_dlq_depth_have_separators_offsets_do_not(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -276,8 +276,7 @@ class MarkerConsumer(FakeConsumer):
     def poll(self, timeout: float, max_records: int):
         out = super().poll(timeout, max_records)
         return {
-            tp: [r for r in records if r.offset not in self.markers]
-            for tp, records in out.items()
+            tp: [r for r in records if r.offset not in self.markers] for tp, records in out.items()
         }
 
 

@@ -2,11 +2,11 @@
 
 from kafkactl import headers as hdr
 from kafkactl.config import load_settings
+from kafkactl.consumer.router import RetryRouter
 from kafkactl.headers import Failure
 from kafkactl.message import Message
 from kafkactl.metrics import Metrics
 from kafkactl.producer import Delivery
-from kafkactl.router import RetryRouter
 from kafkactl.topology import TierMap
 
 SETTINGS = load_settings(env={"KAFKA_RETRY_DELAYS": "1s,10s"})
@@ -96,7 +96,7 @@ def test_failed_publish_is_retried_and_not_acked_until_it_lands(monkeypatch):
     acked = []
     router.route(_msg(), RETRYABLE, lambda: acked.append(True))
     assert acked == [] and router.waiting == 1
-    import kafkactl.router as router_module
+    import kafkactl.consumer.router as router_module
 
     clock = [router_module.time.monotonic() + 60]
     monkeypatch.setattr(router_module.time, "monotonic", lambda: clock[0])
@@ -160,7 +160,7 @@ def test_an_engine_that_raises_on_publish_is_retried_like_a_failed_delivery(monk
     acked = []
     router.route(_msg(), RETRYABLE, lambda: acked.append(1))
     assert acked == [] and router.waiting == 1
-    monkeypatch.setattr("kafkactl.router.time.monotonic", lambda: 10**9)
+    monkeypatch.setattr("kafkactl.consumer.router.time.monotonic", lambda: 10**9)
     router.tick()
     assert acked == [1]
 

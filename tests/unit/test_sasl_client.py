@@ -11,8 +11,7 @@ def test_scram_sha_256_matches_the_rfc_7677_example():
     client = ScramClient("user", "pencil", "sha256", nonce="rOprNGfwEbeRWgbNEkqO")
     assert client.auth_bytes() == b"n,,n=user,r=rOprNGfwEbeRWgbNEkqO"
     client.receive(
-        b"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
-        b"s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
+        b"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
     )
     assert client.auth_bytes() == (
         b"c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"

@@ -182,8 +182,7 @@ def test_a_stop_signal_ends_a_main_thread_stuck_in_c(signum: signal.Signals) -> 
 
 def test_a_worker_thread_stuck_in_c_is_covered_too() -> None:
     proc = _stuck(
-        "threading.Thread(target=stuck, daemon=True).start()\n"
-        "while True:\n    sum(range(1000))"
+        "threading.Thread(target=stuck, daemon=True).start()\nwhile True:\n    sum(range(1000))"
     )
     time.sleep(0.5)
     os.kill(proc.pid, signal.SIGTERM)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kafkactl.topics import PartitionRow, TopicDetail
+from kafkactl.admin.topics import PartitionRow, TopicDetail
 
 
 def test_a_partition_is_offline_without_a_leader_and_shrunk_with_a_replica_out_of_sync() -> None:

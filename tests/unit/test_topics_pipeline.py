@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from kafkactl import admin as kadmin
+from kafkactl.admin import queries as kadmin
+from kafkactl.admin.topics import copy_configs, copy_risks
 from kafkactl.kafka.admin_port import TopicConfig
-from kafkactl.topics import copy_configs, copy_risks
 from kafkactl.topology import TopicPlan
 from tests.fakes import FakeAdmin, FakeCluster
 

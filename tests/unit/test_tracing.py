@@ -132,7 +132,7 @@ def test_spans_asked_for_without_opentelemetry_installed_is_exit_2_with_the_pip_
 OFF_CHECK = """
 import sys
 from kafkactl import tracing
-import kafkactl.consumer, kafkactl.ingest, kafkactl.router, kafkactl.replay, kafkactl.handlers
+import kafkactl.consumer.router, kafkactl.ingest, kafkactl.replay, kafkactl.handlers
 assert not tracing.tracer().enabled
 from kafkactl.ingest import ProduceJob, ProduceOptions
 from tests.unit.test_ingest import FakePublisher

@@ -10,16 +10,16 @@ import pytest
 
 from kafkactl import headers as hdr
 from kafkactl.config import load_settings
-from kafkactl.kafka.ports import TopicPartition as TP
-from kafkactl.replay.deadletter import read_dead_letter
-from kafkactl.triage import (
+from kafkactl.dlq.scan import DlqMissing, TriageOptions, dlq_top_error, summarize_dlq
+from kafkactl.dlq.triage import (
     TopK,
     TriageSummary,
     group_key,
     normalize_message,
     summarize,
 )
-from kafkactl.triage_scan import DlqMissing, TriageOptions, dlq_top_error, summarize_dlq
+from kafkactl.kafka.ports import TopicPartition as TP
+from kafkactl.replay.deadletter import read_dead_letter
 from tests.fakes import FakeCluster
 from tests.unit.replay_samples import CONNECT, KARAFKA, SPRING, kafkactl_headers, record
 
@@ -282,7 +282,7 @@ def test_numbers_beyond_their_range_are_absent_and_the_json_stays_valid() -> Non
 
     huge = [
         record(kafkactl_headers(**{hdr.ATTEMPT: 2**70}), offset=1),
-        record([*KARAFKA[:-1], ("source_attempts", str(10 ** 30).encode())], offset=2),
+        record([*KARAFKA[:-1], ("source_attempts", str(10**30).encode())], offset=2),
         record(kafkactl_headers(**{hdr.ATTEMPT: 2}), offset=3),
     ]
     summary = summarize((read_dead_letter(r) for r in huge), TriageSummary(DLQ, "topic", 3))

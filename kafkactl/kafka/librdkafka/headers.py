@@ -68,8 +68,12 @@ class HeaderRescuer:
             return [(UNREADABLE_HEADERS, why.encode("utf-8", "replace"))]
         self.rescued += 1
         if self.rescued == 1:
-            logger.debug("{}[{}]@{}: header names that are not UTF-8, read with kafka-python",
-                         topic, partition, offset)
+            logger.debug(
+                "{}[{}]@{}: header names that are not UTF-8, read with kafka-python",
+                topic,
+                partition,
+                offset,
+            )
         return headers
 
     def close(self) -> None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from kafkactl.admin.groups import GroupAdmin, require_inactive
+from kafkactl.admin.topic_changes import Status
 from kafkactl.errors import KafkactlError, OptionError, UsageError
-from kafkactl.groups import GroupAdmin, require_inactive
 from kafkactl.kafka.ports import TopicPartition
-from kafkactl.topic_ops import Status
 
 
 class GroupChangeAdmin(GroupAdmin, Protocol):

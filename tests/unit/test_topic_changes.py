@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kafkactl.config import load_settings
-from kafkactl.errors import OptionError, UsageError
-from kafkactl.kafka.ports import TopicPartition as TP
-from kafkactl.topic_ops import (
+from kafkactl.admin.topic_changes import (
     add_partitions,
     apply_config_change,
     delete_records,
@@ -17,6 +14,9 @@ from kafkactl.topic_ops import (
     plan_delete_records,
     plan_topic_delete,
 )
+from kafkactl.config import load_settings
+from kafkactl.errors import OptionError, UsageError
+from kafkactl.kafka.ports import TopicPartition as TP
 from tests.fakes import FakeCluster
 from tests.fakes.admin import FakeAdmin, admin_state
 

@@ -12,13 +12,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kafkactl import admin as kadmin
+from kafkactl.admin import queries as kadmin
 from kafkactl.config import Settings
+from kafkactl.dlq.triage import By, TriageSummary, error_kind, summarize
 from kafkactl.errors import KafkactlError
 from kafkactl.kafka.admin_port import AdminPort
 from kafkactl.kafka.ports import ConsumerPort, Record, TopicPartition
 from kafkactl.replay.deadletter import read_dead_letter
-from kafkactl.triage import By, TriageSummary, error_kind, summarize
 
 TAIL_RECORDS = 1000  # records read from a DLQ's tail for its top error class
 POLL_RECORDS = 500

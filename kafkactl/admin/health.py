@@ -8,17 +8,17 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from kafkactl import admin as kadmin
+from kafkactl.admin import queries as kadmin
+from kafkactl.admin.topics import pipeline_risks
 from kafkactl.config import Settings
 from kafkactl.errors import KafkactlError
 from kafkactl.kafka import TopicPartition
 from kafkactl.kafka.admin_port import AdminPort, Committed
 from kafkactl.schemas.model import Field, SchemaRegistry, subject_for
-from kafkactl.topics import pipeline_risks
 from kafkactl.topology import TopicPlan, pipeline_topics, replay_group
 
 if TYPE_CHECKING:
-    from kafkactl.triage_scan import TopError
+    from kafkactl.dlq.scan import TopError
 
 MIN_INSYNC = "min.insync.replicas"
 # Named in no query but replicated on every cluster that ever had a group: its replica lists

@@ -18,8 +18,8 @@ from typing import Any, Literal, Protocol, cast
 from loguru import logger
 
 from kafkactl.config import Settings
+from kafkactl.consumer.filters import RecordFilter
 from kafkactl.errors import KafkactlError, OptionError, OutputClosed
-from kafkactl.filters import RecordFilter
 from kafkactl.handlers.base import Handler
 from kafkactl.kafka import (
     ConsumerPort,
@@ -153,7 +153,7 @@ class TopicReader:
     # --- where to start and stop ---------------------------------------------------------
 
     def _partitions(self, admin: AdminPort) -> list[TopicPartition]:
-        from kafkactl import admin as kadmin
+        from kafkactl.admin import queries as kadmin
         from kafkactl.names import shell_command
 
         found = kadmin.describe_topics(admin, self.options.topics)

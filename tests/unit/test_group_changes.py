@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from kafkactl.errors import OptionError, UsageError
-from kafkactl.group_ops import (
+from kafkactl.admin.group_changes import (
     UnknownGroup,
     delete_groups,
     delete_offsets,
     plan_group_delete,
     plan_offsets_delete,
 )
-from kafkactl.groups import GroupActiveError, ResetTarget, execute_reset, plan_reset
+from kafkactl.admin.groups import GroupActiveError, ResetTarget, execute_reset, plan_reset
+from kafkactl.errors import OptionError, UsageError
 from kafkactl.kafka.admin_port import GroupMember
 from kafkactl.kafka.ports import TopicPartition as TP
 from tests.fakes import FakeCluster

@@ -7,9 +7,9 @@ import os
 import pytest
 
 from kafkactl.config import Settings, load_settings
-from kafkactl.consume_plan import ConsumeRequest, group_settings, plan_consume, read_options
+from kafkactl.consumer.filters import build_filter
+from kafkactl.consumer.operation import ConsumeRequest, group_settings, plan_consume, read_options
 from kafkactl.errors import UsageError
-from kafkactl.filters import build_filter
 from kafkactl.positions import Position
 
 NO_FILTER = build_filter(None, [], None)

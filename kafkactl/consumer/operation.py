@@ -19,11 +19,11 @@ from kafkactl.errors import UsageError
 if TYPE_CHECKING:
     from kafkactl.config import Settings
     from kafkactl.consumer import ConsumeOptions, ConsumeSummary
-    from kafkactl.filters import RecordFilter
+    from kafkactl.consumer.filters import RecordFilter
+    from kafkactl.consumer.reader import ReadOptions, ReadSummary
     from kafkactl.handlers.base import Handler
     from kafkactl.metrics import Metrics
     from kafkactl.positions import PositionKind, ReadProgress
-    from kafkactl.reader import ReadOptions, ReadSummary
     from kafkactl.signals import SignalName
 
 # --from without a group; --from with a group may only say where partitions without an offset start.
@@ -100,8 +100,8 @@ def plan_consume(
 
 def read_options(request: ConsumeRequest, record_filter: RecordFilter) -> ReadOptions:
     """consume without a group: no tiers or DLQ; -e stops at the end offsets (DESIGN §6)."""
+    from kafkactl.consumer.reader import ReadOptions
     from kafkactl.positions import Position, parse_position
-    from kafkactl.reader import ReadOptions
 
     on_failure = request.on_failure
     if on_failure == "dlq" or request.no_retry:
@@ -151,7 +151,7 @@ def group_settings(settings: Settings, request: ConsumeRequest) -> Settings:
 
 def _reader(settings: Settings, options: ReadOptions, handler: Handler) -> MakeRun:
     """consume without a group: TopicReader, nothing committed."""
-    from kafkactl.reader import TopicReader
+    from kafkactl.consumer.reader import TopicReader
 
     return lambda metrics, on_tick: TopicReader(settings, options, handler, metrics, on_tick)
 
@@ -161,7 +161,7 @@ def _pipeline(
 ) -> MakeRun:
     """consume in a group: ConsumerPipeline with retry tiers, a DLQ and commits."""
     from kafkactl.consumer import ConsumerPipeline
-    from kafkactl.dedupe import open_store
+    from kafkactl.consumer.dedupe import open_store
 
     store = open_store(dedupe)
     return lambda metrics, on_tick: ConsumerPipeline(

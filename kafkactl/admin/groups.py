@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from kafkactl import health
+from kafkactl.admin import health
 from kafkactl.config import Settings
 from kafkactl.errors import KafkactlError, OptionError, UsageError
 from kafkactl.kafka.admin_port import Committed, GroupListing, GroupState, TopicInfo
@@ -13,7 +13,7 @@ from kafkactl.kafka.ports import TopicPartition
 from kafkactl.topology import pipeline_of, role_of
 
 if TYPE_CHECKING:
-    from kafkactl.triage_scan import TopError
+    from kafkactl.dlq.scan import TopError
 
 # Group states in which the broker accepts offset changes from outside the group.
 INACTIVE_STATES = ("Empty", "Dead")

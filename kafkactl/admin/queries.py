@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from kafkactl.admin.topics import copy_configs, pipeline_configs, pipeline_risks
 from kafkactl.kafka import TopicPartition
 from kafkactl.kafka.admin_port import (
     TOPIC_ALREADY_EXISTS,
@@ -14,7 +15,6 @@ from kafkactl.kafka.admin_port import (
     TopicAnswer,
     TopicInfo,
 )
-from kafkactl.topics import copy_configs, pipeline_configs, pipeline_risks
 from kafkactl.topology import TopicPlan
 
 __all__ = ["PartitionInfo", "TopicInfo", "create_topics", "describe_topics"]
