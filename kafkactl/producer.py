@@ -12,8 +12,8 @@ from loguru import logger
 
 from kafkactl.config import Settings
 from kafkactl.errors import DeliveryError
-from kafkactl.kafka import Delivery, DeliveryCallback
-from kafkactl.kafka.producer_port import EngineProducer, connect_engine_producer
+from kafkactl.kafka import Delivery, DeliveryCallback, connect_producer
+from kafkactl.kafka.ports import ProducerPort, SendBatch
 from kafkactl.metrics import Metrics
 
 __all__ = ["Delivery", "DeliveryCallback", "Publisher"]
@@ -35,8 +35,8 @@ class Publisher:
         settings: Settings,
         metrics: Metrics | None = None,
         max_in_flight: int = 20_000,
-        producer: EngineProducer | None = None,
-        connect: Callable[..., EngineProducer] = connect_engine_producer,
+        producer: ProducerPort | None = None,
+        connect: Callable[..., ProducerPort] = connect_producer,
         errors_only: bool = False,
     ) -> None:
         self.settings = settings
@@ -100,10 +100,10 @@ class Publisher:
                     raise DeliveryError(f"the producer failed: {fault}", False, "producer-failed")
             self._producer.serve(0.01)
 
-    def batch_sender(self) -> Callable[..., int] | None:
+    def batch_sender(self) -> SendBatch | None:
         """The engine's `send_batch` (an errors-only producer that has one: librdkafka), for
         produce's fast path (DESIGN §5.4); None otherwise."""
-        return getattr(self._producer, "send_batch", None) if self.errors_only else None
+        return self._producer.batch_sender() if self.errors_only else None
 
     @property
     def max_record_bytes(self) -> int | None:

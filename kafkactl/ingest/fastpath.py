@@ -26,7 +26,7 @@ from kafkactl.formats import FormatError
 from kafkactl.ingest.linepath import PROGRESS_EVERY_S
 from kafkactl.ingest.reading import LongLine, read_blocks
 from kafkactl.ingest.size import record_too_large
-from kafkactl.kafka.ports import Delivery
+from kafkactl.kafka.ports import Delivery, SendBatch
 
 if TYPE_CHECKING:
     from kafkactl.ingest.job import ProduceJob
@@ -37,14 +37,11 @@ SIZE_MARGIN = 65_536
 _STOP = object()  # _slow: stop reading (--strict, a line with no end)
 _SKIP = object()  # _slow: nothing to send for this line (blank or invalid)
 
-SendBatch = Callable[..., int]
-
 
 def batch_sender(job: ProduceJob) -> SendBatch | None:
     """The engine's `send_batch` when `job` can take the fast path, else None."""
     o = job.options
-    sender = getattr(job.publisher, "batch_sender", None)
-    send: SendBatch | None = sender() if sender is not None else None
+    send = job.publisher.batch_sender()
     if send is None or o.format not in ("json", "raw") or o.schemas is not None:
         return None
     if job.traced or o.message_id is not None or o.message_id_field is not None:

@@ -74,7 +74,7 @@ class ProduceJob:
         self._failed_bytes = 0
         self.reading = False
         self.cancelled = False  # SIGINT/SIGTERM: stop waiting for the broker too
-        self.max_record_bytes: int | None = getattr(publisher, "max_record_bytes", None)
+        self.max_record_bytes = publisher.max_record_bytes
         # Lines longer than this are dropped as they are read (kafkactl.ingest.read_lines).
         self.line_limit = line_limit(self.max_record_bytes, options.format)
         # Spans on: a `send` span per batch of records (linked to each); they start a trace
@@ -103,9 +103,7 @@ class ProduceJob:
         self._stop = True
         self.cancelled = True
         self.summary.interrupted = True
-        cancel = getattr(self.publisher, "cancel", None)
-        if cancel is not None:
-            cancel()
+        self.publisher.cancel()
 
     def on_signal(self, name: str) -> None:
         """The first SIGINT/SIGTERM (called from the signal handler): interrupt the run; a read
@@ -117,8 +115,7 @@ class ProduceJob:
     def fault(self) -> str | None:
         """Why the publisher can no longer deliver (a dead sender thread, a fatal client error),
         or None."""
-        fault = getattr(self.publisher, "fault", None)
-        return fault() if fault is not None else None
+        return self.publisher.fault()
 
     def fail_run(self, reason: str) -> None:
         """The run fails as a whole (exit 1): stop reading; keep the first reason."""
@@ -194,9 +191,7 @@ class ProduceJob:
         if reason is not None:
             # Every record still unacknowledged is reported now, with its line number, as not
             # delivered; the publisher will not report it again.
-            abandon = getattr(self.publisher, "abandon", None)
-            if abandon is not None:
-                abandon(f"{reason}; {UNKNOWN_OUTCOME}")
+            self.publisher.abandon(f"{reason}; {UNKNOWN_OUTCOME}")
         rejects = self._reject_file
         if rejects is not None and rejects.error is not None:
             self.fail_run(f"{rejects.error}; the rejected lines from then on are only on stderr")

@@ -50,7 +50,7 @@ def run_lines(job: ProduceJob, lines: Iterable[bytes | LongLine]) -> ProduceSumm
     )
     # A Publisher that reports failures only (librdkafka) bounds its own queue in records
     # and bytes; acknowledged records are counted at the end, not one callback each.
-    errors_only = bool(getattr(job.publisher, "errors_only", False))
+    errors_only = job.publisher.errors_only
     job.errors_only = errors_only
     delivered = job.failed if errors_only else job.delivered
     # Blank lines carry no record and are skipped (counted as `blank`); in raw input only

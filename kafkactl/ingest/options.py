@@ -10,7 +10,7 @@ from typing import Protocol
 from kafkactl.formats import FORMATS, ParsedRecord, has_message_id, new_message_id
 from kafkactl.headers import MESSAGE_ID
 from kafkactl.ingest.flush import FLUSH_TIMEOUT_S
-from kafkactl.kafka.ports import Delivery
+from kafkactl.kafka.ports import Delivery, SendBatch
 from kafkactl.schemas.stage import SchemaStage
 
 # Bytes of records in flight (sent, not yet acknowledged) before reading pauses; together with
@@ -38,6 +38,20 @@ class PublisherLike(Protocol):
 
     @property
     def in_flight(self) -> int: ...
+
+    # Failures only are reported (kafkactl.kafka.ports.ProducerPort.errors_only).
+    errors_only: bool
+
+    @property
+    def max_record_bytes(self) -> int | None: ...
+
+    def batch_sender(self) -> SendBatch | None: ...
+
+    def fault(self) -> str | None: ...
+
+    def cancel(self) -> None: ...
+
+    def abandon(self, reason: str) -> None: ...
 
 
 @dataclass

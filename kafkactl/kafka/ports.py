@@ -156,6 +156,8 @@ class DeliveryTimeout(Exception):
 
 # How `send_batch` reports a record that failed: its token, value, key and the error.
 BatchFailure = Callable[[Any, bytes | None, bytes | None, BaseException], None]
+# send_batch(topic, values, keys, tokens, headers, partition, on_failure) -> records taken.
+SendBatch = Callable[..., int]
 
 
 class ProducerPort(Protocol):
@@ -169,6 +171,8 @@ class ProducerPort(Protocol):
     """
 
     errors_only: bool
+    # The largest record (key, value, headers, framing) it can ever send; None: unknown.
+    max_record_bytes: int | None
 
     def send(
         self,
@@ -202,6 +206,24 @@ class ProducerPort(Protocol):
 
     def close(self, timeout: float) -> None:
         """Flush (bounded) and release the client."""
+        ...
+
+    def batch_sender(self) -> SendBatch | None:
+        """Its `send_batch` (an errors-only librdkafka producer: produce's fast path, DESIGN
+        §5.4), or None when it sends one record at a time only."""
+        ...
+
+    def fault(self) -> str | None:
+        """Why it can no longer deliver anything (a dead sender thread, a fatal client
+        error), or None while it works."""
+        ...
+
+    def cancel(self) -> None:
+        """Stop waiting for room (SIGINT/SIGTERM): a blocked send raises KeyboardInterrupt."""
+        ...
+
+    def abandon(self, reason: str) -> None:
+        """Report every record still unsettled as not delivered (`reason`), now, once each."""
         ...
 
 

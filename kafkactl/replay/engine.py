@@ -16,9 +16,9 @@ from typing import Any
 from loguru import logger
 
 from kafkactl.config import Settings
+from kafkactl.kafka import connect_producer as kafka_connect_producer
 from kafkactl.kafka.admin_port import AdminPort
-from kafkactl.kafka.ports import ConsumerPort, Record
-from kafkactl.kafka.producer_port import EngineProducer, connect_engine_producer
+from kafkactl.kafka.ports import ConsumerPort, ProducerPort, Record
 from kafkactl.metrics import Metrics
 from kafkactl.ratelimit import RateLimiter
 from kafkactl.replay.checkpoint import PartitionProgress, commit_checkpoint, load_progress
@@ -55,14 +55,14 @@ class ReplayEngine:
         clock: Callable[[], float] = time.time,
         connect_admin: Callable[[Settings], AdminPort] | None = None,
         connect_consumer: Callable[..., ConsumerPort] | None = None,
-        connect_producer: Callable[[Settings], EngineProducer] | None = None,
+        connect_producer: Callable[[Settings], ProducerPort] | None = None,
     ) -> None:
         from kafkactl import kafka
         from kafkactl.topology import replay_group
 
         self._connect_admin = connect_admin or kafka.connect_admin
         self._connect_consumer = connect_consumer or kafka.connect_consumer
-        self._connect_producer = connect_producer or connect_engine_producer
+        self._connect_producer = connect_producer or kafka_connect_producer
         self.settings = settings
         self.options = options
         self.group = options.replay_group or replay_group(options.dlq)

@@ -148,6 +148,10 @@ class FakeProducer:
             if self._thread is not None:
                 self._thread.join(1.0)
 
+    def batch_sender(self) -> None:
+        """None: the fake sends one record at a time."""
+        return None
+
     def fault(self) -> str | None:
         """The fake never fails as a whole (fail_next fails single sends)."""
         return None

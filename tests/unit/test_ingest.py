@@ -77,6 +77,23 @@ class FakePublisher:
         self.settle_all()
         return True
 
+    # The rest of kafkactl.ingest.PublisherLike: a one-record-at-a-time publisher that never
+    # fails as a whole.
+    errors_only = False
+    max_record_bytes: int | None = None
+
+    def batch_sender(self):
+        return None
+
+    def fault(self) -> str | None:
+        return None
+
+    def cancel(self) -> None:
+        pass
+
+    def abandon(self, reason: str) -> None:
+        pass
+
 
 def lines(*items: bytes) -> list[bytes]:
     return [item + b"\n" for item in items]

@@ -59,6 +59,15 @@ class BatchPublisher:
     def in_flight(self) -> int:
         return 0
 
+    def fault(self) -> str | None:
+        return None
+
+    def cancel(self) -> None:
+        pass
+
+    def abandon(self, reason: str) -> None:
+        pass
+
 
 def fast(options: ProduceOptions, data: bytes, publisher: BatchPublisher | None = None):
     publisher = publisher or BatchPublisher()

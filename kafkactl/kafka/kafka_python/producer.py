@@ -12,7 +12,7 @@ from kafkactl.errors import DeliveryError
 from kafkactl.kafka.kafka_python.compat import wire_headers
 from kafkactl.kafka.kafka_python.config import producer_config
 from kafkactl.kafka.kafka_python.connect import connect
-from kafkactl.kafka.ports import Delivery, DeliveryCallback, Headers
+from kafkactl.kafka.ports import Delivery, DeliveryCallback, Headers, SendBatch
 
 # How long close() waits for the sender thread to stop once records were given up.
 FORCE_CLOSE_WAIT_S = 5.0
@@ -69,6 +69,10 @@ class KafkaPythonProducer:
                 raise
 
         sender.run_once = guarded
+
+    def batch_sender(self) -> SendBatch | None:
+        """None: kafka-python sends one record at a time."""
+        return None
 
     def fault(self) -> str | None:
         """Why this producer can no longer deliver, or None: an unexpected exception in the

@@ -17,7 +17,7 @@ from kafkactl.errors import DeliveryError
 from kafkactl.kafka.librdkafka.config import producer_config
 from kafkactl.kafka.librdkafka.connect import LibrdkafkaError, connect
 from kafkactl.kafka.librdkafka.headers import writable
-from kafkactl.kafka.ports import BatchFailure, Delivery, DeliveryCallback, Headers
+from kafkactl.kafka.ports import BatchFailure, Delivery, DeliveryCallback, Headers, SendBatch
 
 
 class ErrorSink:
@@ -118,6 +118,11 @@ class LibrdkafkaProducer:
             name = type(exc).__name__
             self._fault = f"its delivery thread raised {name}: {text}" if text else name
             logger.opt(exception=exc).debug("the delivery thread stopped")
+
+    def batch_sender(self) -> SendBatch | None:
+        """`send_batch` when failures only are reported (its one failure callback is the only
+        report a block gets), else None."""
+        return self.send_batch if self.errors_only else None
 
     def fault(self) -> str | None:
         """Why this producer can no longer deliver (a fatal client error, its delivery thread
