@@ -16,13 +16,15 @@ Exceptions a handler raises, and what the consumer should do with them:
   only this.
 
 A handler whose class sets `fails = False` (the printer) has no failure to route: with a group
-it needs no retry tiers or DLQ (`fails()`).
+it needs no retry tiers or DLQ (`fails()`). Every handler derives from `HandlerBase`, which
+gives each member of the contract its default, so the consumer asks for them directly.
 """
 
 from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from kafkactl.kafka.ports import RecordEncoder
 from kafkactl.message import Message
 
 DEFAULT_FATAL_EXIT_CODES = frozenset({100})
@@ -32,8 +34,20 @@ DEFAULT_FATAL_EXIT_CODES = frozenset({100})
 class Handler(Protocol):
     """Handles one message: returns on success, raises (HandlerFailure, OutputClosed) otherwise."""
 
+    # Records can fail here (all but the printer): a group run then needs tiers and a DLQ.
+    fails: bool
+    # Run on the poll thread, not on worker threads (the printer: no hand-off per record).
+    inline: bool
+    # Encodes an engine's record straight to its output line (the printer's envelope: the
+    # reader's fast path, DESIGN §7); None: the handler needs a Message.
+    record_encoder: RecordEncoder | None
+
     def handle(self, message: Message) -> None:
         """Handle one message; called concurrently from worker threads."""
+        ...
+
+    def flush(self) -> None:
+        """Push out what is buffered; called before every offset commit."""
         ...
 
     def close(self) -> None:
@@ -41,9 +55,24 @@ class Handler(Protocol):
         ...
 
 
+class HandlerBase:
+    """The defaults of the Handler contract: may fail, runs on workers, needs a Message,
+    nothing buffered, nothing to release."""
+
+    fails: bool = True
+    inline: bool = False
+    record_encoder: RecordEncoder | None = None
+
+    def flush(self) -> None:
+        """Nothing buffered."""
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
 def fails(handler: Handler) -> bool:
     """Whether records can fail in `handler` (and so need somewhere to go): all but the printer."""
-    return bool(getattr(handler, "fails", True))
+    return handler.fails
 
 
 def tail(text: str, limit: int) -> str:

@@ -3,13 +3,13 @@ schema registry; kafkactl.schemas.decoding)."""
 
 from __future__ import annotations
 
-from kafkactl.handlers.base import Handler
+from kafkactl.handlers.base import Handler, HandlerBase
 from kafkactl.message import Message
 from kafkactl.schemas.decoding import decode_message
 from kafkactl.schemas.model import Decoder
 
 
-class DecodingHandler:
+class DecodingHandler(HandlerBase):
     """Decodes each message (a `decode` failure when it cannot), then hands it on.
 
     It runs where the wrapped handler runs (`inline` for the printer) and passes flush() on.
@@ -18,7 +18,7 @@ class DecodingHandler:
     def __init__(self, inner: Handler, decoder: Decoder) -> None:
         self.inner = inner
         self.decoder = decoder
-        self.inline = bool(getattr(inner, "inline", False))
+        self.inline = inner.inline
 
     def handle(self, message: Message) -> None:
         """Decode, then run the wrapped handler."""
@@ -27,9 +27,7 @@ class DecodingHandler:
 
     def flush(self) -> None:
         """The wrapped handler's flush (the printer's, before commits)."""
-        flush = getattr(self.inner, "flush", None)
-        if flush is not None:
-            flush()
+        self.inner.flush()
 
     def close(self) -> None:
         """Close the wrapped handler."""

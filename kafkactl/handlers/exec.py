@@ -37,7 +37,7 @@ import threading
 import orjson
 
 from kafkactl.errors import UsageError
-from kafkactl.handlers.base import DEFAULT_FATAL_EXIT_CODES, class_name, tail
+from kafkactl.handlers.base import DEFAULT_FATAL_EXIT_CODES, HandlerBase, class_name, tail
 from kafkactl.handlers.process import (
     RUN_VAR,
     become_subreaper,
@@ -128,7 +128,7 @@ def _env_bytes(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape").replace(b"\0", b"\xef\xbf\xbd")
 
 
-class ExecHandler:
+class ExecHandler(HandlerBase):
     """Runs a shell command per message (DESIGN §6.6); see the module docstring for the decisions.
 
     `output_fd` is where the command's stdout and stderr are forwarded (default 2, kafkactl's

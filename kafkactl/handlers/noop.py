@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from kafkactl.handlers.base import HandlerBase
 from kafkactl.message import Message
 
 
-class NoopHandler:
+class NoopHandler(HandlerBase):
     """Does nothing and always succeeds (benchmarks: the cost of the pipeline alone)."""
 
     def handle(self, message: Message) -> None:

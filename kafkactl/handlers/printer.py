@@ -12,6 +12,7 @@ from typing import Any, BinaryIO
 
 from kafkactl.errors import OutputClosed
 from kafkactl.formats.envelope_codec import encode_envelope, envelope_line
+from kafkactl.handlers.base import HandlerBase
 from kafkactl.kafka.ports import RecordEncoder
 from kafkactl.message import Message
 
@@ -74,7 +75,7 @@ def output_error(exc: BaseException) -> str:
     return f"cannot write to stdout: {exc}"
 
 
-class PrintHandler:
+class PrintHandler(HandlerBase):
     """Writes each message as one envelope JSON line (DESIGN §6.6) to a binary stream.
 
     Lines are buffered; the consumer calls flush() before every offset commit, so a committed

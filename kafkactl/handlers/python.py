@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kafkactl.errors import FatalError, UsageError
-from kafkactl.handlers.base import class_name, tail
+from kafkactl.handlers.base import HandlerBase, class_name, tail
 from kafkactl.headers import (
     MAX_MESSAGE_BYTES,
     MAX_TRACE_BYTES,
@@ -104,7 +104,7 @@ def load_function(spec: str, flag: str = "--handler") -> Callable[..., Any]:
     return handler
 
 
-class PythonHandler:
+class PythonHandler(HandlerBase):
     """Calls a Python function (sync, or async on a per-thread event loop) with each Message.
 
     Mapping: returning is success; kafkactl.FatalError is `fatal`; a JSON or UTF-8 decode error

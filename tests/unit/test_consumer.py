@@ -15,6 +15,7 @@ from kafkactl.config import Settings, load_settings
 from kafkactl.consumer import ConsumeOptions, ConsumerPipeline, ConsumeSummary
 from kafkactl.consumer.dedupe import MemoryDedupeStore
 from kafkactl.errors import FatalError
+from kafkactl.handlers.base import HandlerBase
 from kafkactl.kafka.ports import ConsumedRecord, TopicPartition
 from kafkactl.message import Message
 from kafkactl.metrics import Metrics
@@ -57,7 +58,7 @@ class Call:
     ok: bool
 
 
-class ScriptedHandler:
+class ScriptedHandler(HandlerBase):
     """Succeeds or fails by value: `flaky` fails its first attempt, `bad*` always (retryable),
     `fatal` with FatalError, b"\\xff" is not UTF-8 (decode); anything else succeeds.
     `block(value)` makes calls for that value wait for a gate."""

@@ -12,6 +12,7 @@ from kafkactl.config import load_settings
 from kafkactl.consumer.filters import build_filter
 from kafkactl.consumer.reader import ReadOptions, TopicReader
 from kafkactl.errors import KafkactlError, OptionError, UsageError
+from kafkactl.handlers.base import HandlerBase
 from kafkactl.kafka.ports import TopicPartition
 from kafkactl.message import Message
 from kafkactl.positions import Position, ReadProgress
@@ -20,7 +21,7 @@ from tests.fakes import FakeCluster
 SETTINGS = load_settings(env={}, config_path=os.devnull)
 
 
-class Collect:
+class Collect(HandlerBase):
     """A handler that keeps what it saw and fails on the offsets it is told to."""
 
     def __init__(self, fail_on: set[int] | None = None, exc: BaseException | None = None) -> None:

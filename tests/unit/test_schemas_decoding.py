@@ -13,6 +13,7 @@ import pytest
 from kafkactl.errors import RecordDecodeError
 from kafkactl.formats import encode_envelope
 from kafkactl.handlers import build_handler
+from kafkactl.handlers.base import HandlerBase
 from kafkactl.handlers.decoding import DecodingHandler
 from kafkactl.message import HandlerFailure, Message
 from kafkactl.print_formats import print_format
@@ -32,7 +33,7 @@ class PrefixDecoder:
         return Decoded(orjson.loads(data[1:]), 42 if field == "value" else 41)
 
 
-class Recorder:
+class Recorder(HandlerBase):
     inline = True
 
     def __init__(self) -> None:
