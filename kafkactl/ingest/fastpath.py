@@ -23,9 +23,11 @@ from typing import IO, TYPE_CHECKING, Any
 import orjson
 
 from kafkactl.formats import FormatError
-from kafkactl.ingest.linepath import PROGRESS_EVERY_S
-from kafkactl.ingest.reading import LongLine, read_blocks
+from kafkactl.gctune import fewer_collections, fewer_thread_switches
+from kafkactl.ingest.linepath import PROGRESS_EVERY_S, produce_lines
+from kafkactl.ingest.reading import LongLine, read_blocks, read_lines
 from kafkactl.ingest.size import record_too_large
+from kafkactl.ingest.summary import ProduceSummary
 from kafkactl.kafka.ports import Delivery, SendBatch
 
 if TYPE_CHECKING:
@@ -36,6 +38,23 @@ if TYPE_CHECKING:
 SIZE_MARGIN = 65_536
 _STOP = object()  # _slow: stop reading (--strict, a line with no end)
 _SKIP = object()  # _slow: nothing to send for this line (blank or invalid)
+
+
+def produce_stream(job: ProduceJob, stream: IO[bytes]) -> ProduceSummary:
+    """Produce every line of a binary stream through `job`: the fast path when the engine and
+    the options allow it, else line by line (kafkactl.ingest.linepath); return its summary."""
+    send = batch_sender(job)
+    if send is None:
+        return produce_lines(job, read_lines(stream, job.line_limit))
+    job.errors_only = True
+    with fewer_collections(), fewer_thread_switches():
+        try:
+            FastPath(job, send).run(stream)
+        except KeyboardInterrupt:
+            job.summary.interrupted = True
+        finally:
+            job.finish()
+    return job.summary
 
 
 def batch_sender(job: ProduceJob) -> SendBatch | None:

@@ -15,25 +15,21 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
-from typing import IO
+from collections.abc import Callable
 
 from kafkactl.errors import DeliveryError
 from kafkactl.formats import (
     parser_for,
     strip_newline,
 )
-from kafkactl.gctune import fewer_collections, fewer_thread_switches
-from kafkactl.ingest.fastpath import FastPath, batch_sender
 from kafkactl.ingest.flush import (
     INTERRUPTED,
     UNKNOWN_OUTCOME,
     describe,
     flush_bounded,
 )
-from kafkactl.ingest.linepath import run_lines
 from kafkactl.ingest.options import ProduceOptions, PublisherLike
-from kafkactl.ingest.reading import LongLine, read_lines
+from kafkactl.ingest.reading import LongLine
 from kafkactl.ingest.rejects import RejectFile, Rejection, RejectKind, log_rejection
 from kafkactl.ingest.size import line_limit, line_too_long
 from kafkactl.ingest.summary import ProduceSummary
@@ -44,8 +40,9 @@ from kafkactl.tracing import SendBatch, tracer
 class ProduceJob:
     """Reads lines, parses them per the format, publishes them, counts and reports.
 
-    `run()` returns the summary; `progress()` gives live counters (any thread); `stop()`
-    ends the run after the current line (what was read is still flushed).
+    `kafkactl.ingest.produce_stream` and `produce_lines` run it and return the summary;
+    `progress()` gives live counters (any thread); `stop()` ends the run after the current
+    line (what was read is still flushed).
     """
 
     def __init__(
@@ -133,22 +130,6 @@ class ProduceJob:
         """Records get a traceparent (--trace, or spans on)."""
         return self.options.trace or self.spans is not None
 
-    def run_stream(self, stream: IO[bytes]) -> ProduceSummary:
-        """Produce every line of a binary stream: the fast path when the engine and the
-        options allow it (kafkactl.ingest.fastpath), else `run` line by line."""
-        send = batch_sender(self)
-        if send is None:
-            return self.run(read_lines(stream, self.line_limit))
-        self.errors_only = True
-        with fewer_collections(), fewer_thread_switches():
-            try:
-                FastPath(self, send).run(stream)
-            except KeyboardInterrupt:
-                self.summary.interrupted = True
-            finally:
-                self.finish()
-        return self.summary
-
     def count_sent(self, records: int, size: int) -> None:
         """The fast path handed `records` of `size` bytes to the engine (reading thread)."""
         self.sent += records
@@ -159,11 +140,6 @@ class ProduceJob:
         with self.lock:
             self.summary.failed += 1
         self.reject(number, line, reason, "failed", count=False)
-
-    def run(self, lines: Iterable[bytes | LongLine]) -> ProduceSummary:
-        """Produce every line of `lines` (binary, newline-terminated); flush; return counts."""
-        with fewer_collections(), fewer_thread_switches():
-            return run_lines(self, lines)
 
     def long_line(self, number: int, line: LongLine) -> bool:
         """A line too long to send: invalid, only its start kept; True when reading stops."""

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from kafkactl.errors import DeliveryError, KafkactlError
 from kafkactl.formats import FormatError, strip_newline
+from kafkactl.gctune import fewer_collections, fewer_thread_switches
 from kafkactl.ingest.flush import FLUSH_SLICE_S, describe
 from kafkactl.ingest.options import record_headers
 from kafkactl.ingest.reading import LongLine
@@ -25,6 +26,13 @@ if TYPE_CHECKING:
     from kafkactl.ingest.job import ProduceJob
 
 PROGRESS_EVERY_S = 0.25
+
+
+def produce_lines(job: ProduceJob, lines: Iterable[bytes | LongLine]) -> ProduceSummary:
+    """Produce every line of `lines` (binary, newline-terminated) through `job`; flush; return
+    its summary."""
+    with fewer_collections(), fewer_thread_switches():
+        return run_lines(job, lines)
 
 
 def run_lines(job: ProduceJob, lines: Iterable[bytes | LongLine]) -> ProduceSummary:

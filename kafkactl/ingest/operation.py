@@ -62,6 +62,7 @@ def produce_records(
 ) -> ProduceSummary:
     """Publish every line of the request's input to its topic and return the summary; the
     caller renders it. An input or reject file that cannot be opened is a UsageError."""
+    from kafkactl.ingest.fastpath import produce_stream
     from kafkactl.ingest.flush import flush_timeout_for
     from kafkactl.ingest.job import ProduceJob
     from kafkactl.ingest.rejects import RejectFile, log_rejection
@@ -113,7 +114,7 @@ def produce_records(
         with stopping_on_signals(job.on_signal, announce=_say_stopping, force_on=STOP_SIGNALS):
             try:
                 with view:
-                    return job.run_stream(stream)
+                    return produce_stream(job, stream)
             finally:
                 publisher.close()
 

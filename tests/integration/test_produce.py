@@ -17,6 +17,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 
 from kafkactl.formats import encode_envelope
+from kafkactl.ingest import produce_lines
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -883,7 +884,9 @@ def test_a_client_error_nobody_expected_fails_the_run_with_every_line_reported(
     job = ProduceJob(Unchecked(), ProduceOptions(topic_name, key="k"), reject_file=rejects)
     result: list = []
     thread = threading.Thread(
-        target=lambda: result.append(job.run([b'{"n": 1}\n', b'{"n": 2}\n', b'{"n": 3}\n'])),
+        target=lambda: result.append(
+            produce_lines(job, [b'{"n": 1}\n', b'{"n": 2}\n', b'{"n": 3}\n'])
+        ),
         daemon=True,
     )
     started = time.monotonic()

@@ -19,6 +19,7 @@ from kafkactl.ingest import (
     RejectFile,
     Rejection,
     parse_header_flag,
+    produce_lines,
     read_lines,
 )
 from kafkactl.producer import Delivery
@@ -103,7 +104,7 @@ def run(options: ProduceOptions, data: list[bytes], publisher=None, **kwargs):
     publisher = publisher or FakePublisher()
     rejected: list[Rejection] = []
     job = ProduceJob(publisher, options, on_reject=rejected.append, **kwargs)
-    summary = job.run(data)
+    summary = produce_lines(job, data)
     return summary, publisher, rejected
 
 
@@ -337,7 +338,7 @@ def test_stop_ends_the_run_after_the_current_line_and_flushes():
                 job.stop()
             yield b"%d\n" % i
 
-    summary = job.run(source())
+    summary = produce_lines(job, source())
     assert summary.published == 11
     assert publisher.flushed == 1
 
@@ -346,7 +347,7 @@ def test_progress_callback_gets_final_counts():
     seen = []
     publisher = FakePublisher()
     job = ProduceJob(publisher, ProduceOptions("t"), on_reject=None, on_progress=seen.append)
-    job.run([b"1\n"] * 2000)
+    produce_lines(job, [b"1\n"] * 2000)
     assert seen[-1].published == 2000 and seen[-1].read == 2000
 
 
@@ -470,7 +471,7 @@ def test_first_signal_is_honoured_while_flush_is_blocked(signum):
     announced: list[str] = []
     with stopping_on_signals(job.on_signal, announce=announced.append, force_on=STOP_SIGNALS):
         timer.start()
-        summary = job.run(lines(b'{"n": 1}', b'{"n": 2}'))
+        summary = produce_lines(job, lines(b'{"n": 1}', b'{"n": 2}'))
     timer.join()
     assert time.monotonic() - started < 3
     assert summary.interrupted and summary.exit_code == 130

@@ -10,7 +10,15 @@ import random
 import orjson
 import pytest
 
-from kafkactl.ingest import LongLine, ProduceJob, ProduceOptions, Rejection, read_lines
+from kafkactl.ingest import (
+    LongLine,
+    ProduceJob,
+    ProduceOptions,
+    Rejection,
+    produce_lines,
+    produce_stream,
+    read_lines,
+)
 from kafkactl.ingest.reading import read_blocks
 from tests.unit.test_ingest import FakePublisher
 
@@ -73,7 +81,7 @@ def fast(options: ProduceOptions, data: bytes, publisher: BatchPublisher | None 
     publisher = publisher or BatchPublisher()
     rejected: list[Rejection] = []
     job = ProduceJob(publisher, options, on_reject=rejected.append)
-    summary = job.run_stream(io.BufferedReader(io.BytesIO(data), buffer_size=4096))
+    summary = produce_stream(job, io.BufferedReader(io.BytesIO(data), buffer_size=4096))
     return summary, publisher, rejected
 
 
@@ -81,7 +89,7 @@ def slow(options: ProduceOptions, data: bytes, fail: set[bytes] | None = None):
     publisher = FakePublisher(fail=fail)
     rejected: list[Rejection] = []
     job = ProduceJob(publisher, options, on_reject=rejected.append)
-    summary = job.run(read_lines(io.BytesIO(data), job.line_limit))
+    summary = produce_lines(job, read_lines(io.BytesIO(data), job.line_limit))
     return summary, publisher, rejected
 
 
@@ -208,7 +216,7 @@ def test_lines_the_engine_did_not_take_are_reported_not_dropped():
     job = ProduceJob(publisher, ProduceOptions("t"), on_reject=(rejected := []).append)
     job.interrupt()  # as after SIGINT: the engine stopped taking records
     job._stop = False  # ...while this block was being handed over
-    summary = job.run_stream(io.BytesIO(data))
+    summary = produce_stream(job, io.BytesIO(data))
     assert [r["line"] for r in publisher.sent] == [1, 2, 3, 4]
     assert [r.line for r in rejected] == list(range(5, 11))
     assert all(r.error == "not sent: interrupted" and r.kind == "failed" for r in rejected)
@@ -252,6 +260,6 @@ def test_a_reject_file_that_fails_stops_reading_at_that_line(tmp_path):
     rejects.error = "cannot write --reject-file: No space left on device"
     publisher = BatchPublisher()
     job = ProduceJob(publisher, ProduceOptions("t"), on_reject=None, reject_file=rejects)
-    summary = job.run_stream(io.BytesIO(b'{"n": 1}\nbad\n{"n": 3}\n'))
+    summary = produce_stream(job, io.BytesIO(b'{"n": 1}\nbad\n{"n": 3}\n'))
     assert [r["line"] for r in publisher.sent] == [1]
     assert "stopped reading at line 2" in summary.error and summary.exit_code == 1

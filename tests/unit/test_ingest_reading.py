@@ -8,7 +8,14 @@ import io
 
 import orjson
 
-from kafkactl.ingest import LongLine, ProduceJob, ProduceOptions, RejectFile, read_lines
+from kafkactl.ingest import (
+    LongLine,
+    ProduceJob,
+    ProduceOptions,
+    RejectFile,
+    produce_lines,
+    read_lines,
+)
 from kafkactl.ingest import reading as reading_module
 from kafkactl.ingest.size import line_limit
 from tests.unit.test_ingest import FakePublisher
@@ -79,7 +86,7 @@ def _job(tmp_path, fmt: str = "json", strict: bool = False):
 def test_a_too_long_line_is_an_invalid_line_and_the_lines_around_it_are_sent(tmp_path) -> None:
     job, publisher, rejects, rejected = _job(tmp_path, fmt="raw")
     data = b"before\n" + b"z" * 5000 + b"\nafter\n"
-    summary = job.run(read_lines(io.BufferedReader(io.BytesIO(data)), job.line_limit))
+    summary = produce_lines(job, read_lines(io.BufferedReader(io.BytesIO(data)), job.line_limit))
     rejects.close()
     assert [r["value"] for r in publisher.sent] == [b"before", b"after"]
     assert (summary.read, summary.published, summary.invalid, summary.exit_code) == (3, 2, 1, 1)
@@ -95,7 +102,7 @@ def test_a_too_long_line_is_an_invalid_line_and_the_lines_around_it_are_sent(tmp
 def test_strict_stops_at_a_too_long_line(tmp_path) -> None:
     job, publisher, rejects, _ = _job(tmp_path, strict=True)
     data = b'{"n": 1}\n' + b"z" * 5000 + b'\n{"n": 3}\n'
-    summary = job.run(read_lines(io.BytesIO(data), job.line_limit))
+    summary = produce_lines(job, read_lines(io.BytesIO(data), job.line_limit))
     rejects.close()
     assert summary.stopped_at_line == 2 and len(publisher.sent) == 1
 
@@ -104,7 +111,7 @@ def test_an_input_that_never_ends_a_line_fails_the_run_in_one_line(tmp_path, mon
     monkeypatch.setattr(reading_module, "GIVE_UP_BYTES", 10_000)
     job, publisher, rejects, rejected = _job(tmp_path)
     data = b'{"n": 1}\n' + b"\0" * 50_000
-    summary = job.run(read_lines(io.BytesIO(data), job.line_limit))
+    summary = produce_lines(job, read_lines(io.BytesIO(data), job.line_limit))
     rejects.close()
     assert len(publisher.sent) == 1 and summary.invalid == 1 and summary.exit_code == 1
     assert summary.error == (

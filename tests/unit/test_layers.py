@@ -155,9 +155,6 @@ ALLOWED_DEFERRED_CYCLE_EDGES = {
     # Protocol of the ~15 registry members they use would break it.
     ("kafkactl.kafka.schemas.codecs", "kafkactl.kafka.schemas.registry"),
     ("kafkactl.kafka.schemas.decoder", "kafkactl.kafka.schemas.registry"),
-    # Type hints only: the fast and line paths run a ProduceJob's state (~40 members).
-    ("kafkactl.ingest.fastpath", "kafkactl.ingest.job"),
-    ("kafkactl.ingest.linepath", "kafkactl.ingest.job"),
 }
 
 

@@ -134,9 +134,9 @@ import sys
 from kafkactl import tracing
 import kafkactl.consumer.router, kafkactl.ingest, kafkactl.replay, kafkactl.handlers
 assert not tracing.tracer().enabled
-from kafkactl.ingest import ProduceJob, ProduceOptions
+from kafkactl.ingest import ProduceJob, ProduceOptions, produce_lines
 from tests.unit.test_ingest import FakePublisher
-ProduceJob(FakePublisher(), ProduceOptions("t", trace=True)).run([b'{"a": 1}\\n'])
+produce_lines(ProduceJob(FakePublisher(), ProduceOptions("t", trace=True)), [b'{"a": 1}\\n'])
 loaded = sorted(m for m in sys.modules if m.startswith("opentelemetry"))
 assert not loaded, loaded
 print("ok")
