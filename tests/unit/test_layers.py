@@ -151,10 +151,6 @@ ALLOWED_DEFERRED_CYCLE_EDGES = {
     # _check_librdkafka's probe takes librdkafka/config.py's logger, and that module reads the
     # -X table here; the logger moves below both with the next change to librdkafka/config.py.
     ("kafkactl.kafka.client_options", "kafkactl.kafka.librdkafka.config"),
-    # Type hints only: the codecs and the decoder take the Registry they were built by; a
-    # Protocol of the ~15 registry members they use would break it.
-    ("kafkactl.kafka.schemas.codecs", "kafkactl.kafka.schemas.registry"),
-    ("kafkactl.kafka.schemas.decoder", "kafkactl.kafka.schemas.registry"),
 }
 
 

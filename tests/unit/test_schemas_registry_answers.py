@@ -12,7 +12,8 @@ import pytest
 
 from kafkactl.errors import EXIT_FAILED, EXIT_UNREACHABLE, KafkactlError, RecordDecodeError
 from kafkactl.kafka.schemas import answers
-from kafkactl.kafka.schemas.registry import Registry
+from kafkactl.kafka.schemas.decoder import RecordDecoder
+from kafkactl.kafka.schemas.registry import RegistryClient as Registry
 
 Answer = Callable[[http.server.BaseHTTPRequestHandler], None]
 
@@ -114,7 +115,7 @@ def test_decoding_with_a_registry_that_answers_garbage_is_a_decode_error(
 ) -> None:
     registry = registry_answering(_send(200, b"not json"))
     with pytest.raises(RecordDecodeError, match=r"not JSON .* while fetching a schema"):
-        registry.decoder().decode(b"\x00\x00\x00\x00\x07\x02hi", "t", "value")
+        RecordDecoder(registry).decode(b"\x00\x00\x00\x00\x07\x02hi", "t", "value")
 
 
 def test_the_body_cap_is_16_mib() -> None:

@@ -2,8 +2,8 @@
 Avro, JSON Schema and Protobuf serializers behind kafkactl.schemas' ports.
 
 `registry` is the client (errors mapped to kafkactl's: RegistryError exit 1, RegistryUnreachable
-exit 3), `codecs` the encoders, `decoder` the decoder, `protobuf` message classes built at run
-time.
+exit 3), `codecs` the encoders, `decoder` the decoder, `port` the SchemaRegistry port over
+them, `protobuf` message classes built at run time.
 It needs the `schemas` extra (confluent-kafka with fastavro, jsonschema, protobuf, and
 grpcio-tools for .proto files), whatever the Kafka engine.
 """
@@ -16,7 +16,7 @@ from kafkactl.errors import UsageError
 
 if TYPE_CHECKING:
     from kafkactl.config import Settings
-    from kafkactl.kafka.schemas.registry import Registry
+    from kafkactl.kafka.schemas.port import Registry
 
 INSTALL_HINT = "pip install 'kafkactl[schemas]'"
 
@@ -44,14 +44,16 @@ def connect_registry(settings: Settings, flag: str = "KAFKA_SCHEMA_REGISTRY_URL"
     missing = schemas_installed()
     if missing is not None:
         raise UsageError(f"schemas need the schemas extra ({missing}): {INSTALL_HINT}")
-    from kafkactl.kafka.schemas.registry import Registry
+    from kafkactl.kafka.schemas.port import Registry
+    from kafkactl.kafka.schemas.registry import RegistryClient
 
-    return Registry(
+    client = RegistryClient(
         settings.schema_registry_url,
         username=settings.schema_registry_username,
         password=settings.schema_registry_password,
         cafile=settings.schema_registry_cafile,
     )
+    return Registry(client)
 
 
 __all__ = ["INSTALL_HINT", "connect_registry", "schemas_installed"]

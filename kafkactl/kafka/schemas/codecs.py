@@ -24,7 +24,7 @@ from kafkactl.kafka.schemas.answers import RegistryAnswer
 from kafkactl.schemas.model import Field, SchemaKind, SchemaRequest, subject_for
 
 if TYPE_CHECKING:
-    from kafkactl.kafka.schemas.registry import Registry
+    from kafkactl.kafka.schemas.registry import RegistryClient
 
 
 def _context(topic: str, field: Field) -> SerializationContext:
@@ -55,7 +55,7 @@ class SchemaEncoder:
 
 
 def _serializing(
-    registry: Registry,
+    registry: RegistryClient,
     subject: str,
     serialize: Callable[[], Any],
     reason: Callable[[Exception], str],
@@ -91,7 +91,12 @@ def _avro_reason(exc: Exception) -> str:
 
 
 def _avro_encoder(
-    registry: Registry, text: str | None, subject: str, topic: str, field: Field, register: bool
+    registry: RegistryClient,
+    text: str | None,
+    subject: str,
+    topic: str,
+    field: Field,
+    register: bool,
 ) -> Callable[[Any], bytes]:
     import fastavro
     from fastavro.validation import validate
@@ -146,7 +151,12 @@ def _json_reason(exc: Exception, text: str | None, document: Any) -> str:
 
 
 def _json_encoder(
-    registry: Registry, text: str | None, subject: str, topic: str, field: Field, register: bool
+    registry: RegistryClient,
+    text: str | None,
+    subject: str,
+    topic: str,
+    field: Field,
+    register: bool,
 ) -> Callable[[Any], bytes]:
     client = registry.client
     if text is None:
@@ -179,7 +189,7 @@ def _json_encoder(
 
 
 def _protobuf_encoder(
-    registry: Registry,
+    registry: RegistryClient,
     cls: type,
     subject: str,
     topic: str,
@@ -250,7 +260,7 @@ def _is_base64_descriptor(text: str) -> bool:
 # --- building encoders --------------------------------------------------------------------
 
 
-def build_encoder(registry: Registry, request: SchemaRequest, topic: str) -> SchemaEncoder:
+def build_encoder(registry: RegistryClient, request: SchemaRequest, topic: str) -> SchemaEncoder:
     """The encoder of a produce request: register (or look up) the schema file now, or take
     the subject's latest version; errors surface here, before any line is read."""
     subject = request.subject
@@ -292,7 +302,7 @@ def build_encoder(registry: Registry, request: SchemaRequest, topic: str) -> Sch
 
 
 def encoder_for_schema(
-    registry: Registry, schema: Any, schema_id: int, topic: str, field: Field
+    registry: RegistryClient, schema: Any, schema_id: int, topic: str, field: Field
 ) -> SchemaEncoder:
     """An encoder for a schema fetched by id (an envelope's `value_schema_id`): registered
     under the topic's subject like a schema file, so a copy to another topic stays readable."""
@@ -311,7 +321,7 @@ def encoder_for_schema(
 
 
 def _encoder_for_registered(
-    registry: Registry,
+    registry: RegistryClient,
     schema: Any,
     schema_id: int,
     topic: str,

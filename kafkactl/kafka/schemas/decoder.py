@@ -20,7 +20,7 @@ from kafkactl.kafka.schemas.codecs import is_transport, kind_of
 from kafkactl.schemas.model import Decoded, Field, SchemaKind
 
 if TYPE_CHECKING:
-    from kafkactl.kafka.schemas.registry import Registry
+    from kafkactl.kafka.schemas.registry import RegistryClient
 
 # After the registry failed to answer a schema fetch, fetches fail at once for this long, so
 # an outage sends records to the DLQ at the pace of the topic rather than of the retries.
@@ -32,7 +32,7 @@ class RecordDecoder:
     """Decodes wire-format keys and values with the schema their id names (kafkactl.schemas
     .Decoder). Schemas are fetched once per id (the client caches them)."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: RegistryClient) -> None:
         self.registry = registry
         # The writer's schema (by the record's id) reads it: no subject, so no lookups of a
         # subject's latest version (or of Confluent's associations) per record.

@@ -7,7 +7,6 @@ subject or id), with its own reason.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
@@ -17,7 +16,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient, Schema
 from kafkactl.errors import KafkactlError, RegistryError, RegistryUnreachable, SchemaMismatch
 from kafkactl.kafka.schemas import answers
 from kafkactl.kafka.schemas.answers import RegistryAnswer
-from kafkactl.schemas.model import Field, SchemaKind, SchemaRequest
+from kafkactl.schemas.model import SchemaKind
 from kafkactl.terminal_text import safe_for_terminal
 
 T = TypeVar("T")
@@ -41,8 +40,9 @@ def _short(text: str, most: int = 200) -> str:
     return line if len(line) <= most else line[: most - 3] + "..."
 
 
-class Registry:
-    """A Confluent-compatible schema registry (kafkactl.schemas.SchemaRegistry)."""
+class RegistryClient:
+    """Calls to a Confluent-compatible schema registry, its errors mapped to kafkactl's (the
+    codecs and the decoder use it; kafkactl.kafka.schemas.port.Registry is the port)."""
 
     def __init__(
         self,
@@ -67,9 +67,6 @@ class Registry:
         session = getattr(getattr(self.client, "_rest_client", None), "session", None)
         if session is not None:
             answers.install(session)
-        self._lock = threading.Lock()
-        self._encoders: dict[tuple[int, str, Field], Any] = {}
-        self._decoder: Any = None
 
     # --- errors ----------------------------------------------------------------------------
 
@@ -205,41 +202,6 @@ class Registry:
                 ) from None
             with self.calling(f"looking the schema up under {subject}", subject):
                 raise
-
-    # --- codecs ----------------------------------------------------------------------------
-
-    def encoder(self, request: SchemaRequest, topic: str) -> Any:
-        """An encoder for a produce request (kafkactl.schemas.Encoder)."""
-        from kafkactl.kafka.schemas.codecs import build_encoder
-
-        return build_encoder(self, request, topic)
-
-    def encoder_for_id(self, schema_id: int, topic: str, field: Field) -> Any:
-        """An encoder for the schema with this id (cached); SchemaMismatch for an unknown id."""
-        from kafkactl.kafka.schemas.codecs import encoder_for_schema
-
-        key = (schema_id, topic, field)
-        with self._lock:
-            found = self._encoders.get(key)
-        if found is not None:
-            return found
-        try:
-            schema = self.schema_by_id(schema_id)
-        except RegistryError:
-            raise SchemaMismatch(f"no schema with id {schema_id} at {self.url}") from None
-        encoder = encoder_for_schema(self, schema, schema_id, topic, field)
-        with self._lock:
-            self._encoders[key] = encoder
-        return encoder
-
-    def decoder(self) -> Any:
-        """The decoder of wire-format records (one per registry, thread-safe)."""
-        from kafkactl.kafka.schemas.decoder import RecordDecoder
-
-        with self._lock:
-            if self._decoder is None:
-                self._decoder = RecordDecoder(self)
-            return self._decoder
 
     def close(self) -> None:
         """Close the HTTP session."""
