@@ -12,7 +12,7 @@ No Typer or Rich here: the command (cli/replay.py) parses flags into ReplayOptio
     transform   repairing values: --transform (the exec handler), --transform-handler, diffs
     repair      one dead letter through the transform, and what the summary records of it
     model       options, summary, and the errors that name an option
-    engine      ReplayEngine: open, plan (dry run), run, close
+    replayer    Replayer: open, plan (dry run), run, close
     operation   plan -> confirm -> run, as the command runs it
 """
 
@@ -37,7 +37,6 @@ from kafkactl.replay.deadletter import (
     read_dead_letter,
     replay_group_for,
 )
-from kafkactl.replay.engine import ReplayEngine
 from kafkactl.replay.model import (
     DlqNotFound,
     PlanRow,
@@ -45,6 +44,7 @@ from kafkactl.replay.model import (
     ReplaySummary,
 )
 from kafkactl.replay.recovery import RECOVERY_MARGIN_MS
+from kafkactl.replay.replayer import Replayer
 from kafkactl.replay.selection import TO_ORIGINAL, TO_RETRY, Decision, Filters, decide, target_for
 
 __all__ = [
@@ -63,9 +63,9 @@ __all__ = [
     "PlanRow",
     "RangeSet",
     "RateLimiter",
-    "ReplayEngine",
     "ReplayOptions",
     "ReplaySummary",
+    "Replayer",
     "decide",
     "decode_int",
     "decode_progress",

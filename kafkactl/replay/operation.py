@@ -13,9 +13,9 @@ from typing import Any, Literal, Protocol
 
 from kafkactl.config import Settings
 from kafkactl.metrics import Metrics
-from kafkactl.replay.engine import ReplayEngine
 from kafkactl.replay.lease import replay_lease
 from kafkactl.replay.model import ReplayOptions, ReplaySummary
+from kafkactl.replay.replayer import Replayer
 from kafkactl.signals import SignalName, stop_on_signals
 
 # How the operation ended: a dry run; the user said no; a signal stopped the confirmation pass
@@ -66,19 +66,21 @@ def replay_dlq(
     **connect: Any,
 ) -> ReplayOutcome:
     """Replay `options.dlq`: a dry run plans only; otherwise the plan is confirmed (unless
-    `confirm` is False) and then run. `watch_signals` gets the engine's stop request once it is
+    `confirm` is False) and then run. `watch_signals` gets the replayer's stop request once it is
     open (and again after the prompt); `lease` holds the replay's lease (not for a dry run,
-    see `lease`); `connect` passes client factories to the engine."""
+    see `lease`); `connect` passes client factories to the replayer."""
     with (
-        ReplayEngine(settings, options, metrics or Metrics(), **connect) as engine,
-        nullcontext() if dry_run else lease(settings, options.dlq, engine.group, engine.lost_lease),
+        Replayer(settings, options, metrics or Metrics(), **connect) as replayer,
+        nullcontext()
+        if dry_run
+        else lease(settings, options.dlq, replayer.group, replayer.lost_lease),
     ):
-        engine.open()
-        watch_signals(engine.request_stop)
+        replayer.open()
+        watch_signals(replayer.request_stop)
         if dry_run or confirm:
             # The dry run tries the transform on every selected record; the confirmation pass
             # does not (the run transforms each record once, as it sends it).
-            plan = _pass(engine, view, "reading", partial(engine.plan, transform=dry_run))
+            plan = _pass(replayer, view, "reading", partial(replayer.plan, transform=dry_run))
             if dry_run:
                 return ReplayOutcome("dry-run", plan)
             if plan.interrupted:
@@ -86,19 +88,19 @@ def replay_dlq(
             if plan.to_replay:
                 if not view.confirm(plan):
                     return ReplayOutcome("declined", plan)
-                watch_signals(engine.request_stop)
+                watch_signals(replayer.request_stop)
             # else: nothing would be sent; the run only records progress over parked records.
-        return ReplayOutcome("ran", _pass(engine, view, "replaying", engine.run))
+        return ReplayOutcome("ran", _pass(replayer, view, "replaying", replayer.run))
 
 
 def _pass(
-    engine: ReplayEngine,
+    replayer: Replayer,
     view: ReplayView,
     description: str,
     run: Callable[[], ReplaySummary],
 ) -> ReplaySummary:
     with view.progress(description) as shown:
-        engine.on_progress = shown.update
+        replayer.on_progress = shown.update
         summary = run()
-    engine.on_progress = None
+    replayer.on_progress = None
     return summary

@@ -11,7 +11,7 @@ from kafkactl import headers as hdr
 from kafkactl.config import load_settings
 from kafkactl.render import err
 from kafkactl.render.replay import header_notes, summary_table
-from kafkactl.replay import ReplayEngine, ReplayOptions
+from kafkactl.replay import Replayer, ReplayOptions
 from tests.fakes import FakeCluster
 from tests.unit.replay_samples import CONNECT, SPRING
 
@@ -35,8 +35,8 @@ def cluster_with(*dead_letters: list[tuple[str, bytes]]) -> FakeCluster:
     return cluster
 
 
-def engine(cluster: FakeCluster, **options: Any) -> ReplayEngine:
-    replay = ReplayEngine(
+def engine(cluster: FakeCluster, **options: Any) -> Replayer:
+    replay = Replayer(
         SETTINGS,
         ReplayOptions(dlq=DLQ, to="original", poll_timeout_ms=10, **options),
         connect_admin=cluster.connect_admin,

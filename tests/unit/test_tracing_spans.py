@@ -18,7 +18,7 @@ from kafkactl import tracing
 from kafkactl.handlers.exec import ExecHandler
 from kafkactl.ingest import ProduceOptions
 from kafkactl.message import Message
-from kafkactl.replay import ReplayEngine, ReplayOptions
+from kafkactl.replay import Replayer, ReplayOptions
 from kafkactl.tracing.context import from_headers
 from kafkactl.tracing.otel import OtelTracer
 from tests.fakes import FakeProducer
@@ -142,7 +142,7 @@ def test_one_trace_from_the_record_through_every_attempt_the_dlq_and_a_replay(sp
 
     # A replay: its publish span is the DLQ copy's child; the replayed attempt is its child.
     spans.clear()
-    replay = ReplayEngine(
+    replay = Replayer(
         SETTINGS,
         ReplayOptions(dlq=DLQ, poll_timeout_ms=10, commit_interval=0.05),
         connect_admin=cluster.connect_admin,

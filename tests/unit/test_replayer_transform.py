@@ -1,4 +1,4 @@
-"""ReplayEngine with a transform, over the in-memory cluster: repaired copies, unrepaired records
+"""Replayer with a transform, over the in-memory cluster: repaired copies, unrepaired records
 left in the DLQ, the dry run's before -> after, and resuming without transforming twice."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from kafkactl.message import Message
 from kafkactl.replay import Fence, ReplayOptions, replay_from
 from kafkactl.replay.transform import Unrepairable
 from tests.fakes import FakeCluster, FakeProducer
-from tests.unit.test_replay_engine import (
+from tests.unit.test_replayer import (
     DLQ,
     REPLAY_GROUP,
     T1,

@@ -1,4 +1,4 @@
-"""ReplayEngine end to end over the in-memory cluster: plan, run, progress, failures, recovery."""
+"""Replayer end to end over the in-memory cluster: plan, run, progress, failures, recovery."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from kafkactl.ranges import RangeSet
 from kafkactl.replay import (
     Fence,
     Filters,
-    ReplayEngine,
+    Replayer,
     ReplayOptions,
     decode_progress,
     encode_progress,
@@ -60,9 +60,9 @@ def make_cluster(keys_by_partition: list[list[bytes]]) -> FakeCluster:
 
 
 def engine(cluster: FakeCluster, producer: FakeProducer | None = None, **options: Any):
-    """A ReplayEngine on the fakes, opened (`--to retry`, the default)."""
+    """A Replayer on the fakes, opened (`--to retry`, the default)."""
     defaults: dict[str, Any] = {"poll_timeout_ms": 10, "commit_interval": 0.05}
-    replay = ReplayEngine(
+    replay = Replayer(
         SETTINGS,
         ReplayOptions(dlq=DLQ, **{**defaults, **options}),
         connect_admin=cluster.connect_admin,
@@ -310,8 +310,8 @@ def spare_cluster(keys: list[str | None], replay_counts: dict[int, int] | None =
 
 
 def spare_engine(cluster: FakeCluster, markers: set[int] = frozenset(), producer=None, **options):
-    """An opened ReplayEngine on the fakes, its producer synchronous (reports inside send)."""
-    replay = ReplayEngine(
+    """An opened Replayer on the fakes, its producer synchronous (reports inside send)."""
+    replay = Replayer(
         SPARE,
         ReplayOptions(dlq=SPARE_DLQ, poll_timeout_ms=10, **options),
         connect_admin=cluster.connect_admin,

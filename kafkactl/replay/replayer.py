@@ -1,8 +1,8 @@
-"""ReplayEngine: one replay of one DLQ - read each partition's range, decide, send, commit.
+"""Replayer: one replay of one DLQ - read each partition's range, decide, send, commit.
 
 Partitions are assigned explicitly (no rebalancing) and read one after the other, from the
 committed offset up to the end offset taken when the run started. What is done, and how it is
-committed, is in `progress`; how an interrupted run's copies are found again, in `recovery`.
+committed, is in `checkpoint`; how an interrupted run's copies are found again, in `recovery`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import threading
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 from loguru import logger
 
@@ -22,6 +21,7 @@ from kafkactl.kafka.ports import ConsumerPort, ProducerPort, Record
 from kafkactl.metrics import Metrics
 from kafkactl.ratelimit import RateLimiter
 from kafkactl.replay.checkpoint import PartitionProgress, commit_checkpoint, load_progress
+from kafkactl.replay.clients import ReplayClients
 from kafkactl.replay.deadletter import DeadLetter, read_dead_letter
 from kafkactl.replay.model import (
     ReplayOptions,
@@ -38,7 +38,7 @@ from kafkactl.replay.sending import CopySender
 from kafkactl.tracing import tracer
 
 
-class ReplayEngine:
+class Replayer:
     """Runs one replay of one DLQ: `open()`, then `plan()` (dry run) and/or `run()`, `close()`.
 
     Threads: the caller's thread reads the DLQ, decides and commits; the producer's IO thread
@@ -73,12 +73,8 @@ class ReplayEngine:
         self._stopped_by: ReplayStop | None = None
         self._lease_lost = False
         self._lock = threading.Lock()
-        self._admin: Any = None
-        self._consumer: Any = None
-        self._publisher: Any = None
-        self._sender: CopySender | None = None
+        self._opened: ReplayClients | None = None
         self._parts: list[PartitionProgress] = []
-        self._topic_exists: dict[str, bool] = {}
         self._last_now = 0
         self._summary: ReplaySummary = self._new_summary(dry_run=True)
         self._publish_error: str | None = None
@@ -110,66 +106,62 @@ class ReplayEngine:
 
         opts = self.options
         check_target(opts)
-        self._admin = self._connect_admin(self.settings)
-        info = kadmin.describe_topics(self._admin, [opts.dlq])[opts.dlq]
-        chosen = chosen_partitions(opts, info, self._exists)
-        self._consumer = self._connect_consumer(self.settings, self.group, read_committed=True)
+        clients = self._opened = ReplayClients.connect(
+            self.settings, self.group, self._connect_admin, self._connect_consumer
+        )
+        info = kadmin.describe_topics(clients.admin, [opts.dlq])[opts.dlq]
+        chosen = chosen_partitions(opts, info, clients.topic_exists)
         tps = [TopicPartition(opts.dlq, p) for p in chosen]
-        self._parts = load_progress(self._consumer, self._admin, self.group, tps)
+        self._parts = load_progress(clients.consumer, clients.admin, self.group, tps)
         self._reset()
 
     def close(self) -> None:
         """Close every client (the producer after a last flush)."""
-        for client, name in (
-            (self._publisher, "producer"),
-            (self._consumer, "consumer"),
-            (self._admin, "admin"),
-        ):
-            if client is None:
-                continue
-            try:
-                if name == "producer":
-                    client.close(timeout=5.0)
-                else:
-                    client.close()
-            except Exception as exc:  # closing must not hide the summary
-                logger.debug("closing the {} failed: {}", name, exc)
-        self._publisher = self._consumer = self._admin = None
-        self._sender = None
+        if self._opened is not None:
+            self._opened.close()
+            self._opened = None
         if self.options.transform is not None:
             self.options.transform.close()
 
-    def __enter__(self) -> ReplayEngine:
+    def __enter__(self) -> Replayer:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @property
+    def _clients(self) -> ReplayClients:
+        """The open replay's clients (open() made them; close() ends them)."""
+        if self._opened is None:
+            raise RuntimeError("the replay is not open: call open() first")
+        return self._opened
 
     # --- the two passes -------------------------------------------------------------------
 
     def plan(self, transform: bool = False) -> ReplaySummary:
         """Read the range and decide, sending and committing nothing (dry run, confirmation);
         with `transform`, run the transform on each selected record too (the dry run)."""
-        return self._pass(publish=False, transform=transform)
+        return self._pass(None, transform=transform)
 
     def run(self) -> ReplaySummary:
         """Replay: send the copies, commit progress as they are acknowledged."""
         from kafkactl.producer import Publisher
 
-        if self._sender is None:
-            self._publisher = Publisher(
+        clients = self._clients
+        if clients.sender is None:
+            clients.publisher = Publisher(
                 self.settings, self.metrics, max_in_flight=1000, connect=self._connect_producer
             )
-            self._sender = CopySender(
+            clients.sender = CopySender(
                 self.options,
-                self._publisher,
+                clients.publisher,
                 self.metrics,
                 self._lock,
                 self._now_ms,
                 self._tracer,
                 self._publish_failed,
             )
-        return self._pass(publish=True, transform=True)
+        return self._pass(clients.sender, transform=True)
 
     def _new_summary(self, dry_run: bool) -> ReplaySummary:
         summary = ReplaySummary(self.options.dlq, self.group, self.options.to, dry_run)
@@ -179,7 +171,7 @@ class ReplayEngine:
         return summary
 
     def _reset(self) -> None:
-        """Fresh per-pass state from what was committed when the engine opened."""
+        """Fresh per-pass state from what was committed when the replay opened."""
         self._stop.clear()
         self._stopped_by = None
         if self._lease_lost:
@@ -189,7 +181,9 @@ class ReplayEngine:
         for part in self._parts:
             part.reset(self.options.from_beginning)
 
-    def _pass(self, publish: bool, transform: bool) -> ReplaySummary:
+    def _pass(self, sender: CopySender | None, transform: bool) -> ReplaySummary:
+        """One pass over the range: copies sent by `sender`, or none (a dry run)."""
+        publish = sender is not None
         self._reset()
         self._transforming = transform and self.options.transform is not None
         summary = self._summary = self._new_summary(dry_run=not publish)
@@ -203,7 +197,7 @@ class ReplayEngine:
             if part.fence is not None and not self.options.from_beginning:
                 self._recover(part, commit=publish)
             if part.start < part.end:
-                self._read_partition(part, publish, limiter)
+                self._read_partition(part, sender, limiter)
             if publish:
                 self._settle_partition(part)
         if self._publish_error:
@@ -219,18 +213,18 @@ class ReplayEngine:
     # --- one partition --------------------------------------------------------------------
 
     def _read_partition(
-        self, part: PartitionProgress, publish: bool, limiter: RateLimiter | None
+        self, part: PartitionProgress, sender: CopySender | None, limiter: RateLimiter | None
     ) -> None:
         """Read from the start to the end offset taken at open(), or until told to stop."""
         self._next_commit = time.monotonic() + self.options.commit_interval
         read_range(
-            self._consumer,
+            self._clients.consumer,
             part,
             self._stop,
             self.options.poll_timeout_ms / 1000,
-            visit=lambda record: self._visit(part, record, publish, limiter),
+            visit=lambda record: self._visit(part, record, sender, limiter),
             absent=partial(self._mark_absent, part),
-            tick=partial(self._tick, part, publish),
+            tick=partial(self._tick, part, sender is not None),
         )
 
     def _tick(self, part: PartitionProgress, publish: bool) -> None:
@@ -247,7 +241,11 @@ class ReplayEngine:
             part.mark_done(start, end)
 
     def _visit(
-        self, part: PartitionProgress, record: Record, publish: bool, limiter: RateLimiter | None
+        self,
+        part: PartitionProgress,
+        record: Record,
+        sender: CopySender | None,
+        limiter: RateLimiter | None,
     ) -> bool:
         """Handle one record; False stops reading the partition (the record is left as is)."""
         summary = self._summary
@@ -267,7 +265,7 @@ class ReplayEngine:
             fallback_group=opts.group,
             max_replays=opts.max_replays,
         )
-        if decision.action == "replay" and not self._exists(decision.target):
+        if decision.action == "replay" and not self._clients.topic_exists(decision.target):
             decision = Decision("failed", reason=f"target topic {decision.target} does not exist")
         if decision.action in ("replay", "parked") and part.memo_full(offset):
             summary.warnings.append(
@@ -286,7 +284,7 @@ class ReplayEngine:
         summary.matched += 1
         value, transformed = dl.value, False
         if decision.action == "replay" and self._transforming:
-            repaired = repair(opts, summary, self._lock, record, dl, decision, not publish)
+            repaired = repair(opts, summary, self._lock, record, dl, decision, sender is None)
             if repaired is None:  # unrepaired: stays in the DLQ, not marked done
                 self._count_replay()
                 return True
@@ -306,13 +304,12 @@ class ReplayEngine:
         if decision.action == "failed":
             self._fail(decision.reason or "unknown", dl)
             return True
-        assert decision.target is not None
-        if publish:
-            self._fence(part, decision.target)
-            assert self._sender is not None
-            self._sender.send(self._summary, part, dl, decision.target, value, transformed)
+        target = decision.target or ""  # a "replay" decision always names its target
+        if sender is not None:
+            self._fence(part, target)
+            sender.send(self._summary, part, dl, target, value, transformed)
         else:
-            summary.count_target(decision.target)
+            summary.count_target(target)
             part.mark_done(offset, offset)
         self._count_replay()
         return True
@@ -352,15 +349,16 @@ class ReplayEngine:
 
     def _settle_partition(self, part: PartitionProgress) -> None:
         """Wait for the partition's copies, then commit; the fence stays if some never settled."""
-        if self._publisher is not None and part.pending:
-            self._publisher.flush(self.options.flush_timeout)
+        publisher = self._clients.publisher
+        if publisher is not None and part.pending:
+            publisher.flush(self.options.flush_timeout)
         if part.touched:
             self._commit(part, final=True)
 
     def _commit(self, part: PartitionProgress, final: bool = False, required: bool = False) -> None:
         """Commit the partition's checkpoint (kafkactl.replay.checkpoint.commit_checkpoint)."""
         commit_checkpoint(
-            self._consumer,
+            self._clients.consumer,
             self.group,
             part,
             self._summary,
@@ -380,7 +378,7 @@ class ReplayEngine:
                 part,
                 self.options.dlq,
                 lambda: self._connect_consumer(self.settings, None),
-                self._exists,
+                self._clients.topic_exists,
                 self._stop,
             )
         self._summary.recovered += part.mark_recovered()
@@ -388,17 +386,6 @@ class ReplayEngine:
             # Record what was found, and drop the old fence, before anything new is sent.
             part.touched = True
             self._commit(part, final=True, required=True)
-
-    def _exists(self, topic: str | None) -> bool:
-        from kafkactl.admin import queries as kadmin
-
-        if topic is None:
-            return False
-        known = self._topic_exists.get(topic)
-        if known is None:
-            known = kadmin.describe_topics(self._admin, [topic])[topic].exists
-            self._topic_exists[topic] = known
-        return known
 
     # --- progress display -------------------------------------------------------------------
 
