@@ -23,13 +23,24 @@ cleanups=()
 cleanup() { local c; for c in "${cleanups[@]}"; do eval "$c" || true; done; }
 trap cleanup EXIT
 if [[ -z "${KAFKA_BROKERS:-}" ]]; then
-  # Five distinct free ports: plaintext, controller, SSL, SASL_PLAINTEXT, SASL_SSL.
+  # Five distinct free ports: plaintext, controller, SSL, SASL_PLAINTEXT, SASL_SSL. Below the
+  # ephemeral range (32768-60999 here): while the broker-restart tests have it down, a client's
+  # outgoing connection could otherwise take its port, and it could not bind it again.
   read -r port cport ssl_port sasl_port sasl_ssl_port < <("$venv/bin/python" -c '
-import socket
-socks = [socket.socket() for _ in range(5)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))
+import random, socket
+ports, socks = [], []
+while len(ports) < 5:
+    port = random.randint(20000, 32000)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        s.close()
+        continue
+    if port not in ports:
+        ports.append(port)
+        socks.append(s)
+print(" ".join(map(str, ports)))
 ')
   export KAFKA_LOCAL_PORT="$port" KAFKA_LOCAL_CONTROLLER_PORT="$cport"
   export KAFKA_LOCAL_SECURE=1 KAFKA_LOCAL_SSL_PORT="$ssl_port"
