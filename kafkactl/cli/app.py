@@ -166,11 +166,9 @@ def main() -> None:
         silence_stdout,
         stdout_failed,
     )
-    from kafkactl.kafka import count_from_process_start
     from kafkactl.signals import interrupt_on_signals, interrupted_by
     from kafkactl.watchdog import start_watchdog
 
-    count_from_process_start()
     guard_closed_streams()
     sys.stdout = WatchedStream(sys.stdout)
     command = cli_command()
@@ -181,7 +179,11 @@ def main() -> None:
         _error(f"{problem}; command-line arguments must be UTF-8 text")
         sys.exit(EXIT_USAGE)
     if not help_asked(argv) or os.environ.get(COMPLETE_VAR):
-        start_watchdog()  # printing help does not wait on anything that could be stuck
+        # Printing help connects to nothing and waits on nothing that could be stuck.
+        from kafkactl.kafka.connect import count_from_process_start
+
+        count_from_process_start()
+        start_watchdog()
     interrupt_on_signals()
     try:
         code = _run(command, argv)
