@@ -63,6 +63,7 @@ __all__ = [
 
 INSTALL_FAST = "pip install 'kafkactl[fast]' (or: pip install confluent-kafka)"
 
+
 @cache
 def librdkafka_available() -> bool:
     """confluent-kafka (with its bundled librdkafka) imports here."""
