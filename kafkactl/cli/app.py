@@ -4,8 +4,10 @@ turned into one line and an exit code."""
 from __future__ import annotations
 
 import errno
+import importlib
 import os
 import sys
+from functools import cache
 from typing import Annotated, Any
 
 import typer
@@ -16,7 +18,8 @@ from typer.exceptions import Abort
 
 from kafkactl import __version__
 from kafkactl.cli.context import GlobalOptions
-from kafkactl.cli.global_options import add_global_options
+from kafkactl.cli.global_options import add_global_options, global_params
+from kafkactl.cli.lazy import LazyCommands, LazyGroup
 from kafkactl.errors import EXIT_FAILED, EXIT_USAGE, KafkactlError
 
 app = typer.Typer(
@@ -32,6 +35,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
+    cls=LazyGroup,
 )
 
 
@@ -95,39 +99,73 @@ def main_options(
         tracer()  # OTEL_TRACES_EXPORTER without OpenTelemetry installed: exit 2 before any work
 
 
-def _register_commands() -> None:
-    from kafkactl.cli import (
-        cluster,
-        config_cmd,
-        consume,
-        create_topics,
-        dlq,
-        groups,
-        groups_admin,
-        health,
-        produce,
-        replay,
-        topics_admin,
-        topics_view,
-    )
+# The commands in the order `kafkactl --help` lists them: the modules whose register() adds
+# each (cli/<module>.py) and its summary line there, the first paragraph of its help
+# (tests/unit/test_startup.py holds the two equal). A command's module is imported, and its
+# options built, only when it runs or its help or completions are asked for (cli/lazy.py).
+COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "produce": (("produce",), "Publish records from stdin (or --input FILE), one per line."),
+    "consume": (
+        ("consume",),
+        "Read a topic like kcat, or run a group's pipeline with retry tiers and a DLQ.",
+    ),
+    "config": (
+        ("config_cmd",),
+        "Show the effective configuration with the source of each value (secrets masked).",
+    ),
+    "create-topics": (
+        ("create_topics",),
+        "Create topics and, with --group, the group's retry tiers (unless --no-retry) and DLQ.",
+    ),
+    "health": (
+        ("health",),
+        "Check the cluster, topics (with retry tiers and DLQ) and a group's lag; give a verdict.",
+    ),
+    "replay-dlq": (("replay",), "Send dead letters back for processing once the cause is fixed."),
+    "topics": (
+        ("topics_view", "topics_admin"),
+        "List topics, describe one; delete topics, change configs, add partitions, delete records.",
+    ),
+    "groups": (
+        ("groups", "groups_admin"),
+        "List consumer groups, describe one with its lag, reset or delete its offsets, delete "
+        "groups.",
+    ),
+    "dlq": (
+        ("dlq",),
+        "Look into dead-letter topics (what broke, since when, how much); purge replayed ones.",
+    ),
+    "cluster": (("cluster",), "Describe the cluster: brokers, controller, configs."),
+}
 
-    if app.registered_commands:
-        return
-    for module in (
-        produce,
-        consume,
-        topics_view,
-        topics_admin,
-        groups,
-        groups_admin,
-        config_cmd,
-        create_topics,
-        health,
-        replay,
-        dlq,
-        cluster,
-    ):
-        module.register(app)
+
+@cache
+def _registered(name: str) -> typer.Typer:
+    """A Typer app holding the one command `name`, registered by its modules (once a process:
+    the `topics` and `groups` modules add to a Typer app of their own)."""
+    holder = typer.Typer()
+    for module in COMMANDS[name][0]:
+        importlib.import_module(f"kafkactl.cli.{module}").register(holder)
+    return holder
+
+
+def build_command(name: str) -> click.Command:
+    """The Click command (or command group) `name`, built as Typer builds the whole app."""
+    holder = _registered(name)
+    if holder.registered_groups:
+        (group,) = holder.registered_groups
+        return typer.main.get_group_from_info(
+            group,
+            pretty_exceptions_short=app.pretty_exceptions_short,
+            rich_markup_mode=app.rich_markup_mode,
+            suggest_commands=app.suggest_commands,
+        )
+    (command,) = holder.registered_commands
+    return typer.main.get_command_from_info(
+        command,
+        pretty_exceptions_short=app.pretty_exceptions_short,
+        rich_markup_mode=app.rich_markup_mode,
+    )
 
 
 class _CarriedOSError(Exception):
@@ -139,10 +177,15 @@ class _CarriedOSError(Exception):
 
 
 def cli_command() -> TyperGroup:
-    """The Click command of the app with every command registered and the global options."""
-    _register_commands()
+    """The Click command of the app: the global options, and every command, built when first
+    asked for with the global options on it too."""
     command = typer.main.get_command(app)
-    assert isinstance(command, TyperGroup)
+    assert isinstance(command, LazyGroup)
+    globals_ = global_params(command)
+    command.commands = LazyCommands(
+        {name: summary for name, (_, summary) in COMMANDS.items()},
+        lambda name: add_global_options(build_command(name), globals_),
+    )
     invoke = command.invoke
 
     def invoke_carrying_oserrors(ctx: click.Context) -> Any:
@@ -152,7 +195,7 @@ def cli_command() -> TyperGroup:
             raise _CarriedOSError(exc) from exc
 
     command.invoke = invoke_carrying_oserrors  # type: ignore[method-assign]
-    return add_global_options(command)
+    return command
 
 
 def main() -> None:
@@ -166,11 +209,9 @@ def main() -> None:
         silence_stdout,
         stdout_failed,
     )
-    from kafkactl.kafka import count_from_process_start
     from kafkactl.signals import interrupt_on_signals, interrupted_by
     from kafkactl.watchdog import start_watchdog
 
-    count_from_process_start()
     guard_closed_streams()
     sys.stdout = WatchedStream(sys.stdout)
     command = cli_command()
@@ -181,7 +222,11 @@ def main() -> None:
         _error(f"{problem}; command-line arguments must be UTF-8 text")
         sys.exit(EXIT_USAGE)
     if not help_asked(argv) or os.environ.get(COMPLETE_VAR):
-        start_watchdog()  # printing help does not wait on anything that could be stuck
+        # Printing help connects to nothing and waits on nothing that could be stuck.
+        from kafkactl.kafka.connect import count_from_process_start
+
+        count_from_process_start()
+        start_watchdog()
     interrupt_on_signals()
     try:
         code = _run(command, argv)

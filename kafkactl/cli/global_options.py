@@ -32,15 +32,20 @@ def _store_global(ctx: click.Context, param: click.Parameter, value: Any) -> Non
     setattr(root.obj, param.name, value)
 
 
-def add_global_options(group: TyperGroup) -> TyperGroup:
-    """Declare the app's global options on every command too (the command's own flags win).
+def global_params(group: TyperGroup) -> list[click.Parameter]:
+    """The app's global options, as declared on its callback."""
+    return [p for p in group.params if p.name in GLOBAL_FLAGS]
+
+
+def add_global_options(command: click.Command, globals_: list[click.Parameter]) -> click.Command:
+    """Declare the app's global options on `command` (on each command of a group) too; the
+    command's own flags win.
 
     Copies of the root's options record their value on the root's GlobalOptions, so both
     spellings set the same thing and --help of a command lists them in their own panel.
     """
-    globals_ = [p for p in group.params if p.name in GLOBAL_FLAGS]
-    for command in _leaf_commands(group):
-        taken = {opt for p in command.params for opt in (*p.opts, *p.secondary_opts)}
+    for leaf in _leaf_commands(command):
+        taken = {opt for p in leaf.params for opt in (*p.opts, *p.secondary_opts)}
         for param in globals_:
             if taken & set(param.opts):
                 continue  # e.g. create-topics --config k=v: the command's own option
@@ -48,16 +53,15 @@ def add_global_options(group: TyperGroup) -> TyperGroup:
             option.expose_value = False
             option.callback = _store_global
             option.rich_help_panel = GLOBAL_PANEL  # type: ignore[attr-defined]
-            command.params.append(option)
-    return group
+            leaf.params.append(option)
+    return command
 
 
-def _leaf_commands(group: TyperGroup) -> list[click.Command]:
+def _leaf_commands(command: click.Command) -> list[click.Command]:
     """Every command that runs, inside command groups too (`topics list`, `groups describe`)."""
+    if not isinstance(command, TyperGroup):
+        return [command]
     out: list[click.Command] = []
-    for command in group.commands.values():
-        if isinstance(command, TyperGroup):
-            out.extend(_leaf_commands(command))
-        else:
-            out.append(command)
+    for sub in command.commands.values():
+        out.extend(_leaf_commands(sub))
     return out

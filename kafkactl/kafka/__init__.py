@@ -63,42 +63,6 @@ __all__ = [
 
 INSTALL_FAST = "pip install 'kafkactl[fast]' (or: pip install confluent-kafka)"
 
-# The first connection of a CLI run counts its timeout from the start of the process, by at
-# most this much (see kafkactl.kafka.connect.connect_deadline).
-MAX_STARTUP_CREDIT_S = 1.0
-_startup: dict[str, float | None] = {"started": None}
-
-
-def count_from_process_start() -> None:
-    """Called by the CLI at start: its first connection's timeout includes the start-up."""
-    import time
-
-    _startup["started"] = time.monotonic() - _process_age()
-
-
-def take_startup_credit() -> float:
-    """Seconds the first connection started late after the process did (0.0 after that)."""
-    import time
-
-    started, _startup["started"] = _startup["started"], None
-    if started is None:
-        return 0.0
-    return max(0.0, min(time.monotonic() - started, MAX_STARTUP_CREDIT_S))
-
-
-def _process_age() -> float:
-    """Seconds since this process started (0.0 where /proc cannot tell)."""
-    import os
-
-    try:
-        with open("/proc/self/stat", encoding="ascii") as stat:
-            start_ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
-        with open("/proc/uptime", encoding="ascii") as uptime:
-            up = float(uptime.read().split()[0])
-        return max(0.0, up - start_ticks / os.sysconf("SC_CLK_TCK"))
-    except (OSError, ValueError, IndexError):
-        return 0.0
-
 
 @cache
 def librdkafka_available() -> bool:

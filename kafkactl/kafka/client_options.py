@@ -193,7 +193,7 @@ def _check_librdkafka(options: tuple[tuple[str, str], ...], source: str) -> None
     """librdkafka checks names and values when a client is made: make one that never connects."""
     from confluent_kafka import KafkaException, Producer
 
-    from kafkactl.kafka.librdkafka.config import LIBRDKAFKA_LOGGER
+    from kafkactl.kafka.librdkafka.log import LIBRDKAFKA_LOGGER
 
     for key, value in options:  # one at a time, so the error names the key as given
         try:

@@ -26,6 +26,10 @@ T = TypeVar("T")
 ATTEMPT_TIMEOUT_S = 5.0
 # No attempt starts with less time than this left before the connect timeout.
 MIN_ATTEMPT_S = 0.05
+# The first connection of a CLI run counts its timeout from the start of the process, by at
+# most this much (see connect_deadline).
+MAX_STARTUP_CREDIT_S = 1.0
+_startup: dict[str, float | None] = {"started": None}
 
 
 class RetryConnect(Exception):
@@ -41,13 +45,38 @@ def connect_deadline(settings: Settings) -> float:
     """The monotonic time at which connecting gives up.
 
     The first connection of a CLI run counts from when the command started (see
-    `kafkactl.kafka.count_from_process_start`), so `--connect-timeout 3s` ends the command
-    about 3 s after it was started, start-up included; any later connection (the producer
-    after the admin client) gets the full time.
+    `count_from_process_start`), so `--connect-timeout 3s` ends the command about 3 s after it
+    was started, start-up included; any later connection (the producer after the admin
+    client) gets the full time.
     """
-    from kafkactl import kafka
+    return time.monotonic() - take_startup_credit() + settings.connect_timeout
 
-    return time.monotonic() - kafka.take_startup_credit() + settings.connect_timeout
+
+def count_from_process_start() -> None:
+    """Called by the CLI at start: its first connection's timeout includes the start-up."""
+    _startup["started"] = time.monotonic() - _process_age()
+
+
+def take_startup_credit() -> float:
+    """Seconds the first connection started late after the process did (0.0 after that)."""
+    started, _startup["started"] = _startup["started"], None
+    if started is None:
+        return 0.0
+    return max(0.0, min(time.monotonic() - started, MAX_STARTUP_CREDIT_S))
+
+
+def _process_age() -> float:
+    """Seconds since this process started (0.0 where /proc cannot tell)."""
+    import os
+
+    try:
+        with open("/proc/self/stat", encoding="ascii") as stat:
+            start_ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime", encoding="ascii") as uptime:
+            up = float(uptime.read().split()[0])
+        return max(0.0, up - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def attempt_timeout(settings: Settings) -> float:

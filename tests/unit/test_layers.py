@@ -142,33 +142,14 @@ def test_no_import_cycle_between_modules():
     assert _cycles(_graph(deferred=False)) == []
 
 
-# Deferred imports (inside a function or under TYPE_CHECKING) that still close a circle, each
-# with why it stays for now. Remove an entry when its circle is broken; add none lightly.
-ALLOWED_DEFERRED_CYCLE_EDGES = {
-    # The start-up credit lives in kafka/__init__.py, which imports both engines' adapters; it
-    # moves into kafka/connect.py with the next change to kafka/__init__.py.
-    ("kafkactl.kafka.connect", "kafkactl.kafka"),
-    # _check_librdkafka's probe takes librdkafka/config.py's logger, and that module reads the
-    # -X table here; the logger moves below both with the next change to librdkafka/config.py.
-    ("kafkactl.kafka.client_options", "kafkactl.kafka.librdkafka.config"),
-}
-
-
 def test_no_import_cycle_deferred_imports_included():
-    graph = _graph(deferred=True)
-    for source, target in ALLOWED_DEFERRED_CYCLE_EDGES:
-        assert target in graph[source], f"allowed edge {source} -> {target} is gone: drop it"
-        graph[source].discard(target)
-    assert _cycles(graph) == []
+    """Imports inside functions and under TYPE_CHECKING close no circle either (DESIGN §2.5)."""
+    assert _cycles(_graph(deferred=True)) == []
 
 
-def test_every_allowed_cycle_edge_closes_a_circle():
-    """The allow-list stays honest: each entry is an edge of a real circle."""
-    full = _graph(deferred=True)
-    for source, target in ALLOWED_DEFERRED_CYCLE_EDGES:
-        assert any(source in cycle and target in cycle for cycle in _cycles(full)), (
-            f"{source} -> {target} closes no circle any more: drop it from the allow-list"
-        )
+def test_the_cycle_finder_sees_a_deferred_circle():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(graph) == [["a", "b", "c", "a"]]
 
 
 # The core knows nothing of the CLI or the terminal: Typer, Rich, kafkactl.cli and

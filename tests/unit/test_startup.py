@@ -1,9 +1,17 @@
 """`kafkactl --help` lists every command and imports neither a Kafka library nor anything
-else it has no use for (fast start-up)."""
+else it has no use for, not even the commands' own modules (fast start-up)."""
 
 import ast
+import copy
+import inspect
 import subprocess
 import sys
+
+import pytest
+from typer import _click as click
+
+from kafkactl.cli.app import COMMANDS, build_command, cli_command
+from kafkactl.cli.lazy import LazyCommands
 
 PROBE = """
 import sys
@@ -120,3 +128,68 @@ def test_a_command_that_runs_and_bash_completion_load_no_help_formatting() -> No
         "try:\n    main()\nexcept SystemExit:\n    pass"
     )
     assert _loaded_after(complete, {"typer.rich_utils", "rich"}) == []
+
+
+# --- commands built when used (cli/lazy.py) --------------------------------------------------
+
+COMMAND_MODULES = sorted(
+    {f"kafkactl.cli.{module}" for modules, _ in COMMANDS.values() for module in modules}
+)
+
+
+def test_help_imports_no_command_module() -> None:
+    code = (
+        "sys.argv = ['kafkactl', '--help']\n"
+        "from kafkactl.cli.app import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass"
+    )
+    assert _loaded_after(code, set(COMMAND_MODULES)) == []
+
+
+def test_a_commands_help_imports_that_command_module_only() -> None:
+    code = (
+        "sys.argv = ['kafkactl', 'groups', 'describe', '--help']\n"
+        "from kafkactl.cli.app import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass"
+    )
+    assert _loaded_after(code, set(COMMAND_MODULES)) == [
+        "kafkactl.cli.groups",
+        "kafkactl.cli.groups_admin",
+    ]
+
+
+def _help_of(command: click.Command, capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit):
+        command.main(["--help"], prog_name="kafkactl")
+    return capsys.readouterr().out
+
+
+def test_top_level_help_builds_no_command_and_reads_as_if_all_were_built(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "120")
+    lazy = cli_command()
+    listed = _help_of(lazy, capsys)
+    assert isinstance(lazy.commands, LazyCommands)
+    assert lazy.commands.built() == []
+    eager = copy.copy(lazy)
+    eager.commands = {name: lazy.commands[name] for name in lazy.commands}
+    assert _help_of(eager, capsys) == listed
+    for name in COMMANDS:
+        assert f"│ {name} " in listed
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_each_summary_line_is_the_first_paragraph_of_the_commands_help(name: str) -> None:
+    command = build_command(name)
+    text = inspect.cleandoc(command.short_help or command.help or "")
+    assert COMMANDS[name][1] == text.split("\n\n")[0]
+
+
+def test_running_a_command_builds_that_command_only() -> None:
+    command = cli_command()
+    ctx = command.make_context("kafkactl", ["health", "--help"], resilient_parsing=True)
+    name, cmd, _ = command.resolve_command(ctx, [*ctx._protected_args, *ctx.args])
+    assert (name, cmd is not None) == ("health", True)
+    assert isinstance(command.commands, LazyCommands)
+    assert command.commands.built() == ["health"]

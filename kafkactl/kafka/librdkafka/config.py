@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import Any
 
 from kafkactl.config import Settings
 from kafkactl.kafka.client_options import reads_committed
 from kafkactl.kafka.connect import register_password
+from kafkactl.kafka.librdkafka.log import LIBRDKAFKA_LOGGER
 from kafkactl.kafka.limits import PRODUCER_MAX_REQUEST_BYTES
-
-# librdkafka's log lines go through the `kafka` stdlib logger, which kafkactl.log routes
-# through loguru with secrets redacted (silent unless KAFKA_LOG_LEVEL=DEBUG).
-LIBRDKAFKA_LOGGER = logging.getLogger("kafka.librdkafka")
 
 
 def common_config(settings: Settings) -> dict[str, Any]:
