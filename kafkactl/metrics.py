@@ -111,6 +111,18 @@ class Metrics:
             if label is not None:
                 self._labelled[name][label] += amount
 
+    def settle(self, amounts: dict[str, int], latencies: list[float]) -> None:
+        """Add to several counters and record several handler calls' durations at once (a
+        batch's outcomes, one lock acquisition)."""
+        with self._lock:
+            counts = self._counts
+            for name, amount in amounts.items():
+                if amount:
+                    counts[name] = counts.get(name, 0) + amount
+            observe = self.latency.observe
+            for seconds in latencies:
+                observe(seconds)
+
     def observe_latency(self, seconds: float) -> None:
         """Record one handler call's duration."""
         with self._lock:

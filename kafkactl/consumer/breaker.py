@@ -154,8 +154,11 @@ class Breaker(Generic[T]):
         self.probes = 0  # probes run since it last opened
         self.opened = 0  # times it opened
         self.pending: deque[tuple[float, T]] = deque()
-        self._window: deque[tuple[float, bool]] = deque()
+        # Outcomes settled within the window: (when, failures, records), a batch's successes
+        # as one entry; the sums over it are kept as they change.
+        self._window: deque[tuple[float, int, int]] = deque()
         self._failures = 0
+        self._total = 0
         self._streak: tuple[tuple[str, str], int] = (("", ""), 0)
         self._backoff = Backoff(rules.probe_min, rules.probe_max, rng)
         self.next_probe = 0.0
@@ -177,13 +180,14 @@ class Breaker(Generic[T]):
         if not counts or why.kind not in STORM_KINDS:
             return "route", []
         self._prune(now)
-        self._window.append((now, True))
+        self._window.append((now, 1, 1))
         self._failures += 1
+        self._total += 1
         signature = (why.kind, why.error_class or "")
         streak = self._streak[1] + 1 if self._streak[0] == signature else 1
         self._streak = (signature, streak)
         rules = self.rules
-        total = len(self._window)
+        total = self._total
         if streak >= rules.consecutive:
             return "hold", self._open(
                 now, f"{streak} failures in a row ({why.kind}): {why.error_class} {why.message}"
@@ -199,30 +203,33 @@ class Breaker(Generic[T]):
         self.pending.append((now, item))
         return "wait", []
 
-    def succeeded(self, started: float) -> list[T]:
-        """A handler success (of a call that began at `started`, on the breaker's clock):
-        the pending failures before it are the records' own; returns them, to be routed."""
-        if not self.rules.enabled:
+    def succeeded(self, started: float, count: int = 1) -> list[T]:
+        """`count` handler successes in a row, the last of a call that began at `started` (on
+        the breaker's clock): the pending failures before it are the records' own; returns
+        them, to be routed."""
+        if not self.rules.enabled or count < 1:
             return []
         now = self._clock()
         self._prune(now)
-        self._window.append((now, False))
+        self._window.append((now, 0, count))
+        self._total += count
         self._streak = (("", ""), 0)
         released: list[T] = []
         while self.pending and self.pending[0][0] <= started:
             released.append(self.pending.popleft()[1])
         return released
 
-    def skipped(self) -> None:
+    def skipped(self, count: int = 1) -> None:
         """A record settled without running (its success was in the dedupe store): it counts
         against a storm as a success does, without proving the downstream works (nothing
         pending is released). After a rebalance the redelivered records' successes are all
         skipped while their failures run again: counted alone, those would look like a storm."""
-        if not self.rules.enabled or self.state != "closed":
+        if not self.rules.enabled or self.state != "closed" or count < 1:
             return
         now = self._clock()
         self._prune(now)
-        self._window.append((now, False))
+        self._window.append((now, 0, count))
+        self._total += count
         self._streak = (("", ""), 0)
 
     def release_stale(self, idle: bool) -> list[T]:
@@ -240,8 +247,9 @@ class Breaker(Generic[T]):
         cutoff = now - self.rules.window
         window = self._window
         while window and window[0][0] < cutoff:
-            if window.popleft()[1]:
-                self._failures -= 1
+            _, failures, records = window.popleft()
+            self._failures -= failures
+            self._total -= records
 
     def _open(self, now: float, reason: str) -> list[T]:
         self.state = "open"
@@ -285,6 +293,7 @@ class Breaker(Generic[T]):
         self.since = self._wall()
         self._window.clear()
         self._failures = 0
+        self._total = 0
         self._streak = (("", ""), 0)
         self._backoff.reset()
 

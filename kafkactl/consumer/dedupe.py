@@ -48,6 +48,17 @@ class DedupeStore(ABC):
     def close(self) -> None:
         """Release the store's resources."""
 
+    # True for a store whose marks are written out (they outlive the process, and may fail):
+    # each success is marked the moment its handler returns, never gathered for its batch, so
+    # DESIGN §6.12's crash window stays one record per worker and a failing store stops the run
+    # before another handler starts. An in-memory store's marks are gathered per batch.
+    durable = False
+
+    def mark_many(self, group: str, message_ids: list[str]) -> None:
+        """`mark` each id in turn (a batch's successes)."""
+        for message_id in message_ids:
+            self.mark(group, message_id)
+
     def __enter__(self) -> DedupeStore:
         return self
 
@@ -104,6 +115,18 @@ class MemoryDedupeStore(DedupeStore):
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
 
+    def mark_many(self, group: str, message_ids: list[str]) -> None:
+        """`mark` each id in turn, under one lock acquisition."""
+        entries, limit = self._entries, self.max_entries
+        with self._lock:
+            for message_id in message_ids:
+                if message_id:
+                    key = (group, message_id)
+                    entries[key] = None
+                    entries.move_to_end(key)
+            while len(entries) > limit:
+                entries.popitem(last=False)
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._entries)
@@ -120,6 +143,8 @@ class SqliteDedupeStore(DedupeStore):
     One connection shared by the worker threads under a lock; every mark() is its own committed
     transaction before it returns. Several processes may share one file (busy timeout).
     """
+
+    durable = True
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).expanduser()

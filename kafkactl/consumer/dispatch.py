@@ -1,4 +1,5 @@
-"""WorkerPool: runs work on N threads, one item at a time per lane (key or partition ordering)."""
+"""WorkerPool: runs work on N threads, one run of items at a time per lane (key or partition
+ordering), handed over in batches (DESIGN §6.5)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import itertools
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Generic, Literal, TypeVar
 
 from loguru import logger
@@ -16,6 +17,9 @@ from loguru import logger
 # (consumer/keyorder.py).
 Ordering = Literal["key", "partition", "none", "key-strict"]
 ORDERINGS: tuple[Ordering, ...] = ("key", "partition", "none", "key-strict")
+
+# The most items of one lane a worker takes at once: one lock acquisition hands over a run.
+MAX_BATCH = 256
 
 T = TypeVar("T")
 
@@ -34,10 +38,31 @@ def lane_for(ordering: Ordering, tp: Hashable, key: bytes | None) -> Hashable | 
 
 
 class WorkerPool(Generic[T]):
-    """Thread pool with lanes: items of one lane never run concurrently and keep their order."""
+    """Thread pool with lanes: items of one lane never run concurrently and keep their order.
 
-    def __init__(self, workers: int, run: Callable[[T], None], name: str = "worker") -> None:
-        self._run = run
+    A worker takes the queued run of one lane (up to `max_batch` items) under one lock
+    acquisition and hands it to `run_batch`, which runs them in order and returns how many it
+    ran (it may stop early: a slow run gives its lane's turn to the others); the rest go back to
+    the head of the lane, and the lane to the back of the ready ones. The lane stays taken until
+    the batch returns, so its later items wait for it. Without `run_batch`, `run` is called for
+    each item of the batch in turn.
+    """
+
+    def __init__(
+        self,
+        workers: int,
+        run: Callable[[T], None] | None = None,
+        name: str = "worker",
+        *,
+        run_batch: Callable[[list[T]], int] | None = None,
+        max_batch: int = MAX_BATCH,
+    ) -> None:
+        if run_batch is None:
+            if run is None:
+                raise ValueError("WorkerPool needs run or run_batch")
+            run_batch = _one_by_one(run)
+        self._run_batch = run_batch
+        self._max_batch = max(1, max_batch)
         self._cond = threading.Condition()
         self._lanes: dict[Hashable, deque[T]] = {}
         self._ready: deque[Hashable] = deque()
@@ -54,26 +79,38 @@ class WorkerPool(Generic[T]):
 
     def submit(self, item: T, lane: Hashable | None) -> None:
         """Queue `item` behind the other items of its lane (None: a lane of its own)."""
+        with self._cond:
+            self._queue(item, lane)
+
+    def submit_many(self, items: Iterable[tuple[T, Hashable | None]]) -> None:
+        """Queue each (item, lane) in turn, as `submit` does, under one lock acquisition."""
+        with self._cond:
+            for item, lane in items:
+                self._queue(item, lane)
+
+    def _queue(self, item: T, lane: Hashable | None) -> None:
         if lane is None:
             lane = ("#", next(self._unique))
-        with self._cond:
-            queue = self._lanes.get(lane)
-            if queue is None:
-                self._lanes[lane] = deque((item,))
-                self._ready.append(lane)
-                self._cond.notify()
-            else:
-                queue.append(item)
-            self._queued += 1
+        queue = self._lanes.get(lane)
+        if queue is None:
+            self._lanes[lane] = deque((item,))
+            self._ready.append(lane)
+            self._cond.notify()
+        else:
+            queue.append(item)
+        self._queued += 1
 
     def drop(self, predicate: Callable[[T], bool]) -> list[T]:
-        """Remove queued (not yet running) items matching `predicate`; returns them."""
+        """Remove queued (not yet taken by a worker) items matching `predicate`; returns them.
+
+        Items a worker already took in a batch are its own: the batch's runner skips those no
+        longer wanted (consumer/batch.py checks each record's partition before running it).
+        """
         dropped: list[T] = []
         with self._cond:
             for queue in self._lanes.values():
                 if not queue:
                     continue
-                # The head of a lane that is running is no longer queued; keep lanes intact.
                 keep: deque[T] = deque()
                 for item in queue:
                     (dropped if predicate(item) else keep).append(item)
@@ -84,7 +121,7 @@ class WorkerPool(Generic[T]):
 
     @property
     def busy(self) -> int:
-        """Items queued or running."""
+        """Items queued or taken by a worker."""
         with self._cond:
             return self._queued + self._running
 
@@ -101,18 +138,27 @@ class WorkerPool(Generic[T]):
                     # Its items were dropped while it waited.
                     del self._lanes[lane]
                     continue
-                item = queue.popleft()
-                self._queued -= 1
-                self._running += 1
+                if len(queue) <= self._max_batch:
+                    batch = list(queue)
+                    queue.clear()
+                else:
+                    batch = [queue.popleft() for _ in range(self._max_batch)]
+                taken = len(batch)
+                self._queued -= taken
+                self._running += taken
+            ran = taken
             try:
-                self._run(item)
+                ran = self._run_batch(batch)
             except BaseException:
-                # Whatever `run` let through (even a BaseException), the thread goes on: a
-                # dead worker would strand its lane and every item queued behind it.
+                # Whatever `run_batch` let through (even a BaseException), the thread goes on:
+                # a dead worker would strand its lane and every item queued behind it.
                 logger.exception("worker failed unexpectedly")
             finally:
                 with self._cond:
-                    self._running -= 1
+                    self._running -= taken
+                    if 0 <= ran < taken:  # not started: queued again, at the lane's head
+                        queue.extendleft(reversed(batch[ran:]))
+                        self._queued += taken - ran
                     if queue:
                         self._ready.append(lane)
                         self._cond.notify()
@@ -137,3 +183,18 @@ class WorkerPool(Generic[T]):
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def _one_by_one(run: Callable[[T], None]) -> Callable[[list[T]], int]:
+    """A batch runner calling `run` on each item; what one lets through is logged, the rest
+    of the batch still runs (a worker never dies, its lane never stalls)."""
+
+    def run_batch(batch: list[T]) -> int:
+        for item in batch:
+            try:
+                run(item)
+            except BaseException:
+                logger.exception("worker failed unexpectedly")
+        return len(batch)
+
+    return run_batch

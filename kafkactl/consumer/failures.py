@@ -38,3 +38,38 @@ def is_decode_error(exc: BaseException) -> bool:
     import orjson
 
     return isinstance(exc, UnicodeDecodeError | orjson.JSONDecodeError)
+
+
+def tier_text(attempt: int) -> str:
+    """`, retry tier 2` for a message that failed on a retry tier; nothing on the main topic."""
+    return "" if attempt <= 1 else f", retry tier {attempt - 1}"
+
+
+def fold(why: hdr.Failure, attempt: int) -> tuple[tuple[str, ...], str]:
+    """The kind a failure line folds under on a terminal (error kind, class, normalised
+    message, tier) and its label: the line with its variable parts folded."""
+    from kafkactl.dlq.triage import normalize_message
+
+    message = normalize_message(why.message)
+    tier = tier_text(attempt)
+    key = ("handler failed", why.kind, why.error_class or "", message, tier)
+    return key, f"handler failed ({why.kind}{tier}): {why.error_class} {message}"
+
+
+def stop_line(topic: str, partition: int, offset: int, why: hdr.Failure) -> str:
+    """The error line of a run that --on-failure stop ended at this record."""
+    return (
+        f"handler failed on {topic}[{partition}]@{offset}: {why.error_class}: "
+        f"{why.message}; stopped with offset {offset} not committed (--on-failure skip "
+        "passes failures over; --on-failure dlq routes them to the retry tiers and DLQ)"
+    )
+
+
+def refused_line(topic: str, partition: int, offset: int, target: str, error: object) -> str:
+    """The error line of a run stopped because `target` refused this record's copy for good."""
+    return (
+        f"cannot write the copy of {topic}[{partition}]@{offset} (topic {topic}, partition "
+        f"{partition}, offset {offset}) to {target}: {error} (not retriable); stopped with "
+        f"offset {offset} not committed (it will be redelivered): fix {target} (e.g. its "
+        "max.message.bytes, or this client's write access to it) and run again"
+    )

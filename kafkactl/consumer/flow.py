@@ -113,6 +113,12 @@ class FlowControl:
             if self._stop.is_set() or self.hold_all():
                 wanted = set(partitions.epochs)
         actual = set(consumer.paused())
+        if wanted == actual:
+            # Nothing to change: no assignment() call (librdkafka's holds the GIL while it
+            # asks its main thread, stalling every worker: once per turn was a fifth of the
+            # pipeline's time).
+            self.paused = len(actual)
+            return
         assigned = set(consumer.assignment())
         to_pause = (wanted - actual) & assigned
         to_resume = (actual - wanted) & assigned

@@ -1,12 +1,14 @@
 """Handling: running the handler on each message and handing every outcome on.
 
-A message runs on a worker (WorkerPool lanes keep the --ordering), or inline on the poll thread
-for the print handler. Success is recorded in the dedupe store, then the message is complete; a
-failure is routed to its retry tier or the DLQ (complete once the copy is acknowledged), or
-stops the run, or is skipped (--on-failure). Output that cannot be written (OutputClosed) is no
-failure of the message: it stops the run with the message incomplete. A dedupe store that fails
-stops the run too: a message it could not look up is left incomplete (read again next run); one
-whose success it could not record is complete (its handler did succeed).
+A message runs on a worker (WorkerPool lanes keep the --ordering; a worker takes a lane's run of
+records at once and settles their successes together, consumer/batch.py), or inline on the poll
+thread for the print handler. Success is recorded in the dedupe store, then the message is
+complete; a failure is handed on (consumer/handoff.py: routed to its retry tier or the DLQ, or
+the run stops, or it is skipped, by --on-failure). Output that cannot be written
+(OutputClosed) is no failure of the message: it stops the run with the message incomplete. A
+dedupe store that fails stops the run too: a message it could not look up is left incomplete
+(read again next run); one whose success it could not record is complete (its handler did
+succeed).
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from dataclasses import replace
 from loguru import logger
 
 from kafkactl import headers as hdr
+from kafkactl.consumer.batch import BATCH_SLICE_S, Settled, Settler
 from kafkactl.consumer.commits import Commits
 from kafkactl.consumer.dedupe import DedupeError, DedupeStore
 from kafkactl.consumer.dispatch import WorkerPool, lane_for
 from kafkactl.consumer.failures import classify
+from kafkactl.consumer.handoff import Handoff
 from kafkactl.consumer.holding import StormGuard
 from kafkactl.consumer.options import ConsumeOptions, ConsumeStop
 from kafkactl.consumer.router import RetryRouter
@@ -55,15 +59,25 @@ class Handling:
         self.metrics = metrics
         self._partitions = partitions
         self._commits = commits
-        self._router = router
         self._request_stop = request_stop
+        self.handoff = Handoff(options, metrics, partitions, router, request_stop)
         self.dispatched = 0  # records handed to the handler (--count)
-        self.stop_lines: list[str] = []  # copies the broker refused for good, stop failures
+        self.stop_lines = self.handoff.stop_lines  # why a stopped run stopped (one list)
         self._dedupe_failed = False
         self._inline_failures: list[tuple[Work, hdr.Failure, float]] = []
+        self._outbox: list[tuple[Work, Hashable | None]] = []  # dispatched, not yet submitted
         self._tracer = tracer()
-        self.pool = WorkerPool(options.workers, self._handle)
+        self.pool: WorkerPool[Work] = WorkerPool(options.workers, run_batch=self._handle_batch)
         self.guard = self._storm_guard()
+        self._settler = Settler(
+            options.group,
+            dedupe,
+            metrics,
+            partitions,
+            self.guard,
+            self._store_failed,
+            eager=self._tracer.enabled,
+        )
         self.strict: StrictOrder | None = None  # --ordering key-strict (set_strict)
 
     # --- on the poll thread, under the lock ---------------------------------------------
@@ -121,7 +135,7 @@ class Handling:
         return True
 
     def dispatch(self, tp: TopicPartition, record: Record) -> None:
-        """Hand the record to a worker, in its lane."""
+        """Take the record for a worker, in its lane (handed over by `submit_dispatched`)."""
         message = message_from_record(record)
         if self.filtered_out(tp, message):
             return
@@ -129,9 +143,16 @@ class Handling:
         partitions.tracker.track(tp, record.offset)
         partitions.inflight[tp] += 1
         self.dispatched += 1
-        self.metrics.incr("received")
         lane = lane_for(self.options.ordering, tp, record.key)
-        self.pool.submit(Work(message, tp, partitions.epochs[tp]), lane)
+        self._outbox.append((Work(message, tp, partitions.epochs[tp]), lane))
+
+    def submit_dispatched(self) -> None:
+        """Hand the records `dispatch` took to the workers, at once."""
+        outbox = self._outbox
+        if outbox:
+            self._outbox = []
+            self.metrics.incr("received", len(outbox))
+            self.pool.submit_many(outbox)
 
     # --- on the poll thread, outside the lock ---------------------------------------------
 
@@ -140,55 +161,79 @@ class Handling:
         room, and acks need the lock."""
         failed, self._inline_failures = self._inline_failures, []
         for work, why, started in failed:
-            self._failed(work, why, started)
+            self.handoff.failed(work, why, started)
 
     # --- on a worker ----------------------------------------------------------------------
 
-    def _handle(self, work: Work) -> None:
-        """Run the handler on a worker; every outcome settles the work (a worker never dies)."""
-        try:
-            self._run_handler(work)
-        except BaseException as exc:  # a bug of ours: the message stays unfinished, not lost
-            logger.opt(exception=exc).error(
-                "{}[{}]@{}: could not settle the message ({}: {}); it is not committed and "
-                "will be redelivered",
-                work.tp.topic,
-                work.tp.partition,
-                work.message.offset,
-                type(exc).__name__,
-                exc,
-            )
-            self._partitions.abandon(work)
+    def _handle_batch(self, works: list[Work]) -> int:
+        """Run a lane's records in order on a worker; every outcome settles its work (a worker
+        never dies), successes together (consumer/batch.py). Returns how many it ran: past
+        BATCH_SLICE_S the rest go back to the lane, so slow handlers take lanes in turn."""
+        settled = Settled()
+        settler = self._settler
+        began = settled.since
+        ran = 0
+        for work in works:
+            try:
+                self._run_handler(work, settled)
+            except BaseException as exc:
+                self._unsettled(work, exc)
+            ran += 1
+            now = time.perf_counter()
+            if settled and settler.due(settled, now):
+                settler.flush(settled)
+            if now - began >= BATCH_SLICE_S:
+                break
+        settler.flush(settled)
+        return ran
 
-    def _run_handler(self, work: Work) -> None:
+    def _unsettled(self, work: Work, exc: BaseException) -> None:
+        """A bug of ours: the message stays unfinished (redelivered), not lost."""
+        logger.opt(exception=exc).error(
+            "{}[{}]@{}: could not settle the message ({}: {}); it is not committed and "
+            "will be redelivered",
+            work.tp.topic,
+            work.tp.partition,
+            work.message.offset,
+            type(exc).__name__,
+            exc,
+        )
+        self._partitions.abandon(work)
+
+    def _run_handler(self, work: Work, settled: Settled) -> None:
         message = work.message
+        if not self._partitions.wanted(work):
+            self._partitions.abandon(work)  # its partition is being revoked: not started
+            return
         if self.guard.holds(work):  # the breaker is open: kept for a re-run once it closes
             return
         if self._dedupe_failed:  # nothing more is started: read again next run
             self._partitions.abandon(work)
             return
-        seen = self._seen(message)
+        seen = settled.seen(message.message_id) or self._seen(message)
         if seen is None:
             self._partitions.abandon(work)  # not looked up, not handled: read again next run
             return
         if seen:
-            self.metrics.incr("deduplicated")
-            self._partitions.complete(work)
-            self._strict_settled(work)
-            self.guard.settled(work)
+            settled.skipped.append(work)
             return
         if self._follows(work):
             return
         if not self._tracer.enabled:
-            self._attempt(work)
+            self._attempt(work, settled)
             return
         # The attempt's span is current while the handler runs (its own spans join) and while
         # a failure is routed (the copy's publish span is its child).
         with self._tracer.process(message, self.options.group) as span:
-            self._attempt(work, span.fail)
+            self._attempt(work, settled, span.fail)
 
-    def _attempt(self, work: Work, on_failure: Callable[[hdr.Failure], None] | None = None) -> None:
-        """Run the handler once; settle a success, route a failure."""
+    def _attempt(
+        self,
+        work: Work,
+        settled: Settled,
+        on_failure: Callable[[hdr.Failure], None] | None = None,
+    ) -> None:
+        """Run the handler once; gather a success (settled with its batch), route a failure."""
         message = work.message
         started = time.perf_counter()
         try:
@@ -205,20 +250,20 @@ class Handling:
             error = exc
         else:
             elapsed = time.perf_counter() - started
-            self._mark(message)  # first thing after success: a crash before it re-runs it
-            self.metrics.observe_latency(elapsed)
-            self.metrics.incr("processed")
-            self._partitions.complete(work)
-            self._strict_settled(work)
-            self.guard.succeeded(work, started)
+            durable = self.dedupe.durable
+            if durable:
+                self._mark(message)  # first thing after success: a crash before it re-runs it
+            settled.success(work, started, elapsed, mark=not durable)
             return
+        # The breaker sees the batch's outcomes in order: its successes before this failure.
+        self._settler.flush(settled)
         if on_failure is not None:
             on_failure(why)
         if self.strict is not None:
             self.strict.hold(work)  # its key's next records wait until it is routed
         if self.guard.failed(work, why, started, error):
             return  # waiting for the breaker's verdict, or held while it is open
-        self._failed(work, why, started)
+        self.handoff.failed(work, why, started)
 
     def _seen(self, message: Message) -> bool | None:
         """Whether the dedupe store had this message; None when it failed (the run stops)."""
@@ -270,7 +315,7 @@ class Handling:
             self._partitions,
             self.pool,
             self._lane_of,
-            self._failed,
+            self.handoff.failed,
             may_wait=not self._tracer.enabled,
         )
 
@@ -299,7 +344,7 @@ class Handling:
             work,
             admission,
             lambda: self._partitions.complete(work),
-            lambda route, error: self._cannot_route(work, route.topic, error),
+            lambda route, error: self.handoff.cannot_route(work, route.topic, error),
         )
         return True
 
@@ -314,6 +359,8 @@ class Handling:
         """Keep each key's records in order through the retry tiers (--ordering key-strict)."""
         strict.resubmit = lambda work: self.pool.submit(work, self._lane_of(work))
         self.guard.waiting_behind = strict.parked_count
+        self._settler.strict_settled = strict.settled
+        self.handoff.strict = strict
         self.strict = strict
 
     def drop_held(self, gone: Callable[[Work], bool]) -> list[Work]:
@@ -327,106 +374,3 @@ class Handling:
         """A complete record no longer holds its key back."""
         if self.strict is not None:
             self.strict.settled(work)
-
-    # --- the failure hand-off -------------------------------------------------------------
-
-    def _failed(self, work: Work, why: hdr.Failure, started: float) -> None:
-        """Count a handler failure and route the message to its retry tier or the DLQ."""
-        message = work.message
-        self.metrics.observe_latency(time.perf_counter() - started)
-        self.metrics.incr("failed")
-        logger.bind(
-            topic=message.topic,
-            partition=message.partition,
-            offset=message.offset,
-            key=message.key_text(),
-            message_id=message.message_id,
-            attempt=message.attempt,
-            fold=_fold(why, message.attempt),
-        ).warning(
-            "handler failed ({}{}): {} {}",
-            why.kind,
-            _tier(message.attempt),
-            why.error_class,
-            why.message,
-        )
-        if self.options.on_failure == "skip":
-            self.metrics.incr("skipped")
-            self._partitions.complete(work)
-            self._strict_settled(work)
-            return
-        if self.options.on_failure == "stop":
-            self._stop_on_failure(work, why)
-            return
-        if not self._partitions.owns(work):
-            # Late: its partition was revoked meanwhile (uncommitted, so its new owner reads it
-            # again); a copy written now would be a second one when that owner fails it too.
-            logger.debug("failure of revoked {}[{}]@{} not routed", *_where(work))
-            return
-        if self.strict is not None:
-            self.strict.route_failure(
-                work,
-                why,
-                lambda: self._partitions.complete(work),
-                lambda route, error: self._cannot_route(work, route.topic, error),
-            )
-            return
-        self._router.route(
-            message,
-            why,
-            lambda: self._partitions.complete(work),
-            lambda route, error: self._cannot_route(work, route.topic, error),
-        )
-
-    def _stop_on_failure(self, work: Work, why: hdr.Failure) -> None:
-        """--on-failure stop: end the run at this message, leaving its offset uncommitted."""
-        tp, offset = work.tp, work.message.offset
-        line = (
-            f"handler failed on {tp.topic}[{tp.partition}]@{offset}: {why.error_class}: "
-            f"{why.message}; stopped with offset {offset} not committed (--on-failure skip "
-            "passes failures over; --on-failure dlq routes them to the retry tiers and DLQ)"
-        )
-        with self._partitions.lock:
-            self.stop_lines.append(line)
-        self._partitions.abandon(work)
-        self._request_stop("failure")
-
-    def _cannot_route(self, work: Work, topic: str, error: BaseException) -> None:
-        """A copy the broker refused for good: stop, leave its offset uncommitted, say so."""
-        tp, offset = work.tp, work.message.offset
-        where = f"{tp.topic}[{tp.partition}]@{offset}"
-        line = (
-            f"cannot write the copy of {where} (topic {tp.topic}, partition {tp.partition}, "
-            f"offset {offset}) to {topic}: {error} (not retriable); stopped with offset "
-            f"{offset} not committed (it will be redelivered): fix {topic} (e.g. its "
-            "max.message.bytes, or this client's write access to it) and run again"
-        )
-        with self._partitions.lock:
-            self.stop_lines.append(line)
-        # The run ends with `line` as its error (exit 1); meanwhile, say why it is stopping.
-        logger.bind(
-            topic=work.tp.topic, partition=work.tp.partition, offset=work.message.offset
-        ).warning("stopping: {} refused the copy of {} for good ({})", topic, where, error)
-        self._partitions.abandon(work)
-        self._request_stop("undeliverable")
-
-
-def _where(work: Work) -> tuple[str, int, int]:
-    """Topic, partition and offset of the work's record (for a log line)."""
-    return work.tp.topic, work.tp.partition, work.message.offset
-
-
-def _tier(attempt: int) -> str:
-    """`, retry tier 2` for a message that failed on a retry tier; nothing on the main topic."""
-    return "" if attempt <= 1 else f", retry tier {attempt - 1}"
-
-
-def _fold(why: hdr.Failure, attempt: int) -> tuple[tuple[str, ...], str]:
-    """The kind a failure line folds under on a terminal (error kind, class, normalised
-    message, tier) and its label: the line with its variable parts folded."""
-    from kafkactl.dlq.triage import normalize_message
-
-    message = normalize_message(why.message)
-    tier = _tier(attempt)
-    key = ("handler failed", why.kind, why.error_class or "", message, tier)
-    return key, f"handler failed ({why.kind}{tier}): {why.error_class} {message}"

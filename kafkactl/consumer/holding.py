@@ -137,24 +137,51 @@ class StormGuard:
         """A handler success: closes the breaker if it was the probe; routes the failures it
         proves to be the records' own."""
         with self._partitions.lock:
-            if work is self._probe:
-                self._close(work)
-                return
-            if self._stopping:
-                return
-            released = self.breaker.succeeded(started)
+            released = self._succeeded(work, started)
         for waiting in released:
             self._route(*waiting)
+
+    def _succeeded(self, work: Work, started: float) -> list[Waiting]:
+        if work is self._probe:
+            self._close(work)
+            return []
+        if self._stopping:
+            return []
+        return self.breaker.succeeded(started)
 
     def settled(self, work: Work) -> None:
         """`work` settled without running (deduplicated): a probe that proved nothing, or a
         record that counts as no failure."""
         with self._partitions.lock:
-            if work is self._probe:
-                self._probe = None
-                self.breaker.probe_void()
-            elif work.message.attempt <= 1:
-                self.breaker.skipped()
+            self._settled(work)
+
+    def _settled(self, work: Work) -> None:
+        if work is self._probe:
+            self._probe = None
+            self.breaker.probe_void()
+        elif work.message.attempt <= 1:
+            self.breaker.skipped()
+
+    def settle(self, succeeded: list[tuple[Work, float]], skipped: list[Work]) -> None:
+        """A batch's successes (each with when its handler began) and records settled without
+        running (deduplicated), in one lock acquisition: what `succeeded` and `settled` do for
+        each, the successes counted by the breaker as one run."""
+        partitions = self._partitions
+        released: list[Waiting] = []
+        with partitions.lock:
+            if self._probe is not None or self.breaker.state != "closed":
+                for work, started in succeeded:  # rare: one at a time, as they came
+                    released += self._succeeded(work, started)
+                for work in skipped:
+                    self._settled(work)
+            else:
+                if succeeded and not self._stopping:
+                    latest = max(started for _, started in succeeded)
+                    released = self.breaker.succeeded(latest, len(succeeded))
+                first_tries = sum(1 for work in skipped if work.message.attempt <= 1)
+                self.breaker.skipped(first_tries)
+        for waiting in released:
+            self._route(*waiting)
 
     def _close(self, probe: Work) -> None:
         self._probe = None

@@ -259,6 +259,7 @@ class ConsumerPipeline:
                             break
                     else:
                         handling.dispatch(tp, record)
+            handling.submit_dispatched()  # to the workers, a lane's run at once
         # Routed outside the lock: a publish may wait for room, and acks need the lock.
         handling.route_inline_failures()
 

@@ -64,6 +64,7 @@ class PartitionListener:
         """Stop handing out work of revoked partitions; queued work is dropped (redelivered)."""
         partitions = self._partitions
         with partitions.lock:
+            partitions.revoking.update(revoked)  # batches already taken skip their records
             dropped: list[Work] = self._pool.drop(lambda w: w.tp in revoked)
             if self._held is not None:
                 dropped += self._held(lambda w: w.tp in revoked)

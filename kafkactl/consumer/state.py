@@ -41,6 +41,9 @@ class Partitions:
         self.tracker: OffsetTracker[TopicPartition] = OffsetTracker()
         self.epochs: dict[TopicPartition, int] = {}
         self.inflight: dict[TopicPartition, int] = defaultdict(int)
+        # Partitions being revoked: a batch a worker took skips their records not yet started
+        # (the pool drops only what is still queued).
+        self.revoking: set[TopicPartition] = set()
         self.assigned_once = False
         self._epoch_seq = 0
 
@@ -49,6 +52,7 @@ class Partitions:
         self._epoch_seq += 1
         self.epochs[tp] = self._epoch_seq
         self.inflight[tp] = 0
+        self.revoking.discard(tp)
         self.tracker.add_partition(tp)
 
     def renew_epoch(self, tp: TopicPartition) -> None:
@@ -63,6 +67,7 @@ class Partitions:
         """Stop tracking a revoked partition (the caller holds the lock)."""
         self.epochs.pop(tp, None)
         self.inflight.pop(tp, None)
+        self.revoking.discard(tp)
         self.tracker.remove_partition(tp)
 
     def busy(self, partitions: Iterable[TopicPartition] | None = None) -> int:
@@ -79,6 +84,21 @@ class Partitions:
                 return  # a late result for a partition we no longer own: dropped
             self.tracker.complete(work.tp, work.message.offset)
             self.inflight[work.tp] -= 1
+
+    def complete_many(self, works: list[Work]) -> None:
+        """`complete` for each of a batch's finished messages, under one lock acquisition."""
+        with self.lock:
+            epochs, tracker, inflight = self.epochs, self.tracker, self.inflight
+            for work in works:
+                if epochs.get(work.tp) == work.epoch:
+                    tracker.complete(work.tp, work.message.offset)
+                    inflight[work.tp] -= 1
+
+    def wanted(self, work: Work) -> bool:
+        """True while `work` may still start: its partition is owned under its epoch and not
+        being revoked. Read without the lock (a worker asks before each record of a batch; a
+        revoke that begins just after lets the record run, as work already running)."""
+        return self.epochs.get(work.tp) == work.epoch and work.tp not in self.revoking
 
     def owns(self, work: Work) -> bool:
         """True while `work`'s partition is still owned under the epoch it was handed out in."""
