@@ -16,7 +16,7 @@ from collections.abc import Callable
 from loguru import logger
 
 from kafkactl.consumer.options import ConsumeStop
-from kafkactl.consumer.state import Partitions
+from kafkactl.consumer.state import Partitions, partition_names
 from kafkactl.errors import OutputClosed
 from kafkactl.handlers.base import Handler
 from kafkactl.kafka import ConsumerPort, Offsets, TopicPartition
@@ -180,3 +180,26 @@ class Commits:
         with self._partitions.lock:
             for tp in back:
                 self.lost_points.pop(tp, None)
+
+    def wait_for_lost(self, consumer: ConsumerPort, admin: AdminPort, deadline: float) -> None:
+        """At shutdown, partitions were lost and the group has not given them back yet (a rejoin
+        under way): wait for them until `deadline`, so the work done on them is committed."""
+        logger.info(
+            "waiting up to {:.0f}s for the group to give back lost partitions, to commit "
+            "the work done on them (Ctrl-C again to skip)",
+            max(0.0, deadline - time.monotonic()),
+        )
+        while time.monotonic() < deadline:
+            with self._partitions.lock:
+                owned = bool(self._partitions.epochs)
+            if owned:
+                self.recommit_lost(consumer, admin)
+                break
+            consumer.poll(0.1, 1)
+        if self.lost_points:
+            logger.warning(
+                "the group did not give back {} before the shutdown timeout: the work "
+                "done on them is not committed, and the group reads it again (handled "
+                "twice unless --dedupe sqlite)",
+                partition_names(self.lost_points),
+            )

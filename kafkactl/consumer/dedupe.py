@@ -15,11 +15,15 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
+
+from loguru import logger
 
 from kafkactl.errors import KafkactlError, UsageError
 
 __all__ = [
+    "DedupeCheck",
     "DedupeError",
     "DedupeStore",
     "MemoryDedupeStore",
@@ -214,6 +218,61 @@ class SqliteDedupeStore(DedupeStore):
         """Close the connection (idempotent)."""
         with self._lock, contextlib.suppress(sqlite3.Error):
             self._db.close()
+
+
+class DedupeCheck:
+    """The store at work in the pipeline (DESIGN §6.12): the first failure stops the run with one
+    line (`stop`); a message it could not look up is left incomplete, one whose success it
+    could not record stays complete (its handler did succeed)."""
+
+    def __init__(
+        self,
+        store: DedupeStore,
+        group: str,
+        lock: threading.RLock,
+        stop: Callable[[str], None],
+    ) -> None:
+        self.store = store
+        self._group = group
+        self._lock = lock
+        self._stop = stop
+        self.broken = False  # the store failed: nothing more is started
+
+    def seen(self, message_id: str) -> bool | None:
+        """Whether the store had this message; None when it failed (the run stops)."""
+        try:
+            return self.store.seen(self._group, message_id)
+        except Exception as exc:
+            self.failed(exc)
+            return None
+
+    def mark(self, message_id: str) -> None:
+        """Record a success; a store that fails stops the run."""
+        try:
+            self.store.mark(self._group, message_id)
+        except Exception as exc:
+            # The handler did succeed: the message stays complete (committed), since leaving
+            # it uncommitted would surely run it again; the run stops, as a store that cannot
+            # record no longer keeps a restart from running handled messages again.
+            self.failed(exc)
+
+    def failed(self, exc: Exception) -> None:
+        """Stop the run on the first failure, with one line; later ones (work still in flight)
+        are only logged at DEBUG."""
+        with self._lock:
+            first = not self.broken
+            self.broken = True
+        if not first:
+            logger.debug("dedupe store failed again: {}", exc)
+            return
+        reason = str(exc)
+        if not isinstance(exc, DedupeError):
+            reason = f"dedupe store failed ({type(exc).__name__}: {reason})"
+        self._stop(
+            f"{reason}; consume stopped, as a restart could no longer skip what was handled "
+            "(messages handled so far are committed, the rest is read again): fix the store "
+            "(free space on its disk, its permissions) and run again"
+        )
 
 
 def open_store(spec: str) -> DedupeStore:

@@ -129,3 +129,18 @@ class FlowControl:
             logger.debug("resuming {}", partition_names(to_resume))
             consumer.resume(to_resume)
         self.paused = len(((actual | to_pause) - to_resume) & assigned)
+
+    def log_state(self, consumer: ConsumerPort) -> None:
+        """One DEBUG line with the pipeline's state, for diagnosing a stalled partition."""
+        with self._partitions.lock:
+            inflight = self._partitions.inflight.items()
+            busy = {f"{tp.topic}[{tp.partition}]": n for tp, n in inflight if n}
+            due = {f"{tp.topic}[{tp.partition}]": t for tp, t in self.due.items()}
+        logger.debug(
+            "state: assigned={} paused={} in_flight={} due={} {}",
+            partition_names(consumer.assignment()),
+            partition_names(consumer.paused()),
+            busy,
+            due,
+            consumer.describe_state(),
+        )

@@ -22,7 +22,7 @@ from loguru import logger
 from kafkactl import headers as hdr
 from kafkactl.consumer.batch import BATCH_SLICE_S, Settled, Settler
 from kafkactl.consumer.commits import Commits
-from kafkactl.consumer.dedupe import DedupeError, DedupeStore
+from kafkactl.consumer.dedupe import DedupeCheck, DedupeStore
 from kafkactl.consumer.dispatch import WorkerPool, lane_for
 from kafkactl.consumer.failures import classify
 from kafkactl.consumer.handoff import Handoff
@@ -36,6 +36,7 @@ from kafkactl.handlers.base import Handler
 from kafkactl.kafka import Record, TopicPartition
 from kafkactl.message import Message, message_from_record
 from kafkactl.metrics import Metrics
+from kafkactl.topology import default_message_id
 from kafkactl.tracing import tracer
 
 
@@ -63,7 +64,12 @@ class Handling:
         self.handoff = Handoff(options, metrics, partitions, router, request_stop)
         self.dispatched = 0  # records handed to the handler (--count)
         self.stop_lines = self.handoff.stop_lines  # why a stopped run stopped (one list)
-        self._dedupe_failed = False
+        self.check = DedupeCheck(
+            dedupe,
+            options.group,
+            partitions.lock,
+            lambda line: self.handoff.stop(line, "dedupe error"),
+        )
         self._inline_failures: list[tuple[Work, hdr.Failure, float]] = []
         self._outbox: list[tuple[Work, Hashable | None]] = []  # dispatched, not yet submitted
         self._tracer = tracer()
@@ -75,7 +81,7 @@ class Handling:
             metrics,
             partitions,
             self.guard,
-            self._store_failed,
+            self.check.failed,
             eager=self._tracer.enabled,
         )
         self.strict: StrictOrder | None = None  # --ordering key-strict (set_strict)
@@ -96,7 +102,7 @@ class Handling:
     def handle_inline(self, tp: TopicPartition, record: Record) -> bool:
         """Run the print handler on the poll thread; False once the run is stopping (its output
         or the dedupe store failed), the record left incomplete."""
-        if self._dedupe_failed:
+        if self.check.broken:
             return False
         message = message_from_record(record)
         if self.filtered_out(tp, message):
@@ -104,7 +110,7 @@ class Handling:
         partitions = self._partitions
         self.dispatched += 1
         self.metrics.incr("received")
-        seen = self._seen(message)
+        seen = self.check.seen(message.message_id)
         if seen is None:
             return False
         if seen:
@@ -129,7 +135,7 @@ class Handling:
                 self._inline_failures.append((work, classify(exc), started))
                 return True
             self.metrics.observe_latency(time.perf_counter() - started)
-            self._mark(message)
+            self.check.mark(message.message_id)
             self.metrics.incr("processed")
         partitions.tracker.skip(tp, record.offset)
         return True
@@ -145,6 +151,36 @@ class Handling:
         self.dispatched += 1
         lane = lane_for(self.options.ordering, tp, record.key)
         self._outbox.append((Work(message, tp, partitions.epochs[tp]), lane))
+
+    def dispatch_run(self, tp: TopicPartition, records: list[Record]) -> None:
+        """`dispatch` each of a partition's records (no filter, no --count), in one go."""
+        partitions = self._partitions
+        epoch = partitions.epochs[tp]
+        keyed = self.options.ordering in ("key", "key-strict")
+        lane = None if keyed else lane_for(self.options.ordering, tp, None)
+        outbox = self._outbox
+        offsets = []
+        for record in records:
+            offset = record.offset
+            if record.headers:
+                message = message_from_record(record)
+            else:  # what message_from_record makes of a record without headers, sooner
+                message = Message(
+                    tp.topic,
+                    tp.partition,
+                    offset,
+                    record.key,
+                    record.value,
+                    [],
+                    record.timestamp,
+                    record.timestamp_type,
+                    default_message_id(tp.topic, tp.partition, offset),
+                )
+            offsets.append(offset)
+            outbox.append((Work(message, tp, epoch), (tp, record.key) if keyed else lane))
+        partitions.tracker.track_many(tp, offsets)
+        partitions.inflight[tp] += len(offsets)
+        self.dispatched += len(offsets)
 
     def submit_dispatched(self) -> None:
         """Hand the records `dispatch` took to the workers, at once."""
@@ -207,10 +243,10 @@ class Handling:
             return
         if self.guard.holds(work):  # the breaker is open: kept for a re-run once it closes
             return
-        if self._dedupe_failed:  # nothing more is started: read again next run
+        if self.check.broken:  # nothing more is started: read again next run
             self._partitions.abandon(work)
             return
-        seen = settled.seen(message.message_id) or self._seen(message)
+        seen = settled.seen(message.message_id) or self.check.seen(message.message_id)
         if seen is None:
             self._partitions.abandon(work)  # not looked up, not handled: read again next run
             return
@@ -252,7 +288,7 @@ class Handling:
             elapsed = time.perf_counter() - started
             durable = self.dedupe.durable
             if durable:
-                self._mark(message)  # first thing after success: a crash before it re-runs it
+                self.check.mark(message.message_id)  # first thing: a crash before it re-runs it
             settled.success(work, started, elapsed, mark=not durable)
             return
         # The breaker sees the batch's outcomes in order: its successes before this failure.
@@ -264,44 +300,6 @@ class Handling:
         if self.guard.failed(work, why, started, error):
             return  # waiting for the breaker's verdict, or held while it is open
         self.handoff.failed(work, why, started)
-
-    def _seen(self, message: Message) -> bool | None:
-        """Whether the dedupe store had this message; None when it failed (the run stops)."""
-        try:
-            return self.dedupe.seen(self.options.group, message.message_id)
-        except Exception as exc:
-            self._store_failed(exc)
-            return None
-
-    def _mark(self, message: Message) -> None:
-        """Record a success in the dedupe store; a store that fails stops the run."""
-        try:
-            self.dedupe.mark(self.options.group, message.message_id)
-        except Exception as exc:
-            # The handler did succeed: the message stays complete (committed), since leaving
-            # it uncommitted would surely run it again; the run stops, as a store that cannot
-            # record no longer keeps a restart from running handled messages again.
-            self._store_failed(exc)
-
-    def _store_failed(self, exc: Exception) -> None:
-        """Stop the run on the first dedupe store failure, with one line; later ones (work
-        still in flight) are only logged at DEBUG."""
-        with self._partitions.lock:
-            first = not self._dedupe_failed
-            self._dedupe_failed = True
-            if first:
-                reason = str(exc)
-                if not isinstance(exc, DedupeError):
-                    reason = f"dedupe store failed ({type(exc).__name__}: {reason})"
-                self.stop_lines.append(
-                    f"{reason}; consume stopped, as a restart could no longer skip what was "
-                    "handled (messages handled so far are committed, the rest is read again): "
-                    "fix the store (free space on its disk, its permissions) and run again"
-                )
-        if first:
-            self._request_stop("dedupe error")
-        else:
-            logger.debug("dedupe store failed again: {}", exc)
 
     # --- the failure-storm breaker (consumer/holding.py) ----------------------------------
 

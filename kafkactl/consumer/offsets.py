@@ -55,6 +55,17 @@ class OffsetTracker(Generic[K]):
         state.window.append(entry)
         state.index[offset] = entry
 
+    def track_many(self, tp: K, offsets: list[int]) -> None:
+        """`track` each of a partition's fetched offsets, in order."""
+        if not offsets:
+            return
+        state = self._parts.setdefault(tp, _PartitionState())
+        if state.first is None:
+            state.first = offsets[0]
+        entries = [[offset, 0] for offset in offsets]
+        state.window.extend(entries)
+        state.index.update(zip(offsets, entries, strict=True))
+
     def skip(self, tp: K, offset: int) -> None:
         """Record an offset that needs no work (e.g. a control record) as complete."""
         self.track(tp, offset)

@@ -223,7 +223,7 @@ class ConsumerPipeline:
             if now >= next_tick:
                 if self.on_tick is not None:
                     self.on_tick(self.metrics.snapshot())
-                self._log_state()
+                self.flow.log_state(consumer)
                 next_tick = now + self.options.metrics_interval
             if self._count_reached():
                 self.request_stop("count")
@@ -239,6 +239,8 @@ class ConsumerPipeline:
         now_ms = int(time.time() * 1000)
         limit = self.options.count
         partitions = self.partitions
+        # Main-topic records with no filter or --count to check go to the workers in one go.
+        whole = limit is None and not self._inline and not self.options.record_filter.active
         with partitions.lock:
             for tp, batch in records.items():
                 if tp not in partitions.epochs:
@@ -247,6 +249,9 @@ class ConsumerPipeline:
                     consumer.seek(tp, batch[0].offset)  # read again once the breaker closes
                     continue
                 tier = self.tiers.role(tp.topic).tier
+                if whole and tier == 0:
+                    handling.dispatch_run(tp, batch)
+                    continue
                 for record in batch:
                     if tier > 0 and self.flow.holds(tp, tier, record, now_ms):
                         consumer.seek(tp, record.offset)
@@ -285,23 +290,6 @@ class ConsumerPipeline:
         self.lag = sum(known.values()) if known else None
         self._received_at_lag = received
 
-    def _log_state(self) -> None:
-        """One DEBUG line with the pipeline's state, for diagnosing a stalled partition."""
-        consumer = self._consumer
-        assert consumer is not None
-        with self.partitions.lock:
-            inflight = self.partitions.inflight.items()
-            busy = {f"{tp.topic}[{tp.partition}]": n for tp, n in inflight if n}
-            due = {f"{tp.topic}[{tp.partition}]": t for tp, t in self.flow.due.items()}
-        logger.debug(
-            "state: assigned={} paused={} in_flight={} due={} {}",
-            partition_names(consumer.assignment()),
-            partition_names(consumer.paused()),
-            busy,
-            due,
-            consumer.describe_state(),
-        )
-
     def _count_reached(self) -> bool:
         limit = self.options.count
         if limit is None:
@@ -337,13 +325,8 @@ class ConsumerPipeline:
         dropped: a new epoch per partition. Without this, closing the consumer would revoke
         the partitions and wait --drain-timeout again for the same work.
         """
-        partitions = self.partitions
-        with partitions.lock:
-            busy = {tp: n for tp, n in partitions.inflight.items() if n > 0}
-            if self.handling is not None:
-                self.handling.pool.drop(lambda w: True)  # queued behind stuck work: never started
-            for tp in busy:
-                partitions.renew_epoch(tp)
+        pool = self.handling.pool if self.handling is not None else None
+        busy = self.partitions.abandon_busy(pool)
         if not busy:
             return
         count = sum(busy.values())
@@ -383,27 +366,7 @@ class ConsumerPipeline:
                 self._publisher.flush(max(0.5, deadline - time.monotonic()))
             if consumer is not None and self.commits.lost_points:
                 assert self._admin is not None
-                # Partitions were lost and the group has not given them back yet (a rejoin
-                # under way): wait a little for them, so the work done on them is committed.
-                logger.info(
-                    "waiting up to {:.0f}s for the group to give back lost partitions, to commit "
-                    "the work done on them (Ctrl-C again to skip)",
-                    max(0.0, deadline - time.monotonic()),
-                )
-                while time.monotonic() < deadline:
-                    with self.partitions.lock:
-                        owned = bool(self.partitions.epochs)
-                    if owned:
-                        self.commits.recommit_lost(consumer, self._admin)
-                        break
-                    consumer.poll(0.1, 1)
-                if self.commits.lost_points:
-                    logger.warning(
-                        "the group did not give back {} before the shutdown timeout: the work "
-                        "done on them is not committed, and the group reads it again (handled "
-                        "twice unless --dedupe sqlite)",
-                        partition_names(self.commits.lost_points),
-                    )
+                self.commits.wait_for_lost(consumer, self._admin, deadline)
             if consumer is not None:
                 self._measure_lag()
                 # An asynchronous commit still under way could land after the final one.

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from kafkactl.consumer.offsets import OffsetTracker
 from kafkactl.kafka import TopicPartition
@@ -27,6 +28,14 @@ class Work:
     message: Message
     tp: TopicPartition
     epoch: int
+
+
+class Droppable(Protocol):
+    """A queue of work that can be dropped (the WorkerPool)."""
+
+    def drop(self, predicate: Callable[[Work], bool]) -> list[Work]:
+        """Remove the queued work matching `predicate`."""
+        ...
 
 
 class Partitions:
@@ -62,6 +71,17 @@ class Partitions:
         if tp in self.epochs:
             self.epochs[tp] = self._epoch_seq
         self.inflight[tp] = 0
+
+    def abandon_busy(self, pool: Droppable | None) -> dict[TopicPartition, int]:
+        """Give up on the work in flight: queued work is dropped (never started), each busy
+        partition gets a new epoch (late results dropped); returns what was in flight."""
+        with self.lock:
+            busy = {tp: n for tp, n in self.inflight.items() if n > 0}
+            if pool is not None:
+                pool.drop(lambda w: True)  # queued behind stuck work: never started
+            for tp in busy:
+                self.renew_epoch(tp)
+        return busy
 
     def forget(self, tp: TopicPartition) -> None:
         """Stop tracking a revoked partition (the caller holds the lock)."""
