@@ -102,6 +102,8 @@ class MemoryDedupeStore(DedupeStore):
         if not message_id:
             return False
         key = (group, message_id)
+        if key not in self._entries:  # a miss needs no lock (a lookup of one key is atomic)
+            return False
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)
@@ -126,8 +128,10 @@ class MemoryDedupeStore(DedupeStore):
             for message_id in message_ids:
                 if message_id:
                     key = (group, message_id)
-                    entries[key] = None
-                    entries.move_to_end(key)
+                    if key in entries:
+                        entries.move_to_end(key)
+                    else:
+                        entries[key] = None  # a new key goes to the end
             while len(entries) > limit:
                 entries.popitem(last=False)
 

@@ -166,6 +166,11 @@ class WorkerPool(Generic[T]):
                         del self._lanes[lane]
                     self._cond.notify_all()
 
+    def wait_until(self, done: Callable[[], bool], timeout: float) -> bool:
+        """Wait until `done()` (asked whenever a batch ends); False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(done, timeout)
+
     def wait_idle(self, timeout: float) -> bool:
         """Wait until nothing is queued or running; False on timeout."""
         with self._cond:

@@ -22,6 +22,8 @@ from kafkactl.topology import TierMap
 # A tier record is due at its kafkactl.not-before, but never later than the tier's delay after
 # the record was written plus this much (clocks of client and broker may differ a little).
 DUE_TIME_SKEW_MS = 5_000
+# How long the poll loop waits, at most, for the workers to catch up before fetching more.
+PACE_S = 0.02
 
 
 class FlowControl:
@@ -89,6 +91,17 @@ class FlowControl:
                 latest,
             )
         return latest
+
+    def pace(self, wait: Callable[[Callable[[], bool], float], bool]) -> None:
+        """Before fetching more: while a flowing partition nears its in-flight limit, give the
+        workers up to PACE_S to catch up (`wait(done, timeout)`). Cheaper than reaching the limit:
+        a pause drops what librdkafka prefetched, and the resume waits for a fetch."""
+        near = self._max_in_flight * 3 // 4
+        inflight = self._partitions.inflight
+        held = self._backpressured
+        hot = [tp for tp, n in list(inflight.items()) if n >= near and tp not in held]
+        if hot and not self._stop.is_set():
+            wait(lambda: all(inflight.get(tp, 0) < near for tp in hot), PACE_S)
 
     def forget(self, tp: TopicPartition) -> None:
         """A revoked partition waits for nothing here any more (the caller holds the lock)."""

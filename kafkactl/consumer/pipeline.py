@@ -203,7 +203,10 @@ class ConsumerPipeline:
         poll_timeout = self.options.poll_timeout_ms / 1000
         next_commit = next_end_check = next_lag = time.monotonic()
         next_tick = next_commit + self.options.metrics_interval
+        assert self.handling is not None
+        pool = self.handling.pool
         while not self._stop.is_set():
+            self.flow.pace(pool.wait_until)
             records = consumer.poll(poll_timeout, self._max_records)
             now = time.monotonic()
             if records:

@@ -21,7 +21,7 @@ from kafkactl.message import Message
 from kafkactl.ranges import RangeSet
 
 
-@dataclass
+@dataclass(slots=True)
 class Work:
     """One message handed out, under the epoch of its partition when it was fetched."""
 
