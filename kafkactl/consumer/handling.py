@@ -192,6 +192,10 @@ class Handling:
 
     # --- on the poll thread, outside the lock ---------------------------------------------
 
+    def flush_stale(self, every: bool = False) -> None:
+        """Settle what workers finished a while ago behind a record still running (batch.py)."""
+        self._settler.flush_stale(every)
+
     def route_inline_failures(self) -> None:
         """Route what the inline handler failed: outside the lock, since a publish may wait for
         room, and acks need the lock."""
@@ -205,9 +209,9 @@ class Handling:
         """Run a lane's records in order on a worker; every outcome settles its work (a worker
         never dies), successes together (consumer/batch.py). Returns how many it ran: past
         BATCH_SLICE_S the rest go back to the lane, so slow handlers take lanes in turn."""
-        settled = Settled()
         settler = self._settler
-        began = settled.since
+        settled = settler.mine()
+        began = time.perf_counter()
         ran = 0
         for work in works:
             try:
@@ -251,7 +255,7 @@ class Handling:
             self._partitions.abandon(work)  # not looked up, not handled: read again next run
             return
         if seen:
-            settled.skipped.append(work)
+            settled.skip(work)
             return
         if self._follows(work):
             return

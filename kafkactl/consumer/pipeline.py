@@ -175,6 +175,7 @@ class ConsumerPipeline:
             self.options.drain_timeout,
             held=handling.drop_held,
             release=handling.guard.release,
+            settle=lambda: handling.flush_stale(every=True),
         )
         self.flow.hold_all = lambda: handling.guard.is_open
         self.commits.metadata = handling.guard.commit_metadata
@@ -211,7 +212,7 @@ class ConsumerPipeline:
             now = time.monotonic()
             if records:
                 self._accept(records)
-            assert self.handling is not None
+            self.handling.flush_stale()
             self.handling.guard.tick()
             self._router.tick()
             self.flow.reconcile(consumer)
@@ -358,6 +359,8 @@ class ConsumerPipeline:
             while time.monotonic() < deadline:
                 if not self.partitions.busy():
                     break
+                if self.handling is not None:
+                    self.handling.flush_stale()
                 if self._router is not None:
                     self._router.tick()
                 if consumer is not None:

@@ -35,6 +35,7 @@ class PartitionListener:
         drain_timeout: float,
         held: Callable[[Callable[[Work], bool]], list[Work]] | None = None,
         release: Callable[[Callable[[Work], bool]], None] | None = None,
+        settle: Callable[[], None] | None = None,
     ) -> None:
         self._partitions = partitions
         self._flow = flow
@@ -44,6 +45,8 @@ class PartitionListener:
         self._drain_timeout = drain_timeout
         self._held = held  # drops what the failure-storm breaker holds (StormGuard.drop)
         self._release = release  # routes its failures awaiting a verdict (StormGuard.release)
+        # Settles what workers finished in a batch whose later record still runs (batch.py).
+        self._settle = settle
 
     @property
     def drain_timeout(self) -> float:
@@ -79,6 +82,8 @@ class PartitionListener:
         # nothing (its whole --drain-timeout, at every rebalance).
         if self._release is not None:
             self._release(lambda w: w.tp in revoked)
+        if self._settle is not None:
+            self._settle()
         self._router.tick()
         return self._partitions.busy(revoked)
 
