@@ -119,3 +119,31 @@ def test_close_waits_at_most_its_timeout_in_all():
     took = time.monotonic() - started
     gate.set()
     assert took < 0.8  # not 4 x 0.3s
+
+
+def test_a_worker_takes_a_lanes_run_at_once_and_gives_back_what_it_did_not_start():
+    gate = threading.Event()
+    taken: list[list[int]] = []
+    done: list[int] = []
+
+    def run_batch(batch: list[int]) -> int:
+        taken.append(list(batch))
+        if batch[0] == 0:
+            gate.wait(5)  # items 1-5 queue up behind the first batch meanwhile
+            done.append(0)
+            return 1
+        if len(taken) == 2:
+            done.extend(batch[:2])  # runs two, gives back the rest
+            return 2
+        done.extend(batch)
+        return len(batch)
+
+    pool: WorkerPool[int] = WorkerPool(2, run_batch=run_batch)
+    pool.submit(0, lane="k")
+    time.sleep(0.05)  # item 0's batch is running
+    pool.submit_many((i, "k") for i in range(1, 6))
+    gate.set()
+    assert pool.wait_idle(5)
+    pool.close()
+    assert taken == [[0], [1, 2, 3, 4, 5], [3, 4, 5]]
+    assert done == [0, 1, 2, 3, 4, 5]
