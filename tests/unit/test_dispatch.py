@@ -122,13 +122,14 @@ def test_close_waits_at_most_its_timeout_in_all():
 
 
 def test_a_worker_takes_a_lanes_run_at_once_and_gives_back_what_it_did_not_start():
-    gate = threading.Event()
+    gate, started = threading.Event(), threading.Event()
     taken: list[list[int]] = []
     done: list[int] = []
 
     def run_batch(batch: list[int]) -> int:
         taken.append(list(batch))
         if batch[0] == 0:
+            started.set()
             gate.wait(5)  # items 1-5 queue up behind the first batch meanwhile
             done.append(0)
             return 1
@@ -140,7 +141,7 @@ def test_a_worker_takes_a_lanes_run_at_once_and_gives_back_what_it_did_not_start
 
     pool: WorkerPool[int] = WorkerPool(2, run_batch=run_batch)
     pool.submit(0, lane="k")
-    time.sleep(0.05)  # item 0's batch is running
+    assert started.wait(5)  # item 0's batch is running
     pool.submit_many((i, "k") for i in range(1, 6))
     gate.set()
     assert pool.wait_idle(5)
