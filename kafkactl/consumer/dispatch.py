@@ -84,9 +84,16 @@ class WorkerPool(Generic[T]):
 
     def submit_many(self, items: Iterable[tuple[T, Hashable | None]]) -> None:
         """Queue each (item, lane) in turn, as `submit` does, under one lock acquisition."""
+        lanes, queue = self._lanes, None
+        last: Hashable | None = None
         with self._cond:
             for item, lane in items:
-                self._queue(item, lane)
+                if lane is None or lane != last or queue is None:
+                    self._queue(item, lane)
+                    last, queue = lane, lanes.get(lane)
+                else:  # the lane of the item before: already queued, or taken by a worker
+                    queue.append(item)
+                    self._queued += 1
 
     def _queue(self, item: T, lane: Hashable | None) -> None:
         if lane is None:
