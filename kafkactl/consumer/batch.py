@@ -151,38 +151,40 @@ class Settler:
                 self._flush_locked(settled)
 
     def _flush_locked(self, settled: Settled) -> None:
+        done = [work for work, _ in settled.succeeded]
+        done += settled.skipped
         try:
-            self._flush(settled)
+            self._count(settled)
         except BaseException as exc:  # a bug of ours: these stay unfinished, not lost
             logger.opt(exception=exc).error(
                 "could not settle {} finished message(s) ({}: {}); they are not committed and "
                 "will be redelivered",
-                len(settled.succeeded) + len(settled.skipped),
+                len(done),
                 type(exc).__name__,
                 exc,
             )
-            for work, _ in settled.succeeded:
+            for work in done:
                 self._partitions.abandon(work)
-            for work in settled.skipped:
-                self._partitions.abandon(work)
-        finally:
             settled.clear()
+            return
+        succeeded, skipped = settled.succeeded, settled.skipped
+        settled.clear()
+        self._partitions.complete_many(done)
+        if self.strict_settled is not None:
+            for work in done:
+                self.strict_settled(work)
+        self._guard.settle(succeeded, skipped)
 
-    def _flush(self, settled: Settled) -> None:
+    def _count(self, settled: Settled) -> None:
+        """The marks first (a success is recorded before its offset may be committed), then the
+        counters and latencies."""
         if settled.marks:
             try:
                 self._dedupe.mark_many(self._group, settled.marks)
             except Exception as exc:
                 # The handlers did succeed: the messages stay complete; the run stops.
                 self._store_failed(exc)
-        succeeded, skipped = settled.succeeded, settled.skipped
         self._metrics.settle(
-            {"processed": len(succeeded), "deduplicated": len(skipped)}, settled.latencies
+            {"processed": len(settled.succeeded), "deduplicated": len(settled.skipped)},
+            settled.latencies,
         )
-        done = [work for work, _ in succeeded]
-        done += skipped
-        self._partitions.complete_many(done)
-        if self.strict_settled is not None:
-            for work in done:
-                self.strict_settled(work)
-        self._guard.settle(succeeded, skipped)
