@@ -13,6 +13,7 @@ from kafkactl import headers as hdr
 from kafkactl.consumer.breaker import BreakerRules
 from kafkactl.consumer.handling import Handling
 from kafkactl.consumer.state import Work
+from kafkactl.handlers.base import HandlerBase
 from kafkactl.kafka.ports import TopicPartition
 from kafkactl.message import Message
 from tests.unit.test_consumer import (
@@ -47,7 +48,7 @@ def batches(monkeypatch: pytest.MonkeyPatch) -> list[list[tuple[str, int, int]]]
     return taken
 
 
-class OrderHandler:
+class OrderHandler(HandlerBase):
     """Records each call in order, and whether two records of one key ever ran at once.
     `down`: every record fails (an outage) while set; `gate(value)`: that record waits."""
 
