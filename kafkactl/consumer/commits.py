@@ -104,12 +104,9 @@ class Commits:
         written up to it. Once a flush failed, the lines still buffered were lost with the
         output: only the points flushed before are committed, and the rest is read again.
         """
-        flush = getattr(self._handler, "flush", None)
-        if flush is None:
-            return offsets
         if self.output_failure is None:
             try:
-                flush()
+                self._handler.flush()
             except OutputClosed as exc:
                 self.output_closed(exc)
             else:

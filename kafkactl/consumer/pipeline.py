@@ -85,7 +85,7 @@ class ConsumerPipeline:
         self._admin: AdminPort | None = None
         self._publisher: Publisher | None = None
         self._router: RetryRouter | None = None
-        self._inline = bool(getattr(handler, "inline", False))
+        self._inline = handler.inline
         self._max_records = settings.consumer_max_poll_records or 500
         # Records between the positions and the end offsets the consumer has seen; measured
         # by the poll loop (the only thread that may use the consumer), None until then.
@@ -392,7 +392,5 @@ class ConsumerPipeline:
             if self._publisher is not None:
                 self._publisher.close(timeout=5.0)
             self.dedupe.close()
-            close = getattr(self.handler, "close", None)
-            if close is not None:
-                close()
+            self.handler.close()
         return {f"{tp.topic}:{tp.partition}": offset for tp, offset in committed.items()}

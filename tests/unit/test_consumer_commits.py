@@ -8,6 +8,7 @@ from kafkactl.consumer import commits as commits_module
 from kafkactl.consumer.commits import Commits
 from kafkactl.consumer.state import Partitions
 from kafkactl.errors import OutputClosed
+from kafkactl.handlers.base import HandlerBase
 from kafkactl.kafka.ports import TopicPartition
 from kafkactl.metrics import Metrics
 from tests.fakes import FakeCluster, FakeConsumer
@@ -17,7 +18,7 @@ A = TopicPartition("orders", 0)
 B = TopicPartition("orders", 1)
 
 
-class Output:
+class Output(HandlerBase):
     """A handler's flush: fine, or closed by its reader."""
 
     def __init__(self) -> None:
@@ -31,13 +32,14 @@ class Output:
 
 
 class Setup:
-    def __init__(self, handler: object = None) -> None:
+    def __init__(self, handler: HandlerBase | None = None) -> None:
         self.cluster = FakeCluster()
         self.cluster.create_topic("orders", partitions=2)
         self.consumer = FakeConsumer(self.cluster, GROUP, on_commit=self.on_commit)
         self.partitions = Partitions()
         self.metrics = Metrics()
         self.stops: list[str] = []
+        handler = handler if handler is not None else HandlerBase()
         self.commits = Commits(self.partitions, GROUP, handler, self.metrics, self.stops.append)
         for tp in (A, B):
             self.partitions.add(tp)

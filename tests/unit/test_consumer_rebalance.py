@@ -12,6 +12,7 @@ from kafkactl.consumer.commits import Commits
 from kafkactl.consumer.flow import FlowControl
 from kafkactl.consumer.rebalance import PartitionListener
 from kafkactl.consumer.state import Partitions, Work
+from kafkactl.handlers.base import HandlerBase
 from kafkactl.kafka.ports import TopicPartition
 from kafkactl.message import Message
 from kafkactl.metrics import Metrics
@@ -51,7 +52,7 @@ class Setup:
         self.flow = FlowControl(
             self.partitions, TierMap(SETTINGS, ["orders"], "g"), 10, threading.Event()
         )
-        self.commits = Commits(self.partitions, "g", None, Metrics(), lambda reason: None)
+        self.commits = Commits(self.partitions, "g", HandlerBase(), Metrics(), lambda reason: None)
         self.pool = Pool()
         self.router = Router()
         self.listener = PartitionListener(
