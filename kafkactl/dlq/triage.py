@@ -10,6 +10,7 @@ millions of records is summarised in the same memory as one of thousands.
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -85,6 +86,16 @@ _HEX = re.compile(
     r"\b0x[0-9a-f]+\b|\b(?=[0-9a-f]{8,}\b)(?=[0-9a-f]*\d)[0-9a-f]*[a-f][0-9a-f]*\b", re.I
 )
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
+# The same patterns for ASCII text, where they match exactly the same: twice as fast without
+# re.I and Unicode classes (DESIGN §10).
+_H = "[0-9a-fA-F]"
+_ASCII_UUID = re.compile(rf"\b{_H}{{8}}-{_H}{{4}}-{_H}{{4}}-{_H}{{4}}-{_H}{{12}}\b", re.ASCII)
+_ASCII_HEX = re.compile(
+    rf"\b0[xX]{_H}+\b|\b(?={_H}{{8,}}\b)(?={_H}*[0-9]){_H}*[a-fA-F]{_H}*\b", re.ASCII
+)
+_ASCII_NUMBER = re.compile(r"[0-9]+(?:[.,:][0-9]+)*")
+# Hex digits to "h", all else to ".": a hex id needs "hhhhhhhh" (or "0x") in the mapped text.
+_HEX_RUN = bytes(ord("h") if chr(i) in string.hexdigits else ord(".") for i in range(256))
 
 
 @lru_cache(maxsize=4096)  # a DLQ repeats its messages
@@ -95,11 +106,19 @@ def normalize_message(text: str | None) -> str:
     out = text[:MESSAGE_CHARS]
     if "'" in out or '"' in out or "`" in out:  # a pass skipped costs nothing
         out = _QUOTED.sub("<str>", out)
-    if "-" in out:
-        out = _UUID.sub("<uuid>", out)
-    out = _HEX.sub("<hex>", out)
-    out = _NUMBER.sub("<n>", out)
-    return " ".join(out.split())  # runs of whitespace as one space (what \s+ matches)
+    if not out.isascii():
+        if "-" in out:
+            out = _UUID.sub("<uuid>", out)
+        out = _HEX.sub("<hex>", out)
+        out = _NUMBER.sub("<n>", out)
+        return " ".join(out.split())  # runs of whitespace as one space (what \s+ matches)
+    if out.count("-") >= 4:
+        out = _ASCII_UUID.sub("<uuid>", out)
+    raw = out.encode("ascii")
+    if b"0x" in raw or b"0X" in raw or b"hhhhhhhh" in raw.translate(_HEX_RUN):
+        out = _ASCII_HEX.sub("<hex>", out)
+    out = _ASCII_NUMBER.sub("<n>", out)
+    return " ".join(out.split())
 
 
 def error_kind(dl: DeadLetter) -> str:
