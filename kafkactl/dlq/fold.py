@@ -14,11 +14,12 @@ path does not cover (a header with no value, a name that is not text) goes throu
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from kafkactl import headers as hdr
 from kafkactl.dlq.triage import (
     MESSAGE_CHARS,
+    GroupStats,
     TriageSummary,
     _bucket,
     _hour,
@@ -98,9 +99,10 @@ def facts_of(dl: DeadLetter, max_replays: int) -> Facts:
     )
 
 
-def _bad_number(raw: bytes, high: int) -> bool:
-    """True when kafkactl's numeric header is not a whole number from 0 to `high`."""
-    return _int_or_raw(raw, high)[1] is not None
+def _bad_number(raw: bytes | None, high: int) -> bool:
+    """True when kafkactl's numeric header is not a whole number from 0 to `high` (a header
+    without a value reads as b"": not one)."""
+    return _int_or_raw(raw or b"", high)[1] is not None
 
 
 class Folder:
@@ -130,7 +132,7 @@ class Folder:
         timestamp: int,
         _timestamp_type: int = 0,
     ) -> bytes:
-        """Count one record (headers as (name, value) pairs, the engine's); returns b""."""
+        """Count one record (headers as the engine's (str, bytes | None) pairs); returns b""."""
         if self._ends is not None and offset >= self._ends.get(partition, offset):
             return b""
         summary = self.summary
@@ -140,28 +142,25 @@ class Folder:
             return b""
         last = dict(headers or ())  # later occurrences win, as in DeadLetter
         get = last.get
+        # A header without a value (None) reads as b"" in DeadLetter, not as absent: the key
+        # keeps the two apart, and so does each number read below.
         found = tuple(map(get, FACT_HEADERS, _FACT_ABSENT))
-        message = get(_EM) or get(_CEM) or get(_SDM) or get(_SRM)
-        try:  # (str, bytes) pairs, as the engines give them (a None value is not absent)
-            "".join(last)
-            b"".join(last.values())
-        except TypeError:
-            summary.add(DeadLetter(partition, offset, timestamp, key, value, headers))
-            return b""
         facts = self._facts.get(found)
         if facts is None:
             facts = self._learn(found, partition, offset, timestamp, key, value, headers)
         parked = facts.parked
         if not parked:
-            raw = get(_OP)
-            if raw is not None and not (raw.isdigit() and len(raw) < 10):
+            raw = get(_OP, _ABSENT)
+            if raw is not _ABSENT and not (raw is not None and raw.isdigit() and len(raw) < 10):
                 parked = _bad_number(raw, _OP_MAX)
-            raw = get(_OO)
-            if not parked and raw is not None and not (raw.isdigit() and len(raw) < 19):
-                parked = _bad_number(raw, _OO_MAX)
-            raw = get(_OT)
-            if not parked and raw is not None and not (raw.isdigit() and len(raw) < 19):
-                parked = _bad_number(raw, _OT_MAX)
+            raw = get(_OO, _ABSENT)
+            if raw is not _ABSENT and not (raw is not None and raw.isdigit() and len(raw) < 19):
+                parked = parked or _bad_number(raw, _OO_MAX)
+            raw = get(_OT, _ABSENT)
+            if raw is not _ABSENT and not (raw is not None and raw.isdigit() and len(raw) < 19):
+                parked = parked or _bad_number(raw, _OT_MAX)
+        # An empty or valueless message header reads as absent in DeadLetter too: the next one.
+        message = get(_EM) or get(_CEM) or get(_SDM) or get(_SRM)
         text = self._message(message) if message else "-"
         self._count(facts, parked, text, timestamp, key)
         return b""
@@ -206,15 +205,33 @@ class Folder:
             label = "-" if key is None else key.decode("utf-8", "replace")[:MESSAGE_CHARS]
         else:
             label = self._hours.get(ts // 3_600_000) or self._hour(ts)
-        stats = _add(summary.groups, label)
+        # TopK.add where the key is new (it may evict); a known key counted here, no call
+        slot = summary.groups.slots.get(label)
+        if slot is None:
+            stats = cast(GroupStats, summary.groups.add(label))
+        else:
+            slot[0] += 1
+            stats = slot[2]
         stats.kind, stats.error_class = facts.kind, facts.error_class
         if stats.first_ms is None or ts < stats.first_ms:
             stats.first_ms = ts
         if stats.last_ms is None or ts > stats.last_ms:
             stats.last_ms = ts
-        _add(stats.messages, text)
-        _add(stats.topics, facts.topic)
-        _add(stats.groups, facts.group)
+        slot = stats.messages.slots.get(text)
+        if slot is None:
+            stats.messages.add(text)
+        else:
+            slot[0] += 1
+        slot = stats.topics.slots.get(facts.topic)
+        if slot is None:
+            stats.topics.add(facts.topic)
+        else:
+            slot[0] += 1
+        slot = stats.groups.slots.get(facts.group)
+        if slot is None:
+            stats.groups.add(facts.group)
+        else:
+            slot[0] += 1
         a = facts.attempts
         if a is not None:
             low, high = stats.attempts_min, stats.attempts_max
@@ -231,12 +248,3 @@ class Folder:
     def _hour(self, ts: int) -> str:
         text = self._hours[ts // 3_600_000] = _hour(ts)
         return text
-
-
-def _add(counter: Any, key: str) -> Any:
-    """TopK.add, its common case (the key is counted already) without the call."""
-    slot = counter._counts.get(key)
-    if slot is None:
-        return counter.add(key)
-    slot[0] += 1
-    return slot[2]

@@ -44,7 +44,9 @@ class TopK(Generic[K, V]):
         self.capacity = capacity
         self.floor = 0
         self._new = new
-        self._counts: dict[K, list[Any]] = {}  # key -> [count, error, payload]
+        # key -> [count, error, payload]; only `add` makes a key (a fold may count a known
+        # key itself, `slots[key][0] += 1`, to spare the call: DESIGN §10)
+        self.slots: dict[K, list[Any]] = {}
 
     @property
     def exact(self) -> bool:
@@ -52,29 +54,29 @@ class TopK(Generic[K, V]):
         return self.floor == 0
 
     def __len__(self) -> int:
-        return len(self._counts)
+        return len(self.slots)
 
     def add(self, key: K) -> V | None:
         """Count one occurrence of `key`; returns its payload (created by `new`)."""
-        slot = self._counts.get(key)
+        slot = self.slots.get(key)
         if slot is None:
-            if len(self._counts) >= 2 * self.capacity:
+            if len(self.slots) >= 2 * self.capacity:
                 self._prune()
             payload = self._new() if self._new is not None else None
-            slot = self._counts[key] = [self.floor, self.floor, payload]
+            slot = self.slots[key] = [self.floor, self.floor, payload]
         slot[0] += 1
         payload_out: V | None = slot[2]
         return payload_out
 
     def _prune(self) -> None:
-        ranked = sorted(self._counts.items(), key=lambda item: item[1][0], reverse=True)
+        ranked = sorted(self.slots.items(), key=lambda item: item[1][0], reverse=True)
         for key, slot in ranked[self.capacity :]:
             self.floor = max(self.floor, slot[0])
-            del self._counts[key]
+            del self.slots[key]
 
     def top(self, n: int | None = None) -> list[tuple[K, int, int, V]]:
         """(key, count, error, payload), most frequent first (ties: key order of arrival)."""
-        ranked = sorted(self._counts.items(), key=lambda item: -item[1][0])
+        ranked = sorted(self.slots.items(), key=lambda item: -item[1][0])
         return [(k, s[0], s[1], s[2]) for k, s in ranked[:n]]
 
 

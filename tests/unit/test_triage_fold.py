@@ -49,7 +49,10 @@ def _odd() -> list[list]:
     return [
         [(hdr.ORIGINAL_TOPIC, b"orders"), (hdr.REPLAY_COUNT, None)],  # no value: b"", malformed
         [(hdr.ORIGINAL_TOPIC, b"orders"), (hdr.ERROR_CLASS, None), (hdr.ERROR_KIND, b"fatal")],
-        [(b"kafkactl.error.class", b"BytesName"), (hdr.ERROR_KIND, b"fatal")],  # a bytes name
+        [(hdr.ORIGINAL_TOPIC, b"orders"), (hdr.ORIGINAL_OFFSET, None)],  # b"": malformed
+        [(hdr.ORIGINAL_TOPIC, b"orders"), (hdr.ORIGINAL_PARTITION, None), (hdr.ATTEMPT, None)],
+        [(hdr.ERROR_MESSAGE, None), ("__connect.errors.exception.message", b"conn 7 down")],
+        [(hdr.GROUP, None), (hdr.ERROR_KIND, None), ("source_consumer_group", b"k-group")],
         [(hdr.ORIGINAL_TOPIC, b"orders"), (hdr.ORIGINAL_OFFSET, b"-1")],  # malformed: parked
         [(hdr.ORIGINAL_TOPIC, b"orders"), (hdr.ORIGINAL_PARTITION, b"2147483648")],
         [(hdr.ORIGINAL_TOPIC, b"orders"), (hdr.ORIGINAL_TIMESTAMP, b" 12 ")],  # spaces: fine
