@@ -1,7 +1,7 @@
 """The start of a read: the consumer connected while the admin client resolves the offsets.
 
 Each librdkafka client's first metadata request waits about half its reconnect backoff
-(`KAFKA_RECONNECT_BACKOFF_MIN`, 1 s by default: DESIGN §6.6); the reader needs two clients (the
+(`KAFKA_RECONNECT_BACKOFF_MIN`, 1 s by default: DESIGN §7.4); the reader needs two clients (the
 admin for the partitions and offsets, the consumer to read), so it bootstraps both at once. Only
 once a raw probe of the bootstrap servers answered: against a broker that does not answer, the
 admin client's connect alone reports it (its retries logged once, not twice).

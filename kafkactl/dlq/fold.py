@@ -109,7 +109,7 @@ class Folder:
     """Folds records into one `TriageSummary` (time bounds applied), as `summarize` does.
 
     `fold` has a `RecordEncoder`'s shape, so an engine hands it each message's fields as it
-    reads them (`ConsumerPort.poll_encoded`, DESIGN §6.6) and no record object is made: it
+    reads them (`ConsumerPort.poll_encoded`, DESIGN §7.4) and no record object is made: it
     folds the record and returns no line. A record at or past its partition's `ends` offset
     is left out, uncounted.
     """

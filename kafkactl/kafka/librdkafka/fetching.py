@@ -2,7 +2,7 @@
 
 `FetchingConsumer` is the half of the librdkafka consumer port that reads: `consume(n, 0)`
 first, each message taken apart once (into a record, or straight into an encoder's line or
-a fold, no object per record: DESIGN §6.6), partition EOF events remembered for `-e`, the next
+a fold, no object per record: DESIGN §7.4), partition EOF events remembered for `-e`, the next
 offset of each partition kept for the lag gauge. `consumer.LibrdkafkaConsumer` adds
 membership, seeking, positions and commits.
 """
