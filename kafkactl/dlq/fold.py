@@ -14,12 +14,13 @@ path does not cover (a header with no value, a name that is not text) goes throu
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, cast
+from typing import Any
 
 from kafkactl import headers as hdr
 from kafkactl.dlq.triage import (
     MESSAGE_CHARS,
     GroupStats,
+    TopK,
     TriageSummary,
     _bucket,
     _hour,
@@ -64,39 +65,37 @@ _OP_MAX, _OO_MAX, _OT_MAX = NUMERIC_HEADERS[_OP], NUMERIC_HEADERS[_OO], NUMERIC_
 _DIGITS = bytes.maketrans(b"23456789", b"11111111")
 
 
-class Facts(NamedTuple):
-    """What a combination of FACT_HEADERS values says, as the summary counts it."""
+class Facts:
+    """What a combination of FACT_HEADERS values says, as the summary counts it (hashed by
+    identity: one object per combination, a cheap part of a plan's key)."""
 
-    style: str
-    topic: str  # "-" when none
-    kind: str
-    error_class: str | None
-    label: str  # the --by class group
-    group: str  # kafkactl's, else Spring's or Karafka's, else "-"
-    attempts: int | None
-    attempts_bucket: str | None
-    replays_bucket: str
-    parked: bool  # replayed --max-replays times, or its replay count malformed
-
-
-def facts_of(dl: DeadLetter, max_replays: int) -> Facts:
-    """A dead letter's facts that FACT_HEADERS decide (DeadLetter reads them)."""
-    origin = dl.origin
-    kind, error_class = error_kind(dl), dl.error_class
-    attempts = origin.attempts
-    replay_malformed = any(name == hdr.REPLAY_COUNT for name, _ in origin.malformed)
-    return Facts(
-        origin.style,
-        origin.topic or "-",
-        kind,
-        error_class,
-        class_label(kind, error_class),
-        dl.group or dl.foreign_group or "-",
-        attempts,
-        None if attempts is None else _bucket(attempts),
-        _bucket(origin.replay_count),
-        origin.replay_count >= max_replays or replay_malformed,
+    __slots__ = (
+        "attempts",
+        "attempts_bucket",
+        "error_class",
+        "group",
+        "kind",
+        "label",
+        "parked",
+        "replays_bucket",
+        "style",
+        "topic",
     )
+
+    def __init__(self, dl: DeadLetter, max_replays: int) -> None:
+        origin = dl.origin
+        self.style: str = origin.style
+        self.topic: str = origin.topic or "-"
+        self.kind: str = error_kind(dl)
+        self.error_class: str | None = dl.error_class
+        self.label: str = class_label(self.kind, self.error_class)  # the --by class group
+        self.group: str = dl.group or dl.foreign_group or "-"
+        self.attempts: int | None = origin.attempts
+        self.attempts_bucket = None if self.attempts is None else _bucket(self.attempts)
+        self.replays_bucket: str = _bucket(origin.replay_count)
+        # replayed --max-replays times, or its replay count malformed
+        replay_malformed = any(name == hdr.REPLAY_COUNT for name, _ in origin.malformed)
+        self.parked: bool = origin.replay_count >= max_replays or replay_malformed
 
 
 def _bad_number(raw: bytes | None, high: int) -> bool:
@@ -120,6 +119,8 @@ class Folder:
         self._facts: dict[tuple[Any, ...], Facts] = {}
         self._messages: dict[bytes, str] = {}
         self._hours: dict[int, str] = {}
+        # records counted together, by (facts, message, group, parked): [count, first, last]
+        self._plans: dict[tuple[Facts, str, str, bool], list[int]] = {}
 
     def fold(
         self,
@@ -168,7 +169,7 @@ class Folder:
     def _learn(self, found: tuple[Any, ...], *record: Any) -> Facts:
         if len(self._facts) >= CACHE_ENTRIES:
             self._facts.clear()
-        facts = facts_of(DeadLetter(*record), self.summary.max_replays)
+        facts = Facts(DeadLetter(*record), self.summary.max_replays)
         self._facts[found] = facts
         return facts
 
@@ -183,18 +184,10 @@ class Folder:
         return text
 
     def _count(self, facts: Facts, parked: bool, text: str, ts: int, key: bytes | None) -> None:
-        """TriageSummary.add and GroupStats.add, on facts already read."""
-        summary = self.summary
-        summary.matched += 1
-        styles = summary.styles
-        styles[facts.style] = styles.get(facts.style, 0) + 1
-        if summary.first_ms is None or ts < summary.first_ms:
-            summary.first_ms = ts
-        if summary.last_ms is None or ts > summary.last_ms:
-            summary.last_ms = ts
-        if parked:
-            summary.parked += 1
-        by = summary.by
+        """Count a record now, or with the others of its plan (same facts, message, group and
+        parked) when every counter it adds to has its key already: no key is made or evicted
+        while a plan waits (`flush` runs first), so the counts come out as one by one."""
+        by = self.summary.by
         if by == "class":
             label = facts.label
         elif by == "message":
@@ -203,35 +196,82 @@ class Folder:
             label = facts.topic
         elif by == "key":
             label = "-" if key is None else key.decode("utf-8", "replace")[:MESSAGE_CHARS]
+            self.flush()  # a key seldom repeats: no plan
+            self._apply(facts, parked, text, label, 1, ts, ts)
+            return
         else:
             label = self._hours.get(ts // 3_600_000) or self._hour(ts)
-        # TopK.add where the key is new (it may evict); a known key counted here, no call
-        slot = summary.groups.slots.get(label)
-        if slot is None:
-            stats = cast(GroupStats, summary.groups.add(label))
+        plan_key = (facts, text, label, parked)
+        plan = self._plans.get(plan_key)
+        if plan is not None:
+            plan[0] += 1
+            if ts < plan[1]:
+                plan[1] = ts
+            elif ts > plan[2]:
+                plan[2] = ts
+        elif self._known(facts, text, label):
+            self._plans[plan_key] = [1, ts, ts]
         else:
-            slot[0] += 1
-            stats = slot[2]
+            self.flush()
+            self._apply(facts, parked, text, label, 1, ts, ts)
+
+    def _known(self, facts: Facts, text: str, label: str) -> bool:
+        """Whether counting in this group adds to known keys only (and, by class, leaves the
+        group's kind and class as they are: the last record's)."""
+        slot = self.summary.groups.slots.get(label)
+        if slot is None:
+            return False
+        stats: GroupStats = slot[2]
+        if self.summary.by == "class" and (
+            stats.kind != facts.kind or stats.error_class != facts.error_class
+        ):
+            return False
+        return (
+            text in stats.messages.slots
+            and facts.topic in stats.topics.slots
+            and facts.group in stats.groups.slots
+        )
+
+    def flush(self) -> None:
+        """Count the records waiting in plans (after each poll, and before any new key)."""
+        plans = self._plans
+        if plans:
+            self._plans = {}
+            for (facts, text, label, parked), (n, first, last) in plans.items():
+                self._apply(facts, parked, text, label, n, first, last, planned=True)
+
+    def _apply(
+        self,
+        facts: Facts,
+        parked: bool,
+        text: str,
+        label: str,
+        n: int,
+        first: int,
+        last: int,
+        planned: bool = False,
+    ) -> None:
+        """TriageSummary.add and GroupStats.add for `n` records of the same facts, message and
+        group, at times from `first` to `last` (`planned`: a plan's, its keys all known)."""
+        summary = self.summary
+        summary.matched += n
+        styles = summary.styles
+        styles[facts.style] = styles.get(facts.style, 0) + n
+        if summary.first_ms is None or first < summary.first_ms:
+            summary.first_ms = first
+        if summary.last_ms is None or last > summary.last_ms:
+            summary.last_ms = last
+        if parked:
+            summary.parked += n
+        stats: GroupStats = _add(summary.groups, label, n, planned)
         stats.kind, stats.error_class = facts.kind, facts.error_class
-        if stats.first_ms is None or ts < stats.first_ms:
-            stats.first_ms = ts
-        if stats.last_ms is None or ts > stats.last_ms:
-            stats.last_ms = ts
-        slot = stats.messages.slots.get(text)
-        if slot is None:
-            stats.messages.add(text)
-        else:
-            slot[0] += 1
-        slot = stats.topics.slots.get(facts.topic)
-        if slot is None:
-            stats.topics.add(facts.topic)
-        else:
-            slot[0] += 1
-        slot = stats.groups.slots.get(facts.group)
-        if slot is None:
-            stats.groups.add(facts.group)
-        else:
-            slot[0] += 1
+        if stats.first_ms is None or first < stats.first_ms:
+            stats.first_ms = first
+        if stats.last_ms is None or last > stats.last_ms:
+            stats.last_ms = last
+        _add(stats.messages, text, n, planned)
+        _add(stats.topics, facts.topic, n, planned)
+        _add(stats.groups, facts.group, n, planned)
         a = facts.attempts
         if a is not None:
             low, high = stats.attempts_min, stats.attempts_max
@@ -239,12 +279,24 @@ class Folder:
             stats.attempts_max = a if high is None or a > high else high
             bucket = facts.attempts_bucket
             assert bucket is not None
-            stats.attempts[bucket] = stats.attempts.get(bucket, 0) + 1
+            stats.attempts[bucket] = stats.attempts.get(bucket, 0) + n
         replays = stats.replays
-        replays[facts.replays_bucket] = replays.get(facts.replays_bucket, 0) + 1
+        replays[facts.replays_bucket] = replays.get(facts.replays_bucket, 0) + n
         if parked:
-            stats.parked += 1
+            stats.parked += n
 
     def _hour(self, ts: int) -> str:
         text = self._hours[ts // 3_600_000] = _hour(ts)
         return text
+
+
+def _add(counter: TopK[str, Any], key: str, n: int, planned: bool) -> Any:
+    """TopK.add `n` times: a known key counted in place; a new one made by `add`, which may
+    evict (one record only: a plan's keys are all known). Returns the key's payload."""
+    slot = counter.slots.get(key)
+    if slot is None:
+        if planned or n != 1:
+            raise AssertionError(f"a plan of {n} records counted in a new key {key!r}")
+        return counter.add(key)
+    slot[0] += n
+    return slot[2]

@@ -86,6 +86,7 @@ def summarize_dlq(
 
         def fetch(pending: set[TopicPartition]) -> dict[TopicPartition, tuple[bool, int]]:
             polled = consumer.poll_encoded(0.2, SUMMARY_POLL_RECORDS, folder.fold)
+            folder.flush()
             if polled and on_progress is not None:
                 on_progress(summary.scanned, total)
             return {

@@ -89,9 +89,11 @@ def _records() -> list:
 
 
 def _fold(records: list, summary: TriageSummary, ends: dict[int, int] | None = None) -> None:
-    fold = Folder(summary, ends).fold
+    folder = Folder(summary, ends)
     for r in records:
-        assert fold(r.topic, r.partition, r.offset, r.key, r.value, r.headers, r.timestamp) == b""
+        line = folder.fold(r.topic, r.partition, r.offset, r.key, r.value, r.headers, r.timestamp)
+        assert line == b""
+    folder.flush()
 
 
 @pytest.mark.parametrize("by", BY_CHOICES)
@@ -200,3 +202,33 @@ def test_the_ascii_fast_path_folds_exactly_as_the_original_patterns():
 
 def test_the_reference_still_matches_the_patterns_it_copies():
     assert _UUID.flags & re.IGNORECASE and _HEX.flags & re.IGNORECASE
+
+
+def _reference_and_fold(records: list, by: str) -> tuple[dict, dict]:
+    expected = summarize((read_dead_letter(r) for r in records), TriageSummary(DLQ, by, 3))
+    summary = TriageSummary(DLQ, by, 3)
+    _fold(records, summary)
+    return summary.as_dict(), expected.as_dict()
+
+
+def test_records_counted_together_keep_the_last_records_kind_and_class():
+    # "fatal X" is both kind fatal, class X and (Connect: no kind) class "fatal X"
+    ours = [(hdr.ERROR_KIND, b"fatal"), (hdr.ERROR_CLASS, b"X")]
+    connect = [("__connect.errors.exception.class.name", b"fatal X")]
+    for tail in ([ours], [connect]):
+        records = [record(h, offset=i) for i, h in enumerate([ours, connect] * 20 + tail)]
+        folded, expected = _reference_and_fold(records, "class")
+        assert folded == expected
+        assert [g["count"] for g in folded["groups"]] == [41]
+
+
+def test_records_counted_together_across_evictions_count_as_one_by_one():
+    # one group whose messages overflow its top-k (64 kept) while others repeat in between
+    records = []
+    for i in range(600):
+        message = f"distinct {'abcdefghij'[i % 10]}{i // 10}" if i % 3 else "repeated 7"
+        records.append(record(_kafkactl(i, **{hdr.ERROR_MESSAGE: message}), offset=i))
+    for by in ("class", "topic", "hour"):
+        folded, expected = _reference_and_fold(records, by)
+        assert folded == expected
+        assert not folded["groups"][0]["messages"][0]["value"].startswith("distinct")
