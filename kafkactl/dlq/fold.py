@@ -22,19 +22,19 @@ from kafkactl.dlq.triage import (
     GroupStats,
     TopK,
     TriageSummary,
-    _bucket,
-    _hour,
+    bucket,
     class_label,
     error_kind,
+    hour_label,
     normalize_message,
 )
 from kafkactl.replay import conventions as cv
 from kafkactl.replay.deadletter import (
-    _CLASS_HEADERS,
-    _MESSAGE_HEADERS,
+    CLASS_HEADERS,
+    MESSAGE_HEADERS,
     NUMERIC_HEADERS,
     DeadLetter,
-    _int_or_raw,
+    int_or_raw,
 )
 
 CACHE_ENTRIES = 50_000  # facts and messages remembered; past it the cache starts over
@@ -49,14 +49,14 @@ FACT_HEADERS = (
     hdr.ATTEMPT,
     cv.KARAFKA_ATTEMPTS,
     hdr.ERROR_KIND,
-    *_CLASS_HEADERS,
+    *CLASS_HEADERS,
     hdr.GROUP,
     cv.SPRING_GROUP,
     cv.KARAFKA_GROUP,
 )
 _ABSENT = object()
 _FACT_ABSENT = (_ABSENT,) * len(FACT_HEADERS)
-_EM, _CEM, _SDM, _SRM = _MESSAGE_HEADERS
+_EM, _CEM, _SDM, _SRM = MESSAGE_HEADERS
 _OP, _OO, _OT = hdr.ORIGINAL_PARTITION, hdr.ORIGINAL_OFFSET, hdr.ORIGINAL_TIMESTAMP
 _OP_MAX, _OO_MAX, _OT_MAX = NUMERIC_HEADERS[_OP], NUMERIC_HEADERS[_OO], NUMERIC_HEADERS[_OT]
 # ASCII digits 2-9 as "1": a message's normalised form does not depend on which digits it
@@ -91,8 +91,8 @@ class Facts:
         self.label: str = class_label(self.kind, self.error_class)  # the --by class group
         self.group: str = dl.group or dl.foreign_group or "-"
         self.attempts: int | None = origin.attempts
-        self.attempts_bucket = None if self.attempts is None else _bucket(self.attempts)
-        self.replays_bucket: str = _bucket(origin.replay_count)
+        self.attempts_bucket = None if self.attempts is None else bucket(self.attempts)
+        self.replays_bucket: str = bucket(origin.replay_count)
         # replayed --max-replays times, or its replay count malformed
         replay_malformed = any(name == hdr.REPLAY_COUNT for name, _ in origin.malformed)
         self.parked: bool = origin.replay_count >= max_replays or replay_malformed
@@ -101,7 +101,7 @@ class Facts:
 def _bad_number(raw: bytes | None, high: int) -> bool:
     """True when kafkactl's numeric header is not a whole number from 0 to `high` (a header
     without a value reads as b"": not one)."""
-    return _int_or_raw(raw or b"", high)[1] is not None
+    return int_or_raw(raw or b"", high)[1] is not None
 
 
 class Folder:
@@ -277,16 +277,16 @@ class Folder:
             low, high = stats.attempts_min, stats.attempts_max
             stats.attempts_min = a if low is None or a < low else low
             stats.attempts_max = a if high is None or a > high else high
-            bucket = facts.attempts_bucket
-            assert bucket is not None
-            stats.attempts[bucket] = stats.attempts.get(bucket, 0) + n
+            at = facts.attempts_bucket
+            assert at is not None
+            stats.attempts[at] = stats.attempts.get(at, 0) + n
         replays = stats.replays
         replays[facts.replays_bucket] = replays.get(facts.replays_bucket, 0) + n
         if parked:
             stats.parked += n
 
     def _hour(self, ts: int) -> str:
-        text = self._hours[ts // 3_600_000] = _hour(ts)
+        text = self._hours[ts // 3_600_000] = hour_label(ts)
         return text
 
 

@@ -135,7 +135,8 @@ def class_label(kind: str, error_class: str | None) -> str:
     return name if kind == "-" else f"{kind} {name}"
 
 
-def _hour(ms: int) -> str:
+def hour_label(ms: int) -> str:
+    """The hour a time falls in, as `--by hour` names it: `2025-12-31T23:00Z`."""
     return datetime.fromtimestamp(ms // 3_600_000 * 3600, UTC).strftime("%Y-%m-%dT%H:00Z")
 
 
@@ -150,13 +151,14 @@ def group_key(dl: DeadLetter, by: By) -> str:
     if by == "key":
         text = dl.key_text()
         return "-" if text is None else text[:MESSAGE_CHARS]
-    return _hour(dl.timestamp)
+    return hour_label(dl.timestamp)
 
 
 _BUCKET_NAMES = (*map(str, range(BUCKETS)), f"{BUCKETS}+")
 
 
-def _bucket(value: int) -> str:
+def bucket(value: int) -> str:
+    """A histogram bucket of attempts or replays: "0".."9", then "10+"."""
     return _BUCKET_NAMES[min(value, BUCKETS)]
 
 
@@ -199,11 +201,11 @@ class GroupStats:
         if a is not None:
             self.attempts_min = a if self.attempts_min is None else min(self.attempts_min, a)
             self.attempts_max = a if self.attempts_max is None else max(self.attempts_max, a)
-            bucket = _bucket(a)
-            self.attempts[bucket] = self.attempts.get(bucket, 0) + 1
+            slot = bucket(a)
+            self.attempts[slot] = self.attempts.get(slot, 0) + 1
         replays = origin.replay_count
-        bucket = _bucket(replays)
-        self.replays[bucket] = self.replays.get(bucket, 0) + 1
+        slot = bucket(replays)
+        self.replays[slot] = self.replays.get(slot, 0) + 1
         if replays >= max_replays or origin.malformed:
             self.parked += 1
 
