@@ -82,31 +82,35 @@ class FetchingConsumer:
         tstype)`, by partition in offset order, with the offsets."""
         out: dict[TopicPartition, tuple[list[int], list[T]]] = {}
         tps = self._tps
-        current: tuple[str, int] | None = None
-        offsets: list[int] = []
+        # A consume() batch comes in runs per partition: the lists change with the run.
+        run_topic: str | None = None
+        run_partition = -1
+        offsets: list[int] = []  # set by the first message's run
         made: list[T] = []
+        add_offset, add_made = offsets.append, made.append
         for m in self._fetch(timeout, max_records):
             error = m.error()
             if error is not None:
                 self._event(m, error)
                 continue
-            topic, partition, offset = m.topic(), m.partition(), m.offset()
-            if current is None or current[1] != partition or current[0] != topic:
-                current = (topic, partition)  # a consume() batch comes in runs per partition
-                tp = tps.get(current)
+            topic, partition = m.topic(), m.partition()
+            if partition != run_partition or topic != run_topic:
+                run_topic, run_partition = topic, partition
+                tp = tps.get((topic, partition))
                 if tp is None:
-                    tp = tps[current] = TopicPartition(topic, partition)
+                    tp = tps[(topic, partition)] = TopicPartition(topic, partition)
                 batch = out.get(tp)
                 if batch is None:
                     batch = out[tp] = ([], [])
-                offsets, made = batch
+                add_offset, add_made = batch[0].append, batch[1].append
+            offset = m.offset()
             ts_type, ts = m.timestamp()
             try:
                 headers = _headers_of(m) or []
             except SystemError:  # a header name that is not UTF-8
                 headers = self._unreadable_headers(m)
-            offsets.append(offset)
-            made.append(
+            add_offset(offset)
+            add_made(
                 make(
                     topic,
                     partition,
