@@ -19,6 +19,7 @@ from loguru import logger
 
 from kafkactl.config import Settings
 from kafkactl.consumer.filters import RecordFilter
+from kafkactl.consumer.startup import EarlyConsumer, resolve
 from kafkactl.errors import KafkactlError, OptionError, OutputClosed
 from kafkactl.handlers.base import Handler
 from kafkactl.kafka import (
@@ -118,17 +119,29 @@ class TopicReader:
 
     def run(self) -> ReadSummary:
         """Read until every partition reached its stop, --count, a signal, or a failure."""
-        admin = self._connect_cluster(self.settings)
+        # bulk: the default printer prints and drops each batch, so a deeper prefetch is safe
+        bulk = self._printer() is not None
+        early = EarlyConsumer.start(
+            self.settings, lambda: self._connect_consumer(self.settings, None, bulk=bulk)
+        )
         try:
-            partitions = self._partitions(admin)
-            starts, stops = self._bounds(admin, partitions)
-        finally:
-            admin.close()
+            admin = self._connect_cluster(self.settings)
+            try:
+                partitions = self._partitions(admin)
+                starts, stops = self._bounds(admin, partitions)
+            finally:
+                admin.close()
+        except BaseException:
+            if early is not None:
+                early.discard()
+            raise
         bounded = {tp: end for tp, end in stops.items() if end is not None}
         self._positions = dict(starts)
         self.range = ReadRange(starts, bounded)
-        # bulk: the default printer prints and drops each batch, so a deeper prefetch is safe
-        consumer = self._connect_consumer(self.settings, None, bulk=self._printer() is not None)
+        if early is not None:
+            consumer = early.get()
+        else:
+            consumer = self._connect_consumer(self.settings, None, bulk=bulk)
         try:
             consumer.assign(partitions)
             for tp in partitions:
@@ -181,12 +194,11 @@ class TopicReader:
         lows = admin.list_offsets(partitions, latest=False)
         highs = admin.list_offsets(partitions, latest=True)
         starts = {
-            tp: _resolve(admin, self.options.start, partitions, lows, highs)[tp]
-            for tp in partitions
+            tp: resolve(admin, self.options.start, partitions, lows, highs)[tp] for tp in partitions
         }
         stops: dict[TopicPartition, int | None] = dict.fromkeys(partitions)
         if self.options.stop is not None:
-            resolved = _resolve(admin, self.options.stop, partitions, lows, highs)
+            resolved = resolve(admin, self.options.stop, partitions, lows, highs)
             stops = {tp: resolved[tp] for tp in partitions}
         return starts, stops
 
@@ -370,27 +382,3 @@ class TopicReader:
 def _describe(exc: BaseException) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _resolve(
-    admin: AdminPort,
-    position: Position,
-    partitions: list[TopicPartition],
-    lows: dict[TopicPartition, int],
-    highs: dict[TopicPartition, int],
-) -> dict[TopicPartition, int]:
-    """Each partition's offset for a position, clamped to what the partition retains."""
-    if position.kind == "time":
-        at = admin.offsets_for_time(partitions, position.value)
-        return {tp: min(max(at[tp], lows[tp]), highs[tp]) for tp in partitions}
-    out: dict[TopicPartition, int] = {}
-    for tp in partitions:
-        low, high = lows[tp], highs[tp]
-        wanted = {
-            "beginning": low,
-            "end": high,
-            "offset": position.value,
-            "last": high - position.value,
-        }[position.kind]
-        out[tp] = min(max(wanted, low), high)
-    return out

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from kafkactl.admin import queries as kadmin
 from kafkactl.config import Settings
-from kafkactl.dlq.triage import By, TriageSummary, error_kind, summarize
+from kafkactl.dlq.fold import Folder
+from kafkactl.dlq.triage import By, TriageSummary, error_kind
 from kafkactl.errors import KafkactlError
 from kafkactl.kafka.admin_port import AdminPort
 from kafkactl.kafka.ports import ConsumerPort, Record, TopicPartition
@@ -22,6 +23,7 @@ from kafkactl.replay.deadletter import read_dead_letter
 
 TAIL_RECORDS = 1000  # records read from a DLQ's tail for its top error class
 POLL_RECORDS = 500
+SUMMARY_POLL_RECORDS = 5000  # a summary keeps no record: larger batches, fewer calls
 STALL_SECONDS = 60.0  # no progress at all for this long: the read gives up with an error
 
 
@@ -79,18 +81,23 @@ def summarize_dlq(
     total = sum(max(0, ends[tp] - starts[tp]) for tp in tps)
     consumer = (connect_consumer or kafka.connect_consumer)(settings, None)
     try:
-        read = 0
+        # Each record is folded as the engine reads it, no record object made (fold.py).
+        folder = Folder(summary, {tp.partition: end for tp, end in ends.items()})
 
-        def fold(records: list[Record]) -> None:
-            nonlocal read
-            summarize((read_dead_letter(r) for r in records), summary)
-            read += len(records)
-            if on_progress is not None:
-                on_progress(read, total)
+        def fetch(pending: set[TopicPartition]) -> dict[TopicPartition, tuple[bool, int]]:
+            polled = consumer.poll_encoded(0.2, SUMMARY_POLL_RECORDS, folder.fold)
+            folder.flush()
+            if polled and on_progress is not None:
+                on_progress(summary.scanned, total)
+            return {
+                tp: (offsets[0] < ends[tp], offsets[-1])
+                for tp, (offsets, _lines) in polled.items()
+                if offsets and tp in pending
+            }
 
         if on_progress is not None:
             on_progress(0, total)
-        scan(consumer, starts, ends, fold, stop)
+        _scan(consumer, starts, ends, fetch, stop, STALL_SECONDS)
     finally:
         consumer.close()
     summary.interrupted = stop is not None and stop.is_set()
@@ -107,6 +114,35 @@ def scan(
     stall: float = STALL_SECONDS,
 ) -> None:
     """Read each partition from `starts` to `ends` (exclusive) and hand over each batch."""
+
+    def fetch(pending: set[TopicPartition]) -> dict[TopicPartition, tuple[bool, int]]:
+        out: dict[TopicPartition, tuple[bool, int]] = {}
+        for tp, records in consumer.poll(0.2, POLL_RECORDS).items():
+            if tp not in pending or not records:
+                continue
+            wanted = [r for r in records if r.offset < ends[tp]]
+            if wanted:
+                on_records(wanted)
+            out[tp] = (bool(wanted), records[-1].offset)
+        return out
+
+    _scan(consumer, starts, ends, fetch, stop, stall)
+
+
+# One poll's outcome per pending partition read: (whether it held a record before the end,
+# the last offset fetched).
+Fetch = Callable[[set[TopicPartition]], dict[TopicPartition, tuple[bool, int]]]
+
+
+def _scan(
+    consumer: ConsumerPort,
+    starts: dict[TopicPartition, int],
+    ends: dict[TopicPartition, int],
+    fetch: Fetch,
+    stop: threading.Event | None,
+    stall: float,
+) -> None:
+    """Assign and seek, then `fetch` until each partition reached its end."""
     pending = {tp for tp in starts if starts[tp] < ends[tp]}
     if not pending:
         return
@@ -115,15 +151,10 @@ def scan(
         consumer.seek(tp, starts[tp])
     last_progress = time.monotonic()
     while pending and not (stop is not None and stop.is_set()):
-        fetched = consumer.poll(0.2, POLL_RECORDS)
-        for tp, records in fetched.items():
-            if tp not in pending:
-                continue
-            wanted = [r for r in records if r.offset < ends[tp]]
-            if wanted:
-                on_records(wanted)
+        for tp, (progressed, last) in fetch(pending).items():
+            if progressed:
                 last_progress = time.monotonic()
-            if records and records[-1].offset + 1 >= ends[tp]:
+            if last + 1 >= ends[tp]:
                 pending.discard(tp)
         for tp in list(pending):
             # Transaction markers and compaction leave offsets with no record: the position,

@@ -176,17 +176,17 @@ class DeadLetter:
     @property
     def error_classes(self) -> tuple[str, ...]:
         """The error classes the headers name, the main one first."""
-        return tuple(c for c in map(self._text, _CLASS_HEADERS) if c)
+        return tuple(c for c in map(self._text, CLASS_HEADERS) if c)
 
     @property
     def error_class(self) -> str | None:
         """The main error class, if any header names one."""
-        return _first_text(self._last, _CLASS_HEADERS) or None
+        return _first_text(self._last, CLASS_HEADERS) or None
 
     @property
     def error_message(self) -> str | None:
         """The error message of the first convention that wrote one."""
-        return _first_text(self._last, _MESSAGE_HEADERS)
+        return _first_text(self._last, MESSAGE_HEADERS)
 
     @property
     def error_kind(self) -> str | None:
@@ -229,7 +229,7 @@ _NUMERIC_ITEMS = tuple(NUMERIC_HEADERS.items())
 
 
 # Where the error class and message are read, in order of preference.
-_CLASS_HEADERS = (
+CLASS_HEADERS = (
     hdr.ERROR_CLASS,
     cv.CONNECT_ERROR_CLASS,
     cv.SPRING_DLT.error_class,
@@ -237,7 +237,7 @@ _CLASS_HEADERS = (
     cv.SPRING_RETRY_TOPICS.error_class,
     cv.SPRING_RETRY_TOPICS.cause_class,
 )
-_MESSAGE_HEADERS = (
+MESSAGE_HEADERS = (
     hdr.ERROR_MESSAGE,
     cv.CONNECT_ERROR_MESSAGE,
     cv.SPRING_DLT.error_message,
@@ -305,11 +305,11 @@ def _foreign(
 def header_int(headers: hdr.Headers, name: str, high: int) -> tuple[int | None, str | None]:
     """(value, None) for a decimal header from 0 to `high`; (None, raw) when it is present but
     not that (negative, fractional, not a number, not UTF-8); (None, None) when absent."""
-    return _int_or_raw(hdr.get(headers, name), high)
+    return int_or_raw(hdr.get(headers, name), high)
 
 
-def _int_or_raw(raw: bytes | None, high: int) -> tuple[int | None, str | None]:
-    """`header_int` of a value already looked up."""
+def int_or_raw(raw: bytes | None, high: int) -> tuple[int | None, str | None]:
+    """`header_int` of a value already looked up (None: absent)."""
     if raw is None:
         return None, None
     if 0 < len(raw) <= 19 and raw.isdigit() and int(raw) <= high:
@@ -338,7 +338,7 @@ def _read_origin(last: Mapping[str, bytes], text: Callable[[str], str | None]) -
     numbers: list[int | None] = []
     for name, high in _NUMERIC_ITEMS:
         raw = get(name)
-        value, bad = (None, None) if raw is None else _int_or_raw(raw, high)
+        value, bad = (None, None) if raw is None else int_or_raw(raw, high)
         if bad is not None:
             malformed.append((name, bad))
         numbers.append(value)

@@ -1,11 +1,14 @@
-"""The consumer port on librdkafka: rebalance callbacks inside poll(), EOF events for `-e`."""
+"""The consumer port on librdkafka: rebalance callbacks inside poll(), EOF events for `-e`.
+
+Reading (fetching, EOF events, errors) is `fetching.FetchingConsumer`; this adds the group
+membership, assignment, seeking, positions and commits.
+"""
 
 from __future__ import annotations
 
-import operator
 import time
-from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from collections.abc import Iterable
+from typing import Any
 
 from loguru import logger
 
@@ -13,32 +16,20 @@ from kafkactl.config import Settings
 from kafkactl.errors import KafkactlError
 from kafkactl.kafka.librdkafka.config import consumer_config
 from kafkactl.kafka.librdkafka.connect import LibrdkafkaError, connect
+from kafkactl.kafka.librdkafka.fetching import FetchingConsumer
 from kafkactl.kafka.librdkafka.headers import HeaderRescuer
 from kafkactl.kafka.librdkafka.producer import ErrorSink
 from kafkactl.kafka.ports import (
-    CREATE_TIME,
-    LOG_APPEND_TIME,
-    UNREADABLE_HEADERS,
     CommitCallback,
-    ConsumedRecord,
-    EncodedBatch,
-    Headers,
     Offsets,
     RebalanceListener,
-    Record,
-    RecordEncoder,
     TopicPartition,
 )
 
 WATERMARK_TIMEOUT_S = 5.0
-T = TypeVar("T")
-# Message.headers() through a generic call, never `m.headers()`: for a header name that is not
-# UTF-8 it returns a list holding a NULL with an exception set, which only a generic call
-# checks (CPython 3.11's specialized method call does not: the broken list would flow on).
-_headers_of = operator.methodcaller("headers")
 
 
-class LibrdkafkaConsumer:
+class LibrdkafkaConsumer(FetchingConsumer):
     """ConsumerPort over confluent_kafka.Consumer.
 
     librdkafka runs the rebalance callbacks inside poll(), on the polling thread: the drain
@@ -52,24 +43,10 @@ class LibrdkafkaConsumer:
         on_commit: CommitCallback | None = None,
         rescuer: HeaderRescuer | None = None,
     ) -> None:
-        from confluent_kafka import KafkaError
-        from confluent_kafka import TopicPartition as CTP
-
-        self._consumer = consumer
+        super().__init__(consumer, rescuer)
         self._on_commit = on_commit
-        self._ctp = CTP
-        self._eof_code = KafkaError._PARTITION_EOF
-        self._tps: dict[tuple[str, int], TopicPartition] = {}
-        self._eof: dict[TopicPartition, int] = {}
-        # The next offset the caller will get, per partition: librdkafka's own position() is
-        # unknown after a seek and before a partition's first record (for the lag gauge).
-        self._next: dict[TopicPartition, int] = {}
         self._paused: set[TopicPartition] = set()
-        self._manual: dict[TopicPartition, int] | None = None
-        self._manual_dirty = False
         self._closing = False
-        self._last_error: tuple[str, float] | None = None
-        self._rescuer = rescuer
 
     @classmethod
     def connect(
@@ -153,128 +130,6 @@ class LibrdkafkaConsumer:
         self._eof.clear()
         self._next.clear()
         self._paused.clear()
-
-    # --- fetching ---------------------------------------------------------------------------
-
-    def poll(self, timeout: float, max_records: int) -> dict[TopicPartition, list[Record]]:
-        """Records by partition in offset order; EOF events are remembered, errors logged."""
-        # ConsumedRecord takes the fields in an encoder's order: a record is their encoding.
-        polled: dict[TopicPartition, tuple[list[int], list[Record]]]
-        polled = self._poll_as(timeout, max_records, ConsumedRecord)
-        return {tp: records for tp, (_offsets, records) in polled.items()}
-
-    def poll_encoded(
-        self, timeout: float, max_records: int, encode: RecordEncoder
-    ) -> dict[TopicPartition, EncodedBatch]:
-        """As poll(), each message encoded straight from librdkafka's (no record objects)."""
-        return {
-            tp: EncodedBatch(offsets, lines)
-            for tp, (offsets, lines) in self._poll_as(timeout, max_records, encode).items()
-        }
-
-    def _poll_as(
-        self, timeout: float, max_records: int, make: Callable[..., T]
-    ) -> dict[TopicPartition, tuple[list[int], list[T]]]:
-        """Each fetched message as `make(topic, partition, offset, key, value, headers, ts,
-        tstype)`, by partition in offset order, with the offsets."""
-        out: dict[TopicPartition, tuple[list[int], list[T]]] = {}
-        tps = self._tps
-        current: tuple[str, int] | None = None
-        offsets: list[int] = []
-        made: list[T] = []
-        for m in self._fetch(timeout, max_records):
-            error = m.error()
-            if error is not None:
-                self._event(m, error)
-                continue
-            topic, partition, offset = m.topic(), m.partition(), m.offset()
-            if current is None or current[1] != partition or current[0] != topic:
-                current = (topic, partition)  # a consume() batch comes in runs per partition
-                tp = tps.get(current)
-                if tp is None:
-                    tp = tps[current] = TopicPartition(topic, partition)
-                batch = out.get(tp)
-                if batch is None:
-                    batch = out[tp] = ([], [])
-                offsets, made = batch
-            ts_type, ts = m.timestamp()
-            try:
-                headers = _headers_of(m) or []
-            except SystemError:  # a header name that is not UTF-8
-                headers = self._unreadable_headers(m)
-            offsets.append(offset)
-            made.append(
-                make(
-                    topic,
-                    partition,
-                    offset,
-                    m.key(),
-                    m.value(),
-                    headers,
-                    ts,
-                    LOG_APPEND_TIME if ts_type == 2 else CREATE_TIME,
-                )
-            )
-        self._settle({tp: batch[0][-1] for tp, batch in out.items()})
-        return out
-
-    def _fetch(self, timeout: float, max_records: int) -> list[Any]:
-        """What librdkafka has now, else what comes within `timeout`: consume(n, 0) first.
-
-        consume(n, timeout) waits until it has n messages or the timeout passed: take what is
-        there, else wait for one and take what came with it.
-        """
-        if self._manual_dirty and self._manual is not None:
-            self._consumer.assign([self._ctp(t, p, o) for (t, p), o in self._manual.items()])
-            self._manual_dirty = False
-        consume = self._consumer.consume
-        messages: list[Any] = consume(max_records, 0)
-        if not messages and timeout > 0:
-            messages = consume(1, timeout)
-            if messages and max_records > 1:
-                messages += consume(max_records - 1, 0)
-        return messages
-
-    def _settle(self, last_offsets: dict[TopicPartition, int]) -> None:
-        """After a poll: the next offsets, and EOF events made stale by later records."""
-        for tp, offset in last_offsets.items():  # per partition, not per record
-            self._next[tp] = offset + 1
-        if last_offsets and self._eof:
-            # A record at or past a partition's EOF offset makes that EOF stale; an EOF event
-            # later in the same batch (offset past its last record) stands.
-            for tp, offset in last_offsets.items():
-                eof = self._eof.get(tp)
-                if eof is not None and offset >= eof:
-                    del self._eof[tp]
-
-    def _unreadable_headers(self, message: Any) -> Headers:
-        if self._rescuer is None:
-            return [(UNREADABLE_HEADERS, b"header names that are not UTF-8")]
-        return self._rescuer.headers(message)
-
-    def _event(self, message: Any, error: Any) -> None:
-        if error.code() == self._eof_code:
-            tp = self._tp(message.topic(), message.partition())
-            self._eof[tp] = self._next[tp] = message.offset()
-            return
-        if error.fatal():
-            raise KafkactlError(f"the Kafka client failed: {LibrdkafkaError(error)}")
-        text = f"{error.name()}: {error.str()}"
-        now = time.monotonic()
-        if (
-            self._last_error is None
-            or self._last_error[0] != text
-            or now - self._last_error[1] > 30
-        ):
-            self._last_error = (text, now)
-            logger.warning("consumer error on {}: {}", message.topic() or "the client", text)
-
-    def _tp(self, topic: str, partition: int) -> TopicPartition:
-        key = (topic, partition)
-        tp = self._tps.get(key)
-        if tp is None:
-            tp = self._tps[key] = TopicPartition(topic, partition)
-        return tp
 
     def pause(self, partitions: Iterable[TopicPartition]) -> None:
         """Stop fetching; librdkafka drops what it buffered and refetches from the position."""
