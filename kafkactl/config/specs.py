@@ -270,7 +270,7 @@ SPECS: tuple[SettingSpec, ...] = (
         "DLQ name",
     ),
     SettingSpec(
-        "reconnect_backoff_min", "KAFKA_RECONNECT_BACKOFF_MIN", "1s", p.backoff, "first backoff"
+        "reconnect_backoff_min", "KAFKA_RECONNECT_BACKOFF_MIN", "100ms", p.backoff, "first backoff"
     ),
     SettingSpec(
         "reconnect_backoff_max", "KAFKA_RECONNECT_BACKOFF_MAX", "30s", p.backoff, "longest backoff"

@@ -75,7 +75,7 @@ def test_defaults_when_nothing_is_configured(env: dict[str, str]) -> None:
     assert s.retry_delays == (1.0, 10.0, 60.0)
     assert s.retry_topic_template == "{topic}.{group}.retry.{n}"
     assert s.dlq_topic_template == "{topic}.{group}.dlq"
-    assert s.reconnect_backoff_min == 1.0
+    assert s.reconnect_backoff_min == 0.1
     assert s.reconnect_backoff_max == 30.0
     assert s.health_interval == 30.0
     assert s.metrics_port is None

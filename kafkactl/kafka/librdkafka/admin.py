@@ -63,6 +63,7 @@ class LibrdkafkaAdmin(LibrdkafkaAdminChanges):
         answer = self.calls.one(
             "describing the cluster",
             lambda timeout: self._client.describe_cluster(request_timeout=timeout),
+            to_controller=True,
         )
         brokers = sorted(
             (port.BrokerNode(n.id, n.host or "", int(n.port or 0), n.rack) for n in answer.nodes),
@@ -81,7 +82,8 @@ class LibrdkafkaAdmin(LibrdkafkaAdminChanges):
         answers = self.calls.gather(
             lambda timeout: self._client.describe_topics(
                 TopicCollection(unique), request_timeout=timeout
-            )
+            ),
+            to_controller=True,
         )
         found = {name: _topic_info(name, answers.get(name)) for name in unique}
         return [found[name] for name in names]
@@ -102,7 +104,8 @@ class LibrdkafkaAdmin(LibrdkafkaAdminChanges):
         answers = self.calls.gather(
             lambda timeout: self._client.create_topics(
                 new, operation_timeout=timeout, request_timeout=timeout
-            )
+            ),
+            to_controller=True,
         )
         out = []
         for topic in topics:

@@ -4,6 +4,7 @@ the connect timeout (then one line, exit 3), and librdkafka's error names spelle
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future
@@ -70,25 +71,44 @@ def kafka_error(exc: BaseException) -> Any | None:
 
 
 ATTEMPT_S = 8.0  # the longest one admin request may take before it is sent again
+STEER_TRIES = 4  # metadata asked at most this often for a controller that takes connections
+PROBE_S = 0.5  # the longest a broker may take to accept a connection when checked
+
+
+def takes_connections(host: str, port: int) -> bool:
+    """True when host:port accepts a TCP connection within PROBE_S (closed at once, unused)."""
+    try:
+        with socket.create_connection((host, port), timeout=PROBE_S):
+            return True
+    except OSError:
+        return False
 
 
 class AdminCalls:
     """Waiting for an AdminClient's futures, with the retry rule of DESIGN §3.5."""
 
-    def __init__(self, client: Any, retry_for: float) -> None:
+    def __init__(
+        self, client: Any, retry_for: float, probe: Callable[[str, int], bool] = takes_connections
+    ) -> None:
         self._client = client
         self._retry_for = retry_for
+        self._probe = probe
+        self._answering: int | None = None  # the broker that answered our last metadata request
+        self._asked = False
 
     def gather(
         self,
         submit: Callable[[float], dict[K, Future[Any]]],
         retry_for: float | None = None,
+        to_controller: bool = False,
     ) -> dict[K, Any]:
         """Submit a request (given the seconds it may take) and wait for every future.
 
         Each key maps to its result, or to the KafkaError the cluster answered for it. While
         some answer is transient the whole request is sent again, until `retry_for` (default:
         the connect timeout) is spent: then the cluster is unreachable (ConnectError, exit 3).
+        `to_controller`: librdkafka sends the request to the node its metadata names as
+        controller (see `steer`).
         """
         patience = self._retry_for if retry_for is None else retry_for
         deadline = time.monotonic() + patience
@@ -97,6 +117,8 @@ class AdminCalls:
             # One attempt gets at most ATTEMPT_S: librdkafka sends some requests to the node its
             # metadata names as controller, and waits for that node for the whole request timeout
             # even when it has just died; asked again, it asks the node that took over.
+            if to_controller:
+                self.steer()
             remaining = min(max(deadline - time.monotonic(), 0.5), ATTEMPT_S)
             self._client.poll(0)  # serves the OAUTHBEARER token refresh and the log queue
             out: dict[K, Any] = {}
@@ -129,19 +151,57 @@ class AdminCalls:
                 )
             time.sleep(pause)
             pause = min(pause * 2, 2.0)
+            if not to_controller:  # else steer asks for metadata
+                self._refresh_metadata()
+
+    def steer(self) -> None:
+        """Ask for metadata until the node it names as controller takes connections.
+
+        A KRaft broker names as controller any broker it thinks alive, a node killed seconds
+        ago included (until the controller fences it); librdkafka sends describe, create and
+        delete requests there and, while that node refuses connections, reconnects to it in a
+        busy loop until the request times out (a core for up to ATTEMPT_S; DESIGN §3.5).
+        Each metadata answer names one again, at random.
+        """
+        for _ in range(STEER_TRIES):
+            metadata = self._refresh_metadata()
+            if metadata is None:
+                return
+            controller = getattr(metadata, "controller_id", -1)
+            node = getattr(metadata, "brokers", {}).get(controller)
+            if controller == self._answering or node is None or self._probe(node.host, node.port):
+                return
+            logger.debug("broker {} (named controller) takes no connections", controller)
+
+    def answering_broker(self) -> dict[str, int]:
+        """`broker=` for a config request: a node that has just answered (DESIGN §3.5).
+
+        librdkafka sends config requests for topics to the node its metadata names as
+        controller (see `steer`); any broker answers them, as the Java client's least-loaded
+        node, so they go to one that does.
+        """
+        if not self._asked:
             self._refresh_metadata()
+        return {} if self._answering is None else {"broker": self._answering}
 
-    def _refresh_metadata(self) -> None:
-        """Ask for metadata: librdkafka keeps the controller a dead node was until it does (in
-        KRaft any live-looking broker is named), and sends describe requests there."""
+    def _refresh_metadata(self) -> Any | None:
+        """Ask for metadata (None: no answer): librdkafka keeps the controller a dead node was
+        until it does, and notes the broker that answered."""
+        self._asked = True
         try:
-            self._client.list_topics(timeout=2.0)
+            metadata = self._client.list_topics(timeout=2.0)
         except Exception as exc:  # the next attempt says what is wrong
-            logger.debug("metadata refresh before an admin retry failed: {}", exc)
+            logger.debug("metadata refresh before an admin request failed: {}", exc)
+            return None
+        node = getattr(metadata, "orig_broker_id", -1)
+        self._answering = node if isinstance(node, int) and node >= 0 else None
+        return metadata
 
-    def one(self, what: str, submit: Callable[[float], Future[Any]]) -> Any:
+    def one(
+        self, what: str, submit: Callable[[float], Future[Any]], to_controller: bool = False
+    ) -> Any:
         """A request with a single answer; a refusal is one line (AdminError, exit 1)."""
-        answer = self.gather(lambda timeout: {0: submit(timeout)})[0]
+        answer = self.gather(lambda timeout: {0: submit(timeout)}, to_controller=to_controller)[0]
         if is_error(answer):
             raise AdminError(f"{what}: {error_text(answer)}")
         return answer

@@ -45,7 +45,8 @@ class LibrdkafkaAdminChanges:
         answers = self.calls.gather(
             lambda timeout: self._client.delete_topics(
                 unique, operation_timeout=timeout, request_timeout=timeout
-            )
+            ),
+            to_controller=True,
         )
         out: dict[str, str | None] = dict.fromkeys(names, "no answer from the cluster")
         for name, answer in answers.items():
@@ -57,10 +58,13 @@ class LibrdkafkaAdminChanges:
         rd = rdadmin()
 
         rtype = rd.ResourceType.TOPIC if kind == "topic" else rd.ResourceType.BROKER
+        # A broker's configs come from that broker; a topic's from any (answering_broker).
         answers = self.calls.each(
             f"describing the configs of {kind} {name}",
             lambda timeout: self._client.describe_configs(
-                [rd.ConfigResource(rtype, name)], request_timeout=timeout
+                [rd.ConfigResource(rtype, name)],
+                request_timeout=timeout,
+                **(self.calls.answering_broker() if kind == "topic" else {}),
             ),
         )
         (found,) = answers.values()
@@ -74,7 +78,9 @@ class LibrdkafkaAdminChanges:
             return {}
         resources = [rd.ConfigResource(rd.ResourceType.TOPIC, n) for n in names]
         answers = self.calls.gather(
-            lambda timeout: self._client.describe_configs(resources, request_timeout=timeout)
+            lambda timeout: self._client.describe_configs(
+                resources, request_timeout=timeout, **self.calls.answering_broker()
+            )
         )
         out: dict[str, dict[str, ConfigEntry]] = {}
         for resource, answer in answers.items():
@@ -103,7 +109,7 @@ class LibrdkafkaAdminChanges:
         resource = rd.ConfigResource(rd.ResourceType.TOPIC, topic, incremental_configs=changes)
         answers = self.calls.gather(
             lambda timeout: self._client.incremental_alter_configs(
-                [resource], request_timeout=timeout
+                [resource], request_timeout=timeout, **self.calls.answering_broker()
             )
         )
         (answer,) = answers.values() or ("no answer from the cluster",)
@@ -120,7 +126,8 @@ class LibrdkafkaAdminChanges:
                 [rd.NewPartitions(topic, count)],
                 operation_timeout=timeout,
                 request_timeout=timeout,
-            )
+            ),
+            to_controller=True,
         )
         if topic not in answers:
             return "no answer from the cluster"
