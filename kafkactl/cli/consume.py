@@ -24,10 +24,9 @@ from kafkactl.errors import KafkactlError, UsageError
 
 if TYPE_CHECKING:
     from kafkactl.config import Settings
-    from kafkactl.consumer import OnFailure
     from kafkactl.consumer.dispatch import Ordering
     from kafkactl.consumer.operation import MakeRun
-    from kafkactl.consumer.options import AfterDeadLetter
+    from kafkactl.consumer.options import AfterDeadLetter, OnFailure
 
 
 def consume(
@@ -187,10 +186,10 @@ def consume(
     """
     from kafkactl.cli.schemas import decode_mode, decoder_for
     from kafkactl.cli.streams import require_stdout
-    from kafkactl.consumer import ConsumeOptions
     from kafkactl.consumer.breaker import parse_breaker
     from kafkactl.consumer.filters import build_filter
     from kafkactl.consumer.operation import ConsumeRequest, plan_consume
+    from kafkactl.consumer.options import ConsumeOptions
     from kafkactl.handlers import build_handler, parse_exit_codes
     from kafkactl.names import check_group, check_topic
     from kafkactl.print_formats import print_format

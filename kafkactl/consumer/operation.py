@@ -18,8 +18,8 @@ from kafkactl.errors import UsageError
 
 if TYPE_CHECKING:
     from kafkactl.config import Settings
-    from kafkactl.consumer import ConsumeOptions, ConsumeSummary
     from kafkactl.consumer.filters import RecordFilter
+    from kafkactl.consumer.options import ConsumeOptions, ConsumeSummary
     from kafkactl.consumer.reader import ReadOptions, ReadSummary
     from kafkactl.handlers.base import Handler
     from kafkactl.metrics import Metrics
@@ -160,8 +160,8 @@ def _pipeline(
     settings: Settings, handler: Handler, dedupe: str, options: ConsumeOptions
 ) -> MakeRun:
     """consume in a group: ConsumerPipeline with retry tiers, a DLQ and commits."""
-    from kafkactl.consumer import ConsumerPipeline
     from kafkactl.consumer.dedupe import open_store
+    from kafkactl.consumer.pipeline import ConsumerPipeline
 
     store = open_store(dedupe)
     return lambda metrics, on_tick: ConsumerPipeline(

@@ -151,9 +151,7 @@ class TopicReader:
             self._measure_lag(consumer)
         finally:
             consumer.close()
-            close = getattr(self.handler, "close", None)
-            if close is not None:
-                close()
+            self.handler.close()
         return ReadSummary(self.metrics.snapshot(), self._stopped_by, failure=self._failure)
 
     def progress(self) -> ReadProgress | None:
@@ -241,8 +239,7 @@ class TopicReader:
     def _printer(self) -> PrintsLines | None:
         """The print handler when it can print straight from the engine's records: the
         default envelope, no filter, no decoding (those need a Message per record)."""
-        encoder = getattr(self.handler, "record_encoder", None)
-        if encoder is None or self.options.record_filter.active:
+        if self.handler.record_encoder is None or self.options.record_filter.active:
             return None
         return cast(PrintsLines, self.handler)
 
@@ -349,11 +346,10 @@ class TopicReader:
 
     def _flush(self) -> None:
         """Push the handler's buffered output to the OS; stop if it cannot be written."""
-        flush = getattr(self.handler, "flush", None)
-        if flush is None or self._stopped_by == "output error":
+        if self._stopped_by == "output error":
             return
         try:
-            flush()
+            self.handler.flush()
         except OutputClosed as exc:
             self._output_failed(exc)
 

@@ -12,8 +12,9 @@ import pytest
 
 from kafkactl import headers as hdr
 from kafkactl.config import Settings, load_settings
-from kafkactl.consumer import ConsumeOptions, ConsumerPipeline, ConsumeSummary
 from kafkactl.consumer.dedupe import MemoryDedupeStore
+from kafkactl.consumer.options import ConsumeOptions, ConsumeSummary
+from kafkactl.consumer.pipeline import ConsumerPipeline
 from kafkactl.errors import FatalError
 from kafkactl.handlers.base import HandlerBase
 from kafkactl.kafka.ports import ConsumedRecord, TopicPartition

@@ -6,8 +6,8 @@ from __future__ import annotations
 import errno
 import threading
 
-from kafkactl.consumer import ConsumeOptions
 from kafkactl.consumer.dedupe import MemoryDedupeStore
+from kafkactl.consumer.options import ConsumeOptions
 from kafkactl.handlers import PrintHandler
 from kafkactl.kafka.ports import TopicPartition
 from kafkactl.message import Message

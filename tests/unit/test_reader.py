@@ -143,7 +143,9 @@ def test_progress_counts_offsets_from_the_resolved_starts_to_the_stops() -> None
         connect_cluster=cluster.connect_admin,
     )
     assert reader.progress() is None  # not resolved yet
-    reader.handler = type("Watch", (), {"handle": lambda _s, _m: seen.append(reader.progress())})()
+    reader.handler = type(
+        "Watch", (HandlerBase,), {"handle": lambda _s, _m: seen.append(reader.progress())}
+    )()
     reader.run()
     tp0, tp1 = TopicPartition("t", 0), TopicPartition("t", 1)
     assert reader.range is not None

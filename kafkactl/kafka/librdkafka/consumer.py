@@ -27,6 +27,8 @@ from kafkactl.kafka.ports import (
 )
 
 WATERMARK_TIMEOUT_S = 5.0
+# How long watermarks are asked again while a partition's leader moves.
+WATERMARK_RETRY_S = 15.0
 
 
 class LibrdkafkaConsumer(FetchingConsumer):
@@ -185,11 +187,32 @@ class LibrdkafkaConsumer(FetchingConsumer):
         """(beginning, end) offsets of each partition, asked of the broker."""
         out = {}
         for tp in partitions:
-            low, high = self._consumer.get_watermark_offsets(
-                self._ctp(tp.topic, tp.partition), timeout=WATERMARK_TIMEOUT_S, cached=False
-            )
-            out[TopicPartition(*tp)] = (low, high)
+            out[TopicPartition(*tp)] = self._watermarks_of(tp)
         return out
+
+    def _watermarks_of(self, tp: TopicPartition) -> tuple[int, int]:
+        """One partition's watermarks; asked again while its leader moves (a node restarting
+        answers "Not leader for partition" until the new leader is known), within a bound."""
+        from kafkactl.kafka.librdkafka.admin_calls import is_transient, kafka_error
+
+        deadline = time.monotonic() + WATERMARK_RETRY_S
+        delay = 0.1
+        while True:
+            try:
+                low, high = self._consumer.get_watermark_offsets(
+                    self._ctp(tp.topic, tp.partition), timeout=WATERMARK_TIMEOUT_S, cached=False
+                )
+                return int(low), int(high)
+            except Exception as exc:
+                error = kafka_error(exc)
+                # A timeout already waited WATERMARK_TIMEOUT_S: asking again would only wait more.
+                if error is None or not is_transient(error) or error.name() == "_TIMED_OUT":
+                    raise
+                if time.monotonic() >= deadline:
+                    raise
+                logger.debug("watermarks of {}:{}: {}; asking again", tp.topic, tp.partition, error)
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
 
     def at_end(self, ends: Offsets) -> bool:
         """Every partition had its EOF event at (or past) its given end offset.
