@@ -3,7 +3,6 @@
 # No `from __future__ import annotations`: Typer reads these commands' signatures at every
 # start, and string annotations would be compiled each time (start-up time, as cli/completion.py).
 
-import time
 from typing import Annotated
 
 import typer
@@ -77,10 +76,9 @@ def health(
       kafkactl health -t orders -g billing --watch --interval 5s
     """
     from kafkactl import render
-    from kafkactl.admin.health import HealthQuery, check
+    from kafkactl.admin.health import HealthQuery
+    from kafkactl.admin.health_run import run_health
     from kafkactl.cli.streams import require_stdout
-    from kafkactl.dlq.scan import TopError, dlq_top_error
-    from kafkactl.kafka import connect_admin
     from kafkactl.names import check_group, check_topic
     from kafkactl.render.health_watch import LiveView
     from kafkactl.units import INT32_MAX, INT64_MAX
@@ -97,40 +95,16 @@ def health(
     flags = {"connect_timeout": timeout} if timeout else {}
     settings = settings_with_flags(ctx, flags, {"connect_timeout": "--timeout"} if timeout else {})
     query = HealthQuery(list(topic or []), group, no_retry, max_lag, expect_brokers)
-    registry = None
-    if settings.schema_registry_url is not None:
-        from kafkactl.kafka.schemas import connect_registry
-
-        registry = connect_registry(settings)
-    client = connect_admin(settings)
-
-    def top_error(dlq: str) -> TopError | None:
-        return dlq_top_error(settings, client, dlq)
-
-    report = None
-    try:
-        if watch:
-            with LiveView(enabled=not json_out and not quiet) as view:
-                try:
-                    while True:
-                        report = check(client, settings, query, top_error, registry)
-                        if json_out:
-                            render.print_json(report.as_dict())
-                        elif not quiet:
-                            view.update_health(report)
-                        time.sleep(period)
-                except KeyboardInterrupt:
-                    pass
-        else:
-            report = check(client, settings, query, top_error, registry)
-            if json_out:
-                render.print_json(report.as_dict())
-            elif not quiet:
-                render.health_report(report)
-    finally:
-        client.close()
-        if registry is not None:
-            registry.close()
+    if watch:
+        with LiveView(enabled=not json_out and not quiet) as view:
+            show = (lambda r: render.print_json(r.as_dict())) if json_out else view.update_health
+            report = run_health(settings, query, None if quiet and not json_out else show, period)
+    else:
+        report = run_health(settings, query)
+        if report is not None and json_out:
+            render.print_json(report.as_dict())
+        elif report is not None and not quiet:
+            render.health_report(report)
     if report is None:
         render.error("interrupted before the first check finished")
         raise typer.Exit(130)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import time
 
 import pytest
@@ -283,3 +284,50 @@ def test_connecting_gives_up_within_the_connect_timeout(cli_env, tmp_path, args)
     assert result.returncode == 3, err
     assert "cannot reach Kafka" in err and "Traceback" not in err
     assert elapsed < 4.0, f"{args[0]} took {elapsed:.2f}s with --connect-timeout 3s"
+
+
+def _documents(text: str) -> list[dict]:
+    """The JSON documents written one after another (each one indented over several lines)."""
+    decoder, found, at = json.JSONDecoder(), [], 0
+    while True:
+        while at < len(text) and text[at].isspace():
+            at += 1
+        if at == len(text):
+            return found
+        try:
+            document, at = decoder.raw_decode(text, at)
+        except json.JSONDecodeError:
+            return found  # a document still being written
+        found.append(document)
+
+
+WATCH = [sys.executable, "-m", "kafkactl", "health", "--watch", "--interval", "200ms"]
+
+
+def test_watch_reports_every_interval_until_ctrl_c(cli_env, tmp_path):
+    """`health --watch --json`: one JSON report per interval on stdout; Ctrl-C ends the watch
+    with the last report's verdict as the exit code (0: healthy), nothing on stderr."""
+    import signal
+    import subprocess
+
+    from tests.integration.kafka_helpers import track, wait_for
+
+    out = tmp_path / "reports.jsonl"
+    with out.open("wb") as sink:
+        proc = track(
+            subprocess.Popen(
+                [*WATCH, "--json"],
+                stdout=sink,
+                stderr=subprocess.PIPE,
+                env=cli_env,
+                cwd=tmp_path,
+            )
+        )
+        wait_for(lambda: len(_documents(out.read_text())) >= 3, 60, "three reports")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err.decode()
+    reports = _documents(out.read_text())
+    assert len(reports) >= 3
+    assert {r["verdict"] for r in reports} == {"healthy"}
+    assert "Traceback" not in err.decode()
