@@ -4,7 +4,7 @@ A worker takes the queued run of a lane at once and handles its records in order
 another, as it would one by one. What a record's success changes — the dedupe mark, the
 `processed`/`deduplicated` counters and latencies, the OffsetTracker, in-flight counts, the
 breaker's window — is gathered in `Settled` and settled under one lock acquisition each
-(`Settler.flush`): before a failure of the batch is handed on (the breaker sees outcomes in
+(`Settler.flush`): before a failure is handed on, every worker's (the breaker sees outcomes in
 order), at the batch's end, and FLUSH_AFTER_S after they finished at the latest (by the poll loop
 while a later record of the batch runs long); after every record while the breaker is not
 closed, with tracing and with `--ordering key-strict` (their state is per record).

@@ -295,8 +295,11 @@ class Handling:
                 self.check.mark(message.message_id)  # first thing: a crash before it re-runs it
             settled.success(work, started, elapsed, mark=not durable)
             return
-        # The breaker sees the batch's outcomes in order: its successes before this failure.
+        # The breaker sees outcomes in order: every worker's gathered successes (they finished
+        # before this failure) are settled first, or failures of records retried from a tier,
+        # which fail again, would look like a streak while main-topic successes wait in batches.
         self._settler.flush(settled)
+        self._settler.flush_stale(every=True)
         if on_failure is not None:
             on_failure(why)
         if self.strict is not None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from kafkactl import headers as hdr
+from kafkactl.consumer import batch as batch_module
 from kafkactl.consumer.breaker import BreakerRules
 from kafkactl.consumer.handling import Handling
 from kafkactl.consumer.state import Work
@@ -197,6 +198,37 @@ def test_the_breaker_sees_a_batchs_outcomes_in_their_order(batches):
     assert sorted(r.value for r in cluster.records(T1)) == [b"bad-0", b"bad-2", b"bad-4", b"bad-6"]
     assert summary.metrics["processed"] == 4
     assert committed(cluster, MAIN) == {TP0: 8}
+
+
+def test_another_workers_success_between_two_failures_breaks_the_streak(batches, monkeypatch):
+    """bad-b0 fails, then ok-a0 succeeds on another worker (its success still waits in that
+    worker's batch), then bad-b1 fails: no two failures in a row, so the breaker stays closed.
+    Failures of records retried from a tier come in runs like this while main-topic successes
+    wait in batches."""
+    monkeypatch.setattr(batch_module, "FLUSH_AFTER_S", 60.0)  # nothing settled by the clock
+    cluster = make_cluster()
+    for value, key in ((b"bad-b0", b"b"), (b"bad-b1", b"b"), (b"ok-a0", b"a"), (b"ok-a1", b"a")):
+        cluster.produce(MAIN, value, key=key)
+    handler = OrderHandler()
+    a0_started, a0_go = handler.gate(b"ok-a0")
+    b1_started, b1_go = handler.gate(b"bad-b1")
+    a1_started, a1_go = handler.gate(b"ok-a1")
+    pipeline = start(cluster, handler, workers=2, breaker=BreakerRules(consecutive=2))
+    assert b1_started.wait(RUN_TIMEOUT)  # bad-b0 has failed
+    assert a0_started.wait(RUN_TIMEOUT)
+    a0_go.set()
+    assert a1_started.wait(RUN_TIMEOUT)  # ok-a0 has succeeded; its batch is still running
+    b1_go.set()
+    assert cluster.wait_for(
+        lambda: any(value == b"bad-b1" for *_r, value, _ok in handler.calls), RUN_TIMEOUT
+    )
+    a1_go.set()
+    pipeline.wait()
+
+    handling = pipeline.pipeline.handling
+    assert handling is not None
+    assert handling.guard.breaker.opened == 0
+    assert sorted(r.value for r in cluster.records(T1)) == [b"bad-b0", b"bad-b1"]
 
 
 class DuplicatesDone(ScriptedHandler):
