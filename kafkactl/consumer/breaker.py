@@ -6,7 +6,9 @@ the record's own and is routed), it grows older than the window, or nothing else
 It opens when failures stop looking like bad records: `share` or more of at least `min_records`
 main-topic records settled within `window` seconds failed (retryable or timed out: a fatal or
 decode failure is the record's own verdict and is routed at once), or `consecutive` such failures
-in a row share one kind and class, or one failure is environmental (no file descriptors, no
+in a row share one kind and class and come from STREAK_LANES lanes at least (fewer when fewer lanes
+settled anything within the window: a key whose records are all bad is not an outage, even when
+its lane is the last one with work), or one failure is environmental (no file descriptors, no
 disk, no memory, no process to spare, a command that cannot be started, an import that fails).
 Tier records count as evidence that the downstream works when they succeed, never as a storm
 when they fail: a tier holds mostly records that failed before. Open, it holds every failure;
@@ -19,7 +21,7 @@ import errno
 import random
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
@@ -44,6 +46,11 @@ ENVIRONMENTAL_ERRNOS = {
 }
 # Kinds of failure an outage produces; fatal and decode failures are a record's own verdict.
 STORM_KINDS = ("retryable", "timeout")
+# How many lanes (keys, or partitions) a streak of failures must span to count as an outage, at
+# most: a streak from fewer is one key's bad records, unless fewer lanes had anything to settle.
+STREAK_LANES = 3
+# The lane of a record outside any lane (--ordering none): each such record stands alone.
+NO_LANE: Hashable = None
 # How a commit's metadata says the committing member's breaker is open (`health -g` reads it).
 BREAKER_METADATA = "kafkactl:breaker="
 # The shell's codes for a command it cannot find (127) or cannot execute (126).
@@ -160,16 +167,26 @@ class Breaker(Generic[T]):
         self._failures = 0
         self._total = 0
         self._streak: tuple[tuple[str, str], int] = (("", ""), 0)
+        self._streak_lanes: set[Hashable] = set()  # up to STREAK_LANES of the streak's lanes
+        # The STREAK_LANES lanes that settled a record last, each with when (oldest first).
+        self._recent: dict[Hashable, float] = {}
         self._backoff = Backoff(rules.probe_min, rules.probe_max, rng)
         self.next_probe = 0.0
 
     # --- closed: watching -----------------------------------------------------------------
 
     def failed(
-        self, item: T, why: Failure, counts: bool, env: str | None, may_wait: bool = True
+        self,
+        item: T,
+        why: Failure,
+        counts: bool,
+        env: str | None,
+        may_wait: bool = True,
+        lane: Hashable = NO_LANE,
     ) -> tuple[Verdict, list[T]]:
-        """A handler failure: route it, keep it for a verdict (unless not `may_wait`), or hold
-        it (the breaker is or just got open; the pending items returned are held with it)."""
+        """A handler failure of a record of `lane`: route it, keep it for a verdict (unless not
+        `may_wait`), or hold it (the breaker is or just got open; the pending items returned
+        are held with it)."""
         if not self.rules.enabled:
             return "route", []
         if self.state != "closed":
@@ -184,11 +201,18 @@ class Breaker(Generic[T]):
         self._failures += 1
         self._total += 1
         signature = (why.kind, why.error_class or "")
-        streak = self._streak[1] + 1 if self._streak[0] == signature else 1
+        if self._streak[0] == signature:
+            streak = self._streak[1] + 1
+        else:
+            streak = 1
+            self._streak_lanes = set()
         self._streak = (signature, streak)
+        lane = self._seen(lane, now)
+        if len(self._streak_lanes) < STREAK_LANES:
+            self._streak_lanes.add(lane)
         rules = self.rules
         total = self._total
-        if streak >= rules.consecutive:
+        if streak >= rules.consecutive and len(self._streak_lanes) >= self._lanes_seen(now):
             return "hold", self._open(
                 now, f"{streak} failures in a row ({why.kind}): {why.error_class} {why.message}"
             )
@@ -203,10 +227,12 @@ class Breaker(Generic[T]):
         self.pending.append((now, item))
         return "wait", []
 
-    def succeeded(self, started: float, count: int = 1) -> list[T]:
-        """`count` handler successes in a row, the last of a call that began at `started` (on
-        the breaker's clock): the pending failures before it are the records' own; returns
-        them, to be routed."""
+    def succeeded(
+        self, started: float, count: int = 1, lanes: Iterable[Hashable] = (NO_LANE,)
+    ) -> list[T]:
+        """`count` handler successes in a row (of `lanes`), the last of a call that began at
+        `started` (on the breaker's clock): the pending failures before it are the records'
+        own; returns them, to be routed."""
         if not self.rules.enabled or count < 1:
             return []
         now = self._clock()
@@ -214,12 +240,14 @@ class Breaker(Generic[T]):
         self._window.append((now, 0, count))
         self._total += count
         self._streak = (("", ""), 0)
+        for lane in lanes:
+            self._seen(lane, now)
         released: list[T] = []
         while self.pending and self.pending[0][0] <= started:
             released.append(self.pending.popleft()[1])
         return released
 
-    def skipped(self, count: int = 1) -> None:
+    def skipped(self, count: int = 1, lanes: Iterable[Hashable] = (NO_LANE,)) -> None:
         """A record settled without running (its success was in the dedupe store): it counts
         against a storm as a success does, without proving the downstream works (nothing
         pending is released). After a rebalance the redelivered records' successes are all
@@ -231,6 +259,8 @@ class Breaker(Generic[T]):
         self._window.append((now, 0, count))
         self._total += count
         self._streak = (("", ""), 0)
+        for lane in lanes:
+            self._seen(lane, now)
 
     def release_stale(self, idle: bool) -> list[T]:
         """Pending failures no verdict will come for: older than the window, or all of them
@@ -242,6 +272,23 @@ class Breaker(Generic[T]):
         while self.pending and (idle or self.pending[0][0] <= cutoff):
             released.append(self.pending.popleft()[1])
         return released
+
+    def _seen(self, lane: Hashable, now: float) -> Hashable:
+        """`lane` settled a record now (a record outside any lane is a lane of its own);
+        returns the lane as remembered."""
+        if lane is NO_LANE:
+            lane = object()
+        recent = self._recent
+        recent.pop(lane, None)
+        recent[lane] = now
+        if len(recent) > STREAK_LANES:
+            del recent[next(iter(recent))]
+        return lane
+
+    def _lanes_seen(self, now: float) -> int:
+        """How many lanes settled a record within the window (at most STREAK_LANES)."""
+        cutoff = now - self.rules.window
+        return sum(1 for when in self._recent.values() if when >= cutoff)
 
     def _prune(self, now: float) -> None:
         cutoff = now - self.rules.window
@@ -295,6 +342,8 @@ class Breaker(Generic[T]):
         self._failures = 0
         self._total = 0
         self._streak = (("", ""), 0)
+        self._streak_lanes = set()
+        self._recent.clear()
         self._backoff.reset()
 
     def snapshot(self) -> dict[str, Any]:

@@ -12,13 +12,19 @@ pipeline's lock (`Partitions.lock`).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 from loguru import logger
 
 from kafkactl import headers as hdr
-from kafkactl.consumer.breaker import BREAKER_METADATA, Breaker, BreakerRules, environmental
+from kafkactl.consumer.breaker import (
+    BREAKER_METADATA,
+    STREAK_LANES,
+    Breaker,
+    BreakerRules,
+    environmental,
+)
 from kafkactl.consumer.dispatch import WorkerPool
 from kafkactl.consumer.state import Partitions, Work
 
@@ -116,7 +122,12 @@ class StormGuard:
             was_open = self.is_open
             counts = work.message.attempt <= 1
             verdict, moved = self.breaker.failed(
-                (work, why, started), why, counts, environmental(exc, why), self._may_wait
+                (work, why, started),
+                why,
+                counts,
+                environmental(exc, why),
+                self._may_wait,
+                self._lane(work),
             )
             if verdict == "route":
                 return False
@@ -147,7 +158,7 @@ class StormGuard:
             return []
         if self._stopping:
             return []
-        return self.breaker.succeeded(started)
+        return self.breaker.succeeded(started, 1, (self._lane(work),))
 
     def settled(self, work: Work) -> None:
         """`work` settled without running (deduplicated): a probe that proved nothing, or a
@@ -160,7 +171,7 @@ class StormGuard:
             self._probe = None
             self.breaker.probe_void()
         elif work.message.attempt <= 1:
-            self.breaker.skipped()
+            self.breaker.skipped(1, (self._lane(work),))
 
     def settle(self, succeeded: list[tuple[Work, float]], skipped: list[Work]) -> None:
         """A batch's successes (each with when its handler began) and records settled without
@@ -177,11 +188,25 @@ class StormGuard:
             else:
                 if succeeded and not self._stopping:
                     latest = max(started for _, started in succeeded)
-                    released = self.breaker.succeeded(latest, len(succeeded))
-                first_tries = sum(1 for work in skipped if work.message.attempt <= 1)
-                self.breaker.skipped(first_tries)
+                    lanes = self._last_lanes(work for work, _ in reversed(succeeded))
+                    released = self.breaker.succeeded(latest, len(succeeded), lanes)
+                first_tries = [work for work in skipped if work.message.attempt <= 1]
+                self.breaker.skipped(len(first_tries), self._last_lanes(reversed(first_tries)))
         for waiting in released:
             self._route(*waiting)
+
+    def _last_lanes(self, latest_first: Iterable[Work]) -> list[Hashable]:
+        """The last STREAK_LANES distinct lanes of records settled together, oldest first (a
+        batch is mostly one lane's run: this is all the breaker needs of them)."""
+        lanes: list[Hashable] = []
+        for work in latest_first:
+            lane = self._lane(work)
+            if lane is None or lane not in lanes:
+                lanes.append(lane)
+                if len(lanes) >= STREAK_LANES:
+                    break
+        lanes.reverse()
+        return lanes
 
     def _close(self, probe: Work) -> None:
         self._probe = None

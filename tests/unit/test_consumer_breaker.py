@@ -375,3 +375,60 @@ def test_a_redelivery_whose_successes_are_deduplicated_is_no_storm() -> None:
         else:
             breaker.skipped()
     assert breaker.state == "closed" and breaker.opened == 0
+
+
+def test_a_streak_confined_to_two_bad_keys_does_not_open_it_while_other_keys_settle() -> None:
+    # Two keys whose records are all bad, the last lanes with work at the end of a run: their
+    # failures come in a long row, yet the other keys' records settled within the window.
+    breaker, clock = _breaker(consecutive=10, min_records=1000)
+    for key in range(10):
+        clock.now += 0.01
+        breaker.succeeded(clock.now, 50, lanes=[f"k{key}"])
+    for n in range(40):
+        clock.now += 0.01
+        verdict, _ = breaker.failed(n, DOWN, True, None, lane=f"k{(n % 2) * 5}")
+        assert verdict == "wait"
+    assert breaker.state == "closed" and breaker.opened == 0
+
+
+def test_a_streak_across_three_keys_opens_it() -> None:
+    breaker, clock = _breaker(consecutive=10, min_records=1000)
+    breaker.succeeded(clock.now, 50, lanes=["k1", "k2", "k3", "k4"])
+    for n in range(9):
+        clock.now += 0.01
+        assert breaker.failed(n, DOWN, True, None, lane=f"k{n % 3}")[0] == "wait"
+    clock.now += 0.01
+    verdict, held = breaker.failed(9, DOWN, True, None, lane="k0")
+    assert verdict == "hold" and len(held) == 9 and breaker.state == "open"
+
+
+def test_a_streak_of_the_only_key_opens_it() -> None:
+    # One key (or one partition) is all there is: its failures in a row are an outage.
+    breaker, clock = _breaker(consecutive=10, min_records=1000)
+    breaker.succeeded(clock.now, 5, lanes=["only"])
+    for n in range(9):
+        clock.now += 0.01
+        assert breaker.failed(n, DOWN, True, None, lane="only")[0] == "wait"
+    assert breaker.failed(9, DOWN, True, None, lane="only")[0] == "hold"
+
+
+def test_lanes_count_for_the_streak_only_within_the_window() -> None:
+    # The other keys settled long ago: two keys are all that is left, and they fail together.
+    breaker, clock = _breaker(consecutive=10, min_records=1000, window=1.0)
+    breaker.succeeded(clock.now, 50, lanes=["k1", "k2", "k3"])
+    clock.now += 5
+    for n in range(9):
+        clock.now += 0.01
+        assert breaker.failed(n, DOWN, True, None, lane=f"k{(n % 2) * 5}")[0] == "wait"
+    assert breaker.failed(9, DOWN, True, None, lane="k5")[0] == "hold"
+
+
+def test_a_streak_that_changes_kind_forgets_its_lanes() -> None:
+    breaker, clock = _breaker(consecutive=4, min_records=1000)
+    breaker.succeeded(clock.now, 50, lanes=["a", "b", "c"])
+    for n, lane in enumerate(["a", "b", "c"]):
+        breaker.failed(n, SLOW, True, None, lane=lane)
+    for n in range(3, 7):  # four DOWN in a row, all from "a" and "b": not three lanes
+        clock.now += 0.01
+        assert breaker.failed(n, DOWN, True, None, lane="ab"[n % 2])[0] == "wait"
+    assert breaker.state == "closed"
