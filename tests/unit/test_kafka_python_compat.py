@@ -1,11 +1,14 @@
 """kafka-python 3.0 workarounds: a spent fetcher slot is released; lag is read locally;
-header names of any bytes are read and written byte for byte."""
+header names of any bytes are read and written byte for byte; a join a poll gave up on is
+finished (tests/integration/test_lease_membership.py proves it against the broker)."""
 
 from types import SimpleNamespace
 
 import pytest
 
+from kafkactl.kafka.kafka_python import lease as lease_module
 from kafkactl.kafka.kafka_python.compat import (
+    finish_join,
     known_lag,
     read_any_header_names,
     release_drained_records,
@@ -129,3 +132,55 @@ def test_wire_headers_leaves_text_names_alone():
     assert all(type(n) is str for n, _ in wire_headers(headers))
     read_any_header_names()
     read_any_header_names()  # idempotent: patched once
+
+
+class Coordinator:
+    """What finish_join reads of kafka-python's group coordinator."""
+
+    def __init__(self, task: object = None, stable: bool = True, joins: bool = True) -> None:
+        self._join_task = task
+        self._stable = stable
+        self._joins = joins
+        self.rejoin_needed = False
+        self.waited: list[int] = []
+
+    def stable(self) -> bool:
+        return self._stable
+
+    def need_rejoin(self) -> bool:
+        return self.rejoin_needed
+
+    def request_rejoin(self) -> None:
+        self.rejoin_needed = True
+
+    def ensure_active_group(self, timeout_ms: int) -> bool:
+        assert self.rejoin_needed, "a round awaited without a reason to rejoin is stranded"
+        self.waited.append(timeout_ms)
+        return self._joins
+
+
+def test_a_round_left_in_flight_keeps_its_reason_and_is_waited_for() -> None:
+    coordinator = Coordinator(task=object(), stable=False)
+    assert finish_join(SimpleNamespace(_coordinator=coordinator), timeout_ms=1234)
+    assert coordinator.rejoin_needed and coordinator.waited == [1234]
+
+
+def test_a_stable_member_is_left_alone() -> None:
+    coordinator = Coordinator()
+    assert finish_join(SimpleNamespace(_coordinator=coordinator))
+    assert coordinator.waited == [] and not coordinator.rejoin_needed
+
+
+def test_the_lease_is_lost_when_no_round_completes_within_a_session(monkeypatch) -> None:
+    coordinator = Coordinator(task=object(), stable=False, joins=False)
+    consumer = SimpleNamespace(_coordinator=coordinator, poll=lambda **_: {})
+    description = "pid 1 on host-a"
+    assignor = SimpleNamespace(leader=description)
+    lease = lease_module.GroupLease(consumer, assignor, description)
+    now = [100.0]
+    monkeypatch.setattr(lease_module.time, "monotonic", lambda: now[0])
+    assert lease.keep()  # a rejoin under way: still the holder
+    now[0] += lease_module.SESSION_TIMEOUT_MS / 1000 - 1
+    assert lease.keep()
+    now[0] += 2  # longer than a session without completing: another replay may lead
+    assert not lease.keep()

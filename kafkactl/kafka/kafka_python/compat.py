@@ -22,6 +22,31 @@ def release_drained_records(consumer: Any) -> None:
         fetcher._next_partition_records = None
 
 
+# How long one finish_join() waits for a JoinGroup/SyncGroup round at most (the broker answers
+# JoinGroup once every member rejoined; members that poll every few hundred ms need ~1 s).
+JOIN_ROUND_MS = 5_000
+
+
+def finish_join(consumer: Any, timeout_ms: int = JOIN_ROUND_MS) -> bool:
+    """Finish a group join a poll left in flight (kafka-python 3.0.12 join bug); True once the
+    member is in a stable generation (or not in a group at all).
+
+    A poll whose timer ends during a JoinGroup/SyncGroup round leaves the round running on the
+    IO thread, and only a later poll that still finds a reason to rejoin completes it (turns the
+    heartbeat back on, hands out the assignment). When the reason was a metadata change and this
+    member leads, its own assignment clears the reason: the round ends with nobody to complete
+    it, heartbeats stay off, and ten seconds later the broker drops the member, which never
+    learns it: a replay's lease holder kept sending while a second replay took the lease; a
+    pipeline member sat with nothing assigned. Keeping the reason set while a round is in
+    flight and waiting for the round here lets it complete as designed (DESIGN §3.4).
+    """
+    coordinator = getattr(consumer, "_coordinator", None)
+    if coordinator is None or getattr(coordinator, "_join_task", None) is None:
+        return coordinator is None or bool(coordinator.stable()) or not coordinator.need_rejoin()
+    coordinator.request_rejoin()
+    return bool(coordinator.ensure_active_group(timeout_ms=timeout_ms))
+
+
 def known_lag(consumer: Any, tp: Any, position: int | None = None) -> int | None:
     """End offset from the last fetch response minus the position, without a round trip.
 

@@ -10,6 +10,7 @@ from loguru import logger
 
 from kafkactl.config import Settings
 from kafkactl.kafka.kafka_python.compat import (
+    finish_join,
     known_lag,
     read_any_header_names,
     release_drained_records,
@@ -70,6 +71,7 @@ class KafkaPythonConsumer:
             timeout_ms=int(timeout * 1000), max_records=min(max_records, self._max_records)
         )
         if self._watchdog is not None:
+            finish_join(self._consumer)
             self._watchdog.check(time.monotonic(), bool(self._consumer.assignment()))
         return records
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from kafkactl.config import Settings
 from kafkactl.errors import KafkactlError
+from kafkactl.kafka.kafka_python.compat import finish_join
 from kafkactl.kafka.kafka_python.config import common_config
 from kafkactl.kafka.kafka_python.connect import connect
 
@@ -70,6 +71,7 @@ class GroupLease:
         self._consumer = consumer
         self._assignor = assignor
         self.description = description
+        self._unstable_since: float | None = None  # since when a rejoin has not completed
 
     @classmethod
     def join(
@@ -96,7 +98,7 @@ class GroupLease:
         try:
             consumer.subscribe([topic])
             deadline = time.monotonic() + timeout
-            while assignor.leader is None:
+            while assignor.leader is None or not finish_join(consumer):
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"could not join group {group} in {timeout:.0f}s")
                 consumer.poll(timeout_ms=200, max_records=1)
@@ -125,6 +127,12 @@ class GroupLease:
         """Stay in the group (a poll, which also completes a newcomer's join); False once
         this member is no longer the leader (it was thrown out, or a new leader took over)."""
         self._consumer.poll(timeout_ms=0, max_records=1)
+        if finish_join(self._consumer):
+            self._unstable_since = None
+        elif self._unstable_since is None:
+            self._unstable_since = time.monotonic()
+        elif time.monotonic() - self._unstable_since > SESSION_TIMEOUT_MS / 1000:
+            return False  # not back in a generation within a session: another may lead by now
         return self.held
 
     def close(self) -> None:
