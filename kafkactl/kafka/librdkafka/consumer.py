@@ -27,6 +27,8 @@ from kafkactl.kafka.ports import (
 )
 
 WATERMARK_TIMEOUT_S = 5.0
+# How long the end-of-topic check waits for the group's committed offsets.
+COMMITTED_S = 5.0
 # How long watermarks are asked again while a partition's leader moves.
 WATERMARK_RETRY_S = 15.0
 
@@ -93,6 +95,7 @@ class LibrdkafkaConsumer(FetchingConsumer):
                 self._eof.pop(tp, None)
                 self._next.pop(tp, None)
                 self._paused.discard(tp)
+            self._unpause(partitions)
             listener.on_assigned(tps)
 
         def revoked(_consumer: Any, partitions: list[Any]) -> None:
@@ -113,6 +116,7 @@ class LibrdkafkaConsumer(FetchingConsumer):
         while listener.revoked_busy(revoked) and time.monotonic() < deadline:
             time.sleep(0.05)
         offsets = listener.finish_revoke(revoked, commit)
+        self._unpause([self._ctp(tp.topic, tp.partition) for tp in revoked & self._paused])
         for tp in revoked:
             self._eof.pop(tp, None)
             self._next.pop(tp, None)
@@ -122,6 +126,20 @@ class LibrdkafkaConsumer(FetchingConsumer):
                 self.commit(offsets)
             except Exception as exc:
                 logger.warning("offset commit on revoke failed: {}", exc)
+
+    def _unpause(self, partitions: list[Any]) -> None:
+        """Clear librdkafka's pause of these partitions: it outlives a rebalance that gives a
+        partition back to this member, while the pipeline starts each assigned partition
+        unpaused (a tier partition paused at the revoke was never fetched again: no records,
+        no EOF, and `-e` never ended; DESIGN §3.4)."""
+        from confluent_kafka import KafkaException
+
+        if not partitions:
+            return
+        try:
+            self._consumer.resume(partitions)
+        except KafkaException as exc:  # a partition librdkafka does not know: not paused
+            logger.debug("resuming {} partition(s) at a rebalance: {}", len(partitions), exc)
 
     def assign(self, partitions: list[TopicPartition]) -> None:
         """Read these partitions without a group (applied at the next poll, with any seek)."""
@@ -215,12 +233,42 @@ class LibrdkafkaConsumer(FetchingConsumer):
             delay = min(delay * 2, 1.0)
 
     def at_end(self, ends: Offsets) -> bool:
-        """Every partition had its EOF event at (or past) its given end offset.
+        """Every partition was read to its given end offset: its EOF event, or the offset
+        after what poll returned, is at (or past) it.
 
         The end offsets come from the caller (one batched request): asking librdkafka for
         fresh watermarks queues each request behind the partition's long-poll fetch.
+        librdkafka emits a partition's EOF once per end offset: read up to the same end again
+        (after a seek back, or a rebalance that gave the partition back) and no event comes.
+        A group member's partition nothing was read from since it was assigned is at its end
+        when the group's committed offset is (DESIGN §3.4).
         """
-        return all(self._eof.get(tp, -1) >= end for tp, end in ends.items())
+        unread: list[TopicPartition] = []
+        for tp, end in ends.items():
+            if self._eof.get(tp, -1) >= end:
+                continue
+            position = self._next.get(tp)
+            if position is None and self._manual is None:
+                unread.append(tp)
+            elif position is None or position < end:
+                return False
+        return not unread or self._committed_reach(unread, ends)
+
+    def _committed_reach(self, partitions: list[TopicPartition], ends: Offsets) -> bool:
+        """True when the group's committed offset of each partition is at its end."""
+        from confluent_kafka import KafkaException
+
+        try:
+            found = self._consumer.committed(
+                [self._ctp(tp.topic, tp.partition) for tp in partitions], timeout=COMMITTED_S
+            )
+        except KafkaException as exc:
+            logger.debug("end-of-topic check failed, will retry: {}", exc)
+            return False
+        return all(
+            p.error is None and p.offset >= 0 and p.offset >= ends[self._tp(p.topic, p.partition)]
+            for p in found
+        )
 
     def lag(self, positions: Offsets | None = None) -> Offsets:
         """Cached high watermark (updated by each fetch, no request) minus the next offset the
