@@ -12,19 +12,13 @@ pipeline's lock (`Partitions.lock`).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from loguru import logger
 
 from kafkactl import headers as hdr
-from kafkactl.consumer.breaker import (
-    BREAKER_METADATA,
-    STREAK_LANES,
-    Breaker,
-    BreakerRules,
-    environmental,
-)
+from kafkactl.consumer.breaker import BREAKER_METADATA, Breaker, BreakerRules, environmental
 from kafkactl.consumer.dispatch import WorkerPool
 from kafkactl.consumer.state import Partitions, Work
 
@@ -188,25 +182,21 @@ class StormGuard:
             else:
                 if succeeded and not self._stopping:
                     latest = max(started for _, started in succeeded)
-                    lanes = self._last_lanes(work for work, _ in reversed(succeeded))
+                    lanes = self._ends_lanes([succeeded[0][0], succeeded[-1][0]])
                     released = self.breaker.succeeded(latest, len(succeeded), lanes)
                 first_tries = [work for work in skipped if work.message.attempt <= 1]
-                self.breaker.skipped(len(first_tries), self._last_lanes(reversed(first_tries)))
+                self.breaker.skipped(len(first_tries), self._ends_lanes(first_tries))
         for waiting in released:
             self._route(*waiting)
 
-    def _last_lanes(self, latest_first: Iterable[Work]) -> list[Hashable]:
-        """The last STREAK_LANES distinct lanes of records settled together, oldest first (a
-        batch is mostly one lane's run: this is all the breaker needs of them)."""
-        lanes: list[Hashable] = []
-        for work in latest_first:
-            lane = self._lane(work)
-            if lane is None or lane not in lanes:
-                lanes.append(lane)
-                if len(lanes) >= STREAK_LANES:
-                    break
-        lanes.reverse()
-        return lanes
+    def _ends_lanes(self, works: list[Work]) -> list[Hashable]:
+        """The lanes of the first and the last of records settled together: a batch is one
+        lane's run, so these are its lanes but when several batches settle at once (a lane
+        missed here only lets a streak open from fewer lanes, as before lanes counted)."""
+        if not works:
+            return []
+        first, last = self._lane(works[0]), self._lane(works[-1])
+        return [first] if first is not None and first == last else [first, last]
 
     def _close(self, probe: Work) -> None:
         self._probe = None
